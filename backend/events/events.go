@@ -1,0 +1,186 @@
+// Package events fans conversation changes out to every backend through
+// PostgreSQL LISTEN/NOTIFY.
+//
+// A writer calls Notify inside the transaction that changed a conversation;
+// PostgreSQL delivers the notice on commit, to every backend. A notice
+// carries no message text: a subscriber reads what it has not seen from
+// the database (by sequence number), so a lost or late notice can delay an
+// event but never lose or reorder one.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Channel is the PostgreSQL notification channel.
+const Channel = "parley_events"
+
+// Notice kinds.
+const (
+	KindMessage      = "message"      // a new message or note; Seq is its sequence number
+	KindConversation = "conversation" // assignment, status or other conversation change
+	KindPresence     = "presence"     // an agent's availability changed
+	KindTyping       = "typing"       // someone is typing (Author says who)
+)
+
+// Notice says that something changed.
+type Notice struct {
+	Account      int64  `json:"a"`
+	Conversation int64  `json:"c,omitempty"`
+	Seq          int64  `json:"s,omitempty"`
+	Kind         string `json:"k"`
+	Author       string `json:"w,omitempty"`
+}
+
+// Notify queues n on ex (a transaction or the pool); it is delivered on commit.
+func Notify(ctx context.Context, ex sqlx.ExecerContext, n Notice) error {
+	b, _ := json.Marshal(n)
+	_, err := ex.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, string(b))
+	return err
+}
+
+// Bus receives notices for this process and hands them to subscribers.
+type Bus struct {
+	listener *pq.Listener
+
+	mu   sync.Mutex
+	subs map[int64]map[*Subscription]struct{} // by account
+	// Resync fires after the listener reconnects, when notices may have been missed.
+	resync []func()
+}
+
+// Subscription receives the notices of one account.
+type Subscription struct {
+	C       chan Notice // buffered; when full, notices are dropped and Missed is set
+	bus     *Bus
+	account int64
+	mu      sync.Mutex
+	missed  bool
+}
+
+// Missed reports (and clears) whether notices were dropped since the last call;
+// a subscriber that sees true re-reads its state from the database.
+func (s *Subscription) Missed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.missed
+	s.missed = false
+	return m
+}
+
+// Close stops the subscription.
+func (s *Subscription) Close() {
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	if m := s.bus.subs[s.account]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(s.bus.subs, s.account)
+		}
+	}
+}
+
+// Listen starts a Bus listening on dsn. Close stops it.
+func Listen(dsn string) (*Bus, error) {
+	b := &Bus{subs: map[int64]map[*Subscription]struct{}{}}
+	b.listener = pq.NewListener(dsn, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
+		if ev == pq.ListenerEventReconnected {
+			b.missedAll()
+		}
+		if err != nil {
+			slog.Warn("events: listener", "event", ev, "err", err)
+		}
+	})
+	if err := b.listener.Listen(Channel); err != nil && !strings.Contains(err.Error(), "already") {
+		// The listener keeps retrying in the background; a down database at start is not fatal.
+		slog.Warn("events: listen", "err", err)
+	}
+	go b.run()
+	return b, nil
+}
+
+func (b *Bus) run() {
+	for n := range b.listener.Notify {
+		if n == nil { // connection re-established: anything may have been missed
+			b.missedAll()
+			continue
+		}
+		var ev Notice
+		if err := json.Unmarshal([]byte(n.Extra), &ev); err != nil {
+			continue
+		}
+		b.Publish(ev)
+	}
+}
+
+// Publish delivers n to this process's subscribers (NOTIFY does this for every process).
+func (b *Bus) Publish(n Notice) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs[n.Account] {
+		select {
+		case s.C <- n:
+		default:
+			s.mu.Lock()
+			s.missed = true
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (b *Bus) missedAll() {
+	b.mu.Lock()
+	var fns []func()
+	for _, m := range b.subs {
+		for s := range m {
+			s.mu.Lock()
+			s.missed = true
+			s.mu.Unlock()
+			select { // wake the subscriber so it looks
+			case s.C <- Notice{Account: s.account, Kind: KindConversation}:
+			default:
+			}
+		}
+	}
+	fns = append(fns, b.resync...)
+	b.mu.Unlock()
+	for _, f := range fns {
+		f()
+	}
+}
+
+// OnResync registers fn to run after the listener reconnects.
+func (b *Bus) OnResync(fn func()) {
+	b.mu.Lock()
+	b.resync = append(b.resync, fn)
+	b.mu.Unlock()
+}
+
+// Subscribe returns a subscription to account's notices.
+func (b *Bus) Subscribe(account int64) *Subscription {
+	s := &Subscription{C: make(chan Notice, 256), bus: b, account: account}
+	b.mu.Lock()
+	if b.subs[account] == nil {
+		b.subs[account] = map[*Subscription]struct{}{}
+	}
+	b.subs[account][s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// Close stops listening.
+func (b *Bus) Close() error { return b.listener.Close() }
+
+// String renders a notice for logs.
+func (n Notice) String() string {
+	return n.Kind + ":" + strconv.FormatInt(n.Account, 10) + "/" + strconv.FormatInt(n.Conversation, 10) + "#" + strconv.FormatInt(n.Seq, 10)
+}

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Account is one customer of Parley.
+type Account struct {
+	ID            int64     `db:"id" json:"id"`
+	PublicID      string    `db:"public_id" json:"site_key"`
+	Name          string    `db:"name" json:"name"`
+	CompanyName   string    `db:"company_name" json:"company_name"`
+	CompanyDomain string    `db:"company_domain" json:"company_domain"`
+	Timezone      string    `db:"timezone" json:"timezone"`
+	CreatedAt     time.Time `db:"created_at" json:"created_at"`
+}
+
+// CreateAccount inserts an account; an empty PublicID gets a random one.
+func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
+	if a.PublicID == "" {
+		a.PublicID = NewPublicID("site")
+	}
+	if a.Timezone == "" {
+		a.Timezone = "UTC"
+	}
+	err := s.db.QueryRowxContext(ctx, `INSERT INTO accounts (public_id, name, company_name, company_domain, timezone)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at`,
+		a.PublicID, a.Name, a.CompanyName, a.CompanyDomain, a.Timezone).Scan(&a.ID, &a.CreatedAt)
+	if isUnique(err) {
+		return ErrConflict
+	}
+	return err
+}
+
+// Account returns the account with id.
+func (s *Store) Account(ctx context.Context, id int64) (*Account, error) {
+	var a Account
+	err := s.db.GetContext(ctx, &a, `SELECT * FROM accounts WHERE id = $1`, id)
+	return &a, notFound(err)
+}
+
+// AccountBySite returns the account whose site key is publicID.
+func (s *Store) AccountBySite(ctx context.Context, publicID string) (*Account, error) {
+	var a Account
+	err := s.db.GetContext(ctx, &a, `SELECT * FROM accounts WHERE public_id = $1`, publicID)
+	return &a, notFound(err)
+}
+
+// APIKey is an admin REST credential; the secret is shown once, only its hash is kept.
+type APIKey struct {
+	ID         int64      `db:"id" json:"id"`
+	AccountID  int64      `db:"account_id" json:"-"`
+	Name       string     `db:"name" json:"name"`
+	Prefix     string     `db:"prefix" json:"prefix"`
+	KeyHash    []byte     `db:"key_hash" json:"-"`
+	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
+	LastUsedAt *time.Time `db:"last_used_at" json:"last_used_at"`
+}
+
+// CreateAPIKey makes a new key for the account and returns its secret.
+// A non-empty secret is used as given (the demo seed), otherwise one is generated.
+func (s *Store) CreateAPIKey(ctx context.Context, accountID int64, name, secret string) (string, error) {
+	if secret == "" {
+		secret = "pk_" + NewToken()
+	}
+	prefix := secret
+	if len(prefix) > 10 {
+		prefix = prefix[:10]
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (account_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key_hash) DO NOTHING`, accountID, name, prefix, HashToken(secret))
+	return secret, err
+}
+
+// AccountByAPIKey authenticates an API key secret.
+func (s *Store) AccountByAPIKey(ctx context.Context, secret string) (*Account, error) {
+	var a Account
+	var keyID int64
+	var lastUsed *time.Time
+	h := HashToken(secret)
+	row := s.db.QueryRowxContext(ctx, `SELECT k.id, k.last_used_at, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, h)
+	if err := row.Scan(&keyID, &lastUsed, &a.ID, &a.PublicID, &a.Name, &a.CompanyName, &a.CompanyDomain, &a.Timezone, &a.CreatedAt); err != nil {
+		return nil, notFound(err)
+	}
+	// Record use at most once a minute: no write on every request.
+	if lastUsed == nil || time.Since(*lastUsed) > time.Minute {
+		s.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = now() WHERE id = $1`, keyID)
+	}
+	return &a, nil
+}

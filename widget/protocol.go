@@ -1,0 +1,95 @@
+package widget
+
+// ProtocolVersion is the version of the visitor WebSocket protocol. A client
+// sends it in its hello frame; the server refuses versions it does not speak.
+const ProtocolVersion = 1
+
+// Frame types a client (the widget or an app) sends.
+const (
+	FrameHello  = "hello"  // first frame: site, chatflow, token, conversation, last_seq, page
+	FrameSend   = "send"   // a visitor message: id (client-chosen, unique per conversation), text
+	FrameTyping = "typing" // the visitor is typing
+	FrameRead   = "read"   // the visitor has read up to seq
+	FramePing   = "ping"   // keep-alive; answered with pong
+)
+
+// Frame types the server sends.
+const (
+	FrameWelcome = "welcome" // answer to hello: token, conversation (if any), last_seq
+	FrameAck     = "ack"     // a send is durable: id, seq, conversation
+	FrameMessage = "message" // a conversation event: seq, id, from, name, text, at
+	FrameError   = "error"   // code and message; the socket stays open unless a close follows
+	FramePong    = "pong"
+	FrameStatus  = "status" // state: "reconnecting" (backend link lost) or "connected"
+)
+
+// Authors of a message frame.
+const (
+	FromVisitor = "visitor"
+	FromAgent   = "agent"
+	FromBot     = "bot"
+	FromSystem  = "system"
+)
+
+// Error codes in error frames.
+const (
+	ErrBadFrame    = "bad_frame"    // not JSON, unknown type, missing field, invalid UTF-8
+	ErrTooLong     = "too_long"     // text over the message size limit
+	ErrForbidden   = "forbidden"    // the conversation belongs to another visitor
+	ErrNotFound    = "not_found"    // unknown site, chatflow or conversation
+	ErrRateLimited = "rate_limited" // too many frames; slow down
+	ErrUnavailable = "unavailable"  // the backend or database is down; retry later
+	ErrNeedHello   = "need_hello"   // a frame other than hello came first
+	ErrVersion     = "version"      // unsupported protocol version
+	ErrConvClosed  = "closed"       // the conversation is closed; a new send starts a new one
+)
+
+// WebSocket close codes the server uses (4000-4999 are the application's).
+const (
+	CloseTooBig      = 1009 // a frame over the size limit (RFC 6455 "message too big")
+	CloseTryAgain    = 1013 // the backend is unreachable; reconnect with backoff
+	CloseBadFrame    = 4400
+	CloseForbidden   = 4403
+	CloseNotFound    = 4404
+	CloseRateLimited = 4429
+)
+
+// Frame is every frame of the visitor protocol: one JSON object with a "type"
+// and the fields that type uses. One flat shape keeps decoding trivial in Go,
+// in the browser's JSON object and in app SDKs.
+type Frame struct {
+	Type string `json:"type"`
+	V    int    `json:"v,omitempty"`
+
+	// hello
+	Site     string `json:"site,omitempty"`     // the account's public id (the script tag's data-site)
+	Chatflow string `json:"chatflow,omitempty"` // the chatflow's public id
+	Token    string `json:"token,omitempty"`    // visitor token; empty for a new visitor
+	Page     string `json:"page,omitempty"`
+	Referrer string `json:"referrer,omitempty"`
+
+	// hello, welcome, ack, message
+	Conversation string `json:"conversation,omitempty"` // conversation public id
+	LastSeq      int64  `json:"last_seq,omitempty"`     // hello: last seq seen; welcome: current last seq
+
+	// send, ack, message, read
+	ID     string `json:"id,omitempty"` // client message id
+	Seq    int64  `json:"seq,omitempty"`
+	Text   string `json:"text,omitempty"`
+	From   string `json:"from,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Avatar string `json:"avatar,omitempty"`
+	At     string `json:"at,omitempty"` // RFC 3339, UTC
+
+	// error, status
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	State   string `json:"state,omitempty"`
+}
+
+// MaxFrameBytes is the default limit on one visitor frame; the edge closes a
+// socket that sends more with CloseTooBig.
+const MaxFrameBytes = 16 << 10
+
+// MaxTextRunes is the default limit on a message's text.
+const MaxTextRunes = 4000

@@ -1,0 +1,193 @@
+package widget
+
+// The chatflow settings the widget acts on. The backend stores them as part
+// of a chatflow (backend/chatflow) and publishes them in Config; the widget
+// evaluates them in the browser. Field names are the REST API's.
+
+// Look is the widget's appearance (SPEC 1.1).
+type Look struct {
+	AccentColor     string  `json:"accent_color"`      // #rrggbb
+	Heading         Heading `json:"heading"`           // who the chat appears to come from
+	BrandAlias      bool    `json:"brand_alias"`       // agents appear under the brand name and image
+	ShowCloseButton bool    `json:"show_close_button"` // mobile: show the X
+}
+
+// Heading kinds.
+const (
+	HeadingAgent = "agent"
+	HeadingBrand = "brand"
+)
+
+// Heading is the chat heading: one agent, or custom branding.
+type Heading struct {
+	Kind      string `json:"kind"`                 // agent | brand
+	AgentID   int64  `json:"agent_id,omitempty"`   // kind agent: the user shown
+	BrandName string `json:"brand_name,omitempty"` // kind brand
+	ImageURL  string `json:"image_url,omitempty"`  // kind brand: image or GIF
+}
+
+// Email capture modes.
+const (
+	EmailNever       = "never"
+	EmailAlways      = "always"
+	EmailWhenOffline = "when_offline"
+)
+
+// Welcome holds the welcome message per language (SPEC 1.2).
+type Welcome struct {
+	Messages map[string]string `json:"messages"` // language → text
+}
+
+// EmailCapture says when the widget asks for an email address.
+type EmailCapture struct {
+	When   string            `json:"when"`   // never | always | when_offline
+	Prompt map[string]string `json:"prompt"` // language → text of the ask; empty uses the default
+}
+
+// Desktop and mobile display behaviours (SPEC 1.5).
+const (
+	DisplayPrompt        = "prompt"          // pop the welcome message above the launcher
+	DisplayLauncherOnly  = "launcher_only"   // only the launcher
+	DisplayOpenOnTrigger = "open_on_trigger" // desktop: welcome message, open the chat when a trigger fires
+)
+
+// Display is how and when the widget appears.
+type Display struct {
+	Desktop  string   `json:"desktop"` // prompt | launcher_only | open_on_trigger
+	Mobile   string   `json:"mobile"`  // prompt | launcher_only
+	Triggers Triggers `json:"triggers"`
+}
+
+// Triggers open the chat (or show the prompt); zero values are off.
+type Triggers struct {
+	ExitIntent    bool `json:"exit_intent"`
+	TimeOnPage    int  `json:"time_on_page"`   // seconds, 0 = off
+	ScrollPercent int  `json:"scroll_percent"` // 1-100, 0 = off
+}
+
+// Rule kinds.
+const (
+	RuleURL             = "url"              // the page URL
+	RuleQueryParam      = "query_param"      // a query parameter Name with Value
+	RuleDevice          = "device"           // desktop | tablet | mobile
+	RuleVisitor         = "visitor"          // known | unknown
+	RuleContactProperty = "contact_property" // property Name compared with Value
+)
+
+// Rule operators.
+const (
+	OpIs          = "is"
+	OpIsNot       = "is_not"
+	OpContains    = "contains"
+	OpNotContains = "not_contains"
+	OpStartsWith  = "starts_with"
+	OpEndsWith    = "ends_with"
+	OpWildcard    = "wildcard" // * matches any run of characters
+)
+
+// Rule is one targeting condition.
+type Rule struct {
+	Kind  string `json:"kind"`
+	Op    string `json:"op"`
+	Name  string `json:"name,omitempty"`
+	Value string `json:"value"`
+}
+
+// RuleGroup's rules are AND-ed.
+type RuleGroup struct {
+	Rules []Rule `json:"rules"`
+}
+
+// Targeting picks the pages and visitors a chatflow shows for (SPEC 1.7):
+// groups are OR-ed (no groups means every page), and any matching exclusion
+// hides the chatflow whatever the groups say.
+type Targeting struct {
+	Groups     []RuleGroup `json:"groups"`
+	Exclusions []Rule      `json:"exclusions"`
+}
+
+// Cookie consent moments.
+const (
+	ConsentBeforeChat = "before_chat"
+	ConsentExitIntent = "exit_intent"
+)
+
+// Data-processing consent types.
+const (
+	ConsentExplicit           = "explicit"
+	ConsentLegitimateInterest = "legitimate_interest"
+)
+
+// CookieConsent is the banner shown before any visitor cookie is set.
+type CookieConsent struct {
+	Enabled bool   `json:"enabled"`
+	When    string `json:"when"` // before_chat | exit_intent
+	Text    string `json:"text"` // empty uses the default text of the language
+}
+
+// DataConsent is the data-processing consent.
+type DataConsent struct {
+	Enabled    bool   `json:"enabled"`
+	Type       string `json:"type"` // explicit | legitimate_interest
+	Text       string `json:"text"` // empty uses the default text of the language
+	PrivacyURL string `json:"privacy_url"`
+}
+
+// CommunicationConsent offers a subscription checkbox.
+type CommunicationConsent struct {
+	Enabled            bool   `json:"enabled"`
+	SubscriptionTypeID int64  `json:"subscription_type_id,omitempty"`
+	Label              string `json:"label"` // empty uses the personalised default
+}
+
+// Options are the chatflow's options (SPEC 1.6, 1.8).
+type Options struct {
+	CookieConsent        CookieConsent        `json:"cookie_consent"`
+	DataConsent          DataConsent          `json:"data_consent"`
+	CommunicationConsent CommunicationConsent `json:"communication_consent"`
+	MarketingContacts    bool                 `json:"marketing_contacts"`
+	SurveyID             int64                `json:"survey_id,omitempty"`         // CSAT survey sent on close; 0 = none
+	KnowledgeBaseID      int64                `json:"knowledge_base_id,omitempty"` // Help tab; 0 = none
+	Attachments          bool                 `json:"attachments"`
+}
+
+// Availability states the server computes (SPEC 1.3).
+const (
+	StateAvailable  = "available"
+	StateAway       = "away"
+	StateOffline    = "offline"
+	StateAtCapacity = "at_capacity"
+)
+
+// Presence is the availability the widget shows, computed by the server.
+type Presence struct {
+	State  string `json:"state"`             // available | away | offline | at_capacity
+	Text   string `json:"text,omitempty"`    // reply time, away, back-at or wait text to show; empty shows nothing
+	BackAt string `json:"back_at,omitempty"` // offline: RFC 3339 time the team is back
+	Hide   bool   `json:"hide,omitempty"`    // hide the launcher
+}
+
+// ChatflowConfig is one published chatflow as the widget receives it.
+type ChatflowConfig struct {
+	ID           string       `json:"id"` // public id
+	Channel      string       `json:"channel"`
+	Type         string       `json:"type"`
+	Language     string       `json:"language"`
+	Priority     int          `json:"priority"`
+	MobileTag    string       `json:"mobile_tag,omitempty"`
+	Look         Look         `json:"look"`
+	HeadingName  string       `json:"heading_name"`  // resolved agent or brand name
+	HeadingImage string       `json:"heading_image"` // resolved avatar or brand image
+	Welcome      string       `json:"welcome"`       // in the chatflow's language
+	EmailCapture EmailCapture `json:"email_capture"`
+	Display      Display      `json:"display"`
+	Targeting    Targeting    `json:"targeting"`
+	Options      Options      `json:"options"`
+	Presence     Presence     `json:"presence"`
+}
+
+// Config is what the edge serves a site: its enabled chatflows.
+type Config struct {
+	Site      string           `json:"site"`
+	Chatflows []ChatflowConfig `json:"chatflows"`
+}
