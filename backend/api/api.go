@@ -1,0 +1,164 @@
+// Package api is the admin REST API under /api/v1: JSON in and out, API
+// keys as Bearer tokens, RFC 9457 problem documents for every error.
+package api
+
+import (
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleychat/parley/backend/problem"
+	"github.com/parleychat/parley/backend/store"
+)
+
+// MaxBodyBytes is the largest request body the API reads.
+const MaxBodyBytes = 1 << 20
+
+// API serves the admin REST API.
+type API struct {
+	st         *store.Store
+	linkSecret string
+}
+
+// New returns the API on st. linkSecret guards the /internal endpoints the edge calls.
+func New(st *store.Store, linkSecret string) *API { return &API{st: st, linkSecret: linkSecret} }
+
+// Register mounts the API's routes on r.
+func (a *API) Register(r *gin.Engine) {
+	v1 := r.Group("/api/v1", a.authenticate)
+	v1.GET("/account", a.getAccount)
+
+	v1.GET("/chatflows", a.listChatflows)
+	v1.POST("/chatflows", a.createChatflow)
+	v1.GET("/chatflows/:id", a.getChatflow)
+	v1.PUT("/chatflows/:id", a.replaceChatflow)
+	v1.PATCH("/chatflows/:id", a.patchChatflow)
+	v1.DELETE("/chatflows/:id", a.deleteChatflow)
+
+	v1.GET("/inboxes", a.listInboxes)
+	v1.POST("/inboxes", a.createInbox)
+	v1.GET("/inboxes/:id", a.getInbox)
+	v1.PATCH("/inboxes/:id", a.patchInbox)
+	v1.DELETE("/inboxes/:id", a.deleteInbox)
+
+	v1.GET("/users", a.listUsers)
+	v1.POST("/users", a.createUser)
+	v1.GET("/users/:id", a.getUser)
+	v1.PATCH("/users/:id", a.patchUser)
+	v1.DELETE("/users/:id", a.deleteUser)
+
+	v1.GET("/teams", a.listTeams)
+	v1.POST("/teams", a.createTeam)
+	v1.GET("/teams/:id", a.getTeam)
+	v1.PATCH("/teams/:id", a.patchTeam)
+	v1.DELETE("/teams/:id", a.deleteTeam)
+
+	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
+	r.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			problem.Status(c.Writer, http.StatusNotFound, "No such endpoint.")
+			return
+		}
+		c.String(http.StatusNotFound, "not found")
+	})
+}
+
+const accountKey = "account"
+
+// authenticate accepts "Authorization: Bearer <API key>".
+func (a *API) authenticate(c *gin.Context) {
+	key, ok := bearer(c.Request)
+	if !ok {
+		c.Header("WWW-Authenticate", `Bearer realm="parley"`)
+		problem.Status(c.Writer, http.StatusUnauthorized, "Send an API key as 'Authorization: Bearer <key>'.")
+		c.Abort()
+		return
+	}
+	acct, err := a.st.AccountByAPIKey(c, key)
+	if errors.Is(err, store.ErrNotFound) {
+		c.Header("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
+		problem.Status(c.Writer, http.StatusUnauthorized, "The API key is not valid.")
+		c.Abort()
+		return
+	}
+	if err != nil {
+		a.fail(c, err)
+		c.Abort()
+		return
+	}
+	c.Set(accountKey, acct)
+	c.Next()
+}
+
+// internal guards endpoints only the edge may call.
+func (a *API) internal(c *gin.Context) {
+	key, ok := bearer(c.Request)
+	if !ok || a.linkSecret == "" || subtle.ConstantTimeCompare([]byte(key), []byte(a.linkSecret)) != 1 {
+		problem.Status(c.Writer, http.StatusUnauthorized, "Internal endpoint.")
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, key, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(key) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(key), true
+}
+
+func account(c *gin.Context) *store.Account { return c.MustGet(accountKey).(*store.Account) }
+
+// pathID parses the :id parameter; a malformed id is answered with 404 like an unknown one.
+func pathID(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		problem.Status(c.Writer, http.StatusNotFound, "No such object.")
+		return 0, false
+	}
+	return id, true
+}
+
+// body reads the request body, refusing non-JSON and oversized bodies.
+func body(c *gin.Context) ([]byte, bool) {
+	if ct := c.ContentType(); ct != "application/json" && ct != "application/merge-patch+json" {
+		problem.Status(c.Writer, http.StatusUnsupportedMediaType, "Send JSON with 'Content-Type: application/json'.")
+		return nil, false
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		problem.Status(c.Writer, http.StatusRequestEntityTooLarge, "The body is larger than "+strconv.Itoa(MaxBodyBytes)+" bytes.")
+		return nil, false
+	}
+	if err != nil {
+		problem.Status(c.Writer, http.StatusBadRequest, "Could not read the body.")
+		return nil, false
+	}
+	return b, true
+}
+
+// fail answers an error from the layers below.
+func (a *API) fail(c *gin.Context, err error) {
+	var fe problem.Errors
+	switch {
+	case errors.As(err, &fe):
+		problem.Invalid(c.Writer, "Invalid input", fe)
+	case errors.Is(err, store.ErrNotFound):
+		problem.Status(c.Writer, http.StatusNotFound, "No such object.")
+	case errors.Is(err, store.ErrConflict):
+		problem.Status(c.Writer, http.StatusConflict, "This conflicts with an existing object (a duplicate name or email, an object still in use, or a concurrent change).")
+	default:
+		slog.Error("api", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+		problem.Status(c.Writer, http.StatusServiceUnavailable, "The service is temporarily unavailable; nothing was changed. Try again.")
+	}
+}
