@@ -1,0 +1,66 @@
+# Parley: `make run` starts everything locally, `make test` runs every test.
+# Both install what they need from Debian's packages when it is missing.
+
+GO        ?= go
+BIN       := bin
+BUILD     := build
+WASM_EXEC := $(shell $(GO) env GOROOT)/lib/wasm/wasm_exec.js
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Fuzz time per fuzz target in `make test`.
+FUZZTIME  ?= 5s
+
+.PHONY: all build wasm servers run test test-go fuzz bench deps-postgres deps-chromium clean
+
+all: build
+
+build: wasm servers
+
+wasm:
+	@mkdir -p $(BUILD)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(BUILD)/widget.wasm ./wasm
+	cp $(WASM_EXEC) $(BUILD)/wasm_exec.js
+
+servers:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ ./backend/cmd/parley-backend ./backend/cmd/parley-dev ./edge/cmd/parley-edge
+
+run: deps-postgres build
+	$(BIN)/parley-dev -data .data -bin $(BIN)
+
+# PostgreSQL's server binaries (initdb, pg_ctl, postgres) from Debian, if missing.
+deps-postgres:
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		echo "installing PostgreSQL from Debian's packages"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+# Chromium for the browser tests, from Debian, if missing.
+deps-chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Chromium from Debian's packages"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: deps-postgres deps-chromium build test-go fuzz
+
+# Packages run one at a time (-p 1): each starts its own throwaway PostgreSQL,
+# and the browser tests want the two cores to themselves.
+test-go:
+	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_BUILD=$(CURDIR)/$(BUILD) PARLEY_PUBLIC=$(CURDIR)/public \
+		$(GO) test -p 1 -count=1 -timeout 12m ./...
+
+# Short fuzz runs of every decoder of client input.
+fuzz:
+	@grep -rl --include='*_test.go' '^func Fuzz' . | while read f; do \
+		pkg=./$$(dirname $$f); \
+		for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "fuzz $$pkg $$fn"; \
+			$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -rf $(BIN) $(BUILD)

@@ -1,0 +1,199 @@
+// Package chat is the backend's conversation engine: the backend end of the
+// edge links, speaking the visitor protocol of package widget for every
+// visitor socket an edge carries, and fanning conversation events out to
+// those sockets from the event bus.
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/widget"
+)
+
+// Config holds the engine's settings; zero values take the defaults.
+type Config struct {
+	// LinkSecret authorises edges: they send "Authorization: Bearer <LinkSecret>".
+	// An empty secret refuses every link.
+	LinkSecret string
+	// MaxTextRunes limits a visitor message's text (default widget.MaxTextRunes).
+	MaxTextRunes int
+	// MaxIDLen limits a client message id in bytes (default 64).
+	MaxIDLen int
+	// MaxFrameBytes is the largest visitor frame accepted on a link
+	// (default widget.MaxFrameBytes); the edge enforces it first.
+	MaxFrameBytes int
+	// LinkQueue is how many envelopes may wait for a link's writer (default 1024).
+	LinkQueue int
+	// SessionQueue is how many frames may wait for one session (default 64);
+	// beyond it frames are refused with rate_limited.
+	SessionQueue int
+	// ReplayBatch is how many messages one catch-up read fetches (default 200).
+	ReplayBatch int
+	// DBTimeout bounds every database call for a frame (default 5s).
+	DBTimeout time.Duration
+	// WriteTimeout bounds one write to a link (default 10s); a stuck link is dropped.
+	WriteTimeout time.Duration
+	// RetryAfter is how soon a failed catch-up read is retried (default 1s).
+	RetryAfter time.Duration
+	// Logger receives operational messages (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.MaxTextRunes <= 0 {
+		c.MaxTextRunes = widget.MaxTextRunes
+	}
+	if c.MaxIDLen <= 0 {
+		c.MaxIDLen = 64
+	}
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = widget.MaxFrameBytes
+	}
+	if c.LinkQueue <= 0 {
+		c.LinkQueue = 1024
+	}
+	if c.SessionQueue <= 0 {
+		c.SessionQueue = 64
+	}
+	if c.ReplayBatch <= 0 {
+		c.ReplayBatch = 200
+	}
+	if c.DBTimeout <= 0 {
+		c.DBTimeout = 5 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Engine runs visitor sessions for the edges linked to this backend.
+type Engine struct {
+	st  *store.Store
+	bus *events.Bus
+	cfg Config
+	log *slog.Logger
+
+	// ctx ends every link when the engine closes.
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu   sync.Mutex
+	hubs map[int64]*hub // by account
+}
+
+// New returns an engine storing in st and following bus. A nil bus disables
+// live fan-out (sessions still get what they missed on every hello and send).
+func New(st *store.Store, bus *events.Bus, cfg Config) *Engine {
+	cfg.defaults()
+	e := &Engine{st: st, bus: bus, cfg: cfg, log: cfg.Logger, hubs: map[int64]*hub{}}
+	e.ctx, e.stop = context.WithCancel(context.Background())
+	return e
+}
+
+// Close drops every link (edges close their visitors with 1013 and reconnect,
+// to another backend if there is one). The engine accepts no links afterwards.
+func (e *Engine) Close() { e.stop() }
+
+// hub fans one account's bus notices out to the sessions following its
+// conversations: one subscription per account per engine, not per visitor.
+type hub struct {
+	sub      *events.Subscription
+	done     chan struct{}
+	sessions map[int64]map[*session]struct{} // by conversation id; guarded by Engine.mu
+	n        int                             // sessions following, guarded by Engine.mu
+}
+
+// follow makes s receive wake-ups for conversation conv of account. A
+// session follows at most one conversation; following another leaves the first.
+func (e *Engine) follow(s *session, account, conv int64) {
+	if e.bus == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unfollowLocked(s)
+	h := e.hubs[account]
+	if h == nil {
+		h = &hub{sub: e.bus.Subscribe(account), done: make(chan struct{}), sessions: map[int64]map[*session]struct{}{}}
+		e.hubs[account] = h
+		go e.runHub(h)
+	}
+	if h.sessions[conv] == nil {
+		h.sessions[conv] = map[*session]struct{}{}
+	}
+	h.sessions[conv][s] = struct{}{}
+	h.n++
+	s.followAccount, s.followConv = account, conv
+}
+
+// unfollow stops s's wake-ups; the account's subscription ends with its last session.
+func (e *Engine) unfollow(s *session) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unfollowLocked(s)
+}
+
+func (e *Engine) unfollowLocked(s *session) {
+	if s.followConv == 0 {
+		return
+	}
+	h := e.hubs[s.followAccount]
+	s.followAccount, s.followConv = 0, 0
+	if h == nil {
+		return
+	}
+	for conv, m := range h.sessions {
+		if _, ok := m[s]; ok {
+			delete(m, s)
+			h.n--
+			if len(m) == 0 {
+				delete(h.sessions, conv)
+			}
+		}
+	}
+	if h.n == 0 {
+		h.sub.Close()
+		close(h.done)
+		for acc, x := range e.hubs {
+			if x == h {
+				delete(e.hubs, acc)
+			}
+		}
+	}
+}
+
+func (e *Engine) runHub(h *hub) {
+	for {
+		select {
+		case <-h.done:
+			return
+		case n := <-h.sub.C:
+			missed := h.sub.Missed()
+			e.mu.Lock()
+			if missed {
+				// Notices were dropped: every session re-reads; reads are by seq, so nothing doubles.
+				for _, m := range h.sessions {
+					for s := range m {
+						s.poke()
+					}
+				}
+			} else {
+				for s := range h.sessions[n.Conversation] {
+					s.poke()
+				}
+			}
+			e.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,114 @@
+// Command parley-backend runs the backend: admin REST, agent inbox and
+// conversation engine. "parley-backend migrate" only applies migrations;
+// "parley-backend seed FILE" creates the demo account.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleychat/parley/backend/seed"
+	"github.com/parleychat/parley/backend/server"
+	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/migrations"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := server.FromEnv()
+	var err error
+	switch cmd := arg(1); cmd {
+	case "", "serve":
+		err = serve(ctx, cfg)
+	case "migrate":
+		err = migrate(ctx, cfg)
+	case "seed":
+		err = seedDemo(ctx, cfg, arg(2))
+	default:
+		err = fmt.Errorf("unknown command %q (serve, migrate, seed FILE)", cmd)
+	}
+	if err != nil {
+		slog.Error("parley-backend", "err", err)
+		os.Exit(1)
+	}
+}
+
+func arg(i int) string {
+	if len(os.Args) > i {
+		return os.Args[i]
+	}
+	return ""
+}
+
+func serve(ctx context.Context, cfg server.Config) error {
+	s, err := server.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	srv := &http.Server{Addr: cfg.Addr, Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	slog.Info("backend listening", "addr", cfg.Addr)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+func open(cfg server.Config) (*sqlx.DB, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set")
+	}
+	return sqlx.Open("postgres", cfg.DatabaseURL)
+}
+
+func migrate(ctx context.Context, cfg server.Config) error {
+	db, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ran, err := migrations.Apply(ctx, db.DB)
+	for _, name := range ran {
+		fmt.Println("applied", name)
+	}
+	return err
+}
+
+func seedDemo(ctx context.Context, cfg server.Config, credFile string) error {
+	if credFile == "" {
+		return errors.New("usage: parley-backend seed CREDENTIALS_FILE")
+	}
+	db, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := migrations.Apply(ctx, db.DB); err != nil {
+		return err
+	}
+	d, err := seed.EnsureDemo(ctx, store.New(db), credFile)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("site=%s api_key=%s agent=%s password=%s\n", d.Site, d.APIKey, d.AgentEmail, d.AgentPass)
+	return nil
+}

@@ -1,0 +1,229 @@
+package inbox
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parleychat/parley/backend/store"
+)
+
+// Cookie names.
+const (
+	// SessionCookie holds the session secret (the table keeps its hash).
+	SessionCookie = "parley_session"
+	// LoginCSRFCookie holds the sign-in form's double-submit token.
+	LoginCSRFCookie = "parley_login_csrf"
+)
+
+// CSRFField is the form field, and CSRFHeader the fetch header, that carry
+// the session's CSRF token.
+const (
+	CSRFField  = "csrf_token"
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// cookiePath scopes the inbox cookies to the inbox pages.
+const cookiePath = "/inbox"
+
+// badLogin is the one message every failed sign-in gets, so it never tells
+// whether the email exists.
+const badLogin = "Email or password is incorrect."
+
+// HashPassword returns the bcrypt hash to store in users.password_hash.
+// Passwords longer than 72 bytes are refused (bcrypt would ignore the rest).
+func HashPassword(pw string) (string, error) {
+	if pw == "" {
+		return "", errors.New("inbox: empty password")
+	}
+	b, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	return string(b), err
+}
+
+// dummyHash is compared against when the email is unknown, so an unknown
+// email takes as long to refuse as a wrong password.
+var dummyHash = sync.OnceValue(func() []byte {
+	b, _ := bcrypt.GenerateFromPassword([]byte("parley-no-such-user"), bcrypt.DefaultCost)
+	return b
+})
+
+// Context keys.
+const (
+	ctxSession = "inbox.session"
+	ctxUser    = "inbox.user"
+)
+
+func session(c *gin.Context) *store.Session { return c.MustGet(ctxSession).(*store.Session) }
+func user(c *gin.Context) *store.User       { return c.MustGet(ctxUser).(*store.User) }
+
+// requireSession loads the signed-in agent or sends the browser to sign in.
+func (h *Handler) requireSession(c *gin.Context) {
+	secret, _ := c.Cookie(SessionCookie)
+	sess, err := h.st.SessionBySecret(c, secret)
+	var u *store.User
+	if err == nil {
+		u, err = h.st.UserByID(c, sess.UserID)
+	}
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			h.fail(c, "session", err)
+			c.Abort()
+			return
+		}
+		if secret != "" {
+			h.clearCookie(c, SessionCookie, cookiePath)
+		}
+		switch {
+		case wantsJSON(c) || c.Request.URL.Path == "/inbox/ws":
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "Your session has ended; sign in again.", "login": "/inbox/login"})
+		default:
+			target := "/inbox/login"
+			if c.Request.Method == http.MethodGet {
+				target += "?next=" + url.QueryEscape(c.Request.URL.RequestURI())
+			}
+			c.Redirect(http.StatusSeeOther, target)
+			c.Abort()
+		}
+		return
+	}
+	c.Set(ctxSession, sess)
+	c.Set(ctxUser, u)
+	c.Next()
+}
+
+// requireCSRF refuses a state-changing request whose token (form field or
+// header) does not match the session's.
+func (h *Handler) requireCSRF(c *gin.Context) {
+	token := c.GetHeader(CSRFHeader)
+	if token == "" {
+		token = c.PostForm(CSRFField)
+	}
+	if !tokensEqual(token, session(c).CSRFToken) {
+		forbidCSRF(c)
+		return
+	}
+	c.Next()
+}
+
+func forbidCSRF(c *gin.Context) {
+	const msg = "This form has expired or did not come from Parley. Go back, reload the page and try again."
+	if wantsJSON(c) {
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": msg})
+		return
+	}
+	c.Data(http.StatusForbidden, "text/plain; charset=utf-8", []byte(msg))
+	c.Abort()
+}
+
+// tokensEqual compares in constant time; an empty token never matches.
+func tokensEqual(got, want string) bool {
+	return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+type loginData struct {
+	basePage
+	Email string
+	Next  string
+	Error string
+}
+
+// loginPage shows the sign-in form, or the inbox to an agent already signed in.
+func (h *Handler) loginPage(c *gin.Context) {
+	if secret, _ := c.Cookie(SessionCookie); secret != "" {
+		if _, err := h.st.SessionBySecret(c, secret); err == nil {
+			c.Redirect(http.StatusSeeOther, safeNext(c.Query("next")))
+			return
+		}
+	}
+	h.renderLogin(c, http.StatusOK, "", "")
+}
+
+// renderLogin shows the form with a double-submit token: the same random
+// value in a cookie and in the form. A cross-site form cannot read the cookie,
+// so it cannot send the matching field (no login CSRF).
+func (h *Handler) renderLogin(c *gin.Context, status int, email, msg string) {
+	token, _ := c.Cookie(LoginCSRFCookie)
+	if len(token) != 43 { // NewToken's length; anything else is not ours
+		token = store.NewToken()
+		h.setCookie(c, LoginCSRFCookie, token, "/inbox/login", 3600)
+	}
+	h.render(c, status, "login.html", loginData{
+		basePage: basePage{Title: "Sign in", CSRF: token},
+		Email:    email,
+		Next:     safeNext(c.Query("next")),
+		Error:    msg,
+	})
+}
+
+func (h *Handler) login(c *gin.Context) {
+	cookie, _ := c.Cookie(LoginCSRFCookie)
+	if !tokensEqual(c.PostForm(CSRFField), cookie) {
+		forbidCSRF(c)
+		return
+	}
+	email := strings.TrimSpace(c.PostForm("email"))
+	password := c.PostForm("password")
+	if email == "" || password == "" {
+		h.renderLogin(c, http.StatusUnprocessableEntity, email, "Enter your email and password.")
+		return
+	}
+	u, err := h.st.UserByLogin(c, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) // same time as a wrong password
+		h.renderLogin(c, http.StatusUnauthorized, email, badLogin)
+		return
+	case err != nil:
+		h.fail(c, "login", err)
+		return
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		h.renderLogin(c, http.StatusUnauthorized, email, badLogin)
+		return
+	}
+	secret, _, err := h.st.CreateSession(c, u.ID, h.cfg.SessionLifetime)
+	if err != nil {
+		h.fail(c, "login", err)
+		return
+	}
+	h.setCookie(c, SessionCookie, secret, cookiePath, int(h.cfg.SessionLifetime.Seconds()))
+	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
+}
+
+func (h *Handler) logout(c *gin.Context) {
+	secret, _ := c.Cookie(SessionCookie)
+	if err := h.st.DeleteSession(c, secret); err != nil {
+		h.fail(c, "logout", err)
+		return
+	}
+	h.clearCookie(c, SessionCookie, cookiePath)
+	c.Redirect(http.StatusSeeOther, "/inbox/login")
+}
+
+// safeNext keeps a post-sign-in redirect inside the inbox (no open redirect).
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || strings.ContainsAny(next, "\\") ||
+		strings.HasPrefix(next, "//") || (u.Path != "/inbox" && !strings.HasPrefix(u.Path, "/inbox/")) ||
+		strings.HasPrefix(u.Path, "/inbox/login") || u.Path == "/inbox/ws" {
+		return "/inbox"
+	}
+	return next
+}
+
+func (h *Handler) setCookie(c *gin.Context, name, value, path string, maxAge int) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (h *Handler) clearCookie(c *gin.Context, name, path string) {
+	h.setCookie(c, name, "", path, -1)
+}

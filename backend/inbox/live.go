@@ -1,0 +1,331 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/store"
+)
+
+// The live socket's protocol (JSON text frames).
+//
+// The page sends {"type":"subscribe","conversation":ID,"last_seq":N} on a
+// thread, or {"type":"list"} on the conversation list. The server answers a
+// subscribe with every message after N, then pushes each new one:
+// {"type":"message","conversation":ID,"seq":..,"id":..,"from":..,"name":..,
+// "text":..,"internal":bool,"at":RFC3339}. A list subscriber gets the whole
+// list at once ({"type":"list","items":[...]}), then {"type":"conversation",
+// "item":{...}} for each new or changed conversation and {"type":"remove",
+// "public_id":..} for one that closed. Problems come as {"type":"error",
+// "message":..}. The server closes with CloseSessionEnded when the session expires.
+const (
+	liveSubscribe    = "subscribe"
+	liveList         = "list"
+	liveMessage      = "message"
+	liveConversation = "conversation"
+	liveRemove       = "remove"
+	liveError        = "error"
+)
+
+// CloseSessionEnded is the close code when the agent's session expires;
+// the page then goes to the sign-in form.
+const CloseSessionEnded websocket.StatusCode = 4401
+
+// Live socket limits.
+const (
+	liveReadLimit    = 4 << 10
+	liveWriteTimeout = 10 * time.Second
+	livePingEvery    = 30 * time.Second
+	livePollEvery    = time.Second // only without a bus
+	liveBatch        = 200         // messages read per query when catching up
+)
+
+// clientFrame is what the page sends.
+type clientFrame struct {
+	Type         string `json:"type"`
+	Conversation int64  `json:"conversation,omitempty"`
+	LastSeq      int64  `json:"last_seq,omitempty"`
+}
+
+// serverFrame is what the server pushes; one flat shape like the visitor protocol.
+type serverFrame struct {
+	Type         string     `json:"type"`
+	Conversation int64      `json:"conversation,omitempty"`
+	Seq          int64      `json:"seq,omitempty"`
+	ID           string     `json:"id,omitempty"`
+	From         string     `json:"from,omitempty"`
+	Name         string     `json:"name,omitempty"`
+	Text         string     `json:"text,omitempty"`
+	Internal     bool       `json:"internal,omitempty"`
+	At           string     `json:"at,omitempty"`
+	Item         *listItem  `json:"item,omitempty"`
+	Items        []listItem `json:"items,omitempty"`
+	PublicID     string     `json:"public_id,omitempty"`
+	Message      string     `json:"message,omitempty"`
+}
+
+// listItem is one conversation of the list, for the script to build with textContent.
+type listItem struct {
+	ID       int64  `json:"id"`
+	PublicID string `json:"public_id"`
+	Href     string `json:"href"`
+	Label    string `json:"label"`
+	Inbox    string `json:"inbox"`
+	Preview  string `json:"preview"`
+	Note     bool   `json:"note"` // the preview is an internal note
+	At       string `json:"at"`   // last activity, RFC 3339
+	When     string `json:"when"` // the same, as the list shows it
+}
+
+func item(c store.ConversationSummary) listItem {
+	return listItem{
+		ID: c.ID, PublicID: c.PublicID, Href: "/inbox/conversations/" + strconv.FormatInt(c.ID, 10),
+		Label: c.VisitorLabel, Inbox: c.InboxName, Preview: preview(c.LastBody), Note: c.LastInternal,
+		At: c.LastMessageAt.UTC().Format(time.RFC3339), When: when(c.LastMessageAt),
+	}
+}
+
+// originPatterns keeps coder/websocket's same-origin check and adds the
+// configured hosts and the public host a reverse proxy (the edge) reports in
+// X-Forwarded-Host. A browser cannot set that header on a WebSocket
+// handshake, so a cross-site page still fails the check.
+func (h *Handler) originPatterns(r *http.Request) []string {
+	ps := append([]string(nil), h.cfg.OriginPatterns...)
+	if fh := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Host"), ",")[0]); fh != "" &&
+		!strings.ContainsAny(fh, "*?[]\\/ ") {
+		ps = append(ps, fh)
+	}
+	return ps
+}
+
+// live is the agent pages' WebSocket.
+func (h *Handler) live(c *gin.Context) {
+	u, sess := user(c), session(c)
+	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{OriginPatterns: h.originPatterns(c.Request)})
+	if err != nil {
+		return // Accept has answered (403 for a foreign origin)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(liveReadLimit)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	frames := make(chan clientFrame)
+	go func() {
+		defer cancel()
+		for {
+			var f clientFrame
+			if err := wsjson.Read(ctx, conn, &f); err != nil {
+				return
+			}
+			select {
+			case frames <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	var notices <-chan events.Notice
+	var sub *events.Subscription
+	var poll <-chan time.Time
+	if h.bus != nil {
+		sub = h.bus.Subscribe(u.AccountID)
+		defer sub.Close()
+		notices = sub.C
+	} else {
+		t := time.NewTicker(livePollEvery)
+		defer t.Stop()
+		poll = t.C
+	}
+	ping := time.NewTicker(livePingEvery)
+	defer ping.Stop()
+	expire := time.NewTimer(time.Until(sess.ExpiresAt))
+	defer expire.Stop()
+
+	s := &liveState{h: h, conn: conn, user: u}
+	if err := s.loadInboxes(ctx); err != nil {
+		h.log.Error("inbox: live", "err", err)
+		conn.Close(websocket.StatusInternalError, "try again")
+		return
+	}
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-frames:
+			err = s.handle(ctx, f)
+		case n := <-notices:
+			if sub.Missed() {
+				err = s.resync(ctx)
+			} else {
+				err = s.notice(ctx, n)
+			}
+		case <-poll:
+			err = s.resync(ctx)
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(ctx, liveWriteTimeout)
+			err = conn.Ping(pctx)
+			pcancel()
+		case <-expire.C:
+			conn.Close(CloseSessionEnded, "session ended")
+			return
+		}
+		if err != nil {
+			if ctx.Err() == nil && websocket.CloseStatus(err) == -1 && !errors.Is(err, context.Canceled) {
+				h.log.Warn("inbox: live", "user", u.ID, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// liveState is one socket's view: which inboxes its agent sees and what
+// the page follows.
+type liveState struct {
+	h       *Handler
+	conn    *websocket.Conn
+	user    *store.User
+	inboxes map[int64]bool
+	thread  int64 // followed conversation; 0 for none
+	last    int64 // the last seq sent for it
+	visitor string
+	list    bool
+}
+
+func (s *liveState) loadInboxes(ctx context.Context) error {
+	ids, err := s.h.st.InboxIDsOf(ctx, s.user.ID)
+	if err != nil {
+		return err
+	}
+	s.inboxes = map[int64]bool{}
+	for _, id := range ids {
+		s.inboxes[id] = true
+	}
+	return nil
+}
+
+func (s *liveState) write(ctx context.Context, f serverFrame) error {
+	wctx, cancel := context.WithTimeout(ctx, liveWriteTimeout)
+	defer cancel()
+	return wsjson.Write(wctx, s.conn, f)
+}
+
+func (s *liveState) handle(ctx context.Context, f clientFrame) error {
+	switch f.Type {
+	case liveSubscribe:
+		conv, err := s.h.st.ConversationSummary(ctx, s.user.AccountID, f.Conversation)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !s.inboxes[conv.InboxID]) {
+			return s.write(ctx, serverFrame{Type: liveError, Message: "You cannot follow that conversation."})
+		}
+		if err != nil {
+			return err
+		}
+		s.thread, s.last, s.visitor = conv.ID, max(f.LastSeq, 0), conv.VisitorLabel
+		return s.catchUp(ctx)
+	case liveList:
+		s.list = true
+		return s.sendList(ctx)
+	default:
+		return s.write(ctx, serverFrame{Type: liveError, Message: "Unknown request."})
+	}
+}
+
+// notice reacts to one change.
+func (s *liveState) notice(ctx context.Context, n events.Notice) error {
+	if n.Conversation == 0 || (n.Kind != events.KindMessage && n.Kind != events.KindConversation) {
+		return nil
+	}
+	if s.thread == n.Conversation && n.Kind == events.KindMessage && n.Seq > s.last {
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+	if s.list {
+		return s.sendItem(ctx, n.Conversation)
+	}
+	return nil
+}
+
+// resync re-reads everything after notices may have been lost.
+func (s *liveState) resync(ctx context.Context) error {
+	if err := s.loadInboxes(ctx); err != nil {
+		return err
+	}
+	if s.thread != 0 {
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+	if s.list {
+		return s.sendList(ctx)
+	}
+	return nil
+}
+
+// catchUp sends the followed thread's messages after the last one sent,
+// agents' notes included.
+func (s *liveState) catchUp(ctx context.Context) error {
+	for {
+		ms, err := s.h.st.MessagesAfter(ctx, s.thread, s.last, liveBatch, true)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			v := view(m, s.visitor)
+			f := serverFrame{Type: liveMessage, Conversation: s.thread, Seq: m.Seq, From: v.From, Name: v.Name,
+				Text: v.Text, Internal: v.Internal, At: m.CreatedAt.UTC().Format(time.RFC3339)}
+			if m.ClientID != nil {
+				f.ID = *m.ClientID
+			}
+			if err := s.write(ctx, f); err != nil {
+				return err
+			}
+			s.last = m.Seq
+		}
+		if len(ms) < liveBatch {
+			return nil
+		}
+	}
+}
+
+func (s *liveState) sendList(ctx context.Context) error {
+	cs, err := s.h.st.OpenConversationsForAgent(ctx, s.user.ID, s.h.cfg.ListLimit)
+	if err != nil {
+		return err
+	}
+	items := make([]listItem, 0, len(cs))
+	for _, c := range cs {
+		items = append(items, item(c))
+	}
+	return s.write(ctx, serverFrame{Type: liveList, Items: items})
+}
+
+// sendItem pushes one conversation's row, or its removal once it is closed.
+func (s *liveState) sendItem(ctx context.Context, id int64) error {
+	conv, err := s.h.st.ConversationSummary(ctx, s.user.AccountID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !s.inboxes[conv.InboxID] {
+		return nil
+	}
+	if conv.Status != store.StatusOpen {
+		return s.write(ctx, serverFrame{Type: liveRemove, PublicID: conv.PublicID})
+	}
+	it := item(*conv)
+	return s.write(ctx, serverFrame{Type: liveConversation, Item: &it})
+}

@@ -1,0 +1,134 @@
+// Package server assembles the backend: the admin REST API, the agent inbox
+// and the conversation engine behind one gin router on one database.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleychat/parley/backend/api"
+	"github.com/parleychat/parley/backend/chat"
+	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/inbox"
+	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/edge/link"
+	"github.com/parleychat/parley/migrations"
+)
+
+// Config is the backend's configuration, read from the environment by FromEnv.
+type Config struct {
+	DatabaseURL   string // DATABASE_URL
+	Addr          string // BACKEND_ADDR, default 127.0.0.1:8081
+	LinkSecret    string // LINK_SECRET: edges and /internal endpoints
+	SecureCookies bool   // SECURE_COOKIES=1 behind HTTPS
+	MaxDBConns    int    // DB_MAX_CONNS, default 40
+	Migrate       bool   // MIGRATE_ON_START, default true
+}
+
+// FromEnv reads Config from environment variables.
+func FromEnv() Config {
+	c := Config{
+		DatabaseURL:   os.Getenv("DATABASE_URL"),
+		Addr:          envOr("BACKEND_ADDR", "127.0.0.1:8081"),
+		LinkSecret:    os.Getenv("LINK_SECRET"),
+		SecureCookies: os.Getenv("SECURE_COOKIES") == "1",
+		MaxDBConns:    40,
+		Migrate:       os.Getenv("MIGRATE_ON_START") != "0",
+	}
+	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
+		c.MaxDBConns = n
+	}
+	return c
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// Server is a running backend's parts.
+type Server struct {
+	DB      *sqlx.DB
+	Store   *store.Store
+	Bus     *events.Bus
+	Handler http.Handler
+}
+
+// New connects to the database (migrating it if asked) and builds the router.
+// A database that is down at start is waited for, not fatal.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("server: DATABASE_URL is not set")
+	}
+	if cfg.LinkSecret == "" {
+		slog.Warn("LINK_SECRET is empty: edges cannot connect")
+	}
+	db, err := sqlx.Open("postgres", cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(cfg.MaxDBConns)
+	db.SetMaxIdleConns(cfg.MaxDBConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if cfg.Migrate {
+		if err := migrateWhenReady(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	bus, err := events.Listen(cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	st := store.New(db)
+
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.GET("/healthz", func(c *gin.Context) {
+		if err := st.Ping(c); err != nil {
+			c.String(http.StatusServiceUnavailable, "database unavailable")
+			return
+		}
+		c.String(http.StatusOK, "ok")
+	})
+	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret})
+	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
+	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies}).Register(r)
+	api.New(st, cfg.LinkSecret).Register(r)
+	return &Server{DB: db, Store: st, Bus: bus, Handler: r}, nil
+}
+
+// migrateWhenReady applies migrations, retrying while the database is starting.
+func migrateWhenReady(ctx context.Context, db *sqlx.DB) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ran, err := migrations.Apply(ctx, db.DB)
+		if err == nil {
+			for _, name := range ran {
+				slog.Info("migrated", "migration", name)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		slog.Warn("database not ready; retrying", "err", err)
+		time.Sleep(time.Second)
+	}
+}
+
+// Close releases the database and the listener.
+func (s *Server) Close() {
+	s.Bus.Close()
+	s.DB.Close()
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/parleychat/parley/backend/events"
+)
+
+// NewConversation is what starting a conversation needs.
+type NewConversation struct {
+	AccountID  int64
+	ChatflowID int64 // 0 for none
+	InboxID    int64
+	VisitorID  int64
+	PageURL    string
+	Referrer   string
+	UserAgent  string
+}
+
+// MaxContextChars bounds the page URL, referrer and user agent kept with a
+// conversation; longer values are cut (they are context, not content).
+const MaxContextChars = 2048
+
+// CreateConversation starts a conversation with its ticket in one
+// transaction and notifies every backend on commit. A visitor has at most one
+// open conversation per chatflow: if one is already open (another tab got
+// there first) it is returned with created=false and nothing is written.
+func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *Conversation, created bool, err error) {
+	var chatflow any
+	if nc.ChatflowID != 0 {
+		chatflow = nc.ChatflowID
+	}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
+		// Locking the visitor serialises concurrent first messages from several tabs.
+		var visitorAccount int64
+		if err := tx.GetContext(ctx, &visitorAccount, `SELECT account_id FROM visitors WHERE id = $1 FOR UPDATE`, nc.VisitorID); err != nil {
+			return notFound(err)
+		}
+		if visitorAccount != nc.AccountID {
+			return ErrNotFound
+		}
+		if chatflow != nil {
+			var open Conversation
+			err := tx.GetContext(ctx, &open, `SELECT * FROM conversations WHERE visitor_id = $1 AND chatflow_id = $2 AND status = 'open'
+				ORDER BY id DESC LIMIT 1`, nc.VisitorID, nc.ChatflowID)
+			if err == nil {
+				c = &open
+				return nil
+			}
+			if err := notFound(err); !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		var out Conversation
+		err := tx.GetContext(ctx, &out, `INSERT INTO conversations (account_id, public_id, chatflow_id, inbox_id, visitor_id, page_url, referrer, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+			nc.AccountID, NewPublicID("conv"), chatflow, nc.InboxID, nc.VisitorID,
+			cleanText(nc.PageURL, MaxContextChars), cleanText(nc.Referrer, MaxContextChars), cleanText(nc.UserAgent, MaxContextChars))
+		if err != nil {
+			return err
+		}
+		// Ticket properties from the chatflow come later; the schema's defaults apply now.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (account_id, conversation_id) VALUES ($1, $2)`, nc.AccountID, out.ID); err != nil {
+			return err
+		}
+		c, created = &out, true
+		return events.Notify(ctx, tx, events.Notice{Account: nc.AccountID, Conversation: out.ID, Kind: events.KindConversation})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return c, created, nil
+}
+
+// OpenConversationOf returns the visitor's newest open conversation on the
+// chatflow, or ErrNotFound.
+func (s *Store) OpenConversationOf(ctx context.Context, visitorID, chatflowID int64) (*Conversation, error) {
+	var c Conversation
+	err := s.db.GetContext(ctx, &c, `SELECT * FROM conversations WHERE visitor_id = $1 AND chatflow_id = $2 AND status = 'open'
+		ORDER BY id DESC LIMIT 1`, visitorID, chatflowID)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &c, nil
+}
+
+// ConversationStatus returns the status of conversation id: a cheap check
+// before a visitor writes into it.
+func (s *Store) ConversationStatus(ctx context.Context, id int64) (string, error) {
+	var status string
+	err := s.db.GetContext(ctx, &status, `SELECT status FROM conversations WHERE id = $1`, id)
+	return status, notFound(err)
+}
+
+// cleanText makes s storable: valid UTF-8 without NUL bytes (PostgreSQL
+// refuses both), at most max characters.
+func cleanText(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max])
+	}
+	return s
+}

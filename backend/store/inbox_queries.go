@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// ConversationSummary is one row of an agent's conversation list: the
+// conversation, who the visitor is and its latest message.
+type ConversationSummary struct {
+	ID            int64     `db:"id"`
+	PublicID      string    `db:"public_id"`
+	AccountID     int64     `db:"account_id"`
+	InboxID       int64     `db:"inbox_id"`
+	InboxName     string    `db:"inbox_name"`
+	Status        string    `db:"status"`
+	LastSeq       int64     `db:"last_seq"`
+	PageURL       string    `db:"page_url"`
+	CreatedAt     time.Time `db:"created_at"`
+	LastMessageAt time.Time `db:"last_message_at"`
+	AssigneeName  string    `db:"assignee_name"`
+	// VisitorLabel names the visitor: the contact's name or email, the
+	// visitor's name, else "Visitor N".
+	VisitorLabel string `db:"visitor_label"`
+	LastBody     string `db:"last_body"`     // the latest message or note, whole; "" when none
+	LastAuthor   string `db:"last_author"`   // its author type
+	LastInternal bool   `db:"last_internal"` // whether it is an agents' note
+}
+
+// summarySelect reads ConversationSummary rows; callers add WHERE and ORDER.
+const summarySelect = `SELECT c.id, c.public_id, c.account_id, c.inbox_id, i.name AS inbox_name, c.status,
+	c.last_seq, c.page_url, c.created_at, c.last_message_at,
+	COALESCE(a.name, '') AS assignee_name,
+	COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label,
+	COALESCE(lm.body, '') AS last_body, COALESCE(lm.author_type, '') AS last_author, COALESCE(lm.internal, false) AS last_internal
+	FROM conversations c
+	JOIN inboxes i ON i.id = c.inbox_id
+	JOIN visitors v ON v.id = c.visitor_id
+	LEFT JOIN contacts ct ON ct.id = COALESCE(c.contact_id, v.contact_id)
+	LEFT JOIN users a ON a.id = c.assignee_id
+	LEFT JOIN LATERAL (SELECT body, author_type, internal FROM messages m
+		WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1) lm ON true`
+
+// OpenConversationsForAgent lists the open conversations of the inboxes
+// userID is a member of, newest activity first, at most limit.
+func (s *Store) OpenConversationsForAgent(ctx context.Context, userID int64, limit int) ([]ConversationSummary, error) {
+	cs := []ConversationSummary{}
+	err := s.db.SelectContext(ctx, &cs, summarySelect+`
+		WHERE c.status = 'open' AND c.inbox_id IN (SELECT inbox_id FROM inbox_members WHERE user_id = $1)
+		ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2`, userID, limit)
+	return cs, err
+}
+
+// ConversationSummary returns conversation id of account, whatever the
+// inbox: callers check membership so they can tell 403 from 404.
+func (s *Store) ConversationSummary(ctx context.Context, accountID, id int64) (*ConversationSummary, error) {
+	var c ConversationSummary
+	err := s.db.GetContext(ctx, &c, summarySelect+` WHERE c.id = $1 AND c.account_id = $2`, id, accountID)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return &c, nil
+}

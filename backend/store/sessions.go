@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Session is a signed-in agent's session. The browser holds a random secret;
+// the table keeps only its hash, so a database leak yields no usable cookie.
+type Session struct {
+	UserID    int64     `db:"user_id"`
+	CSRFToken string    `db:"csrf_token"` // per-session token every form and fetch must echo
+	CreatedAt time.Time `db:"created_at"`
+	ExpiresAt time.Time `db:"expires_at"`
+}
+
+// CreateSession starts a session for userID lasting ttl and returns the secret
+// for the cookie. The user's expired sessions are swept on the way.
+func (s *Store) CreateSession(ctx context.Context, userID int64, ttl time.Duration) (secret string, sess *Session, err error) {
+	secret = NewToken()
+	sess = &Session{UserID: userID, CSRFToken: NewToken()}
+	err = s.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1 AND expires_at <= now()`, userID); err != nil {
+			return err
+		}
+		return tx.QueryRowxContext(ctx, `INSERT INTO user_sessions (id_hash, user_id, csrf_token, expires_at)
+			VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING created_at, expires_at`,
+			HashToken(secret), userID, sess.CSRFToken, ttl.Seconds()).Scan(&sess.CreatedAt, &sess.ExpiresAt)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return secret, sess, nil
+}
+
+// SessionBySecret returns the live session whose cookie secret is secret;
+// a missing or expired session is ErrNotFound (and an expired one is deleted).
+func (s *Store) SessionBySecret(ctx context.Context, secret string) (*Session, error) {
+	if secret == "" {
+		return nil, ErrNotFound
+	}
+	var sess Session
+	var live bool
+	err := s.db.QueryRowxContext(ctx, `SELECT user_id, csrf_token, created_at, expires_at, expires_at > now()
+		FROM user_sessions WHERE id_hash = $1`, HashToken(secret)).
+		Scan(&sess.UserID, &sess.CSRFToken, &sess.CreatedAt, &sess.ExpiresAt, &live)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	if !live {
+		s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE id_hash = $1`, HashToken(secret))
+		return nil, ErrNotFound
+	}
+	return &sess, nil
+}
+
+// DeleteSession ends the session whose cookie secret is secret (sign-out).
+func (s *Store) DeleteSession(ctx context.Context, secret string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE id_hash = $1`, HashToken(secret))
+	return err
+}
+
+// DeleteExpiredSessions removes every expired session and says how many.
+func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE expires_at <= now()`)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

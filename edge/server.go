@@ -1,0 +1,103 @@
+package edge
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+)
+
+// Server is a whole edge: assets, site configs, visitor sockets, the link
+// pool and the reverse proxy to the backend, as one http.Handler.
+type Server struct {
+	// Assets serves the public and build folders.
+	Assets *Assets
+	// Configs caches the sites' published chatflow configs.
+	Configs *ConfigCache
+	// Pool carries visitor sockets to the backend.
+	Pool *Pool
+
+	s        Settings
+	mux      *http.ServeMux
+	visitors *visitorHandler
+}
+
+// New loads the assets, starts the link pool and returns the edge. Close
+// releases it.
+func New(s Settings) (*Server, error) {
+	s = s.withDefaults()
+	backend, err := url.Parse(s.BackendURL)
+	if err != nil || (backend.Scheme != "http" && backend.Scheme != "https") || backend.Host == "" {
+		return nil, fmt.Errorf("edge: backend URL %q must be http(s)://host[:port]", s.BackendURL)
+	}
+	assets, err := LoadAssets(s.PublicDir, s.BuildDir, s)
+	if err != nil {
+		return nil, fmt.Errorf("edge: loading assets: %w", err)
+	}
+	srv := &Server{
+		Assets:  assets,
+		Configs: NewConfigCache(s.BackendURL, s.LinkSecret, s),
+		Pool:    NewPool(s.BackendURL, s.LinkSecret, s),
+		s:       s,
+		mux:     http.NewServeMux(),
+	}
+	srv.visitors = &visitorHandler{pool: srv.Pool, s: s}
+	proxy := newProxy(backend)
+	srv.mux.Handle("/v1/sites/{site}/config", srv.Configs)
+	srv.mux.Handle("/ws", srv.visitors)
+	srv.mux.HandleFunc("GET /healthz", srv.healthz)
+	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/"} {
+		srv.mux.Handle(p, proxy)
+	}
+	srv.mux.Handle("/", assets)
+	return srv, nil
+}
+
+// ServeHTTP routes a request.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	srv.mux.ServeHTTP(w, r)
+}
+
+// Close drops the links; every visitor socket is closed with 1013 so the
+// widgets reconnect to another edge or to this one restarted. It waits a
+// few seconds at most for those close frames to go out.
+func (srv *Server) Close() {
+	srv.Pool.Close()
+	done := make(chan struct{})
+	go func() { srv.visitors.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(6 * time.Second):
+	}
+}
+
+// healthz answers 200 while the edge runs, with how many backend links are
+// up (an edge without links still serves assets and cached configs).
+func (srv *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	body, _ := json.Marshal(map[string]any{"status": "ok", "links": srv.Pool.Live(), "links_wanted": srv.s.LinkCount})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(body, '\n'))
+}
+
+// newProxy forwards to the backend, WebSocket upgrades included.
+func newProxy(backend *url.URL) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(backend)
+			// Rewrite drops client-sent X-Forwarded-* headers, so what the
+			// backend sees is what this edge observed.
+			pr.SetXForwarded()
+			// Keep the public Host: the backend builds links and checks
+			// inbox WebSocket origins against it.
+			pr.Out.Host = pr.In.Host
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			slog.Warn("edge: backend unreachable", "path", r.URL.Path, "err", err)
+			http.Error(w, "The service is temporarily unavailable. Please try again in a moment.", http.StatusBadGateway)
+		},
+	}
+}

@@ -1,0 +1,149 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"errors"
+
+	"github.com/hack-pad/safejs"
+)
+
+// Small wrappers over safejs for the shell's many DOM calls. A JavaScript
+// exception never reaches the page: each helper returns a zero value and
+// remembers the first error, which makes the widget report "failed".
+
+var firstErr error
+
+func note(err error) {
+	if err != nil && firstErr == nil {
+		firstErr = err
+	}
+}
+
+var global = safejs.Global()
+
+// get returns v[p], or undefined when v is not an object.
+func get(v safejs.Value, p string) safejs.Value {
+	if v.IsUndefined() || v.IsNull() {
+		return safejs.Undefined()
+	}
+	r, err := v.Get(p)
+	if err != nil {
+		return safejs.Undefined()
+	}
+	return r
+}
+
+// str returns v[p] if it is a string, else "".
+func str(v safejs.Value, p string) string {
+	r := get(v, p)
+	if r.Type() != safejs.TypeString {
+		return ""
+	}
+	s, _ := r.String()
+	return s
+}
+
+// num returns v[p] if it is a number, else 0.
+func num(v safejs.Value, p string) float64 {
+	r := get(v, p)
+	if r.Type() != safejs.TypeNumber {
+		return 0
+	}
+	f, _ := r.Float()
+	return f
+}
+
+// truthy reports whether v[p] is truthy.
+func truthy(v safejs.Value, p string) bool {
+	r := get(v, p)
+	if r.IsUndefined() {
+		return false
+	}
+	b, _ := r.Truthy()
+	return b
+}
+
+func set(v safejs.Value, p string, x any) {
+	note(v.Set(p, x))
+}
+
+func call(v safejs.Value, m string, args ...any) safejs.Value {
+	r, err := v.Call(m, args...)
+	note(err)
+	return r
+}
+
+// try calls a method whose failure is expected now and then (sending on a
+// closing socket) and must not mark the widget failed.
+func try(v safejs.Value, m string, args ...any) error {
+	_, err := v.Call(m, args...)
+	return err
+}
+
+func attr(el safejs.Value, name, value string) {
+	call(el, "setAttribute", name, value)
+}
+
+// text sets an element's text. Text from visitors, agents and settings is
+// only ever shown this way, never as HTML.
+func text(el safejs.Value, s string) {
+	set(el, "textContent", s)
+}
+
+// newObject returns a fresh empty JavaScript object.
+func newObject() safejs.Value {
+	o, err := get(global, "Object").New()
+	note(err)
+	return o
+}
+
+// funcOf wraps fn for JavaScript. The shell's functions live as long as the
+// page, so they are never released.
+func funcOf(fn func(this safejs.Value, args []safejs.Value) any) safejs.Value {
+	f, err := safejs.FuncOf(fn)
+	if err != nil {
+		note(err)
+		return safejs.Undefined()
+	}
+	return f.Value()
+}
+
+func arg(args []safejs.Value, i int) safejs.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return safejs.Undefined()
+}
+
+// await blocks the calling goroutine (never a JavaScript callback) until
+// promise p settles.
+func await(p safejs.Value) (safejs.Value, error) {
+	type result struct {
+		v   safejs.Value
+		err error
+	}
+	ch := make(chan result, 1)
+	ok, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		ch <- result{v: arg(args, 0)}
+		return nil
+	})
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	defer ok.Release()
+	fail, err := safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		msg, _ := arg(args, 0).String()
+		ch <- result{err: errors.New(msg)}
+		return nil
+	})
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	defer fail.Release()
+	if _, err := p.Call("then", ok.Value(), fail.Value()); err != nil {
+		return safejs.Undefined(), err
+	}
+	r := <-ch
+	return r.v, r.err
+}

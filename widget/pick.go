@@ -1,0 +1,41 @@
+package widget
+
+// Channels a chatflow is published on.
+const (
+	ChannelWebsite = "website"
+	ChannelMobile  = "mobile"
+)
+
+// Visit is what the widget knows about the page and visitor it runs for;
+// targeting rules (SPEC 1.7) are evaluated against it.
+type Visit struct {
+	URL      string // the page's full URL
+	Referrer string
+	Device   string // desktop | tablet | mobile
+	Known    bool   // an identified contact
+}
+
+// Targets reports whether chatflow c may show on visit v. It is the hook for
+// the full targeting rules (URL, query parameter, exclusions, visitor,
+// device; SPEC 1.7), which are not evaluated yet: every published website
+// chatflow targets every page for now.
+func Targets(c *ChatflowConfig, v Visit) bool {
+	return true
+}
+
+// PickChatflow returns the chatflow the widget shows on visit v: among the
+// published website chatflows of cfg that target v, the one with the highest
+// priority; on a tie the one listed first. ok is false when none applies.
+// The edge only publishes enabled chatflows, so every one listed is enabled.
+func PickChatflow(cfg *Config, v Visit) (c *ChatflowConfig, ok bool) {
+	for i := range cfg.Chatflows {
+		f := &cfg.Chatflows[i]
+		if f.Channel != ChannelWebsite || f.ID == "" || !Targets(f, v) {
+			continue
+		}
+		if c == nil || f.Priority > c.Priority {
+			c = f
+		}
+	}
+	return c, c != nil
+}

@@ -1,0 +1,371 @@
+package widget
+
+import (
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ConnState is the state of a visitor's connection as the widget shows it.
+type ConnState int
+
+// Connection states.
+const (
+	ConnIdle         ConnState = iota // no socket yet: the chat was never opened
+	ConnConnecting                    // the first socket is opening
+	ConnConnected                     // welcomed by the server
+	ConnReconnecting                  // the socket dropped (or the backend link did); retrying
+	ConnUnavailable                   // the site or chatflow is unknown: no retry
+)
+
+var connStateNames = [...]string{"idle", "connecting", "connected", "reconnecting", "unavailable"}
+
+// String returns the state's lower-case name.
+func (s ConnState) String() string {
+	if s < 0 || int(s) >= len(connStateNames) {
+		return "ConnState(" + strconv.Itoa(int(s)) + ")"
+	}
+	return connStateNames[s]
+}
+
+// RateLimitedDelay is the least the widget waits before reconnecting after
+// the server closed the socket for sending too fast.
+const RateLimitedDelay = 5 * time.Second
+
+// Errors Send returns; their text is shown to the visitor as is.
+var (
+	ErrEmptyMessage = errors.New("Type a message first.")
+	ErrLongMessage  = errors.New(ErrorText(ErrTooLong))
+)
+
+// Entry is one message of the chat window.
+type Entry struct {
+	// Key identifies the entry's element in the view for its whole life,
+	// also when an acknowledgement gives it a seq and moves it.
+	Key    string
+	ID     string // client message id (the visitor's own messages)
+	Seq    int64  // 0 until the server has stored it
+	From   string // visitor | agent | bot | system
+	Name   string
+	Avatar string
+	Text   string
+	At     string // RFC 3339
+
+	Pending bool   // the visitor's message, not yet acknowledged
+	Failed  string // why the server refused it; it will not be resent
+
+	epoch int // conversation generation: entries of a new conversation sort after the old one's
+}
+
+// Update is what the shell must do after a session changed.
+type Update struct {
+	Send    []Frame // frames to send now, in order
+	Changed []int   // indexes into Entries() of added or changed entries, ascending
+}
+
+// Session is the widget's side of one visitor's chat: its identity, the
+// outbox of unacknowledged messages, the messages shown (deduplicated by
+// seq, in seq order, the visitor's unacknowledged ones last) and the
+// reconnect schedule. It does no I/O: the browser shell feeds it frames and
+// socket events and carries out the Updates it returns. Not safe for
+// concurrent use.
+type Session struct {
+	Site     string
+	Chatflow string
+	Page     string
+	Referrer string
+
+	Token        string // the visitor token; memory only
+	Conversation string // the conversation's public id; empty before the first send
+	LastSeq      int64  // highest seq received in a message frame
+
+	Backoff Backoff
+
+	state    ConnState
+	notice   string
+	idPrefix string
+	nextID   int
+
+	outbox    []Frame // sends not yet acknowledged, in order
+	entries   []Entry // [0, confirmed) by (epoch, seq); then unconfirmed in send order
+	confirmed int
+	seen      map[int64]bool // seqs of the current conversation already shown
+	epoch     int
+	retried   map[string]bool // ids resent once after a "closed" error
+}
+
+// NewSession starts the session of one page view. idPrefix must be random
+// and unguessable enough to make message ids unique per conversation.
+func NewSession(site, chatflow, idPrefix string) *Session {
+	return &Session{
+		Site:     site,
+		Chatflow: chatflow,
+		idPrefix: idPrefix,
+		seen:     map[int64]bool{},
+		retried:  map[string]bool{},
+	}
+}
+
+// State returns the connection state.
+func (s *Session) State() ConnState { return s.state }
+
+// StatusLine returns the sentence for the widget's status line: the
+// connection state if it has one to say, else the latest notice.
+func (s *Session) StatusLine() string {
+	if t := StatusText(s.state); t != "" {
+		return t
+	}
+	return s.notice
+}
+
+// Entries returns the messages to show, in order. The caller must not
+// modify them.
+func (s *Session) Entries() []Entry { return s.entries }
+
+// Unsent returns the number of messages waiting for an acknowledgement.
+func (s *Session) Unsent() int { return len(s.outbox) }
+
+// Dial records that the shell is opening a socket.
+func (s *Session) Dial() {
+	if s.state == ConnIdle {
+		s.state = ConnConnecting
+	}
+}
+
+// Hello returns the first frame for a new socket.
+func (s *Session) Hello() Frame {
+	return Frame{
+		Type:         FrameHello,
+		V:            ProtocolVersion,
+		Site:         s.Site,
+		Chatflow:     s.Chatflow,
+		Token:        s.Token,
+		Conversation: s.Conversation,
+		LastSeq:      s.LastSeq,
+		Page:         s.Page,
+		Referrer:     s.Referrer,
+	}
+}
+
+// Send queues a message the visitor typed and shows it as pending. The
+// frame is in the Update when the session is connected; otherwise it goes
+// out after the next welcome. Empty and oversized texts are refused with an
+// error to show, and nothing is queued.
+func (s *Session) Send(text string) (Update, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		s.notice = ErrEmptyMessage.Error()
+		return Update{}, ErrEmptyMessage
+	}
+	s.nextID++
+	f := Frame{Type: FrameSend, ID: s.idPrefix + "-" + strconv.Itoa(s.nextID), Text: text}
+	if utf8.RuneCountInString(text) > MaxTextRunes || len(EncodeFrame(f)) > MaxFrameBytes {
+		s.nextID--
+		s.notice = ErrLongMessage.Error()
+		return Update{}, ErrLongMessage
+	}
+	s.notice = ""
+	s.outbox = append(s.outbox, f)
+	s.entries = append(s.entries, Entry{Key: "c:" + f.ID, ID: f.ID, From: FromVisitor, Text: text, Pending: true})
+	u := Update{Changed: []int{len(s.entries) - 1}}
+	if s.state == ConnConnected {
+		u.Send = []Frame{f}
+	}
+	return u, nil
+}
+
+// Receive applies one frame from the server.
+func (s *Session) Receive(f Frame) Update {
+	var u Update
+	switch f.Type {
+	case FrameWelcome:
+		s.state = ConnConnected
+		s.notice = ""
+		s.Backoff.Reset()
+		if f.Token != "" {
+			s.Token = f.Token
+		}
+		s.switchConversation(f.Conversation)
+		// Everything not acknowledged goes again, same ids: the server
+		// stores each id once, so nothing is duplicated.
+		u.Send = append([]Frame(nil), s.outbox...)
+
+	case FrameAck:
+		if f.Conversation != "" {
+			s.switchConversation(f.Conversation)
+		}
+		s.dropOutbox(f.ID)
+		if s.notice != "" && s.state == ConnConnected {
+			s.notice = ""
+		}
+		if f.Seq > 0 {
+			if i := s.unconfirmed(f.ID); i >= 0 {
+				// Mark the seq seen so its message frame is not shown twice,
+				// but leave LastSeq alone: an agent message with a lower seq
+				// may still be on its way, and a reconnect must fetch it.
+				s.seen[f.Seq] = true
+				u.Changed = append(u.Changed, s.confirm(i, f.Seq, ""))
+			}
+		}
+
+	case FrameMessage:
+		if f.Seq <= 0 {
+			break
+		}
+		// Message frames arrive in seq order (pushes and replays alike), so
+		// even a duplicate proves everything up to its seq has been seen.
+		s.LastSeq = max(s.LastSeq, f.Seq)
+		if s.seen[f.Seq] {
+			break
+		}
+		s.seen[f.Seq] = true
+		if f.From == FromVisitor && f.ID != "" {
+			if i := s.unconfirmed(f.ID); i >= 0 {
+				s.dropOutbox(f.ID)
+				u.Changed = append(u.Changed, s.confirm(i, f.Seq, f.At))
+				break
+			}
+		}
+		e := Entry{
+			Key:    "s:" + strconv.Itoa(s.epoch) + ":" + strconv.FormatInt(f.Seq, 10),
+			ID:     f.ID,
+			Seq:    f.Seq,
+			From:   f.From,
+			Name:   f.Name,
+			Avatar: f.Avatar,
+			Text:   f.Text,
+			At:     f.At,
+			epoch:  s.epoch,
+		}
+		u.Changed = append(u.Changed, s.insertConfirmed(e))
+
+	case FrameError:
+		s.notice = ErrorText(f.Code)
+		i := s.unconfirmed(f.ID)
+		switch f.Code {
+		case ErrTooLong, ErrBadFrame:
+			// The server will refuse this message however often it is
+			// sent; keep it on screen, marked, but stop resending it.
+			if i >= 0 {
+				s.dropOutbox(f.ID)
+				s.entries[i].Pending = false
+				s.entries[i].Failed = s.notice
+				u.Changed = append(u.Changed, i)
+			}
+		case ErrConvClosed:
+			// The next send starts a new conversation: send the refused
+			// message again, once, so it is not lost.
+			s.switchConversation("")
+			if i >= 0 && !s.retried[f.ID] && s.state == ConnConnected {
+				s.retried[f.ID] = true
+				for _, o := range s.outbox {
+					if o.ID == f.ID {
+						u.Send = append(u.Send, o)
+					}
+				}
+			}
+		case ErrForbidden:
+			s.switchConversation("")
+		}
+
+	case FrameStatus:
+		// The edge lost (or regained) its link to the backend while keeping
+		// this socket.
+		switch f.State {
+		case "reconnecting":
+			if s.state == ConnConnected {
+				s.state = ConnReconnecting
+			}
+		case "connected":
+			if s.state == ConnReconnecting {
+				s.state = ConnConnected
+			}
+		}
+	}
+	return u
+}
+
+// Closed records that the socket closed with code and returns how long to
+// wait before reconnecting; retry is false when reconnecting cannot help.
+func (s *Session) Closed(code int) (delay time.Duration, retry bool) {
+	switch code {
+	case CloseNotFound:
+		s.state = ConnUnavailable
+		return 0, false
+	case CloseForbidden:
+		// The conversation is not this visitor's (any more): start afresh
+		// rather than asking for it again forever.
+		s.switchConversation("")
+	}
+	s.state = ConnReconnecting
+	d := s.Backoff.Next()
+	if code == CloseRateLimited {
+		d = max(d, RateLimitedDelay)
+	}
+	return d, true
+}
+
+// switchConversation makes id the current conversation. Seqs are per
+// conversation, so a different one starts a new epoch: its messages sort
+// after the old ones and dedupe against their own seqs.
+func (s *Session) switchConversation(id string) {
+	if id == s.Conversation {
+		return
+	}
+	if s.Conversation != "" {
+		s.epoch++
+		s.seen = map[int64]bool{}
+		s.LastSeq = 0
+	}
+	s.Conversation = id
+}
+
+// unconfirmed returns the index of the visitor's not-yet-stored message id,
+// or -1.
+func (s *Session) unconfirmed(id string) int {
+	if id == "" {
+		return -1
+	}
+	for i := s.confirmed; i < len(s.entries); i++ {
+		if s.entries[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *Session) dropOutbox(id string) {
+	for i, o := range s.outbox {
+		if o.ID == id {
+			s.outbox = append(s.outbox[:i], s.outbox[i+1:]...)
+			return
+		}
+	}
+}
+
+// confirm gives the unconfirmed entry at i its seq, moves it among the
+// confirmed ones and returns its new index.
+func (s *Session) confirm(i int, seq int64, at string) int {
+	e := s.entries[i]
+	s.entries = append(s.entries[:i], s.entries[i+1:]...)
+	e.Seq, e.Pending, e.Failed, e.epoch = seq, false, "", s.epoch
+	if at != "" {
+		e.At = at
+	}
+	return s.insertConfirmed(e)
+}
+
+func (s *Session) insertConfirmed(e Entry) int {
+	j := sort.Search(s.confirmed, func(k int) bool {
+		a := s.entries[k]
+		return a.epoch > e.epoch || a.epoch == e.epoch && a.Seq > e.Seq
+	})
+	s.entries = append(s.entries, Entry{})
+	copy(s.entries[j+1:], s.entries[j:])
+	s.entries[j] = e
+	s.confirmed++
+	return j
+}
