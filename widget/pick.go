@@ -9,18 +9,12 @@ const (
 // Visit is what the widget knows about the page and visitor it runs for;
 // targeting rules (SPEC 1.7) are evaluated against it.
 type Visit struct {
-	URL      string // the page's full URL
+	URL      string              // the page's full URL
+	Query    map[string][]string // its query parameters (see ParseQuery)
 	Referrer string
-	Device   string // desktop | tablet | mobile
-	Known    bool   // an identified contact
-}
-
-// Targets reports whether chatflow c may show on visit v. It is the hook for
-// the full targeting rules (URL, query parameter, exclusions, visitor,
-// device; SPEC 1.7), which are not evaluated yet: every published website
-// chatflow targets every page for now.
-func Targets(c *ChatflowConfig, v Visit) bool {
-	return true
+	Device   string            // desktop | tablet | mobile
+	Known    bool              // an identified contact
+	Contact  map[string]string // the contact's properties, when known
 }
 
 // PickChatflow returns the chatflow the widget shows on visit v: among the
