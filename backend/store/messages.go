@@ -41,6 +41,7 @@ type NewMessage struct {
 	AuthorID       int64 // user id for agents; 0 for none
 	Internal       bool
 	Body           string
+	RequireOpen    bool // refuse with ErrConversationClosed if the conversation is closed
 }
 
 // ErrConversationClosed refuses a visitor message to a closed conversation.
@@ -67,11 +68,15 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (msg *Message, 
 		}
 		// The row lock on the conversation serialises sequence numbers.
 		var seq, account int64
+		var status string
 		err := tx.QueryRowxContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
 			last_message_at = CASE WHEN $2 THEN last_message_at ELSE now() END
-			WHERE id = $1 RETURNING last_seq, account_id`, m.ConversationID, m.Internal).Scan(&seq, &account)
+			WHERE id = $1 RETURNING last_seq, account_id, status`, m.ConversationID, m.Internal).Scan(&seq, &account, &status)
 		if err != nil {
 			return notFound(err)
+		}
+		if m.RequireOpen && status != StatusOpen {
+			return ErrConversationClosed // checked under the row lock: no race with a close
 		}
 		if m.ClientID != "" {
 			// A concurrent append with the same client id may have committed while we waited for the lock.
