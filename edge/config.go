@@ -33,9 +33,37 @@ type ConfigCache struct {
 	s       Settings
 	now     func() time.Time
 
+	src cacheSource
+
 	mu      sync.Mutex
 	entries map[string]*configEntry
 	fetches int // backend requests made, for tests and metrics
+}
+
+// cacheSource is what a ConfigCache caches: site configs here, mobile
+// chatflows in mobile.go. Everything else (single flight, TTLs, stale
+// copies, ETags, gzip) is shared.
+type cacheSource struct {
+	// key names the entry a request asks for; false answers 404 without
+	// asking the backend (and without growing the cache).
+	key func(r *http.Request) (string, bool)
+	// path is the backend path of an entry.
+	path func(key string) string
+	// reencode checks the backend's JSON and returns what clients get.
+	reencode func(key string, raw []byte) ([]byte, error)
+	// missing is the message of the 404.
+	missing string
+}
+
+// siteConfigs caches GET /v1/sites/{site}/config.
+var siteConfigs = cacheSource{
+	key: func(r *http.Request) (string, bool) {
+		site := r.PathValue("site")
+		return site, siteKey.MatchString(site)
+	},
+	path:     func(site string) string { return "/internal/sites/" + site + "/config" },
+	reencode: reencodeConfig,
+	missing:  "unknown site",
 }
 
 // configEntry is one site's cached answer and any fetch in flight.
@@ -59,6 +87,10 @@ type configFlight struct {
 
 // NewConfigCache returns a cache that fetches from backendURL with the link secret.
 func NewConfigCache(backendURL, secret string, s Settings) *ConfigCache {
+	return newCache(backendURL, secret, s, siteConfigs)
+}
+
+func newCache(backendURL, secret string, s Settings, src cacheSource) *ConfigCache {
 	s = s.withDefaults()
 	return &ConfigCache{
 		backend: strings.TrimRight(backendURL, "/"),
@@ -66,6 +98,7 @@ func NewConfigCache(backendURL, secret string, s Settings) *ConfigCache {
 		client:  &http.Client{Timeout: s.ConfigFetchTimeout},
 		s:       s,
 		now:     time.Now,
+		src:     src,
 		entries: map[string]*configEntry{},
 	}
 }
@@ -77,7 +110,8 @@ func (c *ConfigCache) Fetches() int {
 	return c.fetches
 }
 
-// ServeHTTP answers GET /v1/sites/{site}/config (and its CORS preflight).
+// ServeHTTP answers GET /v1/sites/{site}/config (or what the cache holds)
+// and its CORS preflight.
 func (c *ConfigCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
@@ -93,9 +127,9 @@ func (c *ConfigCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 		return
 	}
-	site := r.PathValue("site")
-	if !siteKey.MatchString(site) {
-		writeJSONError(w, http.StatusNotFound, widget.ErrNotFound, "unknown site")
+	site, ok := c.src.key(r)
+	if !ok {
+		writeJSONError(w, http.StatusNotFound, widget.ErrNotFound, c.src.missing)
 		return
 	}
 	e, err := c.get(r.Context(), site)
@@ -107,7 +141,7 @@ func (c *ConfigCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !e.found {
 		h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(c.s.ConfigNotFoundTTL/time.Second)))
-		writeJSONError(w, http.StatusNotFound, widget.ErrNotFound, "unknown site")
+		writeJSONError(w, http.StatusNotFound, widget.ErrNotFound, c.src.missing)
 		return
 	}
 	body, enc := e.body, ""
@@ -217,7 +251,7 @@ func (c *ConfigCache) fetch(site string, e *configEntry, f *configFlight) {
 func (c *ConfigCache) request(site string) (found bool, body []byte, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.ConfigFetchTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.backend+"/internal/sites/"+site+"/config", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.backend+c.src.path(site), nil)
 	if err != nil {
 		return false, nil, err
 	}
@@ -238,17 +272,22 @@ func (c *ConfigCache) request(site string) (found bool, body []byte, err error) 
 	case resp.StatusCode != http.StatusOK:
 		return false, nil, fmt.Errorf("backend answered %s", resp.Status)
 	}
-	// Decoding checks the backend keeps to the contract; the re-encoded
-	// body is what every cache hit writes without further JSON work.
+	body, err = c.src.reencode(site, raw)
+	return true, body, err
+}
+
+// reencodeConfig decodes a site config: decoding checks the backend keeps
+// to the contract; the re-encoded body is what every cache hit writes
+// without further JSON work.
+func reencodeConfig(site string, raw []byte) ([]byte, error) {
 	var cfg widget.Config
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return false, nil, fmt.Errorf("backend config for %q: %w", site, err)
+		return nil, fmt.Errorf("backend config for %q: %w", site, err)
 	}
 	if cfg.Chatflows == nil {
 		cfg.Chatflows = []widget.ChatflowConfig{}
 	}
-	body, err = json.Marshal(cfg)
-	return true, body, err
+	return json.Marshal(cfg)
 }
 
 // sweepLocked drops entries that can no longer be served, so unknown

@@ -17,6 +17,10 @@ type Server struct {
 	Assets *Assets
 	// Configs caches the sites' published chatflow configs.
 	Configs *ConfigCache
+	// Mobile caches the chatflow each mobile tag resolves to.
+	Mobile *ConfigCache
+	// KB caches the public knowledge-base reads (categories, articles, search).
+	KB *KBCache
 	// Pool carries visitor sockets to the backend.
 	Pool *Pool
 
@@ -40,6 +44,8 @@ func New(s Settings) (*Server, error) {
 	srv := &Server{
 		Assets:  assets,
 		Configs: NewConfigCache(s.BackendURL, s.LinkSecret, s),
+		Mobile:  NewMobileCache(s.BackendURL, s.LinkSecret, s),
+		KB:      NewKBCache(s.BackendURL, s.LinkSecret, s),
 		Pool:    NewPool(s.BackendURL, s.LinkSecret, s),
 		s:       s,
 		mux:     http.NewServeMux(),
@@ -47,6 +53,8 @@ func New(s Settings) (*Server, error) {
 	srv.visitors = &visitorHandler{pool: srv.Pool, s: s}
 	proxy := newProxy(backend)
 	srv.mux.Handle("/v1/sites/{site}/config", srv.Configs)
+	srv.mux.Handle("/v1/sites/{site}/mobile/{tag}", srv.Mobile)
+	srv.mux.Handle("/v1/sites/{site}/kb/{kb}/{rest...}", srv.KB)
 	srv.mux.Handle("/ws", srv.visitors)
 	srv.mux.HandleFunc("GET /healthz", srv.healthz)
 	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/"} {

@@ -48,6 +48,10 @@ const (
 	evSocketClose
 	evRetry
 	evTick
+	evTyping     // the visitor typed in the message box
+	evVisibility // the page became visible or hidden
+	evEmail      // the visitor submitted the email form
+	evRelive     // a live indicator may have expired: render again
 )
 
 type event struct {
@@ -148,6 +152,7 @@ func start() (*shell, error) {
 	}
 	sess := widget.NewSession(site, flow.ID, randomID())
 	sess.Page, sess.Referrer = visit.URL, visit.Referrer
+	sess.Lang, sess.EmailCapture, sess.Presence = flow.Language, flow.EmailCapture, flow.Presence
 	sh := &shell{base: base, flow: flow, sess: sess, msgEls: map[string]safejs.Value{}}
 	sh.render()
 	if firstErr != nil {
@@ -224,7 +229,12 @@ func decodeConfig(v safejs.Value) *widget.Config {
 		if err != nil {
 			continue
 		}
-		look, presence := get(f, "look"), get(f, "presence")
+		look, presence, ec := get(f, "look"), get(f, "presence"), get(f, "email_capture")
+		lang := str(f, "language")
+		prompt := map[string]string{}
+		if t := str(get(ec, "prompt"), lang); t != "" {
+			prompt[lang] = t // only the chatflow's language is ever shown
+		}
 		cfg.Chatflows = append(cfg.Chatflows, widget.ChatflowConfig{
 			ID:           str(f, "id"),
 			Channel:      str(f, "channel"),
@@ -235,10 +245,12 @@ func decodeConfig(v safejs.Value) *widget.Config {
 			HeadingName:  str(f, "heading_name"),
 			HeadingImage: str(f, "heading_image"),
 			Welcome:      str(f, "welcome"),
+			EmailCapture: widget.EmailCapture{When: str(ec, "when"), Prompt: prompt},
 			Presence: widget.Presence{
-				State: str(presence, "state"),
-				Text:  str(presence, "text"),
-				Hide:  truthy(presence, "hide"),
+				State:  str(presence, "state"),
+				Text:   str(presence, "text"),
+				BackAt: str(presence, "back_at"),
+				Hide:   truthy(presence, "hide"),
 			},
 		})
 	}
@@ -334,7 +346,42 @@ func (sh *shell) handle(e event) {
 			return
 		}
 		sh.write(widget.Frame{Type: widget.FramePing})
+	case evTyping:
+		if f, ok := sh.sess.Typing(); ok {
+			sh.write(f)
+		}
+	case evVisibility:
+		sh.markRead()
+	case evEmail:
+		sh.submitEmail()
+	case evRelive:
+		sh.renderLive()
 	}
+}
+
+// markRead tells the server how far the visitor has read, when the chat
+// is open on a visible page (a hidden tab has read nothing).
+func (sh *shell) markRead() {
+	if !sh.open || str(get(global, "document"), "visibilityState") != "visible" {
+		return
+	}
+	if f, ok := sh.sess.Read(); ok {
+		sh.write(f)
+	}
+}
+
+// submitEmail takes the email form's address; a refused one stays in the
+// field with the reason in the status line.
+func (sh *shell) submitEmail() {
+	u, err := sh.sess.SubmitEmail(str(sh.emailInput, "value"))
+	if err == nil {
+		sh.apply(u)
+		if sh.sess.State() == widget.ConnIdle {
+			sh.connect()
+		}
+	}
+	sh.renderStatus()
+	sh.renderLive()
 }
 
 // setOpen shows or hides the chat window; opening connects.
@@ -349,6 +396,7 @@ func (sh *shell) setOpen(open bool) {
 		}
 		sh.scrollDown()
 		try(sh.input, "focus")
+		sh.markRead()
 	} else {
 		attr(sh.launcher, "aria-label", "Open chat")
 	}
@@ -367,6 +415,7 @@ func (sh *shell) send() {
 		}
 	}
 	sh.renderStatus()
+	sh.renderLive()
 }
 
 // connect opens a socket to the edge's /ws.
@@ -448,9 +497,20 @@ func (sh *shell) receive(data string) {
 		Code:         str(v, "code"),
 		Message:      str(v, "message"),
 		State:        str(v, "state"),
+		BackAt:       str(v, "back_at"),
+		Hide:         truthy(v, "hide"),
+		Email:        str(v, "email"),
 	}
 	sh.apply(sh.sess.Receive(f))
 	sh.renderStatus()
+	sh.renderLive()
+	switch f.Type {
+	case widget.FrameTyping:
+		// Render again once the indicator may have expired.
+		time.AfterFunc(widget.TypingShowFor+50*time.Millisecond, func() { post(event{kind: evRelive}) })
+	case widget.FrameMessage, widget.FrameWelcome:
+		sh.markRead()
+	}
 }
 
 // apply carries out an Update: frames to send, entries to (re)render.

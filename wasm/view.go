@@ -21,6 +21,11 @@ type shell struct {
 	msgEls                                   map[string]safejs.Value // entry key → element
 	open                                     bool
 
+	// Live parts: presence line, typing line, note, email form, "Seen".
+	presence, typing, note, emailForm, emailPrompt, emailInput safejs.Value
+	seenEl                                                     safejs.Value // the "Seen" mark, once made
+	seenKey                                                    string       // the entry it is under
+
 	ws       safejs.Value // the current socket, or null
 	gen      int          // counts sockets: a retry timer for an older one is stale
 	lastRecv time.Time
@@ -37,9 +42,13 @@ const hostStyle = "all:initial;display:block;position:fixed;right:20px;bottom:20
 const skeleton = `<style>` + css + `</style>
 <div class="root">
 <section class="win" data-parley="window" role="dialog" aria-label="Chat" hidden>
-<header data-parley="heading"><img class="avatar" alt="" hidden><div class="who"><div class="title"></div><div class="presence" hidden></div></div><button type="button" class="close" aria-label="Close chat">&#215;</button></header>
+<header data-parley="heading"><img class="avatar" alt="" hidden><div class="who"><div class="title"></div><div class="presence" data-parley="presence" hidden></div></div><button type="button" class="close" aria-label="Close chat">&#215;</button></header>
 <div class="status" data-parley="status" role="status" aria-live="polite"></div>
-<div class="body"><div class="msg welcome" data-parley="welcome"></div><div class="msgs" data-parley="messages" aria-live="polite"></div></div>
+<div class="body"><div class="msg welcome" data-parley="welcome"></div><div class="msgs" data-parley="messages" aria-live="polite"></div>
+<div class="typing" data-parley="typing" aria-live="polite" hidden></div>
+<div class="note" data-parley="note" role="status" hidden></div>
+<form class="email" data-parley="email-form" novalidate hidden><label data-parley="email-prompt" for="parley-email"></label><div class="row"><input id="parley-email" type="email" data-parley="email-input" autocomplete="email" placeholder="name@example.com"><button type="submit" data-parley="email-send">Save</button></div></form>
+</div>
 <form class="composer"><textarea data-parley="input" rows="1" placeholder="Write a message…" aria-label="Message"></textarea><button type="submit" class="send" data-parley="send">Send</button></form>
 </section>
 <button type="button" class="launcher" data-parley="launcher" aria-label="Open chat" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg></button>
@@ -69,6 +78,14 @@ header{background:var(--pa);color:var(--po);padding:12px 14px;display:flex;align
 .msg[data-state=pending]{opacity:.65}
 .msg[data-state=failed]{box-shadow:0 0 0 2px #d93025}
 .welcome:empty{display:none}
+.receipt{font-size:11px;opacity:.8;text-align:right;margin-top:2px}
+.typing{font-size:12px;font-style:italic;color:#5a5f66}
+.note{align-self:center;text-align:center;font-size:12px;color:#444;background:#fff;border:1px dashed #c9ccd2;border-radius:8px;padding:6px 10px}
+.email{display:flex;flex-direction:column;gap:6px;background:#fff;border:1px solid #e2e4e8;border-radius:12px;padding:10px;margin:0}
+.email label{font-size:13px}
+.email .row{display:flex;gap:6px}
+.email input{flex:1;min-width:0;border:1px solid #c9ccd2;border-radius:8px;padding:6px 8px;font:inherit;color:inherit}
+.email button{background:var(--pa);color:var(--po);border:0;border-radius:8px;padding:0 12px;font:inherit;font-weight:600;cursor:pointer}
 .name{font-size:11px;font-weight:600;color:#5a5f66;margin-bottom:2px}
 .composer{display:flex;gap:8px;padding:8px;border-top:1px solid #e2e4e8;background:#fff;margin:0}
 textarea{flex:1;resize:none;border:1px solid #c9ccd2;border-radius:8px;padding:8px;font:inherit;color:inherit;min-height:20px;max-height:96px;box-sizing:content-box}
@@ -101,6 +118,13 @@ func (sh *shell) render() {
 	sh.msgs = q(`[data-parley="messages"]`)
 	sh.input = q(`[data-parley="input"]`)
 	sh.status = q(`[data-parley="status"]`)
+	sh.presence = q(`[data-parley="presence"]`)
+	sh.typing = q(`[data-parley="typing"]`)
+	sh.note = q(`[data-parley="note"]`)
+	sh.emailForm = q(`[data-parley="email-form"]`)
+	sh.emailPrompt = q(`[data-parley="email-prompt"]`)
+	sh.emailInput = q(`[data-parley="email-input"]`)
+	sh.seenEl = safejs.Null()
 
 	name := sh.flow.HeadingName
 	if name == "" {
@@ -113,11 +137,6 @@ func (sh *shell) render() {
 		attr(img, "src", src)
 		set(img, "hidden", false)
 	}
-	if t := sh.flow.Presence.Text; t != "" {
-		p := q(".presence")
-		text(p, t)
-		set(p, "hidden", false)
-	}
 	text(q(`[data-parley="welcome"]`), sh.flow.Welcome)
 
 	on := func(el safejs.Value, typ string, fn func(ev safejs.Value)) {
@@ -128,7 +147,7 @@ func (sh *shell) render() {
 	}
 	on(sh.launcher, "click", func(safejs.Value) { post(event{kind: evToggle}) })
 	on(q(".close"), "click", func(safejs.Value) { post(event{kind: evClose}) })
-	on(q("form"), "submit", func(ev safejs.Value) {
+	on(q("form.composer"), "submit", func(ev safejs.Value) {
 		try(ev, "preventDefault")
 		post(event{kind: evSend})
 	})
@@ -139,6 +158,12 @@ func (sh *shell) render() {
 			post(event{kind: evSend})
 		}
 	})
+	on(sh.input, "input", func(safejs.Value) { post(event{kind: evTyping}) })
+	on(sh.emailForm, "submit", func(ev safejs.Value) {
+		try(ev, "preventDefault")
+		post(event{kind: evEmail})
+	})
+	on(doc, "visibilitychange", func(safejs.Value) { post(event{kind: evVisibility}) })
 	on(sh.win, "keydown", func(ev safejs.Value) {
 		if str(ev, "key") == "Escape" {
 			post(event{kind: evClose})
@@ -147,6 +172,66 @@ func (sh *shell) render() {
 
 	call(get(doc, "body"), "appendChild", host)
 	sh.renderStatus()
+	sh.renderLive()
+}
+
+// renderLive shows the session's live state: the presence line, who is
+// typing, the note about answers, the email form, the launcher and "Seen".
+func (sh *shell) renderLive() {
+	p := sh.sess.Presence
+	text(sh.presence, p.Text)
+	set(sh.presence, "hidden", p.Text == "")
+	attr(sh.presence, "data-state", p.State)
+
+	t := sh.sess.TypingLine()
+	text(sh.typing, t)
+	set(sh.typing, "hidden", t == "")
+	n := sh.sess.Note()
+	text(sh.note, n)
+	set(sh.note, "hidden", n == "")
+
+	ask := sh.sess.AskEmail()
+	if ask && truthy(sh.emailForm, "hidden") {
+		text(sh.emailPrompt, sh.sess.EmailPrompt())
+	}
+	set(sh.emailForm, "hidden", !ask)
+
+	// Presence may hide the launcher (never under an open window).
+	hide := sh.sess.LauncherHidden() && !sh.open
+	set(sh.launcher, "hidden", hide)
+	if hide {
+		setStatus(statusHidden)
+	} else {
+		setStatus(statusReady)
+	}
+	sh.renderSeen()
+	if t != "" || ask || n != "" {
+		sh.scrollDown()
+	}
+}
+
+// renderSeen puts "Seen" under the visitor's newest message the team has read.
+func (sh *shell) renderSeen() {
+	key := sh.sess.SeenKey()
+	if key == sh.seenKey {
+		return
+	}
+	if !sh.seenEl.IsNull() {
+		call(sh.seenEl, "remove")
+	}
+	sh.seenKey = ""
+	el, ok := sh.msgEls[key]
+	if key == "" || !ok {
+		return
+	}
+	if sh.seenEl.IsNull() {
+		sh.seenEl = call(get(global, "document"), "createElement", "div")
+		attr(sh.seenEl, "class", "receipt")
+		attr(sh.seenEl, "data-parley", "seen")
+		text(sh.seenEl, "Seen")
+	}
+	call(el, "appendChild", sh.seenEl)
+	sh.seenKey = key
 }
 
 // imageURL accepts absolute http(s) and data:image URLs; a root-relative
@@ -175,6 +260,9 @@ func (sh *shell) renderEntries(changed []int) {
 		if el, ok := sh.msgEls[entries[i].Key]; ok {
 			call(el, "remove")
 			delete(sh.msgEls, entries[i].Key)
+		}
+		if entries[i].Key == sh.seenKey {
+			sh.seenKey = "" // its element is made anew: mark it again
 		}
 	}
 	children := get(sh.msgs, "children")

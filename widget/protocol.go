@@ -8,9 +8,10 @@ const ProtocolVersion = 1
 const (
 	FrameHello  = "hello"  // first frame: site, chatflow, token, conversation, last_seq, page
 	FrameSend   = "send"   // a visitor message: id (client-chosen, unique per conversation), text
-	FrameTyping = "typing" // the visitor is typing
-	FrameRead   = "read"   // the visitor has read up to seq
+	FrameTyping = "typing" // the visitor is typing (at most one every TypingEvery); the server sends it too: name, from
+	FrameRead   = "read"   // the visitor has read up to seq; the server sends it too: from (agent), seq
 	FramePing   = "ping"   // keep-alive; answered with pong
+	FrameEmail  = "email"  // the visitor leaves an email address: id, email; the server answers with email when stored
 )
 
 // Frame types the server sends.
@@ -21,6 +22,9 @@ const (
 	FrameError   = "error"   // code and message; the socket stays open unless a close follows
 	FramePong    = "pong"
 	FrameStatus  = "status" // state: "reconnecting" (backend link lost) or "connected"
+	// FramePresence is the chatflow's availability: state, text, back_at,
+	// hide. Sent after welcome and whenever it changes.
+	FramePresence = "presence"
 )
 
 // Authors of a message frame.
@@ -42,6 +46,7 @@ const (
 	ErrNeedHello   = "need_hello"   // a frame other than hello came first
 	ErrVersion     = "version"      // unsupported protocol version
 	ErrConvClosed  = "closed"       // the conversation is closed; a new send starts a new one
+	ErrBadEmail    = "bad_email"    // an email frame whose address is not a valid email address
 )
 
 // WebSocket close codes the server uses (4000-4999 are the application's).
@@ -84,7 +89,14 @@ type Frame struct {
 	// error, status
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
-	State   string `json:"state,omitempty"`
+	State   string `json:"state,omitempty"` // status; presence: available | away | offline | at_capacity
+
+	// presence (with State, and Text for the line to show)
+	BackAt string `json:"back_at,omitempty"` // offline: RFC 3339 time the team is back
+	Hide   bool   `json:"hide,omitempty"`    // hide the launcher
+
+	// email (both ways), welcome (the address already left, if any)
+	Email string `json:"email,omitempty"`
 }
 
 // MaxFrameBytes is the default limit on one visitor frame; the edge closes a

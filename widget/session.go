@@ -84,6 +84,23 @@ type Session struct {
 
 	Backoff Backoff
 
+	// Live state (live.go): the chatflow's settings the session acts on,
+	// what the server told about presence, typing and reading.
+	Lang         string       // the chatflow's language
+	EmailCapture EmailCapture // when to ask for an email address
+	Presence     Presence     // the chatflow's availability, as last told
+	Email        string       // the address the server stored; "" until then
+	Now          func() time.Time
+
+	typingName   string    // who is typing on the team's side
+	typingAt     time.Time // when that was last said
+	typingSent   time.Time // when the visitor's last typing frame went out
+	agentRead    int64     // highest seq of this conversation the team has read
+	readSent     int64     // highest seq reported read
+	sent         bool      // the visitor has written in this conversation
+	emailPending string    // address sent, not yet confirmed
+	emailFrame   Frame     // its frame, resent after a reconnect
+
 	state    ConnState
 	notice   string
 	idPrefix string
@@ -168,6 +185,7 @@ func (s *Session) Send(text string) (Update, error) {
 		return Update{}, ErrLongMessage
 	}
 	s.notice = ""
+	s.sent = true
 	s.outbox = append(s.outbox, f)
 	s.entries = append(s.entries, Entry{Key: "c:" + f.ID, ID: f.ID, From: FromVisitor, Text: text, Pending: true})
 	u := Update{Changed: []int{len(s.entries) - 1}}
@@ -189,9 +207,18 @@ func (s *Session) Receive(f Frame) Update {
 			s.Token = f.Token
 		}
 		s.switchConversation(f.Conversation)
+		if f.Conversation != "" {
+			s.sent = true // a resumed conversation: the visitor wrote before
+		}
+		if f.Email != "" {
+			s.Email = f.Email
+		}
 		// Everything not acknowledged goes again, same ids: the server
 		// stores each id once, so nothing is duplicated.
 		u.Send = append([]Frame(nil), s.outbox...)
+		if s.emailPending != "" {
+			u.Send = append(u.Send, s.emailFrame)
+		}
 
 	case FrameAck:
 		if f.Conversation != "" {
@@ -222,6 +249,9 @@ func (s *Session) Receive(f Frame) Update {
 			break
 		}
 		s.seen[f.Seq] = true
+		if f.From != FromVisitor {
+			s.typingName = "" // whoever was typing has sent it
+		}
 		if f.From == FromVisitor && f.ID != "" {
 			if i := s.unconfirmed(f.ID); i >= 0 {
 				s.dropOutbox(f.ID)
@@ -246,6 +276,8 @@ func (s *Session) Receive(f Frame) Update {
 		s.notice = ErrorText(f.Code)
 		i := s.unconfirmed(f.ID)
 		switch f.Code {
+		case ErrBadEmail:
+			s.emailPending = ""
 		case ErrTooLong, ErrBadFrame:
 			// The server will refuse this message however often it is
 			// sent; keep it on screen, marked, but stop resending it.
@@ -270,6 +302,9 @@ func (s *Session) Receive(f Frame) Update {
 		case ErrForbidden:
 			s.switchConversation("")
 		}
+
+	case FrameTyping, FrameRead, FramePresence, FrameEmail:
+		s.receiveLive(f)
 
 	case FrameStatus:
 		// The edge lost (or regained) its link to the backend while keeping
@@ -319,6 +354,8 @@ func (s *Session) switchConversation(id string) {
 		s.epoch++
 		s.seen = map[int64]bool{}
 		s.LastSeq = 0
+		s.agentRead, s.readSent, s.typingName = 0, 0, ""
+		s.sent = len(s.outbox) > 0
 	}
 	s.Conversation = id
 }

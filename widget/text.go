@@ -66,6 +66,8 @@ func ErrorText(code string) string {
 		return "Chat is not available right now."
 	case ErrConvClosed:
 		return "This conversation was closed. Your next message starts a new one."
+	case ErrBadEmail:
+		return "That does not look like an email address. Please check it, e.g. name@example.com."
 	}
 	return "Something went wrong. Please try again."
 }

@@ -35,6 +35,11 @@ func EncodeFrame(f Frame) string {
 	b = appendStringField(b, "code", f.Code)
 	b = appendStringField(b, "message", f.Message)
 	b = appendStringField(b, "state", f.State)
+	b = appendStringField(b, "back_at", f.BackAt)
+	if f.Hide {
+		b = append(b, `,"hide":true`...)
+	}
+	b = appendStringField(b, "email", f.Email)
 	b = append(b, '}')
 	return string(b)
 }

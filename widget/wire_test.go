@@ -17,7 +17,9 @@ func TestEncodeFrameMatchesEncodingJSON(t *testing.T) {
 		{Type: FrameAck, ID: "i", Seq: -3, Conversation: "c1"},
 		{Type: FrameError, Code: ErrTooLong, Message: nasty},
 		{Type: FrameStatus, State: "reconnecting"},
-		{Type: FrameWelcome, Token: "t", Conversation: "c", LastSeq: 9007199254740993},
+		{Type: FrameWelcome, Token: "t", Conversation: "c", LastSeq: 9007199254740993, Email: "a@b.example"},
+		{Type: FramePresence, State: StateOffline, Text: "Back at 9:00", BackAt: "2026-01-02T09:00:00Z", Hide: true},
+		{Type: FrameEmail, ID: "e1", Email: nasty},
 	}
 	for _, f := range frames {
 		want, err := json.Marshal(f)

@@ -59,7 +59,12 @@ func (a *API) Register(r *gin.Engine) {
 	v1.PATCH("/teams/:id", a.patchTeam)
 	v1.DELETE("/teams/:id", a.deleteTeam)
 
+	a.registerConversations(v1)
+	a.registerKB(v1, r)
+	a.registerBots(v1)
+
 	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
+	r.GET("/internal/sites/:site/mobile/:tag", a.internal, a.mobileChatflow)
 	r.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			problem.Status(c.Writer, http.StatusNotFound, "No such endpoint.")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleychat/parley/backend/chatflow"
+	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/problem"
 	"github.com/parleychat/parley/backend/store"
 )
@@ -81,6 +83,7 @@ func (a *API) patchInbox(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.reroute(c) // new members may take waiting conversations
 	c.JSON(http.StatusOK, cur)
 }
 
@@ -185,6 +188,7 @@ func (a *API) patchUser(c *gin.Context) {
 	}
 	in := userInput{Email: u.Email, Name: u.Name, Role: u.Role, HasSeat: u.HasSeat, Status: u.Status,
 		MaxOpenChats: u.MaxOpenChats, AvatarURL: u.AvatarURL}
+	before := *u
 	if !a.decodeUser(c, &in, u) {
 		return
 	}
@@ -192,6 +196,13 @@ func (a *API) patchUser(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if u.Status != before.Status || u.HasSeat != before.HasSeat || u.MaxOpenChats != before.MaxOpenChats {
+		// Open widgets recompute their chatflow's availability (backend/chat).
+		if err := events.Notify(c, a.st.DB(), events.Notice{Account: u.AccountID, Kind: events.KindPresence}); err != nil {
+			slog.Warn("api: presence notice", "err", err)
+		}
+	}
+	a.reroute(c) // status, seat or capacity may make them eligible
 	c.JSON(http.StatusOK, u)
 }
 
@@ -251,6 +262,7 @@ func (a *API) deleteUser(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.reroute(c) // their open conversations are unassigned now
 	c.Status(http.StatusNoContent)
 }
 
@@ -316,6 +328,7 @@ func (a *API) patchTeam(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	a.reroute(c) // new members may take waiting conversations
 	c.JSON(http.StatusOK, t)
 }
 

@@ -3,9 +3,11 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/parleychat/parley/backend/availability"
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/problem"
 	"github.com/parleychat/parley/backend/store"
@@ -29,6 +31,7 @@ func (a *API) siteConfig(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	now := time.Now()
 	cfg := widget.Config{Site: acct.PublicID, Chatflows: []widget.ChatflowConfig{}}
 	for i := range rows {
 		cf, err := chatflow.FromRow(&rows[i])
@@ -40,9 +43,13 @@ func (a *API) siteConfig(c *gin.Context) {
 		if cf.Look.Heading.Kind == widget.HeadingAgent {
 			agent, _ = a.st.User(c, acct.ID, cf.Look.Heading.AgentID)
 		}
-		// Availability is computed per chatflow by the conversation engine (issue 3);
-		// until then every published chatflow reports available.
-		cfg.Chatflows = append(cfg.Chatflows, chatflow.Publish(cf, acct, agent, widget.Presence{State: widget.StateAvailable}))
+		// The chatflow's own language: the edge caches one config per site.
+		presence, err := availability.Compute(c, a.st, acct, cf, "", now)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		cfg.Chatflows = append(cfg.Chatflows, chatflow.Publish(cf, acct, agent, presence))
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, cfg)

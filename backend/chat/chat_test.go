@@ -40,7 +40,7 @@ type world struct {
 	engine  *chat.Engine
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*chat.Config)) *world {
 	t.Helper()
 	w := &world{dsn: dbtest.URL(t)}
 	db, err := sqlx.Open("postgres", w.dsn)
@@ -64,7 +64,11 @@ func newWorld(t *testing.T) *world {
 	w.agent = &store.User{AccountID: w.account.ID, Email: "ann@example.com", Name: "Ann Agent"}
 	must(t, w.st.CreateUser(ctx, w.agent))
 
-	w.engine = chat.New(w.st, bus, chat.Config{LinkSecret: secret, RetryAfter: 100 * time.Millisecond})
+	cfg := chat.Config{LinkSecret: secret, RetryAfter: 100 * time.Millisecond}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w.engine = chat.New(w.st, bus, cfg)
 	mux := http.NewServeMux()
 	mux.Handle(link.Path, w.engine.LinkHandler())
 	w.srv = httptest.NewServer(mux)
@@ -187,11 +191,15 @@ func (s *testSession) raw(frame []byte) {
 	s.l.write([]byte(fmt.Sprintf(`{"s":%d,"k":"data","f":%s}`, s.id, frame)))
 }
 
-// next returns the next frame, failing unless it has type typ.
+// next returns the next frame, failing unless it has type typ. Presence
+// frames (sent after every welcome) are skipped unless typ asks for one.
 func (s *testSession) next(t *testing.T, typ string) widget.Frame {
 	t.Helper()
 	select {
 	case ev := <-s.events:
+		if ev.closed == nil && ev.frame.Type == widget.FramePresence && typ != widget.FramePresence {
+			return s.next(t, typ)
+		}
 		if ev.closed != nil {
 			t.Fatalf("session closed (%d %s), want a %s frame", ev.closed.Code, ev.closed.Reason, typ)
 		}
@@ -229,13 +237,20 @@ func (s *testSession) expectClose(t *testing.T, code int) {
 	}
 }
 
-// quiet fails if any frame arrives within d.
+// quiet fails if any frame but presence arrives within d.
 func (s *testSession) quiet(t *testing.T, d time.Duration) {
 	t.Helper()
-	select {
-	case ev := <-s.events:
-		t.Fatalf("unexpected %+v", ev)
-	case <-time.After(d):
+	deadline := time.After(d)
+	for {
+		select {
+		case ev := <-s.events:
+			if ev.closed == nil && ev.frame.Type == widget.FramePresence {
+				continue
+			}
+			t.Fatalf("unexpected %+v", ev)
+		case <-deadline:
+			return
+		}
 	}
 }
 

@@ -40,6 +40,17 @@ type Config struct {
 	WriteTimeout time.Duration
 	// RetryAfter is how soon a failed catch-up read is retried (default 1s).
 	RetryAfter time.Duration
+	// TypingEvery is the least time between two typing notices of one
+	// visitor session (default 2s); typing frames in between are dropped.
+	TypingEvery time.Duration
+	// PresenceEvery is how often an account's presence is recomputed while
+	// it has sessions (default 30s), for changes no notice announces
+	// (office hours starting or ending). Changes of agents' status come at
+	// once as events.KindPresence notices.
+	PresenceEvery time.Duration
+	// Presence computes a chatflow's availability (default
+	// availability.Compute in the chatflow's language).
+	Presence PresenceFunc
 	// Logger receives operational messages (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -71,6 +82,12 @@ func (c *Config) defaults() {
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = time.Second
+	}
+	if c.TypingEvery <= 0 {
+		c.TypingEvery = 2 * time.Second
+	}
+	if c.PresenceEvery <= 0 {
+		c.PresenceEvery = 30 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -105,39 +122,57 @@ func New(st *store.Store, bus *events.Bus, cfg Config) *Engine {
 // to another backend if there is one). The engine accepts no links afterwards.
 func (e *Engine) Close() { e.stop() }
 
-// hub fans one account's bus notices out to the sessions following its
-// conversations: one subscription per account per engine, not per visitor.
+// hub fans one account's bus notices out to its sessions: one subscription
+// per account per engine, not per visitor. Every welcomed session belongs
+// to its account's hub (for presence); one that follows a conversation is
+// also listed under it (for messages, typing and receipts).
 type hub struct {
+	account  int64
 	sub      *events.Subscription
 	done     chan struct{}
+	all      map[*session]struct{}           // guarded by Engine.mu
 	sessions map[int64]map[*session]struct{} // by conversation id; guarded by Engine.mu
-	n        int                             // sessions following, guarded by Engine.mu
 }
 
-// follow makes s receive wake-ups for conversation conv of account. A
-// session follows at most one conversation; following another leaves the first.
-func (e *Engine) follow(s *session, account, conv int64) {
+// join makes s a member of account's hub, starting the hub with its first
+// session. flow is the session's chatflow, whose presence it is told.
+func (e *Engine) join(s *session, account, flow int64) {
 	if e.bus == nil {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.unfollowLocked(s)
+	e.leaveLocked(s)
 	h := e.hubs[account]
 	if h == nil {
-		h = &hub{sub: e.bus.Subscribe(account), done: make(chan struct{}), sessions: map[int64]map[*session]struct{}{}}
+		h = &hub{account: account, sub: e.bus.Subscribe(account), done: make(chan struct{}),
+			all: map[*session]struct{}{}, sessions: map[int64]map[*session]struct{}{}}
 		e.hubs[account] = h
 		go e.runHub(h)
+	}
+	h.all[s] = struct{}{}
+	s.hubAccount, s.flowID = account, flow
+}
+
+// follow makes s receive the notices of conversation conv (s has joined
+// its account's hub). A session follows at most one conversation;
+// following another leaves the first.
+func (e *Engine) follow(s *session, conv int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unfollowLocked(s)
+	h := e.hubs[s.hubAccount]
+	if h == nil || s.hubAccount == 0 {
+		return
 	}
 	if h.sessions[conv] == nil {
 		h.sessions[conv] = map[*session]struct{}{}
 	}
 	h.sessions[conv][s] = struct{}{}
-	h.n++
-	s.followAccount, s.followConv = account, conv
+	s.followConv = conv
 }
 
-// unfollow stops s's wake-ups; the account's subscription ends with its last session.
+// unfollow stops s's conversation notices; it stays in the hub for presence.
 func (e *Engine) unfollow(s *session) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -148,52 +183,76 @@ func (e *Engine) unfollowLocked(s *session) {
 	if s.followConv == 0 {
 		return
 	}
-	h := e.hubs[s.followAccount]
-	s.followAccount, s.followConv = 0, 0
+	if h := e.hubs[s.hubAccount]; h != nil {
+		if m := h.sessions[s.followConv]; m != nil {
+			delete(m, s)
+			if len(m) == 0 {
+				delete(h.sessions, s.followConv)
+			}
+		}
+	}
+	s.followConv = 0
+}
+
+// leave takes s out of its hub; the account's subscription ends with its last session.
+func (e *Engine) leave(s *session) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.leaveLocked(s)
+}
+
+func (e *Engine) leaveLocked(s *session) {
+	e.unfollowLocked(s)
+	h := e.hubs[s.hubAccount]
+	s.hubAccount, s.flowID = 0, 0
 	if h == nil {
 		return
 	}
-	for conv, m := range h.sessions {
-		if _, ok := m[s]; ok {
-			delete(m, s)
-			h.n--
-			if len(m) == 0 {
-				delete(h.sessions, conv)
-			}
-		}
-	}
-	if h.n == 0 {
+	delete(h.all, s)
+	if len(h.all) == 0 {
 		h.sub.Close()
 		close(h.done)
-		for acc, x := range e.hubs {
-			if x == h {
-				delete(e.hubs, acc)
-			}
-		}
+		delete(e.hubs, h.account)
 	}
 }
 
 func (e *Engine) runHub(h *hub) {
+	tick := time.NewTicker(e.cfg.PresenceEvery)
+	defer tick.Stop()
 	for {
 		select {
 		case <-h.done:
 			return
+		case <-tick.C:
+			e.refreshPresence(h)
 		case n := <-h.sub.C:
-			missed := h.sub.Missed()
-			e.mu.Lock()
-			if missed {
-				// Notices were dropped: every session re-reads; reads are by seq, so nothing doubles.
-				for _, m := range h.sessions {
-					for s := range m {
-						s.poke()
-					}
+			if h.sub.Missed() {
+				// Notices were dropped: every session re-reads; reads are by
+				// seq, so nothing doubles. Presence may have changed too.
+				e.mu.Lock()
+				for s := range h.all {
+					s.resync()
 				}
-			} else {
+				e.mu.Unlock()
+				e.refreshPresence(h)
+				continue
+			}
+			switch n.Kind {
+			case events.KindPresence:
+				e.refreshPresence(h)
+			case events.KindTyping, events.KindRead:
+				e.mu.Lock()
+				for s := range h.sessions[n.Conversation] {
+					s.deliver(n)
+				}
+				e.mu.Unlock()
+			default:
+				e.mu.Lock()
 				for s := range h.sessions[n.Conversation] {
 					s.poke()
 				}
+				e.mu.Unlock()
 			}
-			e.mu.Unlock()
 		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
+	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/parleychat/parley/backend/chatflow"
+	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/routing"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/edge/link"
 	"github.com/parleychat/parley/widget"
@@ -30,17 +32,30 @@ type session struct {
 	hello    *widget.Frame // the accepted hello; nil before
 	account  *store.Account
 	chatflow *store.ChatflowRow
+	flow     *chatflow.Chatflow // its settings, decoded
 	visitor  *store.Visitor
 	conv     *store.Conversation
 	lastSent int64 // highest seq pushed to the visitor
 	retry    *time.Timer
 
+	presenceSent  *widget.Presence // what the visitor was last told
+	typingNoticed time.Time        // when the visitor's last typing notice went out
+	agentReadSent int64            // the team's read position last told
+	agentNames    map[int64]string // names of agents seen typing
+
+	// Handed over by the hub, guarded by liveMu; liveWake says there is some.
+	liveMu       sync.Mutex
+	liveWake     chan struct{}
+	nextPresence *widget.Presence
+	notes        []events.Notice // typing and read notices of the followed conversation
+	readStale    bool            // notices were lost: re-read the read position
+
 	// Guarded by Engine.mu.
-	followAccount, followConv int64
+	hubAccount, flowID, followConv int64
 }
 
 func newSession(l *linkConn, id uint64, meta *link.Meta) *session {
-	s := &session{l: l, e: l.e, id: id, in: make(chan json.RawMessage, l.e.cfg.SessionQueue), wake: make(chan struct{}, 1)}
+	s := &session{l: l, e: l.e, id: id, in: make(chan json.RawMessage, l.e.cfg.SessionQueue), wake: make(chan struct{}, 1), liveWake: make(chan struct{}, 1)}
 	if meta != nil {
 		s.meta = *meta
 	}
@@ -58,7 +73,7 @@ func (s *session) poke() {
 
 func (s *session) run() {
 	defer func() {
-		s.e.unfollow(s)
+		s.e.leave(s)
 		s.l.forget(s)
 		if s.retry != nil {
 			s.retry.Stop()
@@ -75,6 +90,10 @@ func (s *session) run() {
 		case <-s.wake:
 			if s.ctx.Err() == nil {
 				s.catchUp()
+			}
+		case <-s.liveWake:
+			if s.ctx.Err() == nil {
+				s.onLive()
 			}
 		}
 	}
@@ -112,14 +131,9 @@ func (s *session) dbctx() (context.Context, context.CancelFunc) {
 }
 
 func (s *session) handle(raw json.RawMessage) {
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD: refuse it instead.
-	if !utf8.Valid(raw) {
-		s.fail(widget.ErrBadFrame, "", "The frame is not valid UTF-8.")
-		return
-	}
-	var f widget.Frame
-	if err := json.Unmarshal(raw, &f); err != nil {
-		s.fail(widget.ErrBadFrame, "", "The frame is not a JSON object.")
+	f, ferr := decodeFrame(raw, &s.e.cfg)
+	if ferr != nil && ferr.structural {
+		s.fail(ferr.code, ferr.id, ferr.message)
 		return
 	}
 	if f.Type != widget.FrameHello && s.hello == nil {
@@ -130,6 +144,10 @@ func (s *session) handle(raw json.RawMessage) {
 		s.fail(widget.ErrNeedHello, f.ID, "Say hello first.")
 		return
 	}
+	if ferr != nil {
+		s.fail(ferr.code, ferr.id, ferr.message)
+		return
+	}
 	switch f.Type {
 	case widget.FrameHello:
 		s.onHello(&f)
@@ -137,10 +155,12 @@ func (s *session) handle(raw json.RawMessage) {
 		s.onSend(&f)
 	case widget.FramePing:
 		s.write(widget.Frame{Type: widget.FramePong})
-	case widget.FrameTyping, widget.FrameRead:
-		// Accepted; typing indicators and read receipts are not relayed yet.
-	default:
-		s.fail(widget.ErrBadFrame, f.ID, "Unknown frame type.")
+	case widget.FrameTyping:
+		s.onTyping()
+	case widget.FrameRead:
+		s.onRead(&f)
+	case widget.FrameEmail:
+		s.onEmail(&f)
 	}
 }
 
@@ -208,8 +228,27 @@ func (s *session) onHello(f *widget.Frame) {
 		conv = c
 	}
 
-	s.hello, s.account, s.chatflow, s.visitor = f, account, cf, visitor
-	welcome := widget.Frame{Type: widget.FrameWelcome, Token: token}
+	flow, err := chatflow.FromRow(cf)
+	if err != nil {
+		s.storeFailed(err, "")
+		return
+	}
+	email := ""
+	if visitor.ContactID != nil {
+		if c, err := s.e.st.Contact(ctx, account.ID, *visitor.ContactID); err == nil {
+			email = c.Email
+		}
+	}
+	// Join the account's hub before computing presence: a change from now
+	// on reaches this session, so the first value cannot go stale unseen.
+	s.e.join(s, account.ID, cf.ID)
+	presence, perr := s.e.presence(ctx, account, flow)
+	if perr != nil {
+		s.e.log.Warn("chat: presence", "chatflow", cf.ID, "err", perr)
+	}
+
+	s.hello, s.account, s.chatflow, s.flow, s.visitor = f, account, cf, flow, visitor
+	welcome := widget.Frame{Type: widget.FrameWelcome, Token: token, Email: email}
 	if conv != nil {
 		welcome.Conversation, welcome.LastSeq = conv.PublicID, conv.LastSeq
 		// What the client saw counts only for the conversation it named.
@@ -220,41 +259,26 @@ func (s *session) onHello(f *widget.Frame) {
 		}
 	}
 	s.write(welcome)
+	if perr == nil {
+		s.sendPresence(presence)
+	}
 	if conv != nil {
 		s.setConversation(conv)
+		s.refreshRead()
 	}
 }
 
 // setConversation makes the session follow conv and pushes what the visitor
 // has not seen. Following first, reading second: nothing committed in between is missed.
 func (s *session) setConversation(conv *store.Conversation) {
-	s.conv = conv
-	s.e.follow(s, conv.AccountID, conv.ID)
+	s.conv, s.agentReadSent = conv, 0
+	s.e.follow(s, conv.ID)
 	s.catchUp()
 }
 
+// onSend stores a visitor message (decodeFrame has checked it and trimmed its text).
 func (s *session) onSend(f *widget.Frame) {
-	switch {
-	case f.ID == "":
-		s.fail(widget.ErrBadFrame, "", "A message needs an id.")
-		return
-	case len(f.ID) > s.e.cfg.MaxIDLen:
-		s.fail(widget.ErrBadFrame, "", "The message id is too long.")
-		return
-	}
-	text := strings.TrimSpace(f.Text)
-	switch {
-	case text == "":
-		s.fail(widget.ErrBadFrame, f.ID, "The message is empty.")
-		return
-	case strings.ContainsRune(text, 0) || strings.ContainsRune(f.ID, 0):
-		s.fail(widget.ErrBadFrame, f.ID, "The message contains a NUL character.")
-		return
-	case utf8.RuneCountInString(text) > s.e.cfg.MaxTextRunes:
-		s.fail(widget.ErrTooLong, f.ID, "The message is too long.")
-		return
-	}
-
+	text := f.Text
 	ctx, cancel := s.dbctx()
 	defer cancel()
 	if s.conv != nil {
@@ -266,13 +290,14 @@ func (s *session) onSend(f *widget.Frame) {
 		if err != nil || status != store.StatusOpen {
 			// Closed (or deleted): the next send starts a new conversation.
 			s.e.unfollow(s)
-			s.conv, s.lastSent = nil, 0
+			s.conv, s.lastSent, s.agentReadSent = nil, 0, 0
 			s.fail(widget.ErrConvClosed, f.ID, "This conversation has ended; send again to start a new one.")
 			return
 		}
 	}
+	created := false
 	if s.conv == nil {
-		conv, _, err := s.e.st.CreateConversation(ctx, store.NewConversation{
+		conv, isNew, err := s.e.st.CreateConversation(ctx, store.NewConversation{
 			AccountID:  s.account.ID,
 			ChatflowID: s.chatflow.ID,
 			InboxID:    s.chatflow.InboxID,
@@ -285,8 +310,15 @@ func (s *session) onSend(f *widget.Frame) {
 			s.sendFailed(f.ID, err)
 			return
 		}
-		s.conv = conv
-		s.e.follow(s, conv.AccountID, conv.ID)
+		s.conv, created = conv, isNew
+		s.agentReadSent = 0
+		s.e.follow(s, conv.ID)
+		if s.visitor.ContactID != nil {
+			// An address left before the conversation began belongs to it too.
+			if err := s.e.st.LinkConversationContact(ctx, conv.ID, s.visitor.ID); err != nil {
+				s.e.log.Warn("chat: link contact", "err", err)
+			}
+		}
 	}
 	msg, _, err := s.e.st.AppendMessage(ctx, store.NewMessage{
 		ConversationID: s.conv.ID,
@@ -302,6 +334,13 @@ func (s *session) onSend(f *widget.Frame) {
 	s.write(widget.Frame{Type: widget.FrameAck, ID: f.ID, Seq: msg.Seq, Conversation: s.conv.PublicID})
 	// Echo it (and anything before it) at once rather than waiting for the notice.
 	s.catchUp()
+	if created {
+		// After the first message, so the thread reads message then assignment.
+		// A failure leaves it waiting; the next eligibility change places it.
+		if err := routing.Route(ctx, s.e.st, s.conv.ID); err != nil {
+			s.e.log.Warn("chat: routing failed", "conversation", s.conv.ID, "err", err)
+		}
+	}
 }
 
 // sendFailed tells the widget its message was not stored, so it keeps it and retries.

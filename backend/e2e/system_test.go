@@ -83,16 +83,57 @@ func run(dir string, env []string, name string, args ...string) error {
 // System is a running Parley: a backend and an edge as real processes on a
 // fresh database holding the demo account.
 type System struct {
-	t           *testing.T
-	Edge        string // http://127.0.0.1:port
-	DB          *sqlx.DB
-	Store       *store.Store
-	Demo        *seed.Demo
-	env         []string
-	backendAddr string
-	edgeAddr    string
-	backend     *proc
-	edge        *proc
+	*Cluster
+	Edge string // http://127.0.0.1:port
+}
+
+// StartSystem starts backend and edge; both stop when the test ends.
+func StartSystem(t *testing.T) *System {
+	t.Helper()
+	c := StartCluster(t, ClusterOptions{})
+	return &System{Cluster: c, Edge: c.Edges[0].URL}
+}
+
+// KillBackend stops the backend with SIGKILL, as a crash would.
+func (s *System) KillBackend() { s.Backends[0].Kill() }
+
+// StartBackend starts the backend again after KillBackend.
+func (s *System) StartBackend() { s.Backends[0].Start() }
+
+// ClusterOptions shape a Cluster; zero values mean one of each.
+type ClusterOptions struct {
+	Backends int // backend processes on the one database
+	Edges    int // edge processes
+	// EdgeBackend returns which backend edge i links to (its BACKEND_URL);
+	// nil means backend i modulo the number of backends.
+	EdgeBackend func(edge int) int
+	// Env is extra environment for every process (EDGE_RATE_BURST=..., say).
+	Env []string
+}
+
+// Cluster is a running Parley of several backends and edges as real
+// processes on one fresh database holding the demo account. Any node can
+// be killed and started again; all stop when the test ends.
+type Cluster struct {
+	t        *testing.T
+	DSN      string
+	DB       *sqlx.DB
+	Store    *store.Store
+	Demo     *seed.Demo
+	Backends []*Node
+	Edges    []*Node
+}
+
+// Node is one backend or edge process.
+type Node struct {
+	Name string // "backend 1", "edge 2"
+	Addr string // 127.0.0.1:port
+	URL  string // http://127.0.0.1:port
+
+	c    *Cluster
+	path string
+	env  []string
+	p    *proc
 }
 
 type proc struct {
@@ -102,9 +143,14 @@ type proc struct {
 	log  strings.Builder
 }
 
-// StartSystem starts backend and edge; both stop when the test ends.
-func StartSystem(t *testing.T) *System {
+// StartCluster starts the backends, then the edges, and waits until each
+// answers /healthz.
+func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	t.Helper()
+	o.Backends, o.Edges = max(o.Backends, 1), max(o.Edges, 1)
+	if o.EdgeBackend == nil {
+		o.EdgeBackend = func(i int) int { return i % o.Backends }
+	}
 	bin, build := binaries(t)
 	dsn := dbtest.URL(t)
 	db, err := sqlx.Open("postgres", dsn)
@@ -117,36 +163,68 @@ func StartSystem(t *testing.T) *System {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bport, _ := pgcluster.FreePort()
-	eport, _ := pgcluster.FreePort()
-	s := &System{t: t, DB: db, Store: st, Demo: demo,
-		backendAddr: fmt.Sprintf("127.0.0.1:%d", bport), edgeAddr: fmt.Sprintf("127.0.0.1:%d", eport)}
-	s.Edge = "http://" + s.edgeAddr
-	s.env = []string{"DATABASE_URL=" + dsn, "LINK_SECRET=" + store.NewToken(),
-		"BACKEND_ADDR=" + s.backendAddr, "BACKEND_URL=http://" + s.backendAddr, "EDGE_ADDR=" + s.edgeAddr,
-		"PUBLIC_DIR=" + filepath.Join(repoRoot(), "public"), "BUILD_DIR=" + build, "EDGE_CONFIG_TTL=1s"}
-	s.backend = s.start(filepath.Join(bin, "parley-backend"), "http://"+s.backendAddr+"/healthz")
-	s.edge = s.start(filepath.Join(bin, "parley-edge"), s.Edge+"/healthz")
+	c := &Cluster{t: t, DSN: dsn, DB: db, Store: st, Demo: demo}
+	common := append([]string{"DATABASE_URL=" + dsn, "LINK_SECRET=" + store.NewToken(),
+		"PUBLIC_DIR=" + filepath.Join(repoRoot(), "public"), "BUILD_DIR=" + build, "EDGE_CONFIG_TTL=1s"}, o.Env...)
+	for i := range o.Backends {
+		n := c.node(fmt.Sprintf("backend %d", i+1), filepath.Join(bin, "parley-backend"))
+		n.env = append(append(n.env, common...), "BACKEND_ADDR="+n.Addr)
+		c.Backends = append(c.Backends, n)
+	}
+	for i := range o.Edges {
+		n := c.node(fmt.Sprintf("edge %d", i+1), filepath.Join(bin, "parley-edge"))
+		n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_URL="+c.Backends[o.EdgeBackend(i)].URL)
+		c.Edges = append(c.Edges, n)
+	}
 	t.Cleanup(func() {
-		s.stop(s.edge)
-		s.stop(s.backend)
+		// Edges first: their visitors' sessions end before the backends go.
+		for _, n := range append(append([]*Node(nil), c.Edges...), c.Backends...) {
+			n.stop()
+		}
 		if t.Failed() {
-			t.Logf("backend log:\n%s", s.backend.output())
-			t.Logf("edge log:\n%s", s.edge.output())
+			for _, n := range append(append([]*Node(nil), c.Backends...), c.Edges...) {
+				t.Logf("%s log:\n%s", n.Name, n.Log())
+			}
 		}
 	})
-	return s
+	for _, n := range append(append([]*Node(nil), c.Backends...), c.Edges...) {
+		n.Start()
+	}
+	return c
 }
 
-func (s *System) start(path, health string) *proc {
-	s.t.Helper()
-	p := &proc{cmd: exec.Command(path), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), s.env...)
+func (c *Cluster) node(name, path string) *Node {
+	port, err := pgcluster.FreePort()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	return &Node{Name: name, Addr: addr, URL: "http://" + addr, c: c, path: path}
+}
+
+// Start starts the node's process (again, after Kill) and waits until it
+// answers /healthz. Its output of every run is kept for Log.
+func (n *Node) Start() {
+	t := n.c.t
+	t.Helper()
+	if n.p != nil {
+		select {
+		case <-n.p.done:
+		default:
+			t.Fatalf("%s is already running", n.Name)
+		}
+	}
+	p := &proc{cmd: exec.Command(n.path), done: make(chan struct{})}
+	if n.p != nil {
+		p.log.WriteString(n.p.output() + "--- restarted ---\n")
+	}
+	p.cmd.Env = append(os.Environ(), n.env...)
 	out, _ := p.cmd.StdoutPipe()
 	p.cmd.Stderr = p.cmd.Stdout
 	if err := p.cmd.Start(); err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
+	n.p = p
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -157,8 +235,37 @@ func (s *System) start(path, health string) *proc {
 		p.cmd.Wait()
 		close(p.done)
 	}()
-	waitHealthy(s.t, health, p)
-	return p
+	waitHealthy(t, n.URL+"/healthz", p)
+}
+
+// Kill stops the node with SIGKILL, as a crash would, and waits until it is gone.
+func (n *Node) Kill() {
+	n.p.cmd.Process.Kill()
+	<-n.p.done
+}
+
+// Log returns everything the node's process has printed, over all its runs.
+func (n *Node) Log() string {
+	if n.p == nil {
+		return ""
+	}
+	return n.p.output()
+}
+
+// PID returns the process id of the node's current run.
+func (n *Node) PID() int { return n.p.cmd.Process.Pid }
+
+func (n *Node) stop() {
+	if n.p == nil {
+		return
+	}
+	n.p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.p.done:
+	case <-time.After(5 * time.Second):
+		n.p.cmd.Process.Kill()
+		<-n.p.done
+	}
 }
 
 func (p *proc) output() string {
@@ -186,28 +293,4 @@ func waitHealthy(t *testing.T, url string, p *proc) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s never became healthy:\n%s", url, p.output())
-}
-
-func (s *System) stop(p *proc) {
-	if p == nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-// KillBackend stops the backend with SIGKILL, as a crash would.
-func (s *System) KillBackend() {
-	s.backend.cmd.Process.Kill()
-	<-s.backend.done
-}
-
-// StartBackend starts the backend again after KillBackend.
-func (s *System) StartBackend() {
-	s.backend = s.start(s.backend.cmd.Path, "http://"+s.backendAddr+"/healthz")
 }

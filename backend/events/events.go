@@ -30,6 +30,7 @@ const (
 	KindConversation = "conversation" // assignment, status or other conversation change
 	KindPresence     = "presence"     // an agent's availability changed
 	KindTyping       = "typing"       // someone is typing (Author says who)
+	KindRead         = "read"         // a side read up to Seq (Author: "visitor" or "agent")
 )
 
 // Notice says that something changed.

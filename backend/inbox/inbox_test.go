@@ -33,6 +33,7 @@ const password = "correct horse battery"
 // with two inboxes; alice is in inbox A, bob in inbox B.
 type env struct {
 	t            *testing.T
+	dsn          string
 	db           *sqlx.DB
 	st           *store.Store
 	srv          *httptest.Server
@@ -63,7 +64,7 @@ func setup(t *testing.T, cfg inbox.Config) *env {
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 
-	e := &env{t: t, db: db, st: st, srv: srv}
+	e := &env{t: t, dsn: dsn, db: db, st: st, srv: srv}
 	ctx := context.Background()
 	acc := &store.Account{Name: "Acme"}
 	if err := st.CreateAccount(ctx, acc); err != nil {

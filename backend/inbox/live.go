@@ -2,11 +2,13 @@ package inbox
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
@@ -19,7 +21,13 @@ import (
 // The live socket's protocol (JSON text frames).
 //
 // The page sends {"type":"subscribe","conversation":ID,"last_seq":N} on a
-// thread, or {"type":"list"} on the conversation list. The server answers a
+// thread, or {"type":"list"} on the conversation list. On a subscribed
+// thread it also sends {"type":"typing","conversation":ID} while the agent
+// types (at most one every 2-3 s) and {"type":"read","conversation":ID,
+// "seq":N} when the agent has seen the thread up to N; the server pushes
+// {"type":"typing","conversation":ID,"from":"visitor"|"agent","name":..}
+// and {"type":"read","conversation":ID,"from":"visitor","seq":N} (how far
+// the visitor has read; also right after subscribe). The server answers a
 // subscribe with every message after N, then pushes each new one:
 // {"type":"message","conversation":ID,"seq":..,"id":..,"from":..,"name":..,
 // "text":..,"internal":bool,"at":RFC3339}. A list subscriber gets the whole
@@ -34,6 +42,8 @@ const (
 	liveConversation = "conversation"
 	liveRemove       = "remove"
 	liveError        = "error"
+	liveTyping       = "typing"
+	liveRead         = "read"
 )
 
 // CloseSessionEnded is the close code when the agent's session expires;
@@ -45,8 +55,9 @@ const (
 	liveReadLimit    = 4 << 10
 	liveWriteTimeout = 10 * time.Second
 	livePingEvery    = 30 * time.Second
-	livePollEvery    = time.Second // only without a bus
-	liveBatch        = 200         // messages read per query when catching up
+	livePollEvery    = time.Second     // only without a bus
+	liveBatch        = 200             // messages read per query when catching up
+	liveTypingEvery  = 2 * time.Second // least time between two typing notices of one socket
 )
 
 // clientFrame is what the page sends.
@@ -54,6 +65,44 @@ type clientFrame struct {
 	Type         string `json:"type"`
 	Conversation int64  `json:"conversation,omitempty"`
 	LastSeq      int64  `json:"last_seq,omitempty"`
+	Seq          int64  `json:"seq,omitempty"` // read
+
+	bad string // set instead when the frame was refused: why
+}
+
+// errBadFrame is a frame the page should never send; the answer is an error frame.
+type errBadFrame string
+
+func (e errBadFrame) Error() string { return string(e) }
+
+// decodeClientFrame decodes and checks one frame from the page: a known
+// type with the fields it needs. The returned error's text is for the page.
+func decodeClientFrame(b []byte) (clientFrame, error) {
+	var f clientFrame
+	if !utf8.Valid(b) {
+		return f, errBadFrame("The frame is not valid UTF-8.")
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return clientFrame{}, errBadFrame("The frame is not a JSON object of the live protocol.")
+	}
+	switch f.Type {
+	case liveList:
+		return f, nil
+	case liveSubscribe, liveTyping:
+		if f.Conversation <= 0 {
+			return f, errBadFrame("Name the conversation.")
+		}
+		if f.LastSeq < 0 {
+			return f, errBadFrame("last_seq cannot be negative.")
+		}
+		return f, nil
+	case liveRead:
+		if f.Conversation <= 0 || f.Seq <= 0 {
+			return f, errBadFrame("A read receipt needs the conversation and the seq read.")
+		}
+		return f, nil
+	}
+	return f, errBadFrame("Unknown request.")
 }
 
 // serverFrame is what the server pushes; one flat shape like the visitor protocol.
@@ -123,9 +172,16 @@ func (h *Handler) live(c *gin.Context) {
 	go func() {
 		defer cancel()
 		for {
-			var f clientFrame
-			if err := wsjson.Read(ctx, conn, &f); err != nil {
+			typ, b, err := conn.Read(ctx)
+			if err != nil {
 				return
+			}
+			f, err := decodeClientFrame(b)
+			if typ != websocket.MessageText {
+				err = errBadFrame("Only text frames are accepted.")
+			}
+			if err != nil {
+				f = clientFrame{bad: err.Error()}
 			}
 			select {
 			case frames <- f:
@@ -201,6 +257,10 @@ type liveState struct {
 	last    int64 // the last seq sent for it
 	visitor string
 	list    bool
+
+	typingNoticed time.Time        // when this socket's last typing notice went out
+	visitorRead   int64            // the visitor's read position last sent
+	names         map[int64]string // names of agents seen typing
 }
 
 func (s *liveState) loadInboxes(ctx context.Context) error {
@@ -222,6 +282,9 @@ func (s *liveState) write(ctx context.Context, f serverFrame) error {
 }
 
 func (s *liveState) handle(ctx context.Context, f clientFrame) error {
+	if f.bad != "" {
+		return s.write(ctx, serverFrame{Type: liveError, Message: f.bad})
+	}
 	switch f.Type {
 	case liveSubscribe:
 		conv, err := s.h.st.ConversationSummary(ctx, s.user.AccountID, f.Conversation)
@@ -231,8 +294,25 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 		if err != nil {
 			return err
 		}
-		s.thread, s.last, s.visitor = conv.ID, max(f.LastSeq, 0), conv.VisitorLabel
-		return s.catchUp(ctx)
+		s.thread, s.last, s.visitor, s.visitorRead = conv.ID, max(f.LastSeq, 0), conv.VisitorLabel, 0
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+		return s.sendVisitorRead(ctx)
+	case liveTyping, liveRead:
+		if f.Conversation != s.thread || s.thread == 0 {
+			return s.write(ctx, serverFrame{Type: liveError, Message: "Subscribe to the conversation first."})
+		}
+		if f.Type == liveRead {
+			_, _, err := s.h.st.MarkRead(ctx, s.thread, store.ReadAgent, f.Seq)
+			return err
+		}
+		if time.Since(s.typingNoticed) < liveTypingEvery {
+			return nil
+		}
+		s.typingNoticed = time.Now()
+		return events.Notify(ctx, s.h.st.DB(), events.Notice{Account: s.user.AccountID, Conversation: s.thread,
+			Kind: events.KindTyping, Author: store.ReadAgent + ":" + strconv.FormatInt(s.user.ID, 10)})
 	case liveList:
 		s.list = true
 		return s.sendList(ctx)
@@ -243,6 +323,17 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 
 // notice reacts to one change.
 func (s *liveState) notice(ctx context.Context, n events.Notice) error {
+	if n.Conversation != 0 && n.Conversation == s.thread {
+		switch n.Kind {
+		case events.KindTyping:
+			return s.typing(ctx, n.Author)
+		case events.KindRead:
+			if n.Author == store.ReadVisitor {
+				return s.sendVisitorRead(ctx)
+			}
+			return nil
+		}
+	}
 	if n.Conversation == 0 || (n.Kind != events.KindMessage && n.Kind != events.KindConversation) {
 		return nil
 	}
@@ -264,6 +355,9 @@ func (s *liveState) resync(ctx context.Context) error {
 	}
 	if s.thread != 0 {
 		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+		if err := s.sendVisitorRead(ctx); err != nil {
 			return err
 		}
 	}
@@ -328,4 +422,42 @@ func (s *liveState) sendItem(ctx context.Context, id int64) error {
 	}
 	it := item(*conv)
 	return s.write(ctx, serverFrame{Type: liveConversation, Item: &it})
+}
+
+// sendVisitorRead pushes how far the visitor has read the followed thread,
+// when it moved since last told. It reads the position rather than trusting
+// a notice's, so a late notice never moves "Seen" back.
+func (s *liveState) sendVisitorRead(ctx context.Context) error {
+	visitor, _, err := s.h.st.ReadPositions(ctx, s.thread)
+	if err != nil || visitor <= s.visitorRead {
+		return err
+	}
+	s.visitorRead = visitor
+	return s.write(ctx, serverFrame{Type: liveRead, Conversation: s.thread, From: store.ReadVisitor, Seq: visitor})
+}
+
+// typing tells the page who is typing in the followed thread: the visitor,
+// or another agent (an agent's own typing is not news to them).
+func (s *liveState) typing(ctx context.Context, author string) error {
+	if author == store.ReadVisitor {
+		return s.write(ctx, serverFrame{Type: liveTyping, Conversation: s.thread, From: store.ReadVisitor, Name: "Visitor"})
+	}
+	idText, ok := strings.CutPrefix(author, store.ReadAgent+":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || id == s.user.ID {
+		return nil
+	}
+	name, ok := s.names[id]
+	if !ok {
+		u, err := s.h.st.User(ctx, s.user.AccountID, id)
+		if err != nil {
+			return nil // an indicator is not worth ending the socket
+		}
+		name = u.Name
+		if s.names == nil {
+			s.names = map[int64]string{}
+		}
+		s.names[id] = name
+	}
+	return s.write(ctx, serverFrame{Type: liveTyping, Conversation: s.thread, From: store.ReadAgent, Name: name})
 }

@@ -63,6 +63,8 @@ type threadData struct {
 	OlderBefore int64 // seq for the "older" link; 0 when the first message is shown
 	Latest      bool  // the page ends with the newest message, so it goes live
 	LastSeq     int64 // the newest seq shown
+	VisitorRead int64 // how far the visitor has read
+	SeenSeq     int64 // the message to mark "Seen": the newest the visitor can see and has read; 0 for none
 	// The reply form, refilled after an error so nothing typed is lost.
 	ClientID string
 	Text     string
@@ -149,7 +151,30 @@ func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (t
 	if d.Latest && d.LastSeq < conv.LastSeq {
 		d.LastSeq = conv.LastSeq
 	}
+	visitorRead, agentRead, err := h.st.ReadPositions(c, conv.ID)
+	if err != nil {
+		return d, err
+	}
+	d.VisitorRead = visitorRead
+	for _, m := range d.Messages {
+		if seenMark(m, visitorRead) {
+			d.SeenSeq = m.Seq
+		}
+	}
+	// An agent looking at the newest messages has read them; the visitor
+	// sees "Seen" (the live socket marks later ones while the page is visible).
+	if d.Latest && conv.LastSeq > agentRead {
+		if _, _, err := h.st.MarkRead(c, conv.ID, store.ReadAgent, conv.LastSeq); err != nil {
+			h.log.Warn("inbox: mark read", "conversation", conv.ID, "err", err)
+		}
+	}
 	return d, nil
+}
+
+// seenMark reports whether "Seen" may sit under m: a message the visitor
+// can see (not an internal note, not their own) that they have read.
+func seenMark(m msgView, visitorRead int64) bool {
+	return !m.Internal && m.From != store.AuthorVisitor && m.Seq <= visitorRead
 }
 
 // view turns a stored message into what the thread shows.

@@ -64,8 +64,15 @@ func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *
 		if err != nil {
 			return err
 		}
-		// Ticket properties from the chatflow come later; the schema's defaults apply now.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (account_id, conversation_id) VALUES ($1, $2)`, nc.AccountID, out.ID); err != nil {
+		// The ticket takes the chatflow's ticket properties; what the chatflow
+		// leaves empty (or a conversation without a chatflow) gets the defaults.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (account_id, conversation_id, pipeline, status, priority, category, properties)
+			SELECT $1, $2,
+				COALESCE(NULLIF(t->>'pipeline', ''), $4), COALESCE(NULLIF(t->>'status', ''), $5),
+				COALESCE(NULLIF(t->>'priority', ''), $6), COALESCE(t->>'category', ''),
+				CASE WHEN jsonb_typeof(t->'properties') = 'object' THEN t->'properties' ELSE '{}' END
+			FROM (SELECT (SELECT settings->'tickets' FROM chatflows WHERE id = $3 AND account_id = $1) AS t) s`,
+			nc.AccountID, out.ID, chatflow, TicketPipelineSupport, TicketStatusNew, TicketPriorityMedium); err != nil {
 			return err
 		}
 		c, created = &out, true

@@ -12,6 +12,8 @@ const (
 	TicketPipelineSupport = "support"
 	TicketStatusNew       = "new"
 	TicketPriorityMedium  = "medium"
+	TicketStatusOpen      = "open"   // a reopened conversation's ticket
+	TicketStatusClosed    = "closed" // a closed conversation's ticket; closed_at is set with it
 )
 
 // Ticket tracks the work a conversation asks for; every new conversation gets one.

@@ -10,10 +10,13 @@
   const form = document.getElementById("reply");
   const statusEl = document.getElementById("live-status");
   const empty = document.getElementById("empty");
+  const typingEl = document.getElementById("typing");
 
   const convId = thread ? Number(thread.dataset.conversationId) : 0;
   const live = !!thread && thread.dataset.live === "1";
   let lastSeq = thread ? Number(thread.dataset.lastSeq) || 0 : 0;
+  let visitorRead = thread ? Number(thread.dataset.visitorRead) || 0 : 0;
+  let ws = null; // the live socket while open
 
   const el = (tag, cls, text) => {
     const e = document.createElement(tag);
@@ -62,8 +65,48 @@
     const next = [...thread.children].find((c) => Number(c.dataset.seq) > f.seq);
     thread.insertBefore(div, next || null);
     if (empty) empty.hidden = true;
+    if (f.from === "visitor" && !f.internal) showTyping(""); // they sent what they typed
+    placeSeen();
     if (stick) toEnd();
+    markRead();
   }
+
+  // ---- typing and read receipts ----
+
+  const TYPING_EVERY = 2500; // ms between two typing frames of this page
+  const TYPING_SHOW_FOR = 5000; // an indicator without news expires
+  let typingTimer = 0;
+  function showTyping(text) {
+    if (!typingEl) return;
+    clearTimeout(typingTimer);
+    typingEl.textContent = text;
+    typingEl.hidden = !text;
+    if (text) typingTimer = setTimeout(() => showTyping(""), TYPING_SHOW_FOR);
+  }
+
+  // "Seen" goes under the newest message the visitor can see (not a note,
+  // not their own) with a seq they have read.
+  function placeSeen() {
+    const target = [...thread.querySelectorAll(".msg[data-seq]")]
+      .filter((m) => !m.dataset.internal && m.dataset.from !== "visitor" && Number(m.dataset.seq) <= visitorRead)
+      .pop();
+    let seen = document.getElementById("seen");
+    if (!target) return seen?.remove();
+    if (!seen) {
+      seen = el("div", "receipt", "Seen");
+      seen.id = "seen";
+    }
+    if (seen.parentNode !== target) target.append(seen);
+  }
+
+  // The agent has read what the page shows while it is visible.
+  let readSent = 0;
+  function markRead() {
+    if (!ws || ws.readyState !== 1 || document.visibilityState !== "visible" || lastSeq <= readSent) return;
+    readSent = lastSeq;
+    ws.send(JSON.stringify({ type: "read", conversation: convId, seq: lastSeq }));
+  }
+  document.addEventListener("visibilitychange", () => live && markRead());
 
   // ---- conversation list ----
 
@@ -116,22 +159,30 @@
 
   let failures = 0;
   function connect() {
-    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/inbox/ws");
-    ws.onopen = () => {
+    const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/inbox/ws");
+    sock.onopen = () => {
       failures = 0;
+      ws = sock;
       setStatus("live");
       // Resume from the last message shown: the server sends what was missed.
-      ws.send(JSON.stringify(live ? { type: "subscribe", conversation: convId, last_seq: lastSeq } : { type: "list" }));
+      sock.send(JSON.stringify(live ? { type: "subscribe", conversation: convId, last_seq: lastSeq } : { type: "list" }));
+      if (live) { readSent = 0; markRead(); }
     };
-    ws.onmessage = (ev) => {
+    sock.onmessage = (ev) => {
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
       if (f.type === "message" && live) addMessage(f);
+      else if (f.type === "typing" && live && f.conversation === convId) showTyping((f.name || "Someone") + " is typing…");
+      else if (f.type === "read" && live && f.conversation === convId && f.from === "visitor") {
+        visitorRead = Math.max(visitorRead, f.seq || 0);
+        placeSeen();
+      }
       else if (f.type === "list" && list) replaceList(f.items || []);
       else if (f.type === "conversation" && list && f.item) upsert(f.item);
       else if (f.type === "remove" && list) findEntry(f.public_id)?.remove();
     };
-    ws.onclose = (ev) => {
+    sock.onclose = (ev) => {
+      if (ws === sock) ws = null;
       if (ev.code === 4401) return toLogin();
       setStatus("reconnecting");
       failures++;
@@ -165,6 +216,15 @@
     const newId = () => (crypto.randomUUID ? crypto.randomUUID() :
       [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join(""));
     const showError = (msg) => { error.textContent = msg; error.hidden = !msg; };
+
+    // Tell the visitor the agent is typing, at most once every TYPING_EVERY.
+    let typingSent = 0;
+    text.addEventListener("input", () => {
+      const now = Date.now();
+      if (!text.value.trim() || form.elements.internal?.checked || !ws || ws.readyState !== 1 || now - typingSent < TYPING_EVERY) return;
+      typingSent = now;
+      ws.send(JSON.stringify({ type: "typing", conversation: convId }));
+    });
 
     text.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {

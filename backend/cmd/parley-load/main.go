@@ -1,0 +1,87 @@
+// Command parley-load measures Parley under load, each step on a throwaway
+// system of its own (a private PostgreSQL cluster with production settings,
+// the demo account, parley-backend and parley-edge from the bin folder):
+//
+//	parley-load [flags] throughput   durable messages per second, visitor sockets → edge → backend → agent socket,
+//	                                  with pgbench's single-row INSERT rate on the same cluster as the baseline,
+//	                                  and end-to-end latency at a fixed rate
+//	parley-load [flags] idle         idle visitor sockets one edge holds, and the edge's memory per socket
+//	parley-load [flags] config       published-config requests per second at the edge against a static file,
+//	                                  counting the edge's requests to the backend
+//	parley-load [flags] all          the three in a row
+//
+// `make bench` runs each step. Every figure is printed with the target it
+// is held to; the process exits non-zero only when a step cannot run, not
+// when a target is missed (the figures are the result).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var d dirs
+	flag.StringVar(&d.bin, "bin", "bin", "folder with parley-backend and parley-edge")
+	flag.StringVar(&d.public, "public", "public", "the edge's public folder")
+	flag.StringVar(&d.build, "build", "build", "the edge's build folder (widget.wasm)")
+	tp := throughputFlags(flag.CommandLine)
+	id := idleFlags(flag.CommandLine)
+	cf := configFlags(flag.CommandLine)
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|all\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	// The servers' logs stay in their processes; ours would only interleave.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch step := flag.Arg(0); step {
+	case "throughput":
+		err = runThroughput(ctx, d, tp)
+	case "idle":
+		err = runIdle(ctx, d, id)
+	case "config":
+		err = runConfig(ctx, d, cf)
+	case "all":
+		for _, f := range []func() error{
+			func() error { return runThroughput(ctx, d, tp) },
+			func() error { return runIdle(ctx, d, id) },
+			func() error { return runConfig(ctx, d, cf) },
+		} {
+			if err = f(); err != nil {
+				break
+			}
+		}
+	case "hold":
+		// Internal: one process of the idle step's clients.
+		err = runHold(ctx, flag.Args()[1:])
+	default:
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parley-load:", err)
+		os.Exit(1)
+	}
+}
+
+// verdict labels a figure against its target.
+func verdict(ok bool) string {
+	if ok {
+		return "target met"
+	}
+	return "TARGET MISSED"
+}
+
+// since formats the time a step took.
+func since(t time.Time) string { return time.Since(t).Round(100 * time.Millisecond).String() }

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
+	"github.com/parleychat/parley/backend/pgcluster"
+	"github.com/parleychat/parley/widget"
+)
+
+type throughputOpts struct {
+	visitors int
+	window   int
+	measure  time.Duration
+	rate     int
+	rateFor  time.Duration
+	pgbench  time.Duration
+}
+
+func throughputFlags(fs *flag.FlagSet) *throughputOpts {
+	o := &throughputOpts{}
+	fs.IntVar(&o.visitors, "visitors", 100, "throughput: concurrent visitor sockets (and pgbench clients)")
+	fs.IntVar(&o.window, "window", 8, "throughput: unacknowledged messages a visitor may have in flight")
+	fs.DurationVar(&o.measure, "measure", 10*time.Second, "throughput: how long the saturated rate is measured")
+	fs.IntVar(&o.rate, "rate", 1000, "throughput: the fixed rate (messages/s) latency is measured at")
+	fs.DurationVar(&o.rateFor, "rate-for", 10*time.Second, "throughput: how long the fixed rate runs")
+	fs.DurationVar(&o.pgbench, "pgbench", 10*time.Second, "throughput: how long pgbench runs")
+	return o
+}
+
+// Targets of issue 3.
+const (
+	targetMsgsPerSec  = 5000
+	targetPgbenchFrac = 0.5
+	targetP99         = 50 * time.Millisecond
+)
+
+func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
+	began := time.Now()
+	fmt.Println("== throughput: durable messages from visitor sockets through edge and backend to an agent socket")
+	sys, err := startSystem(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer sys.close()
+	fmt.Println("   database:", sys.describeDatabase(ctx))
+
+	// Baseline: what the same cluster does with nothing but single-row INSERTs.
+	pgTPS, err := pgbenchInserts(ctx, sys, o.visitors, o.pgbench)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   pgbench baseline: %.0f single-row INSERTs/s (%d clients, -M prepared, %v, same cluster)\n", pgTPS, o.visitors, o.pgbench)
+
+	be, err := sys.startBackend(ctx)
+	if err != nil {
+		return err
+	}
+	// The per-socket rate limit (5 frames/s by default) would cap what one
+	// visitor may send; the bench lifts it to measure the system, not the limit.
+	edge, err := sys.startEdge(ctx, be.url, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted), %d visitors, agent on the inbox live socket through the edge\n", o.visitors)
+
+	agent, err := chatsim.SignIn(ctx, edge.url, sys.demo.AgentEmail, sys.demo.AgentPass)
+	if err != nil {
+		return err
+	}
+	var (
+		delivered atomic.Int64 // visitor messages that reached the agent's sockets
+		acked     atomic.Int64
+		timing    atomic.Bool // record send and receive times (fixed-rate phase)
+		sentAt    sync.Map    // id → time.Time
+		recvAt    sync.Map    // id → time.Time
+	)
+	wctx, wstop := context.WithCancel(ctx)
+	watcher := agent.Watch(wctx, func(f chatsim.LiveFrame) {
+		if f.From != widget.FromVisitor {
+			return
+		}
+		delivered.Add(1)
+		if timing.Load() {
+			recvAt.Store(f.ID, time.Now())
+		}
+	})
+	defer func() { wstop(); watcher.Wait() }()
+
+	vctx, vstop := context.WithCancel(ctx)
+	defer vstop()
+	vs := make([]*chatsim.Visitor, o.visitors)
+	acks := make([]chan struct{}, o.visitors)
+	for i := range vs {
+		acks[i] = make(chan struct{}, 1)
+		vs[i] = chatsim.NewVisitor(chatsim.VisitorConfig{Edge: edge.url, Site: sys.demo.Site, Chatflow: sys.demo.ChatflowID,
+			IDPrefix: fmt.Sprintf("b%05d", i), OnFrame: func(f widget.Frame) {
+				if f.Type == widget.FrameAck {
+					acked.Add(1)
+					select {
+					case acks[i] <- struct{}{}:
+					default:
+					}
+				}
+			}})
+		go vs[i].Run(vctx)
+	}
+	// Warm-up: every visitor opens its conversation; the agent follows them all.
+	var sent atomic.Int64
+	for _, v := range vs {
+		if _, err := v.Send(ctx, "hello, warming up"); err != nil {
+			return err
+		}
+		sent.Add(1)
+	}
+	if err := waitUntil(ctx, 60*time.Second, func() bool {
+		return watcher.Following() >= o.visitors && delivered.Load() >= sent.Load()
+	}); err != nil {
+		return fmt.Errorf("warm-up: %d conversations followed, %d of %d delivered: %w", watcher.Following(), delivered.Load(), sent.Load(), err)
+	}
+
+	// Saturation: every visitor keeps `window` messages in flight.
+	sctx, sstop := context.WithCancel(vctx)
+	var senders sync.WaitGroup
+	for i, v := range vs {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for n := 0; sctx.Err() == nil; n++ {
+				for v.Unsent() >= o.window {
+					select {
+					case <-acks[i]:
+					case <-sctx.Done():
+						return
+					}
+				}
+				if _, err := v.Send(sctx, "message "+strconv.Itoa(n)+" from a visitor in the throughput bench"); err == nil {
+					sent.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second) // ramp up
+	d0, a0, t0 := delivered.Load(), acked.Load(), time.Now()
+	time.Sleep(o.measure)
+	d1, a1, t1 := delivered.Load(), acked.Load(), time.Now()
+	sstop()
+	senders.Wait()
+	secs := t1.Sub(t0).Seconds()
+	rate := float64(d1-d0) / secs
+	ackRate := float64(a1-a0) / secs
+	if err := waitUntil(ctx, 60*time.Second, func() bool { return delivered.Load() >= sent.Load() }); err != nil {
+		return fmt.Errorf("drain after saturation: %d of %d delivered: %w", delivered.Load(), sent.Load(), err)
+	}
+
+	// Fixed rate: o.rate messages a second spread evenly over the visitors;
+	// latency is from the visitor's send to the agent's socket.
+	timing.Store(true)
+	fctx, fstop := context.WithTimeout(vctx, o.rateFor)
+	every := time.Duration(float64(time.Second) * float64(o.visitors) / float64(o.rate))
+	var fixedSent atomic.Int64
+	fixedStart := time.Now()
+	for i, v := range vs {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			next := fixedStart.Add(every * time.Duration(i) / time.Duration(len(vs)))
+			for n := 0; ; n++ {
+				select {
+				case <-fctx.Done():
+					return
+				case <-time.After(time.Until(next)):
+				}
+				now := time.Now()
+				id, err := v.Send(fctx, "fixed-rate message "+strconv.Itoa(n))
+				if err == nil {
+					sentAt.Store(id, now)
+					fixedSent.Add(1)
+					sent.Add(1)
+				}
+				next = next.Add(every)
+			}
+		}()
+	}
+	senders.Wait()
+	fixedSecs := time.Since(fixedStart).Seconds()
+	fstop()
+	waitUntil(ctx, 30*time.Second, func() bool { return delivered.Load() >= sent.Load() })
+	timing.Store(false)
+	var lat []time.Duration
+	missing := 0
+	sentAt.Range(func(k, v any) bool {
+		if r, ok := recvAt.Load(k); ok {
+			lat = append(lat, r.(time.Time).Sub(v.(time.Time)))
+		} else {
+			missing++
+		}
+		return true
+	})
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p int) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, len(lat)*p/100)]
+	}
+
+	fmt.Printf("   saturated: %.0f durable msg/s reached the agent socket (%.0f acks/s to visitors), %d visitors × %d in flight, over %.1fs\n",
+		rate, ackRate, o.visitors, o.window, secs)
+	fmt.Printf("     target ≥ %d msg/s: %s\n", targetMsgsPerSec, verdict(rate >= targetMsgsPerSec))
+	frac := rate / pgTPS
+	fmt.Printf("     ratio to pgbench INSERTs: %.2f (%.0f / %.0f); target ≥ %.1f: %s\n", frac, rate, pgTPS, targetPgbenchFrac, verdict(frac >= targetPgbenchFrac))
+	fmt.Printf("   fixed rate: %.0f msg/s offered (%d messages), end-to-end latency visitor send → agent socket: p50 %v p99 %v max %v (%d not delivered)\n",
+		float64(fixedSent.Load())/fixedSecs, fixedSent.Load(), pct(50).Round(10*time.Microsecond), pct(99).Round(10*time.Microsecond), pct(100).Round(10*time.Microsecond), missing)
+	fmt.Printf("     target p99 < %v at %d msg/s: %s\n", targetP99, o.rate, verdict(len(lat) > 0 && pct(99) < targetP99 && missing == 0))
+	fmt.Printf("   (throughput step took %s)\n", since(began))
+	return nil
+}
+
+// pgbenchInserts runs pgbench with a one-statement custom script on the
+// system's cluster and returns its transactions per second.
+func pgbenchInserts(ctx context.Context, sys *system, clients int, d time.Duration) (float64, error) {
+	bin, err := pgcluster.BinDir()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := sys.db.ExecContext(ctx, `CREATE TABLE bench_insert (id bigint, body text, created_at timestamptz)`); err != nil {
+		return 0, err
+	}
+	defer sys.db.ExecContext(context.Background(), `DROP TABLE bench_insert`)
+	script := filepath.Join(sys.root, "insert.sql")
+	if err := os.WriteFile(script, []byte("\\set id random(1, 1000000000)\nINSERT INTO bench_insert VALUES (:id, 'a message of about the size of a chat line', now());\n"), 0o644); err != nil {
+		return 0, err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pgbench"), "-n", "-h", "127.0.0.1", "-p", strconv.Itoa(sys.pg.Port),
+		"-U", pgcluster.User, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-M", "prepared",
+		"-f", script, "parley")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`).FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench: no tps in its output:\n%s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// waitUntil polls cond every 20 ms for at most d.
+func waitUntil(ctx context.Context, d time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %v", d)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}

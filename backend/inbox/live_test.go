@@ -1,0 +1,116 @@
+package inbox_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/inbox"
+	"github.com/parleychat/parley/backend/store"
+)
+
+func TestLiveTypingAndReadReceipts(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	conv, _ := e.conversation(e.inboxA, "Vera")
+	e.say(conv, "hello")
+	ctx := context.Background()
+	agentMsg, _, err := e.st.AppendMessage(ctx, store.NewMessage{ConversationID: conv, AuthorType: store.AuthorAgent, AuthorID: e.alice.ID, Body: "Hi Vera"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.signedIn(e.alice)
+
+	// Opening the thread marks it read for the team.
+	if p := b.get("/inbox/conversations/" + strconv.FormatInt(conv, 10)); p.status != 200 || strings.Contains(p.body, `id="seen"`) {
+		t.Fatalf("thread: %d, seen before the visitor read anything", p.status)
+	}
+	if _, agent, err := e.st.ReadPositions(ctx, conv); err != nil || agent != agentMsg.Seq {
+		t.Fatalf("agent read %d (%v), want %d", agent, err, agentMsg.Seq)
+	}
+
+	c, _, err := b.dial(t, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": agentMsg.Seq})
+
+	// The visitor types: the page is told within a second.
+	if err := events.Notify(ctx, e.db, events.Notice{Account: e.account, Conversation: conv, Kind: events.KindTyping, Author: "visitor"}); err != nil {
+		t.Fatal(err)
+	}
+	if f := read(t, c, 2*time.Second); f.Type != "typing" || f.From != "visitor" || f.Conversation != conv {
+		t.Fatalf("typing: %+v", f)
+	}
+	// The visitor reads the agent's message: "Seen" moves there, live and on the page.
+	if _, _, err := e.st.MarkRead(ctx, conv, store.ReadVisitor, agentMsg.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if f := read(t, c, 2*time.Second); f.Type != "read" || f.From != "visitor" || f.Seq != agentMsg.Seq {
+		t.Fatalf("read: %+v", f)
+	}
+	p := b.get("/inbox/conversations/" + strconv.FormatInt(conv, 10))
+	i := strings.Index(p.body, `id="m`+strconv.FormatInt(agentMsg.Seq, 10)+`"`)
+	if i < 0 || !strings.Contains(p.body[i:], `id="seen">Seen<`) {
+		t.Fatalf("no Seen under the agent's message:\n%s", p.body)
+	}
+
+	// The agent types: one notice per burst, naming the agent.
+	got := make(chan events.Notice, 10)
+	listener, err := events.Listen(e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	sub := listener.Subscribe(e.account)
+	defer sub.Close()
+	go func() {
+		for n := range sub.C {
+			if n.Kind == events.KindTyping {
+				got <- n
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	for range 3 {
+		wsjson.Write(ctx, c, map[string]any{"type": "typing", "conversation": conv})
+	}
+	select {
+	case n := <-got:
+		if n.Author != "agent:"+strconv.FormatInt(e.alice.ID, 10) || n.Conversation != conv {
+			t.Fatalf("typing notice %+v", n)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no typing notice")
+	}
+	select {
+	case n := <-got:
+		t.Fatalf("second typing notice within the throttle: %+v", n)
+	case <-time.After(500 * time.Millisecond):
+	}
+
+	// A read for a conversation the socket does not follow is refused.
+	other, _ := e.conversation(e.inboxB, "Otto")
+	wsjson.Write(ctx, c, map[string]any{"type": "read", "conversation": other, "seq": 1})
+	if f := read(t, c, time.Second); f.Type != "error" {
+		t.Fatalf("read of another conversation: %+v", f)
+	}
+	if _, agent, _ := e.st.ReadPositions(ctx, other); agent != 0 {
+		t.Fatalf("another inbox's conversation marked read up to %d", agent)
+	}
+	// Bad frames get an error and the socket stays.
+	c.Write(ctx, 1, []byte(`{"type":"read","conversation":1}`))
+	if f := read(t, c, time.Second); f.Type != "error" {
+		t.Fatalf("bad read: %+v", f)
+	}
+	wsjson.Write(ctx, c, map[string]any{"type": "read", "conversation": conv, "seq": 99})
+	e.say(conv, "still there")
+	if f := read(t, c, 2*time.Second); f.Type != "message" || f.Text != "still there" {
+		t.Fatalf("after bad frames: %+v", f)
+	}
+}

@@ -1,0 +1,452 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/widget"
+)
+
+// Connection states Listener.OnState reports (besides the widget's idle,
+// connecting, connected, reconnecting and unavailable).
+const (
+	// StateClosed: Close was called; the client does nothing more.
+	StateClosed = "closed"
+)
+
+// Timing of one connection.
+const (
+	dialTimeout  = 15 * time.Second
+	writeTimeout = 10 * time.Second
+	// pingEvery keeps NAT and proxies from dropping an idle socket; a
+	// socket that hears nothing (not even the pong) for readTimeout is dead.
+	pingEvery   = 25 * time.Second
+	readTimeout = 2*pingEvery + 10*time.Second
+	// outQueue frames may wait for the writer; beyond that the socket is
+	// dropped and the reconnect resends what is unacknowledged.
+	outQueue = 256
+)
+
+// Message is one message of the conversation.
+type Message struct {
+	Seq    int64  // position in the conversation, from 1; never repeats
+	ID     string // the client id of a visitor's message; may be empty otherwise
+	From   string // visitor | agent | bot | system
+	Name   string // the author's display name
+	Avatar string // the author's image URL; may be empty
+	Text   string // plain text: escape it wherever it is shown as markup
+	At     string // RFC 3339, UTC
+}
+
+// Listener hears what happens on a Chat. Its methods are called one at a
+// time from the client's own goroutine, in the order things happened; they
+// may call the Chat's methods.
+type Listener interface {
+	// OnState reports the connection state: connecting, connected,
+	// reconnecting, unavailable (the site or chatflow does not exist: the
+	// client has stopped) or closed.
+	OnState(state string)
+	// OnMessage delivers a message the first time it is seen, in seq order:
+	// the team's, and the visitor's own from an earlier run or device.
+	OnMessage(m *Message)
+	// OnSent says the server has stored the visitor's message id as seq.
+	OnSent(id string, seq int64)
+	// OnError reports a refusal: code is one of the protocol's error codes,
+	// id the message it concerns (if any), text a sentence for the visitor.
+	// A message refused with too_long or bad_frame is not retried.
+	OnError(code, id, text string)
+	// OnPresence reports the team's availability: state (available, away,
+	// offline, at_capacity) and the line to show, if any.
+	OnPresence(state, text string)
+	// OnTyping says someone of the team (name) is typing.
+	OnTyping(name string)
+}
+
+// Chat is one visitor's chat with a chatflow. It holds the visitor token,
+// the conversation, the last seq seen and every message not yet stored;
+// it reconnects with backoff, resumes with hello(token, conversation,
+// last_seq), resends unacknowledged messages under their ids (the server
+// stores each id once) and delivers each message once. Safe for concurrent
+// use.
+type Chat struct {
+	wsURL string
+	l     Listener
+
+	mu        sync.Mutex
+	s         *widget.Session
+	pending   map[string]bool // ids this client sent, not yet reported as stored
+	out       chan string     // the live socket's write queue; nil while there is none
+	conn      *websocket.Conn
+	started   bool
+	closed    bool
+	lastState string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewChat returns a chat with chatflow (a Chatflow's ID) of site at the
+// edge edgeURL (http[s]://host[:port]). It does not connect until Connect.
+// l may be nil.
+func NewChat(edgeURL, site, chatflow string, l Listener) (*Chat, error) {
+	base, err := httpBase(edgeURL)
+	if err != nil {
+		return nil, err
+	}
+	if site == "" || chatflow == "" {
+		return nil, errors.New("parley: a client needs a site key and a chatflow id")
+	}
+	var b [9]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	if l == nil {
+		l = nopListener{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Chat{
+		wsURL: "ws" + strings.TrimPrefix(base, "http") + "/ws",
+		l:     l,
+		// Message ids must be unique per conversation across runs and
+		// devices: a random prefix per client makes them so.
+		s:       widget.NewSession(site, chatflow, "m"+hex.EncodeToString(b[:])),
+		pending: map[string]bool{},
+		ctx:     ctx,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// Resume continues an earlier run: the visitor token, the conversation and
+// the last seq it saw (as Token, Conversation and LastSeq returned). The
+// server then sends only what came after lastSeq. Call it before Connect.
+func (c *Chat) Resume(token, conversation string, lastSeq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.s.Token, c.s.Conversation, c.s.LastSeq = token, conversation, max(lastSeq, 0)
+}
+
+// Connect starts connecting in the background; the client then stays
+// connected, reconnecting as needed, until Close. Calling it again does nothing.
+func (c *Chat) Connect() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.closed {
+		return
+	}
+	c.started = true
+	go c.run()
+}
+
+// Send queues a message and returns its id. It goes out now if connected,
+// else after the next welcome, and is resent until stored (OnSent). An
+// empty or oversized text is refused with an error to show, and nothing
+// is queued.
+func (c *Chat) Send(text string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return "", errors.New("parley: the chat is closed")
+	}
+	u, err := c.s.Send(text)
+	if err != nil {
+		return "", err
+	}
+	id := c.s.Entries()[u.Changed[0]].ID
+	c.pending[id] = true
+	c.queueLocked(u.Send)
+	return id, nil
+}
+
+// Typing tells the team the visitor is typing; call it on every keystroke,
+// it sends at most one frame every few seconds.
+func (c *Chat) Typing() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.s.Typing(); ok {
+		c.queueLocked([]widget.Frame{f})
+	}
+}
+
+// MarkRead tells the team the visitor has read everything received; call
+// it while the chat is on screen.
+func (c *Chat) MarkRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.s.Read(); ok {
+		c.queueLocked([]widget.Frame{f})
+	}
+}
+
+// SubmitEmail leaves the visitor's email address with the team. An
+// invalid address is refused with an error to show.
+func (c *Chat) SubmitEmail(addr string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, err := c.s.SubmitEmail(addr)
+	if err == nil {
+		c.queueLocked(u.Send)
+	}
+	return err
+}
+
+// Token returns the visitor token (a secret: keep it like a password).
+func (c *Chat) Token() string { c.mu.Lock(); defer c.mu.Unlock(); return c.s.Token }
+
+// Conversation returns the conversation's public id; empty before the first message.
+func (c *Chat) Conversation() string { c.mu.Lock(); defer c.mu.Unlock(); return c.s.Conversation }
+
+// LastSeq returns the highest seq delivered of the current conversation.
+func (c *Chat) LastSeq() int64 { c.mu.Lock(); defer c.mu.Unlock(); return c.s.LastSeq }
+
+// Unsent returns how many messages wait to be stored.
+func (c *Chat) Unsent() int { c.mu.Lock(); defer c.mu.Unlock(); return c.s.Unsent() }
+
+// State returns the connection state (see Listener.OnState).
+func (c *Chat) State() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return StateClosed
+	}
+	return c.s.State().String()
+}
+
+// Close disconnects and stops reconnecting; messages not yet stored are
+// dropped (Unsent says how many). It waits for the client's goroutine, so
+// a Listener method must not call it.
+func (c *Chat) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	started, conn := c.started, c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		// Outside the lock: the reader must be able to take the server's
+		// close frame that completes the handshake.
+		conn.Close(websocket.StatusNormalClosure, "bye")
+	}
+	c.cancel()
+	if started {
+		<-c.done
+	} else {
+		c.l.OnState(StateClosed)
+	}
+}
+
+// queueLocked hands frames to the live socket's writer, if there is one;
+// without one, the session resends them after the next welcome.
+func (c *Chat) queueLocked(fs []widget.Frame) {
+	for _, f := range fs {
+		if c.out == nil {
+			return
+		}
+		select {
+		case c.out <- widget.EncodeFrame(f):
+		default:
+			// The writer is stuck: drop the socket, the reconnect resends.
+			c.conn.CloseNow()
+			c.out = nil
+		}
+	}
+}
+
+// run connects, reads until the socket ends, waits out the backoff and
+// connects again, until Close or an unknown site or chatflow.
+func (c *Chat) run() {
+	defer close(c.done)
+	for {
+		c.mu.Lock()
+		c.s.Dial()
+		c.mu.Unlock()
+		c.report(nil)
+		code := c.connect()
+		if c.ctx.Err() != nil {
+			c.l.OnState(StateClosed)
+			return
+		}
+		c.mu.Lock()
+		delay, retry := c.s.Closed(code)
+		c.mu.Unlock()
+		c.report(nil)
+		if !retry {
+			return
+		}
+		select {
+		case <-time.After(delay):
+		case <-c.ctx.Done():
+			c.l.OnState(StateClosed)
+			return
+		}
+	}
+}
+
+// connect runs one socket and returns its close code (-1 when it ended
+// without one: refused, timed out, cut).
+func (c *Chat) connect() int {
+	dctx, cancel := context.WithTimeout(c.ctx, dialTimeout)
+	conn, _, err := websocket.Dial(dctx, c.wsURL, nil)
+	cancel()
+	if err != nil {
+		return -1
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(1 << 20)
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return -1
+	}
+	hello := widget.EncodeFrame(c.s.Hello())
+	out := make(chan string, outQueue)
+	out <- hello // first, before anything Send queues
+	c.conn, c.out = conn, out
+	c.mu.Unlock()
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.write(conn, out, stop) }()
+	defer func() {
+		c.mu.Lock()
+		if c.conn == conn {
+			c.conn, c.out = nil, nil
+		}
+		c.mu.Unlock()
+		close(stop)
+		conn.CloseNow()
+		wg.Wait()
+	}()
+
+	for {
+		rctx, cancel := context.WithTimeout(c.ctx, readTimeout)
+		_, data, err := conn.Read(rctx)
+		cancel()
+		if err != nil {
+			return int(websocket.CloseStatus(err))
+		}
+		var f widget.Frame
+		if json.Unmarshal(data, &f) != nil {
+			continue // not a frame: nothing to act on
+		}
+		c.receive(f)
+	}
+}
+
+// write sends queued frames in order and a ping now and then.
+func (c *Chat) write(conn *websocket.Conn, out <-chan string, stop <-chan struct{}) {
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	send := func(s string) bool {
+		ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+		defer cancel()
+		if err := conn.Write(ctx, websocket.MessageText, []byte(s)); err != nil {
+			conn.CloseNow() // the reader sees it and reconnects
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case s := <-out:
+			if !send(s) {
+				return
+			}
+		case <-ping.C:
+			if !send(widget.EncodeFrame(widget.Frame{Type: widget.FramePing})) {
+				return
+			}
+		}
+	}
+}
+
+// event is a Listener call, made after the lock is released.
+type event func(Listener)
+
+// receive applies one server frame and tells the listener what changed.
+func (c *Chat) receive(f widget.Frame) {
+	var evs []event
+	c.mu.Lock()
+	u := c.s.Receive(f)
+	c.queueLocked(u.Send)
+	switch f.Type {
+	case widget.FrameAck:
+		if len(u.Changed) > 0 && c.pending[f.ID] {
+			delete(c.pending, f.ID)
+			id, seq := f.ID, f.Seq
+			evs = append(evs, func(l Listener) { l.OnSent(id, seq) })
+		}
+	case widget.FrameMessage:
+		if len(u.Changed) == 0 {
+			break // seen before: a replay or the echo of an acknowledged send
+		}
+		if f.From == widget.FromVisitor && c.pending[f.ID] {
+			// Stored, but its ack was lost with a socket.
+			delete(c.pending, f.ID)
+			id, seq := f.ID, f.Seq
+			evs = append(evs, func(l Listener) { l.OnSent(id, seq) })
+			break
+		}
+		m := &Message{Seq: f.Seq, ID: f.ID, From: f.From, Name: f.Name, Avatar: f.Avatar, Text: f.Text, At: f.At}
+		evs = append(evs, func(l Listener) { l.OnMessage(m) })
+	case widget.FrameError:
+		if f.Code == widget.ErrTooLong || f.Code == widget.ErrBadFrame {
+			delete(c.pending, f.ID)
+		}
+		code, id, text := f.Code, f.ID, widget.ErrorText(f.Code)
+		evs = append(evs, func(l Listener) { l.OnError(code, id, text) })
+	case widget.FramePresence:
+		state, text := f.State, f.Text
+		evs = append(evs, func(l Listener) { l.OnPresence(state, text) })
+	case widget.FrameTyping:
+		if f.From != widget.FromVisitor {
+			name := strings.TrimSpace(f.Name)
+			if name == "" {
+				name = "Someone"
+			}
+			evs = append(evs, func(l Listener) { l.OnTyping(name) })
+		}
+	}
+	c.mu.Unlock()
+	c.report(evs)
+}
+
+// report tells the state if it changed since last told, then evs. Only
+// the run goroutine calls it, so listener calls never overlap.
+func (c *Chat) report(evs []event) {
+	c.mu.Lock()
+	state := c.s.State().String()
+	changed := state != c.lastState
+	c.lastState = state
+	c.mu.Unlock()
+	if changed {
+		c.l.OnState(state)
+	}
+	for _, e := range evs {
+		e(c.l)
+	}
+}
+
+type nopListener struct{}
+
+func (nopListener) OnState(string)                 {}
+func (nopListener) OnMessage(*Message)             {}
+func (nopListener) OnSent(string, int64)           {}
+func (nopListener) OnError(string, string, string) {}
+func (nopListener) OnPresence(string, string)      {}
+func (nopListener) OnTyping(string)                {}
