@@ -59,8 +59,16 @@ fuzz:
 		done; \
 	done
 
-bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# Figures, not pass/fail: each step prints what it measured against its target.
+# The load steps start their own throwaway PostgreSQL (fsync on) and servers.
+bench: deps-postgres build
+	$(GO) build -o $(BIN)/ ./backend/cmd/parley-load
+	$(GO) test -run='^$$' -bench=. -benchmem ./edge/
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) throughput
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) idle
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) config
+	$(GO) test -run='^$$' -bench=Search -benchtime=3000x ./backend/kb/
+	$(GO) test -run='^$$' -bench=List10k -benchtime=20x ./backend/inbox/
 
 clean:
 	rm -rf $(BIN) $(BUILD)

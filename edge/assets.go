@@ -95,6 +95,14 @@ func LoadAssets(publicDir, buildDir string, s Settings) (*Assets, error) {
 		for placeholder, name := range map[string]string{
 			WasmURLPlaceholder:     "widget.wasm",
 			WasmExecURLPlaceholder: "wasm_exec.js",
+			// The widget's look and languages (issue 4): fetched by the wasm.
+			"__PARLEY_WIDGET_CSS_URL__":  "widget.css",
+			"__PARLEY_WIDGET_HTML_URL__": "widget.html",
+			"__PARLEY_I18N_EN_URL__":     "i18n/en.json",
+			"__PARLEY_I18N_NL_URL__":     "i18n/nl.json",
+			"__PARLEY_I18N_DE_URL__":     "i18n/de.json",
+			"__PARLEY_I18N_FR_URL__":     "i18n/fr.json",
+			"__PARLEY_I18N_ES_URL__":     "i18n/es.json",
 		} {
 			url, ok := a.Path(name)
 			if !ok {

@@ -57,7 +57,8 @@ func New(s Settings) (*Server, error) {
 	srv.mux.Handle("/v1/sites/{site}/kb/{kb}/{rest...}", srv.KB)
 	srv.mux.Handle("/ws", srv.visitors)
 	srv.mux.HandleFunc("GET /healthz", srv.healthz)
-	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/"} {
+	// Visitors' file uploads and downloads go to the backend as they are.
+	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/", "/v1/attachments", "/v1/attachments/"} {
 		srv.mux.Handle(p, proxy)
 	}
 	srv.mux.Handle("/", assets)

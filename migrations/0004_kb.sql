@@ -42,11 +42,23 @@ CREATE TABLE kb_articles (
     version       bigint NOT NULL DEFAULT 1,
     created_at    timestamptz NOT NULL DEFAULT now(),
     updated_at    timestamptz NOT NULL DEFAULT now(),
-    search        tsvector NOT NULL DEFAULT ''::tsvector,
+    search        tsvector NOT NULL DEFAULT ''::tsvector,   -- title (weight A) and body (B)
+    title_search  tsvector NOT NULL DEFAULT ''::tsvector,   -- title alone: small, kept in the row
     -- A category of the same knowledge base; deleting it leaves its articles uncategorised.
     FOREIGN KEY (category_id, kb_id) REFERENCES kb_categories (id, kb_id) ON DELETE SET NULL (category_id)
-);
-CREATE INDEX kb_articles_search ON kb_articles USING gin (search);
+) WITH (toast_tuple_target = 256);
+-- The small target moves the bodies and the full vector out of the row, so
+-- a search that matches thousands of articles reads a few hundred narrow
+-- heap pages instead of thousands of wide ones; the title vector stays in
+-- the row uncompressed, to be tested on every match without decompressing.
+-- The full vector is stored uncompressed: a search reads a few hundred of
+-- them to rank, and skipping decompression is worth the disk.
+ALTER TABLE kb_articles ALTER COLUMN title_search SET STORAGE PLAIN, ALTER COLUMN search SET STORAGE EXTERNAL;
+-- fastupdate off: articles change rarely and are searched often, so a
+-- write pays for the index at once instead of leaving a pending list every
+-- search has to scan until the next vacuum.
+CREATE INDEX kb_articles_search ON kb_articles USING gin (search) WITH (fastupdate = off);
+CREATE INDEX kb_articles_title_search ON kb_articles USING gin (title_search) WITH (fastupdate = off);
 CREATE INDEX kb_articles_kb_page ON kb_articles (kb_id, id DESC);
 CREATE INDEX kb_articles_category ON kb_articles (category_id) WHERE category_id IS NOT NULL;
 
@@ -54,6 +66,7 @@ CREATE FUNCTION kb_articles_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.search := setweight(to_tsvector(NEW.search_config::regconfig, NEW.title), 'A')
                || setweight(to_tsvector(NEW.search_config::regconfig, NEW.body_text), 'B');
+    NEW.title_search := to_tsvector(NEW.search_config::regconfig, NEW.title);
     RETURN NEW;
 END $$;
 CREATE TRIGGER kb_articles_search BEFORE INSERT OR UPDATE OF title, body_text, search_config ON kb_articles
@@ -73,7 +86,7 @@ CREATE TABLE kb_passages (
     search        tsvector NOT NULL DEFAULT ''::tsvector,
     PRIMARY KEY (article_id, position)
 );
-CREATE INDEX kb_passages_search ON kb_passages USING gin (search);
+CREATE INDEX kb_passages_search ON kb_passages USING gin (search) WITH (fastupdate = off);
 
 CREATE FUNCTION kb_passages_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

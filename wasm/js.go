@@ -23,6 +23,7 @@ func note(err error) {
 var global = safejs.Global()
 
 // get returns v[p], or undefined when v is not an object.
+//go:noinline
 func get(v safejs.Value, p string) safejs.Value {
 	if v.IsUndefined() || v.IsNull() {
 		return safejs.Undefined()
@@ -35,6 +36,7 @@ func get(v safejs.Value, p string) safejs.Value {
 }
 
 // str returns v[p] if it is a string, else "".
+//go:noinline
 func str(v safejs.Value, p string) string {
 	r := get(v, p)
 	if r.Type() != safejs.TypeString {
@@ -45,6 +47,7 @@ func str(v safejs.Value, p string) string {
 }
 
 // num returns v[p] if it is a number, else 0.
+//go:noinline
 func num(v safejs.Value, p string) float64 {
 	r := get(v, p)
 	if r.Type() != safejs.TypeNumber {
@@ -55,6 +58,7 @@ func num(v safejs.Value, p string) float64 {
 }
 
 // truthy reports whether v[p] is truthy.
+//go:noinline
 func truthy(v safejs.Value, p string) bool {
 	r := get(v, p)
 	if r.IsUndefined() {
@@ -64,10 +68,12 @@ func truthy(v safejs.Value, p string) bool {
 	return b
 }
 
+//go:noinline
 func set(v safejs.Value, p string, x any) {
 	note(v.Set(p, x))
 }
 
+//go:noinline
 func call(v safejs.Value, m string, args ...any) safejs.Value {
 	r, err := v.Call(m, args...)
 	note(err)
@@ -76,22 +82,26 @@ func call(v safejs.Value, m string, args ...any) safejs.Value {
 
 // try calls a method whose failure is expected now and then (sending on a
 // closing socket) and must not mark the widget failed.
+//go:noinline
 func try(v safejs.Value, m string, args ...any) error {
 	_, err := v.Call(m, args...)
 	return err
 }
 
+//go:noinline
 func attr(el safejs.Value, name, value string) {
 	call(el, "setAttribute", name, value)
 }
 
 // text sets an element's text. Text from visitors, agents and settings is
 // only ever shown this way, never as HTML.
+//go:noinline
 func text(el safejs.Value, s string) {
 	set(el, "textContent", s)
 }
 
 // newObject returns a fresh empty JavaScript object.
+//go:noinline
 func newObject() safejs.Value {
 	o, err := get(global, "Object").New()
 	note(err)
@@ -100,6 +110,7 @@ func newObject() safejs.Value {
 
 // funcOf wraps fn for JavaScript. The shell's functions live as long as the
 // page, so they are never released.
+//go:noinline
 func funcOf(fn func(this safejs.Value, args []safejs.Value) any) safejs.Value {
 	f, err := safejs.FuncOf(fn)
 	if err != nil {
@@ -109,6 +120,7 @@ func funcOf(fn func(this safejs.Value, args []safejs.Value) any) safejs.Value {
 	return f.Value()
 }
 
+//go:noinline
 func arg(args []safejs.Value, i int) safejs.Value {
 	if i < len(args) {
 		return args[i]

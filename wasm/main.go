@@ -2,12 +2,15 @@
 
 // Command wasm is the visitor widget's browser shell, built as widget.wasm.
 //
-// loader.js sets window.__parleyBoot = {base, site} and runs it. The shell
-// fetches the site's published chatflows from the edge, picks the one to
-// show (package widget decides), renders the launcher and chat window in a
-// Shadow DOM root, and speaks the visitor protocol over a WebSocket to the
-// edge once the visitor opens the chat or sends a message. All state lives
-// in one goroutine (run); JavaScript callbacks only queue events for it.
+// loader.js sets window.__parleyBoot (base, site, the page's settings, the
+// widget's look as a promise, the language files' URLs, emit and attach) and
+// runs it. The shell fetches the site's published chatflows from the edge,
+// picks the one to show (package widget decides), fetches that chatflow's
+// language, renders the launcher and chat window in a Shadow DOM root, feeds
+// the page's scroll, pointer and timer events to widget.Director, and speaks
+// the visitor protocol over a WebSocket to the edge once the visitor opens
+// the chat or sends a message. All state lives in one goroutine (run);
+// JavaScript callbacks only queue events for it.
 package main
 
 import (
@@ -21,12 +24,13 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// Statuses window.Parley.status() reports.
+// Statuses window.Parley.status() reports (the loader adds "not_loaded"
+// and "loading").
 const (
-	statusLoading = "loading"
 	statusReady   = "ready"
 	statusHidden  = "hidden" // no chatflow applies to this page, or the launcher is hidden
 	statusFailed  = "failed"
+	statusRemoved = "removed" // Parley.remove(); Parley.load() brings it back
 )
 
 // pingEvery keeps idle sockets alive through proxies; a socket silent for
@@ -52,6 +56,13 @@ const (
 	evVisibility // the page became visible or hidden
 	evEmail      // the visitor submitted the email form
 	evRelive     // a live indicator may have expired: render again
+	evStart      // Parley.refresh() or the first start: pick the chatflow for this page
+	evRemove     // Parley.remove()
+	evScroll     // the page scrolled
+	evLeave      // the pointer left the document at clientY (code)
+	evTrigger    // the time-on-page trigger is due
+	evDismiss    // the visitor dismissed the welcome prompt
+	evKey        // a key in the widget: see on
 )
 
 type event struct {
@@ -60,17 +71,19 @@ type event struct {
 	data   string
 	code   int
 	gen    int
+	owner  *shell // timer events: the shell that set them
+	api    bool   // evClose: the page's script closed it, not the visitor
 }
 
 // The queue between JavaScript callbacks and run. Callbacks must never
 // block (they hold up the page's event loop), so it is unbounded.
 var (
-	mu     sync.Mutex
-	queue  []event
-	wake   = make(chan struct{}, 1)
-	status = statusLoading
+	mu    sync.Mutex
+	queue []event
+	wake  = make(chan struct{}, 1)
 )
 
+//go:noinline
 func post(e event) {
 	mu.Lock()
 	queue = append(queue, e)
@@ -81,48 +94,79 @@ func post(e event) {
 	}
 }
 
+// app is what outlives one rendered widget: boot settings, the fetched
+// config, look and language, and the shell on screen (nil when none).
+type app struct {
+	boot      safejs.Value
+	base      string
+	site      string
+	cfg       *widget.Config
+	css, html string
+	lang      string // the language loaded into widget.UseTexts
+	sh        *shell
+	status    string
+	listening bool // the page listeners are set
+}
+
+var a app
+
 func setStatus(s string) {
-	mu.Lock()
-	status = s
-	mu.Unlock()
+	if a.status != s {
+		a.status = s
+		set(a.boot, "state", s)
+	}
+}
+
+// emit fires one of the page's events (Parley.on) with a data object of
+// key, value pairs.
+//go:noinline
+func emit(name string, kv ...any) {
+	data := newObject()
+	for i := 0; i+1 < len(kv); i += 2 {
+		set(data, kv[i].(string), kv[i+1])
+	}
+	try(a.boot, "emit", name, data)
 }
 
 func main() {
+	a.boot = get(global, "__parleyBoot")
+	a.base = strings.TrimRight(str(a.boot, "base"), "/")
+	a.site = str(a.boot, "site")
 	exposeAPI()
-	sh, err := start()
-	if err != nil {
-		setStatus(statusFailed)
-		warn("Parley: " + err.Error())
-		select {} // keep the API answering "failed"
-	}
-	if sh == nil {
-		setStatus(statusHidden)
-		select {}
-	}
-	setStatus(statusReady)
-	sh.run()
+	widget.Lower = jsLower
+	post(event{kind: evStart})
+	var tick func()
+	tick = func() { post(event{kind: evTick}); time.AfterFunc(pingEvery, tick) }
+	time.AfterFunc(pingEvery, tick) // a Ticker would link time's formatting code (size)
+	run()
 }
 
-// exposeAPI replaces the loader's window.Parley stub with the live one.
-func exposeAPI() {
-	api := get(global, "Parley")
-	if api.Type() != safejs.TypeObject {
-		api = newObject()
-		set(global, "Parley", api)
+// jsLower is the browser's String.prototype.toLowerCase: Unicode-aware
+// without Go's case tables in widget.wasm (see widget.Lower).
+func jsLower(s string) string {
+	v, err := safejs.ValueOf(s)
+	if err == nil {
+		if v, err = v.Call("toLowerCase"); err == nil {
+			if l, err := v.String(); err == nil {
+				return l
+			}
+		}
 	}
-	set(api, "status", funcOf(func(safejs.Value, []safejs.Value) any {
-		mu.Lock()
-		defer mu.Unlock()
-		return status
-	}))
-	set(api, "open", funcOf(func(safejs.Value, []safejs.Value) any {
-		post(event{kind: evOpen})
-		return nil
-	}))
-	set(api, "close", funcOf(func(safejs.Value, []safejs.Value) any {
-		post(event{kind: evClose})
-		return nil
-	}))
+	return s
+}
+
+// exposeAPI hands the loader the calls of window.Parley; calls queued
+// before now run at once, in order.
+func exposeAPI() {
+	impl := newObject()
+	for i, name := range [...]string{"open", "close", "refresh", "remove"} {
+		e := [...]event{{kind: evOpen}, {kind: evClose, api: true}, {kind: evStart}, {kind: evRemove}}[i]
+		set(impl, name, funcOf(func(safejs.Value, []safejs.Value) any {
+			post(e)
+			return nil
+		}))
+	}
+	try(a.boot, "attach", impl)
 }
 
 func warn(msg string) {
@@ -131,37 +175,187 @@ func warn(msg string) {
 	}
 }
 
-// start reads the boot settings, fetches the config and renders the widget.
-// It returns nil, nil when no chatflow is to be shown.
-func start() (*shell, error) {
-	boot := get(global, "__parleyBoot")
-	base := strings.TrimRight(str(boot, "base"), "/")
-	site := str(boot, "site")
-	if base == "" || site == "" {
-		return nil, errors.New("missing boot settings (base, site)")
+// fail reports an error that stops the widget; the page carries on.
+func fail(err error) {
+	warn("Parley: " + err.Error())
+	teardown()
+	setStatus(statusFailed)
+}
+
+// start picks the chatflow for the page as it is now (also after an SPA
+// navigation, Parley.refresh) and shows it: the same chatflow keeps its
+// conversation; another one starts afresh; none hides the widget.
+func start() {
+	if a.base == "" || a.site == "" {
+		fail(errors.New("missing boot settings (base, site)"))
+		return
 	}
-	cfg, err := fetchConfig(base, site)
-	if err != nil {
-		return nil, err
+	if a.cfg == nil {
+		cfg, err := fetchConfig(a.base, a.site)
+		if err != nil {
+			fail(err)
+			return
+		}
+		a.cfg = cfg
 	}
-	loc := get(global, "location")
-	visit := widget.Visit{URL: str(loc, "href"), Referrer: str(get(global, "document"), "referrer")}
-	flow, ok := widget.PickChatflow(cfg, visit)
+	if a.html == "" {
+		look, err := await(get(a.boot, "look"))
+		if err != nil {
+			fail(errors.New("widget look: " + err.Error()))
+			return
+		}
+		a.css, a.html = str(look, "0"), str(look, "1")
+	}
+	visit := currentVisit()
+	flow, ok := widget.PickChatflow(a.cfg, visit)
+	if ok && a.sh != nil && a.sh.flow.ID == flow.ID {
+		a.sh.sess.Page = visit.URL
+		a.sh.renderLive()
+		return
+	}
+	teardown()
 	if !ok || flow.Presence.Hide {
-		return nil, nil
+		setStatus(statusHidden)
+		return
 	}
-	sess := widget.NewSession(site, flow.ID, randomID())
+	if err := loadLanguage(widget.Language(flow.Language)); err != nil {
+		fail(err)
+		return
+	}
+	sess := widget.NewSession(a.site, flow.ID, randomID())
 	sess.Page, sess.Referrer = visit.URL, visit.Referrer
 	sess.Lang, sess.EmailCapture, sess.Presence = flow.Language, flow.EmailCapture, flow.Presence
-	sh := &shell{base: base, flow: flow, sess: sess, msgEls: map[string]safejs.Value{}}
+	sh := &shell{flow: flow, sess: sess, device: visit.Device, msgEls: map[string]safejs.Value{}}
+	sh.inline = inlineTarget()
+	if sh.inline.IsUndefined() {
+		minimised := widget.Minimised(str(get(global, "document"), "cookie"))
+		sh.dir = widget.NewDirector(flow, visit.Device, minimised, time.Now())
+	}
+	firstErr = nil
 	sh.render()
 	if firstErr != nil {
-		return nil, firstErr
+		sh.host = safejs.Undefined()
+		fail(firstErr)
+		return
 	}
-	if truthy(boot, "open") {
-		sh.setOpen(true)
+	a.sh = sh
+	listen()
+	setStatus(statusReady)
+	sh.renderLive()
+	if sh.dir != nil {
+		sh.show(sh.dir.Now())
+		sh.armTimer()
+	} else {
+		sh.setOpen(true, false)
 	}
-	return sh, nil
+	emit("widgetLoaded", "loaded", true)
+}
+
+// currentVisit is what targeting sees of this page view. Visitor facts
+// the server knows (known contact, contact properties) come with
+// identification; until the server hands them over, a page that passes an
+// identification email and token counts as a known visitor.
+func currentVisit() widget.Visit {
+	loc := get(global, "location")
+	nav := get(global, "navigator")
+	url := str(loc, "href")
+	s := get(a.boot, "settings")
+	return widget.Visit{
+		URL:      url,
+		Query:    widget.ParseQuery(url),
+		Referrer: str(get(global, "document"), "referrer"),
+		Device:   widget.DeviceOf(num(global, "innerWidth"), num(nav, "maxTouchPoints") > 0),
+		Known:    str(s, "identificationEmail") != "" && str(s, "identificationToken") != "",
+	}
+}
+
+// inlineTarget is the page's element named by settings.inlineEmbedSelector,
+// or undefined to float in the corner.
+func inlineTarget() safejs.Value {
+	sel := str(get(a.boot, "settings"), "inlineEmbedSelector")
+	if sel == "" {
+		return safejs.Undefined()
+	}
+	el, err := get(global, "document").Call("querySelector", sel)
+	if err != nil || el.IsNull() {
+		warn("Parley: no element matches inlineEmbedSelector " + sel + "; floating instead")
+		return safejs.Undefined()
+	}
+	return el
+}
+
+// loadLanguage fetches the chatflow's language file (English if that
+// fails) and makes it the widget's texts.
+func loadLanguage(lang string) error {
+	if a.lang == lang {
+		return nil
+	}
+	urls := get(a.boot, "i18n")
+	v, err := fetchJSON(str(urls, lang))
+	if err != nil && lang != "en" {
+		warn("Parley: language " + lang + ": " + err.Error() + "; using English")
+		lang = "en"
+		v, err = fetchJSON(str(urls, lang))
+	}
+	if err != nil {
+		return errors.New("texts: " + err.Error())
+	}
+	keys, err := get(global, "Object").Call("keys", v)
+	if err != nil {
+		return err
+	}
+	n, _ := keys.Length()
+	t := make(widget.Texts, n)
+	for i := 0; i < n; i++ {
+		k, _ := keys.Index(i)
+		ks, _ := k.String()
+		t[ks] = str(v, ks)
+	}
+	widget.UseTexts(t)
+	a.lang = lang
+	return nil
+}
+
+// teardown removes the widget from the page and closes its socket.
+func teardown() {
+	sh := a.sh
+	if sh == nil {
+		return
+	}
+	a.sh = nil
+	if !sh.ws.IsNull() && !sh.ws.IsUndefined() {
+		try(sh.ws, "close", 1000, "removed")
+	}
+	sh.ws = safejs.Null()
+	if !sh.host.IsUndefined() {
+		try(sh.host, "remove")
+	}
+}
+
+// listen sets the page listeners the triggers and read receipts need, once.
+func listen() {
+	if a.listening {
+		return
+	}
+	a.listening = true
+	doc := get(global, "document")
+	opts := newObject()
+	set(opts, "passive", true)
+	call(global, "addEventListener", "scroll", funcOf(func(safejs.Value, []safejs.Value) any {
+		post(event{kind: evScroll})
+		return nil
+	}), opts)
+	call(doc, "addEventListener", "mouseout", funcOf(func(_ safejs.Value, args []safejs.Value) any {
+		ev := arg(args, 0)
+		if r := get(ev, "relatedTarget"); r.IsNull() || r.IsUndefined() { // left the window
+			post(event{kind: evLeave, code: int(num(ev, "clientY"))})
+		}
+		return nil
+	}))
+	call(doc, "addEventListener", "visibilitychange", funcOf(func(safejs.Value, []safejs.Value) any {
+		post(event{kind: evVisibility})
+		return nil
+	}))
 }
 
 // fetchConfig fetches the site's published chatflows, retrying network and
@@ -178,45 +372,52 @@ func fetchConfig(base, site string) (*widget.Config, error) {
 		if attempt > 0 {
 			time.Sleep(wait)
 		}
-		cfg, retry, err := fetchConfigOnce(url)
+		v, err := fetchJSON(url)
 		if err == nil {
-			return cfg, nil
+			return decodeConfig(v), nil
 		}
-		last = err
-		if !retry {
+		last = errors.New("config: " + err.Error())
+		if _, retry := err.(retryable); !retry {
 			break
 		}
 	}
 	return nil, last
 }
 
-func fetchConfigOnce(url string) (cfg *widget.Config, retry bool, err error) {
+// retryable is a network or server error: trying again may help.
+type retryable string
+
+func (e retryable) Error() string { return string(e) }
+
+// fetchJSON fetches url and parses its JSON body with the browser's JSON.
+// Network and server errors are retryable.
+func fetchJSON(url string) (safejs.Value, error) {
 	opts := newObject()
 	set(opts, "credentials", "omit")
 	p, err := global.Call("fetch", url, opts)
 	if err != nil {
-		return nil, false, err
+		return safejs.Undefined(), err
 	}
 	resp, err := await(p)
 	if err != nil {
-		return nil, true, errors.New("config: " + err.Error())
+		return safejs.Undefined(), retryable(err.Error())
 	}
 	if code := int(num(resp, "status")); code != 200 {
-		return nil, code >= 500, errors.New("config: HTTP " + strconv.Itoa(code))
+		msg := "HTTP " + strconv.Itoa(code)
+		if code >= 500 {
+			return safejs.Undefined(), retryable(msg)
+		}
+		return safejs.Undefined(), errors.New(msg)
 	}
-	p, err = resp.Call("text")
+	p, err = resp.Call("json")
 	if err != nil {
-		return nil, true, err
+		return safejs.Undefined(), err
 	}
-	body, err := await(p)
+	v, err := await(p)
 	if err != nil {
-		return nil, true, err
+		return safejs.Undefined(), errors.New("bad JSON")
 	}
-	v, err := get(global, "JSON").Call("parse", body)
-	if err != nil {
-		return nil, false, errors.New("config: bad JSON")
-	}
-	return decodeConfig(v), false, nil
+	return v, nil
 }
 
 // decodeConfig reads the fields the shell uses from a parsed widget.Config.
@@ -229,32 +430,55 @@ func decodeConfig(v safejs.Value) *widget.Config {
 		if err != nil {
 			continue
 		}
-		look, presence, ec := get(f, "look"), get(f, "presence"), get(f, "email_capture")
+		look, presence, ec, display := get(f, "look"), get(f, "presence"), get(f, "email_capture"), get(f, "display")
 		lang := str(f, "language")
 		prompt := map[string]string{}
 		if t := str(get(ec, "prompt"), lang); t != "" {
 			prompt[lang] = t // only the chatflow's language is ever shown
 		}
-		cfg.Chatflows = append(cfg.Chatflows, widget.ChatflowConfig{
-			ID:           str(f, "id"),
-			Channel:      str(f, "channel"),
-			Type:         str(f, "type"),
-			Language:     str(f, "language"),
-			Priority:     int(num(f, "priority")),
-			Look:         widget.Look{AccentColor: str(look, "accent_color")},
+		trig, tg := get(display, "triggers"), get(f, "targeting")
+		c := widget.ChatflowConfig{
+			ID:       str(f, "id"),
+			Channel:  str(f, "channel"),
+			Type:     str(f, "type"),
+			Language: lang,
+			Priority: int(num(f, "priority")),
+			Look: widget.Look{AccentColor: str(look, "accent_color"), BrandAlias: truthy(look, "brand_alias"),
+				ShowCloseButton: truthy(look, "show_close_button")},
 			HeadingName:  str(f, "heading_name"),
 			HeadingImage: str(f, "heading_image"),
 			Welcome:      str(f, "welcome"),
 			EmailCapture: widget.EmailCapture{When: str(ec, "when"), Prompt: prompt},
+			Display: widget.Display{Desktop: str(display, "desktop"), Mobile: str(display, "mobile"),
+				Triggers: widget.Triggers{ExitIntent: truthy(trig, "exit_intent"),
+					TimeOnPage: int(num(trig, "time_on_page")), ScrollPercent: int(num(trig, "scroll_percent"))}},
+			Targeting: widget.Targeting{Exclusions: decodeRules(get(tg, "exclusions"))},
 			Presence: widget.Presence{
 				State:  str(presence, "state"),
 				Text:   str(presence, "text"),
 				BackAt: str(presence, "back_at"),
 				Hide:   truthy(presence, "hide"),
 			},
-		})
+		}
+		groups := get(tg, "groups")
+		gn, _ := groups.Length()
+		for j := 0; j < gn; j++ {
+			g, _ := groups.Index(j)
+			c.Targeting.Groups = append(c.Targeting.Groups, widget.RuleGroup{Rules: decodeRules(get(g, "rules"))})
+		}
+		cfg.Chatflows = append(cfg.Chatflows, c)
 	}
 	return cfg
+}
+
+func decodeRules(v safejs.Value) []widget.Rule {
+	n, _ := v.Length()
+	rules := make([]widget.Rule, 0, n)
+	for i := 0; i < n; i++ {
+		r, _ := v.Index(i)
+		rules = append(rules, widget.Rule{Kind: str(r, "kind"), Op: str(r, "op"), Name: str(r, "name"), Value: str(r, "value")})
+	}
+	return rules
 }
 
 // randomID returns 96 random bits in hex: the prefix of this page view's
@@ -282,33 +506,63 @@ func randomID() string {
 	return string(out)
 }
 
-// run is the shell's one goroutine: it owns the session and the DOM.
-func (sh *shell) run() {
-	go func() {
-		for range time.Tick(pingEvery) {
-			post(event{kind: evTick})
-		}
-	}()
+// run is the shell's one goroutine: it owns the sessions and the DOM.
+func run() {
 	for range wake {
 		mu.Lock()
 		q := queue
 		queue = nil
 		mu.Unlock()
 		for _, e := range q {
-			sh.handle(e)
+			handle(e)
 		}
 	}
 }
 
-func (sh *shell) handle(e event) {
+func handle(e event) {
+	switch e.kind {
+	case evStart:
+		start()
+		return
+	case evRemove:
+		teardown()
+		if a.status != statusFailed {
+			setStatus(statusRemoved)
+		}
+		return
+	}
+	sh := a.sh
+	if sh == nil || e.owner != nil && e.owner != sh {
+		return // nothing on screen, or a timer of a widget since replaced
+	}
 	switch e.kind {
 	case evOpen:
-		sh.setOpen(true)
+		sh.setOpen(true, false)
 	case evClose:
-		sh.setOpen(false)
+		sh.setOpen(false, !e.api)
 	case evToggle:
-		sh.setOpen(!sh.open)
+		sh.interacted()
+		sh.setOpen(!sh.open, true)
+	case evDismiss:
+		sh.interacted()
+		sh.minimise()
+		sh.show(sh.dir.Now())
+	case evScroll:
+		if sh.dir != nil && sh.dir.HasTriggers() {
+			el := get(get(global, "document"), "documentElement")
+			sh.show(sh.dir.Scrolled(widget.ScrollPercent(num(global, "scrollY"), num(global, "innerHeight"), num(el, "scrollHeight"))))
+		}
+	case evLeave:
+		if sh.dir != nil {
+			sh.show(sh.dir.PointerLeft(float64(e.code)))
+		}
+	case evTrigger:
+		if sh.dir != nil {
+			sh.show(sh.dir.Tick(time.Now()))
+			sh.armTimer()
+		}
 	case evSend:
+		sh.interacted()
 		sh.send()
 	case evSocketOpen:
 		if e.socket.Equal(sh.ws) {
@@ -328,7 +582,7 @@ func (sh *shell) handle(e event) {
 		delay, retry := sh.sess.Closed(e.code)
 		if retry {
 			gen := sh.gen
-			time.AfterFunc(delay, func() { post(event{kind: evRetry, gen: gen}) })
+			time.AfterFunc(delay, func() { post(event{kind: evRetry, gen: gen, owner: sh}) })
 		}
 		sh.renderStatus()
 	case evRetry:
@@ -347,6 +601,7 @@ func (sh *shell) handle(e event) {
 		}
 		sh.write(widget.Frame{Type: widget.FramePing})
 	case evTyping:
+		sh.interacted()
 		if f, ok := sh.sess.Typing(); ok {
 			sh.write(f)
 		}
@@ -359,12 +614,37 @@ func (sh *shell) handle(e event) {
 	}
 }
 
+// armTimer sets one timer for the time-on-page trigger, if it is pending.
+func (sh *shell) armTimer() {
+	if d, ok := sh.dir.NextTick(time.Now()); ok {
+		time.AfterFunc(d, func() { post(event{kind: evTrigger, owner: sh}) })
+	}
+}
+
+// interacted fires userInteractedWithWidget, once per widget shown.
+func (sh *shell) interacted() {
+	if !sh.touched {
+		sh.touched = true
+		emit("userInteractedWithWidget")
+	}
+}
+
+// minimise remembers, on every page and chatflow for 24 hours, that the
+// visitor put the chat away: no prompt, no automatic opening.
+func (sh *shell) minimise() {
+	if sh.dir != nil {
+		sh.dir.Minimise()
+		set(get(global, "document"), "cookie", widget.HideWelcomeSetCookie)
+	}
+}
+
 // markRead tells the server how far the visitor has read, when the chat
 // is open on a visible page (a hidden tab has read nothing).
 func (sh *shell) markRead() {
 	if !sh.open || str(get(global, "document"), "visibilityState") != "visible" {
 		return
 	}
+	sh.setUnread(0)
 	if f, ok := sh.sess.Read(); ok {
 		sh.write(f)
 	}
@@ -384,21 +664,40 @@ func (sh *shell) submitEmail() {
 	sh.renderLive()
 }
 
-// setOpen shows or hides the chat window; opening connects.
-func (sh *shell) setOpen(open bool) {
+// setOpen shows or hides the chat window; opening connects. byVisitor
+// marks a close as the visitor's: it minimises the chat for 24 hours.
+func (sh *shell) setOpen(open, byVisitor bool) {
+	was := sh.open
 	sh.open = open
 	set(sh.win, "hidden", !open)
-	attr(sh.launcher, "aria-expanded", strconv.FormatBool(open))
 	if open {
-		attr(sh.launcher, "aria-label", "Close chat")
+		attr(sh.root, "data-open", "")
+	} else {
+		call(sh.root, "removeAttribute", "data-open")
+	}
+	attr(sh.launcher, "aria-expanded", strconv.FormatBool(open))
+	sh.renderBadge()
+	if open {
+		if sh.dir != nil {
+			sh.dir.Opened()
+		}
 		if sh.sess.State() == widget.ConnIdle {
 			sh.connect()
 		}
 		sh.scrollDown()
-		try(sh.input, "focus")
+		if !was {
+			try(sh.input, "focus")
+		}
 		sh.markRead()
-	} else {
-		attr(sh.launcher, "aria-label", "Open chat")
+	} else if was {
+		if byVisitor {
+			sh.minimise()
+			try(sh.launcher, "focus") // keyboard users land where they were
+		}
+		emit("widgetClosed")
+	}
+	if sh.dir != nil {
+		sh.show(sh.dir.Now())
 	}
 }
 
@@ -422,13 +721,13 @@ func (sh *shell) send() {
 func (sh *shell) connect() {
 	sh.sess.Dial()
 	sh.gen++
-	ws, err := get(global, "WebSocket").New(wsURL(sh.base))
+	ws, err := get(global, "WebSocket").New(wsURL(a.base))
 	if err != nil {
 		// An unusable URL will not get better; still, report and retry.
 		warn("Parley: " + err.Error())
 		delay, _ := sh.sess.Closed(1006)
 		gen := sh.gen
-		time.AfterFunc(delay, func() { post(event{kind: evRetry, gen: gen}) })
+		time.AfterFunc(delay, func() { post(event{kind: evRetry, gen: gen, owner: sh}) })
 		sh.renderStatus()
 		return
 	}
@@ -501,16 +800,57 @@ func (sh *shell) receive(data string) {
 		Hide:         truthy(v, "hide"),
 		Email:        str(v, "email"),
 	}
+	conv, email, last := sh.sess.Conversation, sh.sess.Email, sh.sess.LastSeq
 	sh.apply(sh.sess.Receive(f))
 	sh.renderStatus()
 	sh.renderLive()
+	if c := sh.sess.Conversation; c != conv && c != "" {
+		emit("conversationStarted", "conversation", c)
+	}
+	if sh.sess.Email != email {
+		emit("contactAssociated", "email", sh.sess.Email)
+	}
 	switch f.Type {
 	case widget.FrameTyping:
 		// Render again once the indicator may have expired.
-		time.AfterFunc(widget.TypingShowFor+50*time.Millisecond, func() { post(event{kind: evRelive}) })
-	case widget.FrameMessage, widget.FrameWelcome:
+		time.AfterFunc(widget.TypingShowFor+50*time.Millisecond, func() { post(event{kind: evRelive, owner: sh}) })
+	case widget.FrameMessage:
+		if f.From != widget.FromVisitor && f.Seq > last {
+			sh.setUnread(sh.unread + 1) // markRead clears it if the visitor sees it
+		}
 		sh.markRead()
+	case widget.FrameWelcome:
+		sh.markRead()
+	case widget.FrameSurvey:
+		sh.closedConv(conv)
+	case widget.FrameError:
+		if f.Code == widget.ErrConvClosed {
+			sh.closedConv(conv)
+		}
 	}
+}
+
+// closedConv fires conversationClosed once per conversation.
+func (sh *shell) closedConv(id string) {
+	if id != "" && id != sh.closed {
+		sh.closed = id
+		emit("conversationClosed", "conversation", id)
+	}
+}
+
+// setUnread shows n unread messages on the launcher and tells the page
+// when the number of conversations with unread messages (0 or 1) changes.
+func (sh *shell) setUnread(n int) {
+	if (n > 0) != (sh.unread > 0) {
+		c := 0
+		if n > 0 {
+			c = 1
+		}
+		sh.unread = n
+		emit("unreadConversationCountChanged", "unreadCount", c)
+	}
+	sh.unread = n
+	sh.renderBadge()
 }
 
 // apply carries out an Update: frames to send, entries to (re)render.

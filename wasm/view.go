@@ -13,166 +13,182 @@ import (
 
 // shell is the rendered widget and its connection.
 type shell struct {
-	base string
-	flow *widget.ChatflowConfig
-	sess *widget.Session
+	flow   *widget.ChatflowConfig
+	sess   *widget.Session
+	dir    *widget.Director // display behaviour and triggers; nil when inline
+	device string
+	inline safejs.Value // the page's element the chat is embedded in, or undefined
 
-	launcher, win, body, msgs, input, status safejs.Value
-	msgEls                                   map[string]safejs.Value // entry key → element
-	open                                     bool
+	host, root, launcher, win, body, msgs, input, status, prompt, badge safejs.Value
+	msgEls                                                             map[string]safejs.Value // entry key → element
+	open                                                               bool
 
 	// Live parts: presence line, typing line, note, email form, "Seen".
 	presence, typing, note, emailForm, emailPrompt, emailInput safejs.Value
 	seenEl                                                     safejs.Value // the "Seen" mark, once made
 	seenKey                                                    string       // the entry it is under
 
+	unread  int    // agent messages the visitor has not seen
+	touched bool   // userInteractedWithWidget was fired
+	closed  string // the conversation conversationClosed was fired for
+
 	ws       safejs.Value // the current socket, or null
 	gen      int          // counts sockets: a retry timer for an older one is stale
 	lastRecv time.Time
 }
 
-// hostStyle pins the host element; it is inline so the page's CSS cannot
-// move or hide it by accident. The host covers only the launcher's square
-// and lets clicks through; the window overflows it and takes its own clicks.
-const hostStyle = "all:initial;display:block;position:fixed;right:20px;bottom:20px;" +
-	"width:56px;height:56px;z-index:2147483000;pointer-events:none;"
+// The host element's inline styles, !important so the page's CSS cannot
+// move, hide or restyle it (inline important declarations beat the page's
+// stylesheets; inside, the Shadow DOM keeps the page's selectors out). The
+// floating host covers only the launcher's square and lets clicks through;
+// the window and prompt overflow it and take their own clicks.
+const (
+	hostStyle = "all:initial!important;display:block!important;position:fixed!important;right:20px!important;" +
+		"bottom:20px!important;width:56px!important;height:56px!important;z-index:2147483000!important;pointer-events:none!important"
+	inlineStyle = "all:initial!important;display:block!important;position:relative!important;width:100%!important;" +
+		"height:100%!important;min-height:420px!important"
+)
 
-// skeleton is the widget's fixed markup. It holds no data: every text
-// from settings, visitors or agents is set with textContent afterwards.
-const skeleton = `<style>` + css + `</style>
-<div class="root">
-<section class="win" data-parley="window" role="dialog" aria-label="Chat" hidden>
-<header data-parley="heading"><img class="avatar" alt="" hidden><div class="who"><div class="title"></div><div class="presence" data-parley="presence" hidden></div></div><button type="button" class="close" aria-label="Close chat">&#215;</button></header>
-<div class="status" data-parley="status" role="status" aria-live="polite"></div>
-<div class="body"><div class="msg welcome" data-parley="welcome"></div><div class="msgs" data-parley="messages" aria-live="polite"></div>
-<div class="typing" data-parley="typing" aria-live="polite" hidden></div>
-<div class="note" data-parley="note" role="status" hidden></div>
-<form class="email" data-parley="email-form" novalidate hidden><label data-parley="email-prompt" for="parley-email"></label><div class="row"><input id="parley-email" type="email" data-parley="email-input" autocomplete="email" placeholder="name@example.com"><button type="submit" data-parley="email-send">Save</button></div></form>
-</div>
-<form class="composer"><textarea data-parley="input" rows="1" placeholder="Write a message…" aria-label="Message"></textarea><button type="submit" class="send" data-parley="send">Send</button></form>
-</section>
-<button type="button" class="launcher" data-parley="launcher" aria-label="Open chat" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg></button>
-</div>`
-
-const css = `
-:host{all:initial}
-[hidden]{display:none!important}
-.root{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1d1f;position:relative;width:56px;height:56px}
-.launcher{pointer-events:auto;position:absolute;right:0;bottom:0;width:56px;height:56px;border-radius:50%;border:0;padding:0;margin:0;background:var(--pa);color:var(--po);cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
-.launcher svg{width:28px;height:28px;fill:currentColor}
-.launcher:focus-visible,.send:focus-visible,.close:focus-visible{outline:3px solid #111;outline-offset:2px}
-.win{pointer-events:auto;position:absolute;right:0;bottom:72px;width:360px;max-width:calc(100vw - 40px);height:520px;max-height:calc(100vh - 112px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;box-sizing:border-box}
-header{background:var(--pa);color:var(--po);padding:12px 14px;display:flex;align-items:center;gap:10px}
-.avatar{width:34px;height:34px;border-radius:50%;object-fit:cover;background:rgba(255,255,255,.3)}
-.who{flex:1;min-width:0}
-.title{font-weight:600;font-size:15px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-.presence{font-size:12px;opacity:.85}
-.close{background:none;border:0;color:inherit;font-size:24px;line-height:1;cursor:pointer;padding:0 4px}
-.status{padding:5px 14px;font-size:12px;background:#fff4d6;color:#5c4300}
-.status:empty{display:none}
-.body{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f5f6f8}
-.msgs{display:flex;flex-direction:column;gap:8px}
-.msg{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere;align-self:flex-start;background:#fff;border:1px solid #e2e4e8}
-.msg[data-from=visitor]{align-self:flex-end;background:var(--pa);color:var(--po);border-color:transparent}
-.msg[data-from=system]{align-self:center;background:none;border:0;color:#666;font-size:12px}
-.msg[data-state=pending]{opacity:.65}
-.msg[data-state=failed]{box-shadow:0 0 0 2px #d93025}
-.welcome:empty{display:none}
-.receipt{font-size:11px;opacity:.8;text-align:right;margin-top:2px}
-.typing{font-size:12px;font-style:italic;color:#5a5f66}
-.note{align-self:center;text-align:center;font-size:12px;color:#444;background:#fff;border:1px dashed #c9ccd2;border-radius:8px;padding:6px 10px}
-.email{display:flex;flex-direction:column;gap:6px;background:#fff;border:1px solid #e2e4e8;border-radius:12px;padding:10px;margin:0}
-.email label{font-size:13px}
-.email .row{display:flex;gap:6px}
-.email input{flex:1;min-width:0;border:1px solid #c9ccd2;border-radius:8px;padding:6px 8px;font:inherit;color:inherit}
-.email button{background:var(--pa);color:var(--po);border:0;border-radius:8px;padding:0 12px;font:inherit;font-weight:600;cursor:pointer}
-.name{font-size:11px;font-weight:600;color:#5a5f66;margin-bottom:2px}
-.composer{display:flex;gap:8px;padding:8px;border-top:1px solid #e2e4e8;background:#fff;margin:0}
-textarea{flex:1;resize:none;border:1px solid #c9ccd2;border-radius:8px;padding:8px;font:inherit;color:inherit;min-height:20px;max-height:96px;box-sizing:content-box}
-.send{background:var(--pa);color:var(--po);border:0;border-radius:8px;padding:0 14px;font:inherit;font-weight:600;cursor:pointer}
-`
-
-// render builds the widget in a Shadow DOM root on a host element appended
-// to the page's body.
+// render builds the widget in a Shadow DOM root, on a host element
+// appended to the page's body (or inside the inline element). The markup
+// and CSS are the cached widget.html and widget.css: constant, holding no
+// data; every text from settings, visitors or agents is set with
+// textContent afterwards.
 func (sh *shell) render() {
 	sh.ws = safejs.Null()
 	doc := get(global, "document")
 	host := call(doc, "createElement", "div")
 	attr(host, "id", "parley-widget")
-	attr(host, "style", hostStyle)
+	style := hostStyle
+	if !sh.inline.IsUndefined() {
+		style = inlineStyle
+	}
+	attr(host, "style", style)
 	opts := newObject()
 	set(opts, "mode", "open")
 	shadow := call(host, "attachShadow", opts)
-	set(shadow, "innerHTML", skeleton) // constant markup only, see skeleton
-	q := func(sel string) safejs.Value { return call(shadow, "querySelector", sel) }
+	set(shadow, "innerHTML", "<style>"+a.css+"</style>"+a.html)
+	// Every element the shell touches has a data-parley name; fixed texts
+	// in the chatflow's language: data-t sets the text, data-t-label the
+	// aria-label, data-t-ph the placeholder.
+	els := map[string]safejs.Value{}
+	list := call(shadow, "querySelectorAll", "[data-parley],[data-t],[data-t-label],[data-t-ph]")
+	n, _ := list.Length()
+	for i := 0; i < n; i++ {
+		el, _ := list.Index(i)
+		els[attrOf(el, "data-parley")] = el
+		if k := attrOf(el, "data-t"); k != "" {
+			text(el, widget.T(k))
+		}
+		if k := attrOf(el, "data-t-label"); k != "" {
+			attr(el, "aria-label", widget.T(k))
+		}
+		if k := attrOf(el, "data-t-ph"); k != "" {
+			attr(el, "placeholder", widget.T(k))
+		}
+	}
+	q := func(name string) safejs.Value { return els[name] }
 
-	root := q(".root")
+	sh.host = host
+	sh.root = q("root")
 	accent := widget.Accent(sh.flow.Look.AccentColor)
-	style := get(root, "style")
-	call(style, "setProperty", "--pa", accent)
-	call(style, "setProperty", "--po", widget.TextOn(accent))
+	rs := get(sh.root, "style")
+	call(rs, "setProperty", "--pa", accent)
+	call(rs, "setProperty", "--po", widget.TextOn(accent))
+	attr(sh.root, "data-device", sh.device)
+	if !sh.flow.Look.ShowCloseButton {
+		attr(sh.root, "data-x", "off") // mobile only: see widget.css
+	}
+	if !sh.inline.IsUndefined() {
+		attr(sh.root, "data-inline", "")
+	}
 
-	sh.launcher = q(`[data-parley="launcher"]`)
-	sh.win = q(`[data-parley="window"]`)
-	sh.body = q(".body")
-	sh.msgs = q(`[data-parley="messages"]`)
-	sh.input = q(`[data-parley="input"]`)
-	sh.status = q(`[data-parley="status"]`)
-	sh.presence = q(`[data-parley="presence"]`)
-	sh.typing = q(`[data-parley="typing"]`)
-	sh.note = q(`[data-parley="note"]`)
-	sh.emailForm = q(`[data-parley="email-form"]`)
-	sh.emailPrompt = q(`[data-parley="email-prompt"]`)
-	sh.emailInput = q(`[data-parley="email-input"]`)
+	sh.launcher = q("launcher")
+	sh.win = q("window")
+	sh.body = get(q("welcome"), "parentNode")
+	sh.msgs = q("messages")
+	sh.input = q("input")
+	sh.status = q("status")
+	sh.prompt = q("prompt")
+	sh.badge = q("badge")
+	sh.presence = q("presence")
+	sh.typing = q("typing")
+	sh.note = q("note")
+	sh.emailForm = q("email-form")
+	sh.emailPrompt = q("email-prompt")
+	sh.emailInput = q("email-input")
 	sh.seenEl = safejs.Null()
 
 	name := sh.flow.HeadingName
 	if name == "" {
-		name = "Chat"
+		name = widget.T("chat")
 	}
-	text(q(".title"), name)
+	text(q("heading-name"), name)
 	attr(sh.win, "aria-label", name)
-	if src := imageURL(sh.base, sh.flow.HeadingImage); src != "" {
-		img := q(".avatar")
+	if src := imageURL(sh.flow.HeadingImage); src != "" {
+		img := q("heading-image")
 		attr(img, "src", src)
 		set(img, "hidden", false)
 	}
-	text(q(`[data-parley="welcome"]`), sh.flow.Welcome)
+	text(q("welcome"), sh.flow.Welcome)
+	text(q("prompt-open"), sh.flow.Welcome)
 
-	on := func(el safejs.Value, typ string, fn func(ev safejs.Value)) {
-		call(el, "addEventListener", typ, funcOf(func(_ safejs.Value, args []safejs.Value) any {
-			fn(arg(args, 0))
-			return nil
-		}))
+	for _, l := range [...]struct {
+		el, typ string
+		kind    eventKind
+	}{
+		{"launcher", "click", evToggle}, {"prompt-open", "click", evToggle}, {"prompt-dismiss", "click", evDismiss},
+		{"close", "click", evClose}, {"composer", "submit", evSend}, {"email-form", "submit", evEmail},
+		{"input", "input", evTyping}, {"input", "keydown", evKey}, {"root", "keydown", evKey},
+	} {
+		on(q(l.el), l.typ, event{kind: l.kind, owner: sh})
 	}
-	on(sh.launcher, "click", func(safejs.Value) { post(event{kind: evToggle}) })
-	on(q(".close"), "click", func(safejs.Value) { post(event{kind: evClose}) })
-	on(q("form.composer"), "submit", func(ev safejs.Value) {
-		try(ev, "preventDefault")
-		post(event{kind: evSend})
-	})
-	on(sh.input, "keydown", func(ev safejs.Value) {
-		// Enter sends, Shift+Enter is a new line; IME composition is left alone.
-		if str(ev, "key") == "Enter" && !truthy(ev, "shiftKey") && !truthy(ev, "isComposing") {
-			try(ev, "preventDefault")
-			post(event{kind: evSend})
-		}
-	})
-	on(sh.input, "input", func(safejs.Value) { post(event{kind: evTyping}) })
-	on(sh.emailForm, "submit", func(ev safejs.Value) {
-		try(ev, "preventDefault")
-		post(event{kind: evEmail})
-	})
-	on(doc, "visibilitychange", func(safejs.Value) { post(event{kind: evVisibility}) })
-	on(sh.win, "keydown", func(ev safejs.Value) {
-		if str(ev, "key") == "Escape" {
-			post(event{kind: evClose})
-		}
-	})
 
-	call(get(doc, "body"), "appendChild", host)
+	parent := get(doc, "body")
+	if !sh.inline.IsUndefined() {
+		parent = sh.inline
+	}
+	call(parent, "appendChild", host)
 	sh.renderStatus()
-	sh.renderLive()
+}
+
+// show applies what the display behaviour and triggers say: the launcher,
+// the welcome prompt, opening the chat.
+func (sh *shell) show(ap widget.Appearance) {
+	if ap.Open && !sh.open {
+		sh.setOpen(true, false) // calls show again with the window open
+		return
+	}
+	launcher := ap.Launcher && !(sh.sess.LauncherHidden() && !sh.open)
+	onOff := "off"
+	if launcher {
+		onOff = "on"
+	}
+	attr(sh.root, "data-launcher", onOff)
+	set(sh.prompt, "hidden", !ap.Prompt || sh.open || !launcher || sh.flow.Welcome == "")
+	st := statusReady
+	if !launcher && !sh.open && sh.inline.IsUndefined() {
+		st = statusHidden
+	}
+	setStatus(st)
+}
+
+// renderBadge shows the unread count on the launcher and in its label.
+func (sh *shell) renderBadge() {
+	n := sh.unread
+	if sh.open {
+		n = 0
+	}
+	label := widget.T("open")
+	if sh.open {
+		label = widget.T("close")
+	}
+	if n > 0 {
+		label += ", " + widget.T("unread", "n", strconv.Itoa(n))
+		text(sh.badge, strconv.Itoa(n))
+	}
+	set(sh.badge, "hidden", n == 0)
+	attr(sh.launcher, "aria-label", label)
 }
 
 // renderLive shows the session's live state: the presence line, who is
@@ -197,13 +213,12 @@ func (sh *shell) renderLive() {
 	set(sh.emailForm, "hidden", !ask)
 
 	// Presence may hide the launcher (never under an open window).
-	hide := sh.sess.LauncherHidden() && !sh.open
-	set(sh.launcher, "hidden", hide)
-	if hide {
-		setStatus(statusHidden)
-	} else {
-		setStatus(statusReady)
+	ap := widget.Appearance{Launcher: true}
+	if sh.dir != nil {
+		ap = sh.dir.Now()
+		ap.Open = false
 	}
+	sh.show(ap)
 	sh.renderSeen()
 	if t != "" || ask || n != "" {
 		sh.scrollDown()
@@ -225,10 +240,8 @@ func (sh *shell) renderSeen() {
 		return
 	}
 	if sh.seenEl.IsNull() {
-		sh.seenEl = call(get(global, "document"), "createElement", "div")
-		attr(sh.seenEl, "class", "receipt")
+		sh.seenEl = newEl("div", "receipt", widget.T("seen"))
 		attr(sh.seenEl, "data-parley", "seen")
-		text(sh.seenEl, "Seen")
 	}
 	call(el, "appendChild", sh.seenEl)
 	sh.seenKey = key
@@ -236,12 +249,12 @@ func (sh *shell) renderSeen() {
 
 // imageURL accepts absolute http(s) and data:image URLs; a root-relative
 // path is taken as the edge's. Anything else is not shown.
-func imageURL(base, u string) string {
+func imageURL(u string) string {
 	switch {
 	case strings.HasPrefix(u, "https://"), strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "data:image/"):
 		return u
 	case strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//"):
-		return base + u
+		return a.base + u
 	}
 	return ""
 }
@@ -267,7 +280,7 @@ func (sh *shell) renderEntries(changed []int) {
 	}
 	children := get(sh.msgs, "children")
 	for _, i := range changed {
-		el := sh.messageEl(entries[i])
+		el := sh.messageEl(&entries[i])
 		ref, err := children.Index(i)
 		if err != nil || ref.IsUndefined() {
 			ref = safejs.Null()
@@ -278,10 +291,55 @@ func (sh *shell) renderEntries(changed []int) {
 	sh.scrollDown()
 }
 
-func (sh *shell) messageEl(e widget.Entry) safejs.Value {
-	doc := get(global, "document")
-	el := call(doc, "createElement", "div")
-	attr(el, "class", "msg")
+// on posts e on each event typ at el. A submit goes no further; a key
+// event is posted only for Enter (send; Shift+Enter is a new line, IME
+// composition is left alone) and Escape (close).
+//
+//go:noinline
+func on(el safejs.Value, typ string, e event) {
+	call(el, "addEventListener", typ, funcOf(func(_ safejs.Value, args []safejs.Value) any {
+		ev := arg(args, 0)
+		if e.kind == evKey {
+			switch key := str(ev, "key"); {
+			case key == "Enter" && typ == "keydown" && !truthy(ev, "shiftKey") && !truthy(ev, "isComposing") && str(get(ev, "target"), "tagName") == "TEXTAREA":
+				e.kind = evSend
+			case key == "Escape":
+				e.kind = evClose
+			default:
+				return nil
+			}
+		}
+		if typ == "submit" || e.kind == evSend {
+			try(ev, "preventDefault")
+		}
+		post(e)
+		return nil
+	}))
+}
+
+// attrOf returns el's attribute name, or "".
+//
+//go:noinline
+func attrOf(el safejs.Value, name string) string {
+	v, err := el.Call("getAttribute", name)
+	if err != nil || v.Type() != safejs.TypeString {
+		return ""
+	}
+	s, _ := v.String()
+	return s
+}
+
+// newEl makes an element of class cls holding text.
+//go:noinline
+func newEl(tag, cls, s string) safejs.Value {
+	el := call(get(global, "document"), "createElement", tag)
+	attr(el, "class", cls)
+	text(el, s)
+	return el
+}
+
+func (sh *shell) messageEl(e *widget.Entry) safejs.Value {
+	el := newEl("div", "msg", "")
 	attr(el, "data-parley", "message")
 	attr(el, "data-from", e.From)
 	state := "sent"
@@ -290,7 +348,7 @@ func (sh *shell) messageEl(e widget.Entry) safejs.Value {
 		state = "pending"
 	case e.Failed != "":
 		state = "failed"
-		attr(el, "title", "Not sent: "+e.Failed)
+		attr(el, "title", widget.T("not_sent", "reason", e.Failed))
 	case e.At != "":
 		attr(el, "title", e.At)
 	}
@@ -299,21 +357,24 @@ func (sh *shell) messageEl(e widget.Entry) safejs.Value {
 		attr(el, "data-seq", strconv.FormatInt(e.Seq, 10))
 	}
 	if e.From != widget.FromVisitor && e.From != widget.FromSystem {
-		name := e.Name
-		if name == "" {
-			name = sh.flow.HeadingName
+		// With the brand as the agents' alias, every agent is the brand.
+		name, img := e.Name, e.Avatar
+		if sh.flow.Look.BrandAlias || name == "" {
+			name, img = sh.flow.HeadingName, sh.flow.HeadingImage
 		}
 		if name != "" {
-			n := call(doc, "createElement", "div")
-			attr(n, "class", "name")
-			text(n, name)
+			n := newEl("div", "name", "")
+			if src := imageURL(img); src != "" {
+				i := newEl("img", "", "")
+				attr(i, "alt", "")
+				attr(i, "src", src)
+				call(n, "appendChild", i)
+			}
+			call(n, "appendChild", newEl("span", "", name))
 			call(el, "appendChild", n)
 		}
 	}
-	t := call(doc, "createElement", "div")
-	attr(t, "class", "text")
-	text(t, e.Text)
-	call(el, "appendChild", t)
+	call(el, "appendChild", newEl("div", "text", e.Text))
 	return el
 }
 

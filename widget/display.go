@@ -1,6 +1,9 @@
 package widget
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Appearance is what the widget shows at a moment.
 type Appearance struct {
@@ -65,6 +68,10 @@ func (d *Director) Now() Appearance {
 	}
 	return a
 }
+
+// Minimise records that the visitor minimised the chat (closed the window
+// or dismissed the prompt): from now on only the launcher shows.
+func (d *Director) Minimise() { d.minimised = true }
 
 // Opened records that the chat window opened (automatically or by a click),
 // so a later trigger does not open it again.
@@ -131,6 +138,25 @@ const (
 	HideWelcomeCookie = "hide-welcome-message"
 	HideWelcomeMaxAge = 24 * 60 * 60
 )
+
+// HideWelcomeSetCookie is what the widget writes to document.cookie when
+// the visitor minimises the chat: site-wide, for 24 hours, the constant
+// value "1".
+const HideWelcomeSetCookie = HideWelcomeCookie + "=1; max-age=86400; path=/; SameSite=Lax"
+
+// Minimised reports whether a document.cookie string holds the
+// hide-welcome-message cookie.
+func Minimised(cookies string) bool {
+	for cookies != "" {
+		var c string
+		c, cookies, _ = strings.Cut(cookies, ";")
+		name, _, _ := strings.Cut(strings.TrimSpace(c), "=")
+		if name == HideWelcomeCookie {
+			return true
+		}
+	}
+	return false
+}
 
 // DeviceOf classifies a viewport width and whether the device has touch as
 // the targeting rules' device type.

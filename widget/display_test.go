@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -100,5 +101,36 @@ func TestScrollPercentAndDevice(t *testing.T) {
 	}
 	if DeviceOf(375, true) != DeviceMobile || DeviceOf(1024, true) != DeviceTablet || DeviceOf(1024, false) != DeviceDesktop || DeviceOf(1920, true) != DeviceDesktop {
 		t.Error("device classes")
+	}
+}
+
+func TestMinimisedReadsTheCookieAmongOthers(t *testing.T) {
+	for cookies, want := range map[string]bool{
+		"":                                  false,
+		"a=1":                               false,
+		"hide-welcome-message=1":            true,
+		"a=1; hide-welcome-message=1; b=2":  true,
+		"xhide-welcome-message=1":           false,
+		"hide-welcome-messages=1; other=x":  false,
+		" hide-welcome-message=1 ; other=x": true,
+	} {
+		if got := Minimised(cookies); got != want {
+			t.Errorf("Minimised(%q) = %v, want %v", cookies, got, want)
+		}
+	}
+	if !strings.Contains(HideWelcomeSetCookie, "max-age=86400") || !Minimised(HideWelcomeSetCookie) {
+		t.Errorf("set-cookie string %q", HideWelcomeSetCookie)
+	}
+}
+
+func TestMinimiseStopsPromptAndAutomaticOpening(t *testing.T) {
+	c := &ChatflowConfig{Display: Display{Desktop: DisplayOpenOnTrigger, Triggers: Triggers{ScrollPercent: 50}}}
+	d := NewDirector(c, DeviceDesktop, false, time.Unix(0, 0))
+	if a := d.Now(); !a.Prompt || a.Open {
+		t.Fatalf("before: %+v", a)
+	}
+	d.Minimise()
+	if a := d.Scrolled(90); a.Prompt || a.Open || !a.Launcher {
+		t.Fatalf("after minimising: %+v", a)
 	}
 }

@@ -31,11 +31,15 @@ func ValidEmail(s string) bool {
 			return false
 		}
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 || len(domain) > 253 {
+	if !strings.Contains(domain, ".") || len(domain) > 253 {
 		return false
 	}
-	for _, l := range labels {
+	var l string
+	for rest := domain; rest != ""; {
+		l, rest, _ = strings.Cut(rest, ".")
+		if rest == "" && strings.HasSuffix(domain, ".") {
+			return false // an empty last label
+		}
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
@@ -46,68 +50,17 @@ func ValidEmail(s string) bool {
 			}
 		}
 	}
-	tld := labels[len(labels)-1]
-	return strings.Trim(tld, "0123456789") != "" // an IP-like tail is not a domain
-}
-
-// languageTexts picks lang's text from a table keyed by language, English
-// when the language has none.
-func languageTexts(table map[string]string, lang string) string {
-	if t, ok := table[lang]; ok {
-		return t
-	}
-	return table["en"]
-}
-
-var emailPrompts = map[string]string{
-	"en": "Leave your email address so we can answer you by email too.",
-	"nl": "Laat je e-mailadres achter, dan kunnen we je ook per e-mail antwoorden.",
-	"de": "Hinterlassen Sie Ihre E-Mail-Adresse, damit wir Ihnen auch per E-Mail antworten können.",
-	"fr": "Laissez votre adresse e-mail pour que nous puissions aussi vous répondre par e-mail.",
-	"es": "Déjanos tu correo electrónico para que también podamos responderte por correo.",
+	return strings.Trim(l, "0123456789") != "" // an IP-like tail (l is the last label) is not a domain
 }
 
 // EmailPrompt is the text asking for an email address: the chatflow's own
-// text in lang if it has one, else the default of lang (English for a
-// language without one).
+// text in lang if it has one, else the default of the language in use.
 func EmailPrompt(ec EmailCapture, lang string) string {
 	if t := strings.TrimSpace(ec.Prompt[lang]); t != "" {
 		return t
 	}
-	return languageTexts(emailPrompts, lang)
+	return T("email_prompt")
 }
-
-// Offline notes: what the widget says while nobody can answer.
-var (
-	offlineBefore = map[string]string{
-		"en": "No one is available right now. Leave a message and the team will answer later.",
-		"nl": "Er is nu niemand beschikbaar. Laat een bericht achter, dan antwoordt het team later.",
-		"de": "Gerade ist niemand erreichbar. Hinterlassen Sie eine Nachricht, das Team antwortet später.",
-		"fr": "Personne n'est disponible pour le moment. Laissez un message, l'équipe répondra plus tard.",
-		"es": "Ahora no hay nadie disponible. Deja un mensaje y el equipo responderá más tarde.",
-	}
-	offlineAfter = map[string]string{
-		"en": "Thanks! The team is away right now and will answer your message later.",
-		"nl": "Bedankt! Het team is nu afwezig en beantwoordt je bericht later.",
-		"de": "Danke! Das Team ist gerade nicht da und beantwortet Ihre Nachricht später.",
-		"fr": "Merci ! L'équipe est absente pour le moment et répondra plus tard à votre message.",
-		"es": "¡Gracias! El equipo no está ahora y responderá tu mensaje más tarde.",
-	}
-	offlineAfterEmail = map[string]string{
-		"en": "Thanks! The team is away right now and will answer your message later, by email at {email}.",
-		"nl": "Bedankt! Het team is nu afwezig en beantwoordt je bericht later per e-mail op {email}.",
-		"de": "Danke! Das Team ist gerade nicht da und beantwortet Ihre Nachricht später per E-Mail an {email}.",
-		"fr": "Merci ! L'équipe est absente pour le moment et répondra plus tard par e-mail à {email}.",
-		"es": "¡Gracias! El equipo no está ahora y responderá más tarde por correo a {email}.",
-	}
-	emailSaved = map[string]string{
-		"en": "Thanks! If we miss you here, we will answer by email at {email}.",
-		"nl": "Bedankt! Missen we je hier, dan antwoorden we per e-mail op {email}.",
-		"de": "Danke! Verpassen wir Sie hier, antworten wir per E-Mail an {email}.",
-		"fr": "Merci ! Si nous vous manquons ici, nous répondrons par e-mail à {email}.",
-		"es": "¡Gracias! Si no te encontramos aquí, responderemos por correo a {email}.",
-	}
-)
 
 // Offline reports whether presence means nobody can answer now (offline or
 // away): messages are still taken and answered later.
@@ -118,17 +71,16 @@ func Offline(p Presence) bool { return p.State == StateOffline || p.State == Sta
 // left an address; sent says whether the visitor has written yet);
 // otherwise, once an address is stored, that it will be used. Empty when
 // there is nothing to say.
-func NoteText(p Presence, lang string, sent bool, email string) string {
-	var t string
+func NoteText(p Presence, sent bool, email string) string {
 	switch {
 	case Offline(p) && !sent:
-		t = languageTexts(offlineBefore, lang)
+		return T("offline_before")
 	case Offline(p) && email == "":
-		t = languageTexts(offlineAfter, lang)
+		return T("offline_after")
 	case Offline(p):
-		t = languageTexts(offlineAfterEmail, lang)
+		return T("offline_after_email", "email", email)
 	case email != "":
-		t = languageTexts(emailSaved, lang)
+		return T("email_saved", "email", email)
 	}
-	return strings.ReplaceAll(t, "{email}", email)
+	return ""
 }

@@ -32,7 +32,7 @@ func (s *Session) receiveLive(f Frame) {
 		}
 		name := strings.TrimSpace(f.Name)
 		if name == "" {
-			name = "Someone"
+			name = T("someone")
 		}
 		s.typingName, s.typingAt = name, s.now()
 	case FrameRead:
@@ -57,7 +57,7 @@ func (s *Session) TypingLine() string {
 	if s.typingName == "" || s.now().Sub(s.typingAt) >= TypingShowFor {
 		return ""
 	}
-	return s.typingName + " is typing…"
+	return T("typing", "name", s.typingName)
 }
 
 // Typing records that the visitor typed and returns the typing frame to
@@ -124,14 +124,10 @@ func (s *Session) AskEmail() bool {
 func (s *Session) EmailPrompt() string { return EmailPrompt(s.EmailCapture, s.Lang) }
 
 // Note returns the line about when an answer comes (see NoteText).
-func (s *Session) Note() string { return NoteText(s.Presence, s.Lang, s.sent, s.Email) }
+func (s *Session) Note() string { return NoteText(s.Presence, s.sent, s.Email) }
 
 // ErrBadEmailAddress is SubmitEmail's refusal, shown to the visitor as is.
-var ErrBadEmailAddress = errorString(ErrorText(ErrBadEmail))
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var ErrBadEmailAddress error = textError("err_bad_email")
 
 // SubmitEmail takes the address the visitor typed. An invalid one is
 // refused with an error to show and nothing is sent; a valid one goes now

@@ -12,6 +12,9 @@ const (
 	FrameRead   = "read"   // the visitor has read up to seq; the server sends it too: from (agent), seq
 	FramePing   = "ping"   // keep-alive; answered with pong
 	FrameEmail  = "email"  // the visitor leaves an email address: id, email; the server answers with email when stored
+	// FrameSurveyAnswer answers the survey of a closed conversation: survey,
+	// score (1-5), comment; the server answers with survey_answer when stored.
+	FrameSurveyAnswer = "survey_answer"
 )
 
 // Frame types the server sends.
@@ -25,6 +28,10 @@ const (
 	// FramePresence is the chatflow's availability: state, text, back_at,
 	// hide. Sent after welcome and whenever it changes.
 	FramePresence = "presence"
+	// FrameSurvey asks the visitor to rate the conversation once it is
+	// closed: survey, question, scale, allow_comment. Sent on close and on
+	// every resume of a closed conversation until answered.
+	FrameSurvey = "survey"
 )
 
 // Authors of a message frame.
@@ -47,6 +54,8 @@ const (
 	ErrVersion     = "version"      // unsupported protocol version
 	ErrConvClosed  = "closed"       // the conversation is closed; a new send starts a new one
 	ErrBadEmail    = "bad_email"    // an email frame whose address is not a valid email address
+	ErrNoSurvey    = "no_survey"    // a survey_answer with no survey waiting for it (not closed, none linked, another survey)
+	ErrBadAnswer   = "bad_answer"   // a survey_answer with a score outside 1-5 or a comment the survey does not take
 )
 
 // WebSocket close codes the server uses (4000-4999 are the application's).
@@ -97,7 +106,34 @@ type Frame struct {
 
 	// email (both ways), welcome (the address already left, if any)
 	Email string `json:"email,omitempty"`
+
+	// survey, survey_answer
+	Survey       int64  `json:"survey,omitempty"`        // the survey's id
+	Question     string `json:"question,omitempty"`      // survey: the question to show
+	Scale        string `json:"scale,omitempty"`         // survey: "numeric" (1-5) or "emoji" (five faces, 1-5)
+	AllowComment bool   `json:"allow_comment,omitempty"` // survey: offer a comment box
+	Score        int    `json:"score,omitempty"`         // survey_answer: 1 (worst) to 5 (best)
+	Comment      string `json:"comment,omitempty"`       // survey_answer: optional text
+
+	// message: the file the message carries, if any
+	Attachment *Attachment `json:"attachment,omitempty"`
 }
+
+// Attachment describes a file sent in a conversation. Its bytes are
+// fetched over HTTP from URL with the visitor token (PROTOCOL.md).
+type Attachment struct {
+	ID   string `json:"id"`   // the attachment's public id
+	Name string `json:"name"` // file name as uploaded: untrusted text
+	Type string `json:"type"` // MIME type, checked by the server against its allow list
+	Size int64  `json:"size"` // bytes
+	URL  string `json:"url"`  // path on the edge to download it from
+}
+
+// Survey scales of a survey frame.
+const (
+	ScaleNumeric = "numeric"
+	ScaleEmoji   = "emoji"
+)
 
 // MaxFrameBytes is the default limit on one visitor frame; the edge closes a
 // socket that sends more with CloseTooBig.

@@ -1,8 +1,6 @@
 package widget
 
 import (
-	"errors"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -37,9 +35,14 @@ const RateLimitedDelay = 5 * time.Second
 
 // Errors Send returns; their text is shown to the visitor as is.
 var (
-	ErrEmptyMessage = errors.New("Type a message first.")
-	ErrLongMessage  = errors.New(ErrorText(ErrTooLong))
+	ErrEmptyMessage error = textError("empty")
+	ErrLongMessage  error = longMessage{}
 )
+
+// longMessage is ErrLongMessage: its text carries the limit.
+type longMessage struct{}
+
+func (longMessage) Error() string { return ErrorText(ErrTooLong) }
 
 // Entry is one message of the chat window.
 type Entry struct {
@@ -396,10 +399,15 @@ func (s *Session) confirm(i int, seq int64, at string) int {
 }
 
 func (s *Session) insertConfirmed(e Entry) int {
-	j := sort.Search(s.confirmed, func(k int) bool {
-		a := s.entries[k]
-		return a.epoch > e.epoch || a.epoch == e.epoch && a.Seq > e.Seq
-	})
+	// Nearly always the new entry goes last: search from the end.
+	j := s.confirmed
+	for j > 0 {
+		a := s.entries[j-1]
+		if a.epoch < e.epoch || a.epoch == e.epoch && a.Seq <= e.Seq {
+			break
+		}
+		j--
+	}
 	s.entries = append(s.entries, Entry{})
 	copy(s.entries[j+1:], s.entries[j:])
 	s.entries[j] = e

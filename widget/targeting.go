@@ -101,7 +101,7 @@ func positiveOf(op string) string {
 // compare applies op to subject and value, ignoring case. trimSlash makes
 // "is" treat "…/pricing/" and "…/pricing" alike (URLs).
 func compare(op, subject, value string, trimSlash bool) bool {
-	s, val := strings.ToLower(subject), strings.ToLower(value)
+	s, val := Lower(subject), Lower(value)
 	switch op {
 	case OpIs, OpIsNot:
 		eq := s == val
@@ -155,11 +155,13 @@ func Wildcard(pattern, s string) bool {
 func pathOf(u string) string {
 	if i := strings.Index(u, "://"); i >= 0 {
 		rest := u[i+3:]
-		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-			if rest[j] != '/' {
+		for j := 0; j < len(rest); j++ {
+			switch rest[j] {
+			case '/':
+				return rest[j:]
+			case '?', '#':
 				return "/" + rest[j:]
 			}
-			return rest[j:]
 		}
 		return "/"
 	}
@@ -178,7 +180,9 @@ func ParseQuery(u string) map[string][]string {
 	if i < 0 {
 		return q
 	}
-	for _, part := range strings.Split(u[i+1:], "&") {
+	for rest := u[i+1:]; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, "&")
 		if part == "" {
 			continue
 		}

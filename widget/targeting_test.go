@@ -191,3 +191,18 @@ func FuzzRuleMatches(f *testing.F) {
 		}
 	})
 }
+
+func TestLowerASCIILowersOnlyASCIILetters(t *testing.T) {
+	for in, want := range map[string]string{"": "", "abc": "abc", "HeLLo/PATH?Q=X": "hello/path?q=x", "ÄÖÜ München": "ÄÖÜ münchen", "[@`{": "[@`{"} {
+		if got := lowerASCII(in); got != want {
+			t.Errorf("lowerASCII(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRulesIgnoreCaseBeyondASCII(t *testing.T) {
+	r := Rule{Kind: RuleContactProperty, Op: OpIs, Name: "city", Value: "MÜNCHEN"}
+	if !RuleMatches(r, Visit{Contact: map[string]string{"city": "münchen"}}) {
+		t.Fatal("contact property comparison is case-sensitive for non-ASCII letters")
+	}
+}

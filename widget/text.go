@@ -21,19 +21,55 @@ func Accent(color string) string {
 	return color
 }
 
-// TextOn returns the text colour readable on background color (a #rrggbb
-// colour as Accent returns): "#ffffff" on dark colours, "#111111" on light.
+// TextOn returns the text colour for background color (a #rrggbb colour as
+// Accent returns): white when it reaches WCAG AA's 4.5:1 for normal text
+// (brand colours mostly want white), else black or white, whichever
+// contrasts more; one of the two always reaches at least 4.58:1.
 func TextOn(color string) string {
-	color = Accent(color)
-	var lum float64
-	for i, w := range []float64{0.299, 0.587, 0.114} {
-		v, _ := strconv.ParseUint(color[1+2*i:3+2*i], 16, 8)
-		lum += w * float64(v)
+	w := Contrast(color, "#ffffff")
+	if w >= 4.5 || w >= Contrast(color, "#000000") {
+		return "#ffffff"
 	}
-	if lum > 160 {
-		return "#111111"
+	return "#000000"
+}
+
+// Contrast is the WCAG 2 contrast ratio of two #rrggbb colours (1 to 21).
+func Contrast(a, b string) float64 {
+	la, lb := luminance(Accent(a)), luminance(Accent(b))
+	if la < lb {
+		la, lb = lb, la
 	}
-	return "#ffffff"
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// pow24 is x to the power 2.4 for x in (0, 1]: the fifth root of x¹² by
+// Newton's method, which starts above the root (x² ≥ x^2.4) and so falls
+// to it monotonically. (math.Pow would add kilobytes to widget.wasm.)
+func pow24(x float64) float64 {
+	x2 := x * x
+	x4 := x2 * x2
+	a := x4 * x4 * x4
+	y := x2
+	for i := 0; i < 40; i++ {
+		y4 := y * y * y * y
+		y = (4*y + a/y4) / 5
+	}
+	return y
+}
+
+// luminance is WCAG 2's relative luminance of a valid #rrggbb colour.
+func luminance(color string) float64 {
+	var l float64
+	for i, w := range [3]float64{0.2126, 0.7152, 0.0722} {
+		c := float64(unhex(color[1+2*i])<<4|unhex(color[2+2*i])) / 255
+		if c <= 0.04045 {
+			c /= 12.92
+		} else {
+			c = pow24((c + 0.055) / 1.055)
+		}
+		l += w * c
+	}
+	return l
 }
 
 // StatusText is the status-line sentence for a connection state; empty
@@ -41,33 +77,25 @@ func TextOn(color string) string {
 func StatusText(s ConnState) string {
 	switch s {
 	case ConnConnecting:
-		return "Connecting…"
+		return T("connecting")
 	case ConnReconnecting:
-		return "Reconnecting…"
+		return T("reconnecting")
 	case ConnUnavailable:
-		return "Chat is not available right now."
+		return T("unavailable")
 	}
 	return ""
 }
 
 // ErrorText turns an error code of the protocol into a sentence a visitor
-// understands.
+// understands, in the language in use.
 func ErrorText(code string) string {
 	switch code {
 	case ErrTooLong:
-		return "That message is too long. Please shorten it to " + strconv.Itoa(MaxTextRunes) + " characters or fewer."
-	case ErrRateLimited:
-		return "You are sending messages too quickly. Please wait a moment."
-	case ErrUnavailable:
-		return "Chat is temporarily unavailable. Your messages will be sent when it is back."
-	case ErrForbidden:
-		return "This conversation cannot be continued here. Starting a new one."
+		return T("err_too_long", "max", strconv.Itoa(MaxTextRunes))
+	case ErrRateLimited, ErrUnavailable, ErrForbidden, ErrConvClosed, ErrBadEmail:
+		return T("err_" + code)
 	case ErrNotFound:
-		return "Chat is not available right now."
-	case ErrConvClosed:
-		return "This conversation was closed. Your next message starts a new one."
-	case ErrBadEmail:
-		return "That does not look like an email address. Please check it, e.g. name@example.com."
+		return T("unavailable")
 	}
-	return "Something went wrong. Please try again."
+	return T("err_other")
 }

@@ -35,11 +35,11 @@ func (a *API) Register(r *gin.Engine) {
 	v1.GET("/account", a.getAccount)
 
 	v1.GET("/chatflows", a.listChatflows)
-	v1.POST("/chatflows", a.createChatflow)
+	v1.POST("/chatflows", editsChatflows, a.createChatflow)
 	v1.GET("/chatflows/:id", a.getChatflow)
-	v1.PUT("/chatflows/:id", a.replaceChatflow)
-	v1.PATCH("/chatflows/:id", a.patchChatflow)
-	v1.DELETE("/chatflows/:id", a.deleteChatflow)
+	v1.PUT("/chatflows/:id", editsChatflows, a.replaceChatflow)
+	v1.PATCH("/chatflows/:id", editsChatflows, a.patchChatflow)
+	v1.DELETE("/chatflows/:id", editsChatflows, a.deleteChatflow)
 
 	v1.GET("/inboxes", a.listInboxes)
 	v1.POST("/inboxes", a.createInbox)
@@ -62,6 +62,8 @@ func (a *API) Register(r *gin.Engine) {
 	a.registerConversations(v1)
 	a.registerKB(v1, r)
 	a.registerBots(v1)
+	a.registerSurveys(v1)
+	a.registerPrivacy(v1)
 
 	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
 	r.GET("/internal/sites/:site/mobile/:tag", a.internal, a.mobileChatflow)
@@ -85,7 +87,7 @@ func (a *API) authenticate(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	acct, err := a.st.AccountByAPIKey(c, key)
+	acct, role, err := a.st.APIKeyWithRole(c, key)
 	if errors.Is(err, store.ErrNotFound) {
 		c.Header("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
 		problem.Status(c.Writer, http.StatusUnauthorized, "The API key is not valid.")
@@ -98,6 +100,7 @@ func (a *API) authenticate(c *gin.Context) {
 		return
 	}
 	c.Set(accountKey, acct)
+	c.Set(roleKey, role)
 	c.Next()
 }
 

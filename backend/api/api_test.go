@@ -33,6 +33,7 @@ type env struct {
 	inbox  int64
 	user   int64
 	team   int64
+	survey int64
 	other  string // the other account's key
 	secret string
 }
@@ -60,6 +61,7 @@ func setup(t *testing.T) *env {
 	e.inbox = e.create("/api/v1/inboxes", `{"name":"Support"}`)
 	e.user = e.create("/api/v1/users", `{"email":"ana@example.com","name":"Ana","has_seat":true,"status":"available"}`)
 	e.team = e.create("/api/v1/teams", `{"name":"Sales","member_ids":[`+itoa(e.user)+`]}`)
+	e.survey = e.create("/api/v1/surveys", `{"name":"CSAT","question":"How did we do?"}`)
 	return e
 }
 
@@ -141,7 +143,7 @@ func (e *env) fullChatflow() string {
 		"cookie_consent": {"enabled": false, "when": "exit_intent", "text": "Cookies?"},
 		"data_consent": {"enabled": true, "type": "explicit", "text": "We verwerken je gegevens.", "privacy_url": "https://example.com/privacy"},
 		"communication_consent": {"enabled": true, "subscription_type_id": 3, "label": "Nieuwsbrief"},
-		"marketing_contacts": true, "survey_id": 4, "knowledge_base_id": 5, "attachments": false}
+		"marketing_contacts": true, "survey_id": ` + itoa(e.survey) + `, "knowledge_base_id": 5, "attachments": false}
 	}`
 }
 

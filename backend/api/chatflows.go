@@ -166,7 +166,7 @@ func (a *API) validate(c *gin.Context, cf *chatflow.Chatflow) bool {
 		a.fail(c, err)
 		return false
 	}
-	return true
+	return a.checkSurveyLink(c, cf)
 }
 
 // cloneSettings deep-copies the maps a merge decode would otherwise write into.

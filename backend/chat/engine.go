@@ -51,6 +51,12 @@ type Config struct {
 	// Presence computes a chatflow's availability (default
 	// availability.Compute in the chatflow's language).
 	Presence PresenceFunc
+	// MaxAttachmentBytes is the largest file a visitor may upload
+	// (default DefaultMaxAttachmentBytes, 10 MiB).
+	MaxAttachmentBytes int64
+	// AttachmentTypes are the MIME types a visitor may upload, judged by
+	// content (default DefaultAttachmentTypes).
+	AttachmentTypes []string
 	// Logger receives operational messages (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -249,7 +255,13 @@ func (e *Engine) runHub(h *hub) {
 			default:
 				e.mu.Lock()
 				for s := range h.sessions[n.Conversation] {
+					if n.Kind == events.KindMessage && n.Seq != 0 && n.Seq <= s.pushed.Load() {
+						continue // already pushed (the session echoes its own messages)
+					}
 					s.poke()
+					if n.Kind == events.KindConversation {
+						s.deliver(n) // a close may bring a survey (survey.go)
+					}
 				}
 				e.mu.Unlock()
 			}

@@ -39,6 +39,8 @@ func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
 			return f, &frameError{code: widget.ErrBadFrame, id: f.ID, message: "A read receipt needs the seq read."}
 		}
 		return f, nil
+	case widget.FrameSurveyAnswer:
+		return f, checkSurveyAnswer(&f, cfg)
 	case widget.FrameEmail:
 		if len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0) {
 			return f, &frameError{code: widget.ErrBadFrame, message: "The id is too long."}

@@ -113,6 +113,8 @@ func (s *session) onLive() {
 		switch {
 		case n.Kind == events.KindRead && n.Author == store.ReadAgent:
 			s.sendAgentRead(n.Seq)
+		case n.Kind == events.KindConversation:
+			s.offerSurvey()
 		case n.Kind == events.KindTyping && strings.HasPrefix(n.Author, store.ReadAgent+":"):
 			id, _ := strconv.ParseInt(strings.TrimPrefix(n.Author, store.ReadAgent+":"), 10, 64)
 			s.write(widget.Frame{Type: widget.FrameTyping, From: widget.FromAgent, Name: s.agentName(id)})

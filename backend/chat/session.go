@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleychat/parley/backend/chatflow"
@@ -36,12 +37,16 @@ type session struct {
 	visitor  *store.Visitor
 	conv     *store.Conversation
 	lastSent int64 // highest seq pushed to the visitor
-	retry    *time.Timer
+	// pushed mirrors lastSent for the hub, which skips pokes for notices the
+	// session has already pushed (its own messages, echoed at once).
+	pushed atomic.Int64
+	retry  *time.Timer
 
 	presenceSent  *widget.Presence // what the visitor was last told
 	typingNoticed time.Time        // when the visitor's last typing notice went out
 	agentReadSent int64            // the team's read position last told
 	agentNames    map[int64]string // names of agents seen typing
+	surveyOffered int64            // the conversation whose survey this session has sent (survey.go)
 
 	// Handed over by the hub, guarded by liveMu; liveWake says there is some.
 	liveMu       sync.Mutex
@@ -161,6 +166,8 @@ func (s *session) handle(raw json.RawMessage) {
 		s.onRead(&f)
 	case widget.FrameEmail:
 		s.onEmail(&f)
+	case widget.FrameSurveyAnswer:
+		s.onSurveyAnswer(&f)
 	}
 }
 
@@ -255,7 +262,7 @@ func (s *session) onHello(f *widget.Frame) {
 		// A claim beyond the conversation's end (a restored database, a confused
 		// client) is clamped, or later events would be skipped.
 		if conv.PublicID == f.Conversation && f.LastSeq > 0 {
-			s.lastSent = min(f.LastSeq, conv.LastSeq)
+			s.setLastSent(min(f.LastSeq, conv.LastSeq))
 		}
 	}
 	s.write(welcome)
@@ -265,6 +272,7 @@ func (s *session) onHello(f *widget.Frame) {
 	if conv != nil {
 		s.setConversation(conv)
 		s.refreshRead()
+		s.offerSurvey()
 	}
 }
 
@@ -281,20 +289,6 @@ func (s *session) onSend(f *widget.Frame) {
 	text := f.Text
 	ctx, cancel := s.dbctx()
 	defer cancel()
-	if s.conv != nil {
-		status, err := s.e.st.ConversationStatus(ctx, s.conv.ID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.sendFailed(f.ID, err)
-			return
-		}
-		if err != nil || status != store.StatusOpen {
-			// Closed (or deleted): the next send starts a new conversation.
-			s.e.unfollow(s)
-			s.conv, s.lastSent, s.agentReadSent = nil, 0, 0
-			s.fail(widget.ErrConvClosed, f.ID, "This conversation has ended; send again to start a new one.")
-			return
-		}
-	}
 	created := false
 	if s.conv == nil {
 		conv, isNew, err := s.e.st.CreateConversation(ctx, store.NewConversation{
@@ -325,15 +319,30 @@ func (s *session) onSend(f *widget.Frame) {
 		ClientID:       f.ID,
 		AuthorType:     store.AuthorVisitor, // author_id is for users; the conversation names the visitor
 		Body:           text,
+		RequireOpen:    true, // checked under the conversation's row lock
 	})
+	if errors.Is(err, store.ErrConversationClosed) || errors.Is(err, store.ErrNotFound) {
+		// Closed (or erased): the next send starts a new conversation.
+		s.e.unfollow(s)
+		s.conv, s.agentReadSent = nil, 0
+		s.setLastSent(0)
+		s.fail(widget.ErrConvClosed, f.ID, "This conversation has ended; send again to start a new one.")
+		return
+	}
 	if err != nil {
 		s.sendFailed(f.ID, err)
 		return
 	}
 	// Only now is the message durable.
 	s.write(widget.Frame{Type: widget.FrameAck, ID: f.ID, Seq: msg.Seq, Conversation: s.conv.PublicID})
-	// Echo it (and anything before it) at once rather than waiting for the notice.
-	s.catchUp()
+	// Echo it at once rather than waiting for the notice: straight from the
+	// stored row when it is the next event, else by reading what came before.
+	if msg.Seq == s.lastSent+1 {
+		s.write(s.visitorFrame(*msg, nil))
+		s.setLastSent(msg.Seq)
+	} else {
+		s.catchUp()
+	}
 	if created {
 		// After the first message, so the thread reads message then assignment.
 		// A failure leaves it waiting; the next eligibility change places it.
@@ -383,14 +392,20 @@ func (s *session) catchUp() {
 			}
 			return
 		}
+		atts := s.attachmentsOf(ms)
 		for _, m := range ms {
-			s.write(messageFrame(m))
-			s.lastSent = m.Seq
+			s.write(s.visitorFrame(m, atts))
+			s.setLastSent(m.Seq)
 		}
 		if len(ms) < s.e.cfg.ReplayBatch {
 			return
 		}
 	}
+}
+
+func (s *session) setLastSent(seq int64) {
+	s.lastSent = seq
+	s.pushed.Store(seq)
 }
 
 func (s *session) scheduleRetry() {

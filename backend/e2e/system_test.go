@@ -252,9 +252,6 @@ func (n *Node) Log() string {
 	return n.p.output()
 }
 
-// PID returns the process id of the node's current run.
-func (n *Node) PID() int { return n.p.cmd.Process.Pid }
-
 func (n *Node) stop() {
 	if n.p == nil {
 		return

@@ -10,6 +10,9 @@ package events
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"strconv"
@@ -53,8 +56,11 @@ func Notify(ctx context.Context, ex sqlx.ExecerContext, n Notice) error {
 type Bus struct {
 	listener *pq.Listener
 
-	mu   sync.Mutex
-	subs map[int64]map[*Subscription]struct{} // by account
+	mu     sync.Mutex
+	subs   map[int64]map[*Subscription]struct{} // by account
+	origin string                               // tells this process's batches apart
+	sendDB *sql.DB                              // the batching sender's connections
+	queue  chan Notice                          // notices waiting for the sender
 	// Resync fires after the listener reconnects, when notices may have been missed.
 	resync []func()
 }
@@ -92,7 +98,10 @@ func (s *Subscription) Close() {
 
 // Listen starts a Bus listening on dsn. Close stops it.
 func Listen(dsn string) (*Bus, error) {
-	b := &Bus{subs: map[int64]map[*Subscription]struct{}{}}
+	b := &Bus{subs: map[int64]map[*Subscription]struct{}{}, origin: randomOrigin()}
+	if err := b.startSender(dsn); err != nil {
+		return nil, err
+	}
 	b.listener = pq.NewListener(dsn, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
 		if ev == pq.ListenerEventReconnected {
 			b.missedAll()
@@ -115,11 +124,9 @@ func (b *Bus) run() {
 			b.missedAll()
 			continue
 		}
-		var ev Notice
-		if err := json.Unmarshal([]byte(n.Extra), &ev); err != nil {
-			continue
+		for _, ev := range b.decode(n.Extra) {
+			b.Publish(ev)
 		}
-		b.Publish(ev)
 	}
 }
 
@@ -178,8 +185,17 @@ func (b *Bus) Subscribe(account int64) *Subscription {
 	return s
 }
 
-// Close stops listening.
-func (b *Bus) Close() error { return b.listener.Close() }
+// Close stops listening and sending.
+func (b *Bus) Close() error {
+	b.sendDB.Close()
+	return b.listener.Close()
+}
+
+func randomOrigin() string {
+	var r [8]byte
+	rand.Read(r[:])
+	return hex.EncodeToString(r[:])
+}
 
 // String renders a notice for logs.
 func (n Notice) String() string {

@@ -3,8 +3,10 @@ package inbox
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -173,19 +175,34 @@ func (h *Handler) login(c *gin.Context) {
 		h.renderLogin(c, http.StatusUnprocessableEntity, email, "Enter your email and password.")
 		return
 	}
+	// Throttle before any password check: guessing costs the guesser, not bcrypt time.
+	byEmail, byIP, err := h.st.LoginFailures(c, email, c.ClientIP(), h.cfg.LoginWindow)
+	if err != nil {
+		h.fail(c, "login", err)
+		return
+	}
+	if byEmail >= h.cfg.LoginMaxFailures || byIP >= h.cfg.LoginMaxFailuresPerIP {
+		c.Header("Retry-After", strconv.Itoa(int(h.cfg.LoginWindow.Seconds())))
+		h.renderLogin(c, http.StatusTooManyRequests, email, fmt.Sprintf(
+			"Too many failed sign-ins. Wait %d minutes and try again, or ask an admin to reset your password.", int(h.cfg.LoginWindow.Minutes())))
+		return
+	}
 	u, err := h.st.UserByLogin(c, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) // same time as a wrong password
-		h.renderLogin(c, http.StatusUnauthorized, email, badLogin)
+		h.loginFailed(c, email)
 		return
 	case err != nil:
 		h.fail(c, "login", err)
 		return
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		h.renderLogin(c, http.StatusUnauthorized, email, badLogin)
+		h.loginFailed(c, email)
 		return
+	}
+	if err := h.st.ClearLoginFailures(c, email); err != nil {
+		h.log.Warn("inbox: clear login failures", "err", err)
 	}
 	secret, _, err := h.st.CreateSession(c, u.ID, h.cfg.SessionLifetime)
 	if err != nil {
@@ -194,6 +211,14 @@ func (h *Handler) login(c *gin.Context) {
 	}
 	h.setCookie(c, SessionCookie, secret, cookiePath, int(h.cfg.SessionLifetime.Seconds()))
 	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
+}
+
+// loginFailed records a failed sign-in and shows the form again.
+func (h *Handler) loginFailed(c *gin.Context, email string) {
+	if err := h.st.RecordLoginFailure(c, email, c.ClientIP(), h.cfg.LoginWindow); err != nil {
+		h.log.Warn("inbox: record login failure", "err", err)
+	}
+	h.renderLogin(c, http.StatusUnauthorized, email, badLogin)
 }
 
 func (h *Handler) logout(c *gin.Context) {

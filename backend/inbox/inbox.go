@@ -14,10 +14,12 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/parleychat/parley/backend/chat"
 	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/store"
 )
@@ -28,6 +30,11 @@ const (
 	DefaultThreadPageSize  = 50  // messages per thread page; older ones behind a link
 	DefaultListLimit       = 200 // conversations on the list page
 	DefaultMaxTextRunes    = 4000
+	// Sign-in throttling: at most this many failures per email, and per
+	// client address, within DefaultLoginWindow.
+	DefaultLoginMaxFailures      = 5
+	DefaultLoginMaxFailuresPerIP = 30
+	DefaultLoginWindow           = 15 * time.Minute
 )
 
 // Config holds the inbox's settings; zero values take the defaults.
@@ -46,6 +53,17 @@ type Config struct {
 	// "chat.example.com") whose pages may open the live socket when they
 	// differ from the Host the backend sees.
 	OriginPatterns []string
+	// MaxAttachmentBytes is the largest file an agent may send (default
+	// chat.DefaultMaxAttachmentBytes, the visitors' limit).
+	MaxAttachmentBytes int64
+	// AttachmentTypes are the MIME types agents may send, judged by content
+	// (default chat.DefaultAttachmentTypes).
+	AttachmentTypes []string
+	// LoginMaxFailures and LoginMaxFailuresPerIP refuse sign-in for an email
+	// or a client address with that many failures within LoginWindow.
+	LoginMaxFailures      int
+	LoginMaxFailuresPerIP int
+	LoginWindow           time.Duration
 	// Logger receives errors; nil uses slog.Default().
 	Logger *slog.Logger
 }
@@ -62,6 +80,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxTextRunes <= 0 {
 		c.MaxTextRunes = DefaultMaxTextRunes
+	}
+	if c.MaxAttachmentBytes <= 0 {
+		c.MaxAttachmentBytes = chat.DefaultMaxAttachmentBytes
+	}
+	if c.LoginMaxFailures <= 0 {
+		c.LoginMaxFailures = DefaultLoginMaxFailures
+	}
+	if c.LoginMaxFailuresPerIP <= 0 {
+		c.LoginMaxFailuresPerIP = DefaultLoginMaxFailuresPerIP
+	}
+	if c.LoginWindow <= 0 {
+		c.LoginWindow = DefaultLoginWindow
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -103,6 +133,21 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.GET("/conversations/:id", h.thread)
 	authed.POST("/logout", h.requireCSRF, h.logout)
 	authed.POST("/conversations/:id/messages", h.requireCSRF, h.reply)
+	authed.POST("/conversations/:id/attachments", h.limitUpload, h.requireCSRF, h.upload)
+	authed.POST("/conversations/:id/assign", h.requireCSRF, h.assign)
+	authed.POST("/conversations/:id/close", h.requireCSRF, h.closeConv)
+	authed.POST("/conversations/:id/reopen", h.requireCSRF, h.reopen)
+	authed.POST("/conversations/:id/ticket", h.requireCSRF, h.ticket)
+	authed.GET("/conversations/:id/transcript", h.transcript)
+	authed.GET("/attachments/:id", h.download)
+	authed.POST("/me/status", h.requireCSRF, h.status)
+	authed.GET("/replies", h.replies)
+	authed.POST("/replies", h.requireCSRF, h.createReply)
+	authed.POST("/replies/:id/delete", h.requireCSRF, h.deleteReply)
+	authed.GET("/surveys", h.surveys)
+	authed.GET("/surveys/:id", h.surveyPage)
+	authed.GET("/chatflows", h.chatflows)
+	authed.POST("/chatflows/:id/enabled", RequireChatflowEditor, h.requireCSRF, h.setChatflowEnabled)
 }
 
 // securityHeaders keeps the pages out of frames and caches and lets them
@@ -127,10 +172,13 @@ func parsePages(as *assets) map[string]*template.Template {
 		"stamp":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"when":    when,
 		"preview": preview,
+		"date":    stampDate,
+		"size":    humanSize,
+		"eq64":    func(a *int64, b int64) bool { return a != nil && *a == b },
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "list.html", "thread.html"} {
+	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html"} {
 		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
 	}
 	return pages
@@ -184,4 +232,15 @@ func preview(s string) string {
 		return s
 	}
 	return string(r[:max-1]) + "…"
+}
+
+// humanSize writes a file size for people.
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MB"
+	case n >= 1<<10:
+		return strconv.FormatInt((n+512)>>10, 10) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }

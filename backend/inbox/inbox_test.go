@@ -32,7 +32,7 @@ const password = "correct horse battery"
 // env is one test's world: a real database, bus and HTTP server, one account
 // with two inboxes; alice is in inbox A, bob in inbox B.
 type env struct {
-	t            *testing.T
+	t            testing.TB
 	dsn          string
 	db           *sqlx.DB
 	st           *store.Store
@@ -44,7 +44,7 @@ type env struct {
 	visitorCount int
 }
 
-func setup(t *testing.T, cfg inbox.Config) *env {
+func setup(t testing.TB, cfg inbox.Config) *env {
 	t.Helper()
 	dsn := dbtest.URL(t)
 	db, err := sqlx.Open("postgres", dsn)
@@ -607,18 +607,29 @@ type frame struct {
 		Label    string `json:"label"`
 		Preview  string `json:"preview"`
 	} `json:"item"`
-	Items []json.RawMessage `json:"items"`
+	Items  []json.RawMessage `json:"items"`
+	Counts map[string]int    `json:"counts"`
+	File   *struct {
+		URL  string `json:"url"`
+		Name string `json:"name"`
+	} `json:"file"`
 }
 
+// read returns the next frame other than a view-count update (readCounts
+// reads those).
 func read(t *testing.T, c *websocket.Conn, within time.Duration) frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	var f frame
-	if err := wsjson.Read(ctx, c, &f); err != nil {
-		t.Fatalf("no frame within %v: %v", within, err)
+	for {
+		var f frame
+		if err := wsjson.Read(ctx, c, &f); err != nil {
+			t.Fatalf("no frame within %v: %v", within, err)
+		}
+		if f.Type != "counts" {
+			return f
+		}
 	}
-	return f
 }
 
 func TestLiveThread(t *testing.T) {

@@ -33,7 +33,12 @@ import (
 // "text":..,"internal":bool,"at":RFC3339}. A list subscriber gets the whole
 // list at once ({"type":"list","items":[...]}), then {"type":"conversation",
 // "item":{...}} for each new or changed conversation and {"type":"remove",
-// "public_id":..} for one that closed. Problems come as {"type":"error",
+// "public_id":..} for one that left the view (closed, assigned away). The
+// list frame may name a view ({"type":"list","view":"mine"|"unassigned"|
+// "open"|"closed"|"inbox","inbox":ID,"q":search}); with a search the list
+// is not updated row by row. A list subscriber also gets {"type":"counts",
+// "counts":{"unassigned":N,"mine":N,"open":N,"closed":N,"inbox-ID":N}}
+// after changes, at most twice a second. Problems come as {"type":"error",
 // "message":..}. The server closes with CloseSessionEnded when the session expires.
 const (
 	liveSubscribe    = "subscribe"
@@ -44,6 +49,7 @@ const (
 	liveError        = "error"
 	liveTyping       = "typing"
 	liveRead         = "read"
+	liveCounts       = "counts"
 )
 
 // CloseSessionEnded is the close code when the agent's session expires;
@@ -58,6 +64,7 @@ const (
 	livePollEvery    = time.Second     // only without a bus
 	liveBatch        = 200             // messages read per query when catching up
 	liveTypingEvery  = 2 * time.Second // least time between two typing notices of one socket
+	liveCountsEvery  = 500 * time.Millisecond
 )
 
 // clientFrame is what the page sends.
@@ -65,7 +72,10 @@ type clientFrame struct {
 	Type         string `json:"type"`
 	Conversation int64  `json:"conversation,omitempty"`
 	LastSeq      int64  `json:"last_seq,omitempty"`
-	Seq          int64  `json:"seq,omitempty"` // read
+	Seq          int64  `json:"seq,omitempty"`   // read
+	View         string `json:"view,omitempty"`  // list
+	Inbox        int64  `json:"inbox,omitempty"` // list, view "inbox"
+	Query        string `json:"q,omitempty"`     // list: a search
 
 	bad string // set instead when the frame was refused: why
 }
@@ -87,6 +97,9 @@ func decodeClientFrame(b []byte) (clientFrame, error) {
 	}
 	switch f.Type {
 	case liveList:
+		if utf8.RuneCountInString(f.Query) > MaxQueryRunes {
+			return f, errBadFrame("The search is too long.")
+		}
 		return f, nil
 	case liveSubscribe, liveTyping:
 		if f.Conversation <= 0 {
@@ -107,19 +120,21 @@ func decodeClientFrame(b []byte) (clientFrame, error) {
 
 // serverFrame is what the server pushes; one flat shape like the visitor protocol.
 type serverFrame struct {
-	Type         string     `json:"type"`
-	Conversation int64      `json:"conversation,omitempty"`
-	Seq          int64      `json:"seq,omitempty"`
-	ID           string     `json:"id,omitempty"`
-	From         string     `json:"from,omitempty"`
-	Name         string     `json:"name,omitempty"`
-	Text         string     `json:"text,omitempty"`
-	Internal     bool       `json:"internal,omitempty"`
-	At           string     `json:"at,omitempty"`
-	Item         *listItem  `json:"item,omitempty"`
-	Items        []listItem `json:"items,omitempty"`
-	PublicID     string     `json:"public_id,omitempty"`
-	Message      string     `json:"message,omitempty"`
+	Type         string         `json:"type"`
+	Conversation int64          `json:"conversation,omitempty"`
+	Seq          int64          `json:"seq,omitempty"`
+	ID           string         `json:"id,omitempty"`
+	From         string         `json:"from,omitempty"`
+	Name         string         `json:"name,omitempty"`
+	Text         string         `json:"text,omitempty"`
+	Internal     bool           `json:"internal,omitempty"`
+	At           string         `json:"at,omitempty"`
+	Item         *listItem      `json:"item,omitempty"`
+	Items        []listItem     `json:"items,omitempty"`
+	PublicID     string         `json:"public_id,omitempty"`
+	Message      string         `json:"message,omitempty"`
+	Counts       map[string]int `json:"counts,omitempty"`
+	File         *fileView      `json:"file,omitempty"` // message: its attachment
 }
 
 // listItem is one conversation of the list, for the script to build with textContent.
@@ -133,6 +148,8 @@ type listItem struct {
 	Note     bool   `json:"note"` // the preview is an internal note
 	At       string `json:"at"`   // last activity, RFC 3339
 	When     string `json:"when"` // the same, as the list shows it
+	Unread   bool   `json:"unread"`
+	Assignee string `json:"assignee"`
 }
 
 func item(c store.ConversationSummary) listItem {
@@ -140,6 +157,7 @@ func item(c store.ConversationSummary) listItem {
 		ID: c.ID, PublicID: c.PublicID, Href: "/inbox/conversations/" + strconv.FormatInt(c.ID, 10),
 		Label: c.VisitorLabel, Inbox: c.InboxName, Preview: preview(c.LastBody), Note: c.LastInternal,
 		At: c.LastMessageAt.UTC().Format(time.RFC3339), When: when(c.LastMessageAt),
+		Unread: c.Unread(), Assignee: c.AssigneeName,
 	}
 }
 
@@ -229,6 +247,9 @@ func (h *Handler) live(c *gin.Context) {
 			}
 		case <-poll:
 			err = s.resync(ctx)
+		case <-s.countsDue:
+			s.countsDue = nil
+			err = s.sendCounts(ctx)
 		case <-ping.C:
 			pctx, pcancel := context.WithTimeout(ctx, liveWriteTimeout)
 			err = conn.Ping(pctx)
@@ -257,6 +278,11 @@ type liveState struct {
 	last    int64 // the last seq sent for it
 	visitor string
 	list    bool
+	view    string // the list's view, inbox and search
+	inbox   int64
+	query   string
+
+	countsDue <-chan time.Time // set while a counts frame is pending
 
 	typingNoticed time.Time        // when this socket's last typing notice went out
 	visitorRead   int64            // the visitor's read position last sent
@@ -314,8 +340,11 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 		return events.Notify(ctx, s.h.st.DB(), events.Notice{Account: s.user.AccountID, Conversation: s.thread,
 			Kind: events.KindTyping, Author: store.ReadAgent + ":" + strconv.FormatInt(s.user.ID, 10)})
 	case liveList:
-		s.list = true
-		return s.sendList(ctx)
+		s.list, s.view, s.inbox, s.query = true, f.View, f.Inbox, strings.TrimSpace(f.Query)
+		if err := s.sendList(ctx); err != nil {
+			return err
+		}
+		return s.sendCounts(ctx)
 	default:
 		return s.write(ctx, serverFrame{Type: liveError, Message: "Unknown request."})
 	}
@@ -343,9 +372,24 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 		}
 	}
 	if s.list {
+		if s.countsDue == nil {
+			s.countsDue = time.After(liveCountsEvery)
+		}
+		if s.query != "" {
+			return nil // a search result is not kept live row by row
+		}
 		return s.sendItem(ctx, n.Conversation)
 	}
 	return nil
+}
+
+// sendCounts pushes the numbers beside the views.
+func (s *liveState) sendCounts(ctx context.Context) error {
+	vc, err := s.h.st.ViewCounts(ctx, s.user.ID)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, serverFrame{Type: liveCounts, Counts: countsOf(vc)})
 }
 
 // resync re-reads everything after notices may have been lost.
@@ -375,10 +419,14 @@ func (s *liveState) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		atts, err := s.h.attachmentsOf(ctx, ms)
+		if err != nil {
+			return err
+		}
 		for _, m := range ms {
 			v := view(m, s.visitor)
 			f := serverFrame{Type: liveMessage, Conversation: s.thread, Seq: m.Seq, From: v.From, Name: v.Name,
-				Text: v.Text, Internal: v.Internal, At: m.CreatedAt.UTC().Format(time.RFC3339)}
+				Text: v.Text, Internal: v.Internal, At: m.CreatedAt.UTC().Format(time.RFC3339), File: fileOf(atts[m.ID])}
 			if m.ClientID != nil {
 				f.ID = *m.ClientID
 			}
@@ -394,7 +442,11 @@ func (s *liveState) catchUp(ctx context.Context) error {
 }
 
 func (s *liveState) sendList(ctx context.Context) error {
-	cs, err := s.h.st.OpenConversationsForAgent(ctx, s.user.ID, s.h.cfg.ListLimit)
+	view, inbox := s.view, s.inbox
+	if view == store.ViewInbox && !s.inboxes[inbox] {
+		return s.write(ctx, serverFrame{Type: liveError, Message: "You are not a member of that inbox."})
+	}
+	cs, err := s.h.st.ConversationList(ctx, store.ListFilter{UserID: s.user.ID, View: view, InboxID: inbox, Query: s.query, Limit: s.h.cfg.ListLimit})
 	if err != nil {
 		return err
 	}
@@ -417,7 +469,7 @@ func (s *liveState) sendItem(ctx context.Context, id int64) error {
 	if !s.inboxes[conv.InboxID] {
 		return nil
 	}
-	if conv.Status != store.StatusOpen {
+	if !inView(conv, s.view, s.inbox, s.user.ID) {
 		return s.write(ctx, serverFrame{Type: liveRemove, PublicID: conv.PublicID})
 	}
 	it := item(*conv)

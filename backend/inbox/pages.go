@@ -17,33 +17,21 @@ import (
 
 // basePage is what the layout needs on every page.
 type basePage struct {
-	Title string
-	CSRF  string      // the session's token (the login form's on the sign-in page)
-	User  *store.User // nil on the sign-in page
+	Title     string
+	CSRF      string      // the session's token (the login form's on the sign-in page)
+	User      *store.User // nil on the sign-in page
+	OpenChats int         // the agent's open conversations, beside their status
+	Statuses  []string
 }
 
 func (h *Handler) base(c *gin.Context, title string) basePage {
-	return basePage{Title: title, CSRF: session(c).CSRFToken, User: user(c)}
-}
-
-type listData struct {
-	basePage
-	Conversations []store.ConversationSummary
-	Limited       bool // more open conversations exist than are shown
-}
-
-// list shows the open conversations of the agent's inboxes.
-func (h *Handler) list(c *gin.Context) {
-	cs, err := h.st.OpenConversationsForAgent(c, user(c).ID, h.cfg.ListLimit+1)
+	u := user(c)
+	n, err := h.st.OpenChatCount(c, u.ID)
 	if err != nil {
-		h.fail(c, "list", err)
-		return
+		h.log.Warn("inbox: open chat count", "err", err)
 	}
-	d := listData{basePage: h.base(c, "Open conversations"), Conversations: cs}
-	if len(cs) > h.cfg.ListLimit {
-		d.Conversations, d.Limited = cs[:h.cfg.ListLimit], true
-	}
-	h.render(c, http.StatusOK, "list.html", d)
+	return basePage{Title: title, CSRF: session(c).CSRFToken, User: u, OpenChats: n,
+		Statuses: []string{store.UserAvailable, store.UserAway, store.UserOffline}}
 }
 
 // msgView is one message as a thread shows it.
@@ -54,6 +42,7 @@ type msgView struct {
 	Text     string
 	Internal bool
 	At       time.Time
+	File     *store.Attachment // the file the message carries, if any
 }
 
 type threadData struct {
@@ -71,6 +60,12 @@ type threadData struct {
 	Internal bool
 	Error    string
 	MaxRunes int
+	// The side panel, the actions' and the upload's errors, saved replies.
+	Panel       *sidePanel
+	ActionError string
+	FileError   string
+	Replies     []store.SavedReply
+	MaxFileMB   int64
 }
 
 // conversation loads the :id conversation and checks the agent may see it:
@@ -128,7 +123,7 @@ func (h *Handler) thread(c *gin.Context) {
 }
 
 func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (threadData, error) {
-	d := threadData{basePage: h.base(c, conv.VisitorLabel), Conv: conv, MaxRunes: h.cfg.MaxTextRunes}
+	d := threadData{basePage: h.base(c, conv.VisitorLabel), Conv: conv, MaxRunes: h.cfg.MaxTextRunes, MaxFileMB: h.cfg.MaxAttachmentBytes >> 20}
 	before, err := strconv.ParseInt(c.Query("before"), 10, 64)
 	if err != nil || before <= 0 {
 		before = math.MaxInt64
@@ -144,9 +139,21 @@ func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (t
 		ms = ms[1:]
 		d.OlderBefore = ms[0].Seq
 	}
+	atts, err := h.attachmentsOf(c, ms)
+	if err != nil {
+		return d, err
+	}
 	for _, m := range ms {
-		d.Messages = append(d.Messages, view(m, conv.VisitorLabel))
+		v := view(m, conv.VisitorLabel)
+		v.File = atts[m.ID]
+		d.Messages = append(d.Messages, v)
 		d.LastSeq = m.Seq
+	}
+	if d.Panel, err = h.panel(c, conv); err != nil {
+		return d, err
+	}
+	if d.Replies, err = h.st.SavedReplies(c, conv.AccountID); err != nil {
+		return d, err
 	}
 	if d.Latest && d.LastSeq < conv.LastSeq {
 		d.LastSeq = conv.LastSeq

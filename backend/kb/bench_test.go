@@ -107,7 +107,7 @@ func benchKB(b *testing.B) (*store.Store, int64) {
 				return
 			}
 		}
-		_, benchOnce.err = db.ExecContext(ctx, `ANALYZE kb_articles`)
+		_, benchOnce.err = db.ExecContext(ctx, `VACUUM ANALYZE kb_articles`)
 		benchOnce.st, benchOnce.kb = st, k.ID
 	})
 	if benchOnce.err != nil {
@@ -116,30 +116,37 @@ func benchKB(b *testing.B) (*store.Store, int64) {
 	return benchOnce.st, benchOnce.kb
 }
 
-// benchQueries mix what visitors type: one common word (thousands of
-// matches), two or three words, a phrase, an exclusion, rare words, nothing.
+// benchQueries mix what visitors type: one common word (in most of the
+// articles), two or three words, an exclusion, an "or", rare words, nothing.
 var benchQueries = []string{
-	"payment", "refund card", "reset password", "invoice pdf download", `"two factor"`, "account -cancel",
+	"payment", "refund card", "reset password", "invoice pdf download", "account -cancel",
 	"shipping address change", "kalomi", "stanerment", "webhook api key", "xyzzy", "billing or invoices",
 	"how do I change my subscription plan", "team member permission role", "chat widget language",
 }
 
-// BenchmarkSearch measures a public search over BenchArticles articles,
-// headlines included, and reports the p50 and p99 latency (budget: p99
-// under 10 ms). Run: go test -run '^$' -bench Search ./backend/kb/
+// BenchmarkSearch measures public searches over BenchArticles articles,
+// snippets included, and reports p50 and p99 latency (budget: p99 under
+// 10 ms). Run: go test -run '^$' -bench Search -benchtime 3000x ./backend/kb/
 func BenchmarkSearch(b *testing.B) {
+	b.Run("words", func(b *testing.B) { benchSearch(b, benchQueries) })
+	// A quoted phrase of two words that each fill a third of the articles:
+	// the index finds every article holding both, and each must be read to
+	// check the words are adjacent. The slow case, measured on its own.
+	b.Run("phrase", func(b *testing.B) { benchSearch(b, []string{`"two factor"`, `"bank transfer"`}) })
+}
+
+func benchSearch(b *testing.B, queries []string) {
 	st, kbID := benchKB(b)
 	ctx := context.Background()
-	for _, q := range benchQueries { // warm the cache and the plan
+	for _, q := range queries { // warm the cache and the plan
 		if _, err := kb.Search(ctx, st, kbID, "en", q, false, kb.DefaultResults); err != nil {
 			b.Fatal(err)
 		}
 	}
 	times := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		t0 := time.Now()
-		if _, err := kb.Search(ctx, st, kbID, "en", benchQueries[i%len(benchQueries)], false, kb.DefaultResults); err != nil {
+		if _, err := kb.Search(ctx, st, kbID, "en", queries[i%len(queries)], false, kb.DefaultResults); err != nil {
 			b.Fatal(err)
 		}
 		times = append(times, time.Since(t0))

@@ -90,6 +90,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	st := store.New(db)
+	st.SetNotifier(bus.Send)
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -103,6 +104,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret})
 	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
+	r.Any(chat.AttachmentPath, gin.WrapH(engine.AttachmentHandler()))
+	r.Any(chat.AttachmentPath+"/:id", gin.WrapH(engine.AttachmentHandler()))
 	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies}).Register(r)
 	api.New(st, cfg.LinkSecret).Register(r)
 	return &Server{DB: db, Store: st, Bus: bus, Handler: r}, nil

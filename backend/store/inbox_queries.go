@@ -25,12 +25,20 @@ type ConversationSummary struct {
 	LastBody     string `db:"last_body"`     // the latest message or note, whole; "" when none
 	LastAuthor   string `db:"last_author"`   // its author type
 	LastInternal bool   `db:"last_internal"` // whether it is an agents' note
+	AssigneeID   *int64 `db:"assignee_id"`
+	AgentReadSeq int64  `db:"agent_read_seq"` // how far the team has read
+}
+
+// Unread reports whether the visitor wrote something the team has not read.
+func (c ConversationSummary) Unread() bool {
+	return c.LastAuthor == AuthorVisitor && c.AgentReadSeq < c.LastSeq
 }
 
 // summarySelect reads ConversationSummary rows; callers add WHERE and ORDER.
 const summarySelect = `SELECT c.id, c.public_id, c.account_id, c.inbox_id, i.name AS inbox_name, c.status,
 	c.last_seq, c.page_url, c.created_at, c.last_message_at,
-	COALESCE(a.name, '') AS assignee_name,
+	COALESCE(a.name, '') AS assignee_name, c.assignee_id,
+	COALESCE((SELECT r.agent_read_seq FROM conversation_reads r WHERE r.conversation_id = c.id), 0) AS agent_read_seq,
 	COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label,
 	COALESCE(lm.body, '') AS last_body, COALESCE(lm.author_type, '') AS last_author, COALESCE(lm.internal, false) AS last_internal
 	FROM conversations c

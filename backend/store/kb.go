@@ -303,23 +303,38 @@ const (
 	HighlightStop  = "\ue001"
 )
 
+// SearchCandidates bounds how many matches SearchKB ranks in full. A
+// word found in thousands of articles would otherwise mean reading and
+// ranking thousands of full-text vectors; instead up to half of this many
+// come from articles whose titles match (found by their own small index),
+// the rest from other matches in index order, and only those are ranked on
+// title and body. Searches with fewer matches are ranked exactly.
+const SearchCandidates = 200
+
 // SearchKB ranks the articles of kbID in language lang (searched with the
 // text-search configuration cfg) matching the web-search style query, best
 // first. Unpublished articles are included only when all is true.
 func (s *Store) SearchKB(ctx context.Context, kbID int64, lang, cfg, query string, all bool, limit int) ([]KBSearchHit, error) {
 	hits := []KBSearchHit{}
-	// Rank on the index's matches, then make headlines for the few shown:
-	// ts_headline re-parses the text and is the expensive part.
+	// Headlines are made only for the few shown: ts_headline re-parses the
+	// text and is the expensive part.
 	err := s.db.SelectContext(ctx, &hits, `WITH q AS (SELECT websearch_to_tsquery($3::regconfig, $4) AS q),
+		cand AS (
+			(SELECT a.id FROM kb_articles a, q
+			WHERE a.title_search @@ q.q AND a.search @@ q.q AND a.kb_id = $1 AND a.language = $2 AND ($5 OR a.published)
+			LIMIT $7 / 2)
+			UNION
+			(SELECT a.id FROM kb_articles a, q
+			WHERE a.search @@ q.q AND a.kb_id = $1 AND a.language = $2 AND ($5 OR a.published)
+			LIMIT $7 / 2)),
 		top AS (
 			SELECT a.id, a.category_id, a.title, a.body_text, ts_rank_cd(a.search, q.q, 1) AS rank
-			FROM kb_articles a, q
-			WHERE a.search @@ q.q AND a.kb_id = $1 AND a.language = $2 AND ($5 OR a.published)
+			FROM kb_articles a JOIN cand USING (id), q
 			ORDER BY rank DESC, a.id LIMIT $6)
 		SELECT top.id, top.category_id, top.title, top.rank,
 			ts_headline($3::regconfig, top.body_text, q.q,
 				'StartSel=`+HighlightStart+`, StopSel=`+HighlightStop+`, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "') AS headline
-		FROM top, q ORDER BY top.rank DESC, top.id`, kbID, lang, cfg, query, all, limit)
+		FROM top, q ORDER BY top.rank DESC, top.id`, kbID, lang, cfg, query, all, limit, SearchCandidates)
 	return hits, err
 }
 

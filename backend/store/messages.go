@@ -6,8 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/parleychat/parley/backend/events"
 )
 
@@ -48,71 +46,69 @@ type NewMessage struct {
 var ErrConversationClosed = errors.New("store: conversation closed")
 
 // AppendMessage stores m with the conversation's next sequence number and
-// notifies every backend on commit. It is idempotent: a second append with the
+// then notifies every backend. It is idempotent: a second append with the
 // same ClientID returns the stored message and created=false.
-func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (msg *Message, created bool, err error) {
-	err = s.tx(ctx, func(tx *sqlx.Tx) error {
-		var clientID any
-		if m.ClientID != "" {
-			clientID = m.ClientID
-			var existing Message
-			err := tx.GetContext(ctx, &existing, `SELECT m.*, '' AS author_name FROM messages m
-				WHERE conversation_id = $1 AND client_id = $2`, m.ConversationID, m.ClientID)
-			if err == nil {
-				msg = &existing
-				return nil
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
-		// The row lock on the conversation serialises sequence numbers.
-		var seq, account int64
-		var status string
-		err := tx.QueryRowxContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
-			last_message_at = CASE WHEN $2 THEN last_message_at ELSE now() END
-			WHERE id = $1 RETURNING last_seq, account_id, status`, m.ConversationID, m.Internal).Scan(&seq, &account, &status)
-		if err != nil {
-			return notFound(err)
-		}
-		if m.RequireOpen && status != StatusOpen {
-			return ErrConversationClosed // checked under the row lock: no race with a close
-		}
-		if m.ClientID != "" {
-			// A concurrent append with the same client id may have committed while we waited for the lock.
-			var existing Message
-			err := tx.GetContext(ctx, &existing, `SELECT m.*, '' AS author_name FROM messages m
-				WHERE conversation_id = $1 AND client_id = $2`, m.ConversationID, m.ClientID)
-			if err == nil {
-				msg = &existing
-				return errRollback
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
-		var authorID any
-		if m.AuthorID != 0 {
-			authorID = m.AuthorID
-		}
-		var out Message
-		err = tx.GetContext(ctx, &out, `INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *, '' AS author_name`,
-			m.ConversationID, seq, clientID, m.AuthorType, authorID, m.Internal, m.Body)
-		if err != nil {
-			return err
-		}
-		msg, created = &out, true
-		return events.Notify(ctx, tx, events.Notice{Account: account, Conversation: m.ConversationID, Seq: seq, Kind: events.KindMessage})
-	})
-	if errors.Is(err, errRollback) {
-		err = nil
+//
+// A new message is one statement, so one round trip and a row lock held
+// only for its duration: the UPDATE hands out the sequence number under the
+// conversation's row lock unless the client id is stored already, and the
+// INSERT skips a client id a concurrent twin stored meanwhile (the one case
+// that leaves a gap in the sequence, which readers never rely on).
+func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool, error) {
+	var clientID, authorID any
+	if m.ClientID != "" {
+		clientID = m.ClientID
 	}
-	return msg, created, err
+	if m.AuthorID != 0 {
+		authorID = m.AuthorID
+	}
+	var account, existing, id sql.NullInt64
+	var out Message
+	var seq sql.NullInt64
+	var at sql.NullTime
+	err := s.db.QueryRowxContext(ctx, `WITH existing AS (
+			SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2),
+		conv AS (
+			UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
+				last_message_at = CASE WHEN $5::boolean THEN last_message_at ELSE now() END
+			WHERE id = $1 AND (NOT $7::boolean OR status = 'open') AND NOT EXISTS (SELECT 1 FROM existing)
+			RETURNING last_seq, account_id),
+		ins AS (
+			INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
+			SELECT $1, conv.last_seq, $2, $3, $4, $5, $6 FROM conv
+			ON CONFLICT (conversation_id, client_id) DO NOTHING
+			RETURNING id, seq, created_at)
+		SELECT (SELECT id FROM existing), conv.account_id, ins.id, ins.seq, ins.created_at
+		FROM (SELECT 1) AS one LEFT JOIN conv ON true LEFT JOIN ins ON true`,
+		m.ConversationID, clientID, m.AuthorType, authorID, m.Internal, m.Body, m.RequireOpen).
+		Scan(&existing, &account, &id, &seq, &at)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case existing.Valid || (account.Valid && !id.Valid):
+		// Stored before (a resend), or by a concurrent twin that won the row lock.
+		var prior Message
+		err := s.db.GetContext(ctx, &prior, `SELECT m.*, '' AS author_name FROM messages m
+			WHERE conversation_id = $1 AND client_id = $2`, m.ConversationID, m.ClientID)
+		return &prior, false, err
+	case !account.Valid: // no such conversation, or closed
+		var status string
+		if err := s.db.GetContext(ctx, &status, `SELECT status FROM conversations WHERE id = $1`, m.ConversationID); err != nil {
+			return nil, false, notFound(err)
+		}
+		return nil, false, ErrConversationClosed
+	}
+	out.Seq, out.CreatedAt = seq.Int64, at.Time
+	out.ID, out.ConversationID, out.AuthorType, out.Internal, out.Body = id.Int64, m.ConversationID, m.AuthorType, m.Internal, m.Body
+	if m.ClientID != "" {
+		out.ClientID = &m.ClientID
+	}
+	if m.AuthorID != 0 {
+		out.AuthorID = &m.AuthorID
+	}
+	s.notify(ctx, events.Notice{Account: account.Int64, Conversation: m.ConversationID, Seq: out.Seq, Kind: events.KindMessage})
+	return &out, true, nil
 }
-
-// errRollback rolls a transaction back without it being an error.
-var errRollback = errors.New("rollback")
 
 // MessagesAfter returns up to limit messages of a conversation with seq > after,
 // in order, with author names. withInternal includes agents' notes.

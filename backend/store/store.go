@@ -9,9 +9,12 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/parleychat/parley/backend/events"
 )
 
 // ErrNotFound means the row does not exist or belongs to another account.
@@ -22,7 +25,8 @@ var ErrConflict = errors.New("store: conflict")
 
 // Store wraps the connection pool.
 type Store struct {
-	db *sqlx.DB
+	db   *sqlx.DB
+	send func(events.Notice)
 }
 
 // New returns a Store on db.
@@ -100,4 +104,22 @@ func rowsOrNotFound(res sql.Result, err error) error {
 func isForeignKey(err error) bool {
 	var pe *pq.Error
 	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+// SetNotifier makes the store hand notices of committed writes on its hot
+// paths to send (the event bus's batching sender) instead of issuing one
+// NOTIFY per write.
+func (s *Store) SetNotifier(send func(events.Notice)) { s.send = send }
+
+// notify announces a committed change: through the batching sender when one
+// is set, else with a NOTIFY of its own (outside any transaction, so it never
+// holds PostgreSQL's notification lock while a commit is flushed).
+func (s *Store) notify(ctx context.Context, n events.Notice) {
+	if s.send != nil {
+		s.send(n)
+		return
+	}
+	if err := events.Notify(ctx, s.db, n); err != nil {
+		slog.Warn("store: notify", "notice", n.String(), "err", err)
+	}
 }

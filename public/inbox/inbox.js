@@ -61,6 +61,13 @@
     localTime(t, true);
     head.append(t);
     div.append(head, el("div", "text", f.text));
+    if (f.file) {
+      const a = el("a", "file");
+      a.href = f.file.url;
+      a.setAttribute("download", "");
+      a.append("📎 ", el("span", "file-name", f.file.name), " ", el("span", "file-size", sizeText(f.file.size)));
+      div.append(a);
+    }
     // Keep seq order even if frames arrive after a newer one.
     const next = [...thread.children].find((c) => Number(c.dataset.seq) > f.seq);
     thread.insertBefore(div, next || null);
@@ -108,7 +115,63 @@
   }
   document.addEventListener("visibilitychange", () => live && markRead());
 
+  function sizeText(n) {
+    if (n >= 1048576) return (n / 1048576).toFixed(1) + " MB";
+    if (n >= 1024) return Math.round(n / 1024) + " KB";
+    return n + " bytes";
+  }
+
+  // ---- unread count, notifications and sound ----
+
+  const baseTitle = document.title;
+  function updateTitle() {
+    if (!list) return;
+    const n = list.querySelectorAll('li[data-unread="1"]').length;
+    document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
+  }
+  updateTitle();
+
+  const notifyBtn = document.getElementById("notify");
+  if (notifyBtn && "Notification" in window && Notification.permission === "default") {
+    notifyBtn.hidden = false;
+    notifyBtn.addEventListener("click", () => {
+      Notification.requestPermission().finally(() => { notifyBtn.hidden = true; });
+    });
+  }
+
+  // A short two-tone chime, made on the spot: no audio file to fetch.
+  let audio = null;
+  function chime() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [880, 1320].forEach((hz, i) => {
+        const o = audio.createOscillator();
+        const g = audio.createGain();
+        o.frequency.value = hz;
+        g.gain.setValueAtTime(0.12, audio.currentTime + i * 0.15);
+        g.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + i * 0.15 + 0.3);
+        o.connect(g).connect(audio.destination);
+        o.start(audio.currentTime + i * 0.15);
+        o.stop(audio.currentTime + i * 0.15 + 0.3);
+      });
+    } catch { /* no sound available */ }
+  }
+
+  const alerted = new Set(); // chats this page has rung for
+  window.parleyNotified = 0; // how many new-chat alerts this page raised (tests read it)
+  function newChatAlert(it) {
+    window.parleyNotified++;
+    chime();
+    if ("Notification" in window && Notification.permission === "granted" && document.visibilityState !== "visible") {
+      const n = new Notification("New chat: " + it.label, { body: it.preview, tag: it.public_id });
+      n.onclick = () => { window.focus(); location.href = it.href; };
+    }
+  }
+
   // ---- conversation list ----
+
+  // Rows shown when the page loaded are not news.
+  list?.querySelectorAll("a[data-conversation]").forEach((a) => a.parentNode.dataset.seen = "1");
 
   function listEntry(it) {
     const li = el("li");
@@ -122,7 +185,8 @@
     const pv = el("span", "preview");
     if (it.note) pv.append(el("em", "", "Note:"), " ");
     pv.append(it.preview);
-    a.append(el("span", "label", it.label), t, pv, el("span", "inbox", it.inbox));
+    a.append(el("span", "label", it.label), t, pv, el("span", "inbox", it.inbox + (it.assignee ? " · " + it.assignee : "")));
+    if (it.unread) li.dataset.unread = "1";
     li.append(a);
     return li;
   }
@@ -131,17 +195,44 @@
     [...list.querySelectorAll("a[data-conversation]")].find((a) => a.dataset.conversation === publicId)?.parentNode;
 
   function upsert(it) {
-    findEntry(it.public_id)?.remove();
+    const old = findEntry(it.public_id);
+    // A chat new to this page rings once, when its first visitor message
+    // arrives (the row may come a moment earlier, still empty).
+    if (it.unread && !alerted.has(it.public_id) && !(old && old.dataset.seen === "1")) {
+      alerted.add(it.public_id);
+      newChatAlert(it);
+    }
+    old?.remove();
     const li = listEntry(it);
+    if (old?.dataset.seen) li.dataset.seen = "1";
     // Newest activity first; RFC 3339 UTC strings sort as times.
     const next = [...list.children].find((c) => (c.dataset.at || "") <= it.at);
     list.insertBefore(li, next || null);
     empty.hidden = true;
+    updateTitle();
+  }
+
+  function removeEntry(publicId) {
+    findEntry(publicId)?.remove();
+    empty.hidden = list.children.length > 0;
+    updateTitle();
+  }
+
+  function setCounts(counts) {
+    document.querySelectorAll("[data-count]").forEach((e) => {
+      const n = counts[e.dataset.count];
+      e.textContent = String(n || 0);
+    });
   }
 
   function replaceList(items) {
-    list.replaceChildren(...items.map(listEntry));
+    list.replaceChildren(...items.map((it) => {
+      const li = listEntry(it);
+      li.dataset.seen = "1";
+      return li;
+    }));
     empty.hidden = items.length > 0;
+    updateTitle();
   }
 
   // ---- live socket ----
@@ -165,7 +256,8 @@
       ws = sock;
       setStatus("live");
       // Resume from the last message shown: the server sends what was missed.
-      sock.send(JSON.stringify(live ? { type: "subscribe", conversation: convId, last_seq: lastSeq } : { type: "list" }));
+      sock.send(JSON.stringify(live ? { type: "subscribe", conversation: convId, last_seq: lastSeq }
+        : { type: "list", view: list.dataset.view || "open", inbox: Number(list.dataset.inbox) || 0, q: list.dataset.q || "" }));
       if (live) { readSent = 0; markRead(); }
     };
     sock.onmessage = (ev) => {
@@ -179,7 +271,8 @@
       }
       else if (f.type === "list" && list) replaceList(f.items || []);
       else if (f.type === "conversation" && list && f.item) upsert(f.item);
-      else if (f.type === "remove" && list) findEntry(f.public_id)?.remove();
+      else if (f.type === "remove" && list) removeEntry(f.public_id);
+      else if (f.type === "counts" && f.counts) setCounts(f.counts);
     };
     sock.onclose = (ev) => {
       if (ws === sock) ws = null;
@@ -224,6 +317,28 @@
       if (!text.value.trim() || form.elements.internal?.checked || !ws || ws.readyState !== 1 || now - typingSent < TYPING_EVERY) return;
       typingSent = now;
       ws.send(JSON.stringify({ type: "typing", conversation: convId }));
+    });
+
+    // Saved replies: pick one from the list, or type /shortcut and press Tab.
+    const saved = document.getElementById("saved-replies");
+    const insert = (body) => {
+      const at = text.selectionStart ?? text.value.length;
+      text.value = text.value.slice(0, at) + body + text.value.slice(text.selectionEnd ?? at);
+      text.focus();
+    };
+    saved?.addEventListener("change", () => {
+      if (saved.value) insert(saved.value);
+      saved.value = "";
+    });
+    text.addEventListener("keydown", (e) => {
+      if (e.key !== "Tab" || !saved) return;
+      const before = text.value.slice(0, text.selectionStart);
+      const m = before.match(/(^|\s)\/([a-z0-9_-]{1,32})$/);
+      const opt = m && [...saved.options].find((o) => o.dataset.shortcut === m[2]);
+      if (!opt) return;
+      e.preventDefault();
+      text.setSelectionRange(before.length - m[2].length - 1, text.selectionStart);
+      insert(opt.value);
     });
 
     text.addEventListener("keydown", (e) => {

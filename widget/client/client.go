@@ -273,11 +273,13 @@ func (c *Chat) run() {
 		c.mu.Unlock()
 		c.report(nil)
 		code := c.connect()
-		if c.ctx.Err() != nil {
+		c.mu.Lock()
+		if c.closed {
+			// Closing ended the socket: that is no reason to reconnect.
+			c.mu.Unlock()
 			c.l.OnState(StateClosed)
 			return
 		}
-		c.mu.Lock()
 		delay, retry := c.s.Closed(code)
 		c.mu.Unlock()
 		c.report(nil)

@@ -1,21 +1,28 @@
 // Command parley-backend runs the backend: admin REST, agent inbox and
 // conversation engine. "parley-backend migrate" only applies migrations;
-// "parley-backend seed FILE" creates the demo account.
+// "parley-backend seed FILE" creates the demo account; "parley-backend
+// reset-password EMAIL" sets a new password read from standard input (or
+// prints a generated one when the input is empty) and signs the user out.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/parleychat/parley/backend/inbox"
+	"github.com/parleychat/parley/backend/profiling"
 	"github.com/parleychat/parley/backend/seed"
 	"github.com/parleychat/parley/backend/server"
 	"github.com/parleychat/parley/backend/store"
@@ -34,13 +41,39 @@ func main() {
 		err = migrate(ctx, cfg)
 	case "seed":
 		err = seedDemo(ctx, cfg, arg(2))
+	case "reset-password":
+		err = resetPassword(ctx, cfg, arg(2))
 	default:
-		err = fmt.Errorf("unknown command %q (serve, migrate, seed FILE)", cmd)
+		err = fmt.Errorf("unknown command %q (serve, migrate, seed FILE, reset-password EMAIL)", cmd)
 	}
 	if err != nil {
 		slog.Error("parley-backend", "err", err)
 		os.Exit(1)
 	}
+}
+
+// resetPassword reads the new password from standard input, not the
+// command line, so it stays out of shell history and the process list.
+func resetPassword(ctx context.Context, cfg server.Config, email string) error {
+	db, err := open(cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	generated, err := inbox.ResetPassword(ctx, store.New(db), email, strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	if generated != "" {
+		fmt.Printf("New password for %s: %s\n", email, generated)
+	} else {
+		fmt.Printf("Password of %s changed; their sessions have ended.\n", email)
+	}
+	return nil
 }
 
 func arg(i int) string {
@@ -51,6 +84,7 @@ func arg(i int) string {
 }
 
 func serve(ctx context.Context, cfg server.Config) error {
+	profiling.StartFromEnv("BACKEND_PPROF_ADDR")
 	s, err := server.New(ctx, cfg)
 	if err != nil {
 		return err

@@ -253,4 +253,3 @@ func rssOf(pid int) (int64, error) {
 	}
 	return 0, errors.New("parley-load: no VmRSS in /proc status")
 }
-

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"github.com/parleychat/parley/backend/profiling"
 	"log/slog"
 	"net/http"
 	"os"
@@ -43,6 +44,7 @@ func main() {
 		slog.Error("starting the edge", "err", err)
 		os.Exit(1)
 	}
+	profiling.StartFromEnv("EDGE_PPROF_ADDR")
 	hs := &http.Server{
 		Addr:              addr,
 		Handler:           srv,

@@ -112,11 +112,6 @@ func (a *Agent) Reply(ctx context.Context, conversation int64, clientID, text st
 	return out.Seq, nil
 }
 
-// Page returns the HTML of an inbox page (a path under /inbox) and its status.
-func (a *Agent) Page(ctx context.Context, path string) (int, string, error) {
-	return a.do(ctx, http.MethodGet, path, nil, nil)
-}
-
 // DialLive opens the inbox's live socket with the agent's session cookie.
 func (a *Agent) DialLive(ctx context.Context) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -1,0 +1,110 @@
+package events
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"time"
+)
+
+// Batching limits of the sender.
+const (
+	// MaxPayload stays under PostgreSQL's 8000-byte NOTIFY payload limit.
+	MaxPayload = 7000
+	// sendQueue is how many notices may wait for the sender; past it Send
+	// publishes locally and the remote backends catch up on the next notice.
+	sendQueue = 8192
+)
+
+// batch is the NOTIFY payload of a batching sender: notices from one origin.
+type batch struct {
+	Origin  string   `json:"o"`
+	Notices []Notice `json:"n"`
+}
+
+// startSender opens the connection pool the batching sender notifies on.
+func (b *Bus) startSender(dsn string) error {
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(2)
+	b.sendDB = db
+	b.queue = make(chan Notice, sendQueue)
+	go b.sendLoop()
+	return nil
+}
+
+// Send announces a committed change. This process's subscribers hear of it
+// at once; other backends through one NOTIFY per batch, sent outside the
+// writer's transaction. Committing a transaction that issued NOTIFY takes a
+// database-wide lock until the commit is flushed, which serialises every
+// writer; batching after commit keeps message writes parallel. A backend that
+// dies between a commit and its batch (a millisecond) delays other backends'
+// view of that event until the conversation's next notice.
+func (b *Bus) Send(n Notice) {
+	b.Publish(n)
+	select {
+	case b.queue <- n:
+	default:
+		slog.Warn("events: send queue full; notice published locally only", "notice", n.String())
+	}
+}
+
+func (b *Bus) sendLoop() {
+	for first := range b.queue {
+		notices := []Notice{first}
+		size := 64
+	drain: // take whatever else is waiting: batches grow with load, idle adds no delay
+		for size < MaxPayload {
+			select {
+			case n, ok := <-b.queue:
+				if !ok {
+					break drain
+				}
+				notices = append(notices, n)
+				size += 64
+			default:
+				break drain
+			}
+		}
+		b.notify(notices)
+	}
+}
+
+func (b *Bus) notify(notices []Notice) {
+	payload, _ := json.Marshal(batch{Origin: b.origin, Notices: notices})
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := b.sendDB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, string(payload))
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 2 {
+			// The database is unreachable: other backends resynchronise when
+			// their listeners reconnect to it.
+			slog.Warn("events: notify failed", "notices", len(notices), "err", err)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// decode reads a notification payload: one Notice (Notify) or a batch (Send).
+// Batches from this process were published locally already and are skipped.
+func (b *Bus) decode(payload string) []Notice {
+	if len(payload) > 0 && payload[0] == '{' && len(payload) > 4 && payload[2] == 'o' {
+		var bt batch
+		if err := json.Unmarshal([]byte(payload), &bt); err != nil || bt.Origin == b.origin {
+			return nil
+		}
+		return bt.Notices
+	}
+	var n Notice
+	if err := json.Unmarshal([]byte(payload), &n); err != nil {
+		return nil
+	}
+	return []Notice{n}
+}

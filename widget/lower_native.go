@@ -1,0 +1,7 @@
+//go:build !js
+
+package widget
+
+import "strings"
+
+func lower(s string) string { return strings.ToLower(s) }
