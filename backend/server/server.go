@@ -29,7 +29,7 @@ type Config struct {
 	Addr          string // BACKEND_ADDR, default 127.0.0.1:8081
 	LinkSecret    string // LINK_SECRET: edges and /internal endpoints
 	SecureCookies bool   // SECURE_COOKIES=1 behind HTTPS
-	MaxDBConns    int    // DB_MAX_CONNS, default 40
+	MaxDBConns    int    // DB_MAX_CONNS, default 80
 	Migrate       bool   // MIGRATE_ON_START, default true
 }
 
@@ -40,7 +40,7 @@ func FromEnv() Config {
 		Addr:          envOr("BACKEND_ADDR", "127.0.0.1:8081"),
 		LinkSecret:    os.Getenv("LINK_SECRET"),
 		SecureCookies: os.Getenv("SECURE_COOKIES") == "1",
-		MaxDBConns:    40,
+		MaxDBConns:    80,
 		Migrate:       os.Getenv("MIGRATE_ON_START") != "0",
 	}
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
@@ -135,3 +135,4 @@ func (s *Server) Close() {
 	s.Bus.Close()
 	s.DB.Close()
 }
+

@@ -45,6 +45,22 @@ type NewMessage struct {
 // ErrConversationClosed refuses a visitor message to a closed conversation.
 var ErrConversationClosed = errors.New("store: conversation closed")
 
+// appendMessageSQL is AppendMessage's one statement (see there).
+const appendMessageSQL = `WITH existing AS (
+			SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2),
+		conv AS (
+			UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
+				last_message_at = CASE WHEN $5::boolean THEN last_message_at ELSE now() END
+			WHERE id = $1 AND (NOT $7::boolean OR status = 'open') AND NOT EXISTS (SELECT 1 FROM existing)
+			RETURNING last_seq, account_id),
+		ins AS (
+			INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
+			SELECT $1, conv.last_seq, $2, $3, $4, $5, $6 FROM conv
+			ON CONFLICT (conversation_id, client_id) DO NOTHING
+			RETURNING id, seq, created_at)
+		SELECT (SELECT id FROM existing), conv.account_id, ins.id, ins.seq, ins.created_at
+		FROM (SELECT 1) AS one LEFT JOIN conv ON true LEFT JOIN ins ON true`
+
 // AppendMessage stores m with the conversation's next sequence number and
 // then notifies every backend. It is idempotent: a second append with the
 // same ClientID returns the stored message and created=false.
@@ -66,20 +82,11 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 	var out Message
 	var seq sql.NullInt64
 	var at sql.NullTime
-	err := s.db.QueryRowxContext(ctx, `WITH existing AS (
-			SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2),
-		conv AS (
-			UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
-				last_message_at = CASE WHEN $5::boolean THEN last_message_at ELSE now() END
-			WHERE id = $1 AND (NOT $7::boolean OR status = 'open') AND NOT EXISTS (SELECT 1 FROM existing)
-			RETURNING last_seq, account_id),
-		ins AS (
-			INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
-			SELECT $1, conv.last_seq, $2, $3, $4, $5, $6 FROM conv
-			ON CONFLICT (conversation_id, client_id) DO NOTHING
-			RETURNING id, seq, created_at)
-		SELECT (SELECT id FROM existing), conv.account_id, ins.id, ins.seq, ins.created_at
-		FROM (SELECT 1) AS one LEFT JOIN conv ON true LEFT JOIN ins ON true`,
+	stmt, err := s.prepared(ctx, appendMessageSQL)
+	if err != nil {
+		return nil, false, err
+	}
+	err = stmt.QueryRowxContext(ctx,
 		m.ConversationID, clientID, m.AuthorType, authorID, m.Internal, m.Body, m.RequireOpen).
 		Scan(&existing, &account, &id, &seq, &at)
 	switch {
@@ -113,11 +120,15 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 // MessagesAfter returns up to limit messages of a conversation with seq > after,
 // in order, with author names. withInternal includes agents' notes.
 func (s *Store) MessagesAfter(ctx context.Context, conversationID, after int64, limit int, withInternal bool) ([]Message, error) {
-	var ms []Message
-	err := s.db.SelectContext(ctx, &ms, `SELECT m.*, COALESCE(u.name, '') AS author_name
+	stmt, err := s.prepared(ctx, `SELECT m.*, COALESCE(u.name, '') AS author_name
 		FROM messages m LEFT JOIN users u ON m.author_type = 'agent' AND u.id = m.author_id
 		WHERE m.conversation_id = $1 AND m.seq > $2 AND ($3 OR NOT m.internal)
-		ORDER BY m.seq LIMIT $4`, conversationID, after, withInternal, limit)
+		ORDER BY m.seq LIMIT $4`)
+	if err != nil {
+		return nil, err
+	}
+	var ms []Message
+	err = stmt.SelectContext(ctx, &ms, conversationID, after, withInternal, limit)
 	return ms, err
 }
 

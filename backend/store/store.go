@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -27,6 +28,9 @@ var ErrConflict = errors.New("store: conflict")
 type Store struct {
 	db   *sqlx.DB
 	send func(events.Notice)
+
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt // see prepared
 }
 
 // New returns a Store on db.
@@ -122,4 +126,24 @@ func (s *Store) notify(ctx context.Context, n events.Notice) {
 	if err := events.Notify(ctx, s.db, n); err != nil {
 		slog.Warn("store: notify", "notice", n.String(), "err", err)
 	}
+}
+
+// prepared returns query as a statement prepared on each pooled connection
+// when first used there: its executions then take one round trip (bind and
+// execute) instead of two. For the hot paths only.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sqlx.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
 }
