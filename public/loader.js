@@ -69,6 +69,9 @@
 
   try {
     boot.site = s && s.getAttribute("data-site") || "";
+    // The inbox's preview points the widget at one chatflow's config (a path on the edge).
+    var c = s && s.getAttribute("data-config") || "";
+    if (/^\/[^\/]/.test(c)) boot.config = c;
     var m = s && /^(https?:\/\/[^\/?#]+)/i.exec(s.src);
     boot.base = m ? m[1] : location.protocol + "//" + location.host;
     for (var k in boot.i18n) boot.i18n[k] = boot.base + boot.i18n[k];
@@ -113,9 +116,13 @@
         try {
           var go = new w.Go();
           instantiate(go).then(function (r) {
-            // run() settles only when the Go program exits, which it never
-            // should: if it does, the widget is gone.
-            return go.run(r.instance).then(function () { fail(new Error("widget exited")); });
+            // A task of its own for the Go program's start, so instantiating
+            // and starting never add up to one long task on the page.
+            return new Promise(function (ok) { setTimeout(ok, 0); }).then(function () {
+              // run() settles only when the Go program exits, which it never
+              // should: if it does, the widget is gone.
+              return go.run(r.instance).then(function () { fail(new Error("widget exited")); });
+            });
           }).catch(fail);
         } catch (e) { fail(e); }
       };

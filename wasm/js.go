@@ -23,6 +23,7 @@ func note(err error) {
 var global = safejs.Global()
 
 // get returns v[p], or undefined when v is not an object.
+//
 //go:noinline
 func get(v safejs.Value, p string) safejs.Value {
 	if v.IsUndefined() || v.IsNull() {
@@ -36,6 +37,7 @@ func get(v safejs.Value, p string) safejs.Value {
 }
 
 // str returns v[p] if it is a string, else "".
+//
 //go:noinline
 func str(v safejs.Value, p string) string {
 	r := get(v, p)
@@ -47,6 +49,7 @@ func str(v safejs.Value, p string) string {
 }
 
 // num returns v[p] if it is a number, else 0.
+//
 //go:noinline
 func num(v safejs.Value, p string) float64 {
 	r := get(v, p)
@@ -58,6 +61,7 @@ func num(v safejs.Value, p string) float64 {
 }
 
 // truthy reports whether v[p] is truthy.
+//
 //go:noinline
 func truthy(v safejs.Value, p string) bool {
 	r := get(v, p)
@@ -82,6 +86,7 @@ func call(v safejs.Value, m string, args ...any) safejs.Value {
 
 // try calls a method whose failure is expected now and then (sending on a
 // closing socket) and must not mark the widget failed.
+//
 //go:noinline
 func try(v safejs.Value, m string, args ...any) error {
 	_, err := v.Call(m, args...)
@@ -95,12 +100,14 @@ func attr(el safejs.Value, name, value string) {
 
 // text sets an element's text. Text from visitors, agents and settings is
 // only ever shown this way, never as HTML.
+//
 //go:noinline
 func text(el safejs.Value, s string) {
 	set(el, "textContent", s)
 }
 
 // newObject returns a fresh empty JavaScript object.
+//
 //go:noinline
 func newObject() safejs.Value {
 	o, err := get(global, "Object").New()
@@ -110,6 +117,7 @@ func newObject() safejs.Value {
 
 // funcOf wraps fn for JavaScript. The shell's functions live as long as the
 // page, so they are never released.
+//
 //go:noinline
 func funcOf(fn func(this safejs.Value, args []safejs.Value) any) safejs.Value {
 	f, err := safejs.FuncOf(fn)

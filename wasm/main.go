@@ -119,6 +119,7 @@ func setStatus(s string) {
 
 // emit fires one of the page's events (Parley.on) with a data object of
 // key, value pairs.
+//
 //go:noinline
 func emit(name string, kv ...any) {
 	data := newObject()
@@ -132,9 +133,9 @@ func main() {
 	a.boot = get(global, "__parleyBoot")
 	a.base = strings.TrimRight(str(a.boot, "base"), "/")
 	a.site = str(a.boot, "site")
-	exposeAPI()
 	widget.Lower = jsLower
-	post(event{kind: evStart})
+	post(event{kind: evStart}) // first: calls the page queued apply to what start shows
+	exposeAPI()
 	var tick func()
 	tick = func() { post(event{kind: evTick}); time.AfterFunc(pingEvery, tick) }
 	time.AfterFunc(pingEvery, tick) // a Ticker would link time's formatting code (size)
@@ -367,6 +368,9 @@ func fetchConfig(base, site string) (*widget.Config, error) {
 	}
 	siteEsc, _ := esc.String()
 	url := base + "/v1/sites/" + siteEsc + "/config"
+	if p := str(a.boot, "config"); p != "" {
+		url = base + p // the inbox's preview of one chatflow (a path, see loader.js)
+	}
 	var last error
 	for attempt, wait := 0, time.Second; attempt < 3; attempt, wait = attempt+1, wait*3 {
 		if attempt > 0 {
@@ -393,7 +397,9 @@ func (e retryable) Error() string { return string(e) }
 // Network and server errors are retryable.
 func fetchJSON(url string) (safejs.Value, error) {
 	opts := newObject()
-	set(opts, "credentials", "omit")
+	// Cookies only to the page's own origin: the preview's config is behind
+	// the inbox's session; the edge's public files need none.
+	set(opts, "credentials", "same-origin")
 	p, err := global.Call("fetch", url, opts)
 	if err != nil {
 		return safejs.Undefined(), err

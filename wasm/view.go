@@ -20,8 +20,8 @@ type shell struct {
 	inline safejs.Value // the page's element the chat is embedded in, or undefined
 
 	host, root, launcher, win, body, msgs, input, status, prompt, badge safejs.Value
-	msgEls                                                             map[string]safejs.Value // entry key → element
-	open                                                               bool
+	msgEls                                                              map[string]safejs.Value // entry key → element
+	open                                                                bool
 
 	// Live parts: presence line, typing line, note, email form, "Seen".
 	presence, typing, note, emailForm, emailPrompt, emailInput safejs.Value
@@ -330,6 +330,7 @@ func attrOf(el safejs.Value, name string) string {
 }
 
 // newEl makes an element of class cls holding text.
+//
 //go:noinline
 func newEl(tag, cls, s string) safejs.Value {
 	el := call(get(global, "document"), "createElement", tag)

@@ -15,6 +15,10 @@ const (
 	// FrameSurveyAnswer answers the survey of a closed conversation: survey,
 	// score (1-5), comment; the server answers with survey_answer when stored.
 	FrameSurveyAnswer = "survey_answer"
+	// FrameConsent records the visitor's decision on a consent notice of the
+	// published config: kind, decision, version, page; the server answers
+	// with consent when stored.
+	FrameConsent = "consent"
 )
 
 // Frame types the server sends.
@@ -56,6 +60,26 @@ const (
 	ErrBadEmail    = "bad_email"    // an email frame whose address is not a valid email address
 	ErrNoSurvey    = "no_survey"    // a survey_answer with no survey waiting for it (not closed, none linked, another survey)
 	ErrBadAnswer   = "bad_answer"   // a survey_answer with a score outside 1-5 or a comment the survey does not take
+	// ErrStaleConsent refuses a consent whose version is not the current
+	// text (it changed after the page loaded, or the consent is off):
+	// refetch the config and ask again. Nothing is recorded.
+	ErrStaleConsent = "stale_consent"
+	// ErrConsentRequired refuses a send on a chatflow with explicit
+	// data-processing consent before the visitor agreed; nothing is stored.
+	ErrConsentRequired = "consent_required"
+)
+
+// Consent kinds of a consent frame (and of the published notices).
+const (
+	ConsentCookie         = "cookie"
+	ConsentDataProcessing = "data_processing"
+	ConsentCommunication  = "communication"
+)
+
+// Decisions of a consent frame.
+const (
+	DecisionGranted = "granted"
+	DecisionRefused = "refused"
 )
 
 // WebSocket close codes the server uses (4000-4999 are the application's).
@@ -79,8 +103,19 @@ type Frame struct {
 	Site     string `json:"site,omitempty"`     // the account's public id (the script tag's data-site)
 	Chatflow string `json:"chatflow,omitempty"` // the chatflow's public id
 	Token    string `json:"token,omitempty"`    // visitor token; empty for a new visitor
-	Page     string `json:"page,omitempty"`
+	Page     string `json:"page,omitempty"`     // hello; consent: the page the decision was made on
 	Referrer string `json:"referrer,omitempty"`
+	// hello: an identified visitor's email (with Email) and the token the
+	// site's server got for it (SPEC 1.10).
+	IDToken string `json:"id_token,omitempty"`
+
+	// welcome: identification's outcome. Identified says the visitor chats
+	// as the contact of the hello's email; Properties are that contact's
+	// properties (for contact-property targeting); Warning is a sentence
+	// for the page's console when the token did not identify anyone.
+	Identified bool        `json:"identified,omitempty"`
+	Properties *Properties `json:"properties,omitempty"`
+	Warning    string      `json:"warning,omitempty"`
 
 	// hello, welcome, ack, message
 	Conversation string `json:"conversation,omitempty"` // conversation public id
@@ -104,7 +139,8 @@ type Frame struct {
 	BackAt string `json:"back_at,omitempty"` // offline: RFC 3339 time the team is back
 	Hide   bool   `json:"hide,omitempty"`    // hide the launcher
 
-	// email (both ways), welcome (the address already left, if any)
+	// email (both ways), welcome (the address already left, if any),
+	// hello (an identified visitor's email, with IDToken)
 	Email string `json:"email,omitempty"`
 
 	// survey, survey_answer
@@ -117,7 +153,27 @@ type Frame struct {
 
 	// message: the file the message carries, if any
 	Attachment *Attachment `json:"attachment,omitempty"`
+
+	// message (bot): answers to offer as buttons; the visitor picks one by
+	// sending its text. Link (and LinkTitle) name the help article a
+	// customer agent's answer comes from (a path on the edge).
+	QuickReplies *QuickReplies `json:"quick_replies,omitempty"`
+	Link         string        `json:"link,omitempty"`
+	LinkTitle    string        `json:"link_title,omitempty"`
+
+	// consent (both ways)
+	Kind     string `json:"kind,omitempty"`     // cookie | data_processing | communication
+	Decision string `json:"decision,omitempty"` // granted | refused
+	Version  string `json:"version,omitempty"`  // the notice's version from the published config
 }
+
+// Properties are an identified contact's properties by name, as
+// contact-property targeting rules compare them. (Frame holds a pointer
+// so frames stay comparable with ==.)
+type Properties map[string]string
+
+// QuickReplies are the answers a bot offers as buttons, in order.
+type QuickReplies []string
 
 // Attachment describes a file sent in a conversation. Its bytes are
 // fetched over HTTP from URL with the visitor token (PROTOCOL.md).

@@ -147,8 +147,11 @@ type Options struct {
 	CommunicationConsent CommunicationConsent `json:"communication_consent"`
 	MarketingContacts    bool                 `json:"marketing_contacts"`
 	SurveyID             int64                `json:"survey_id,omitempty"`         // CSAT survey sent on close; 0 = none
-	KnowledgeBaseID      int64                `json:"knowledge_base_id,omitempty"` // Help tab; 0 = none
-	Attachments          bool                 `json:"attachments"`
+	KnowledgeBaseID      int64                `json:"knowledge_base_id,omitempty"` // Help tab and customer agent; 0 = none
+	// HelpTab shows the knowledge base in a Help tab (with KnowledgeBaseID set).
+	HelpTab     bool  `json:"help_tab"`
+	Attachments bool  `json:"attachments"`
+	BotID       int64 `json:"bot_id,omitempty"` // rule_bot chatflows: the bot whose flow runs; 0 = none
 }
 
 // Availability states the server computes (SPEC 1.3).
@@ -184,6 +187,37 @@ type ChatflowConfig struct {
 	Targeting    Targeting    `json:"targeting"`
 	Options      Options      `json:"options"`
 	Presence     Presence     `json:"presence"`
+	// Consents are the consent notices to show, resolved (default or own
+	// text, links checked); a missing notice is a consent turned off. The
+	// texts in Options are left out of the published form: these replace them.
+	Consents Consents `json:"consents"`
+	// Help says to show the Help tab for Options.KnowledgeBaseID.
+	Help bool `json:"help,omitempty"`
+}
+
+// ConsentPart is one piece of a consent text: plain text (show it as
+// text, never as HTML), or a link when Href is set (always http or https).
+type ConsentPart struct {
+	Text string `json:"text"`
+	Href string `json:"href,omitempty"`
+}
+
+// ConsentNotice is one consent as the widget shows it.
+type ConsentNotice struct {
+	Kind    string        `json:"kind"`              // cookie | data_processing | communication
+	Mode    string        `json:"mode,omitempty"`    // cookie: before_chat | exit_intent; data_processing: explicit | legitimate_interest
+	Parts   []ConsentPart `json:"parts"`             // the text, in order
+	Accept  string        `json:"accept,omitempty"`  // accept button label
+	Decline string        `json:"decline,omitempty"` // decline button label
+	// Version identifies the exact text: send it back in the consent frame.
+	Version string `json:"version"`
+}
+
+// Consents are a chatflow's consent notices; nil is off.
+type Consents struct {
+	Cookie         *ConsentNotice `json:"cookie,omitempty"`
+	DataProcessing *ConsentNotice `json:"data_processing,omitempty"`
+	Communication  *ConsentNotice `json:"communication,omitempty"`
 }
 
 // Config is what the edge serves a site: its enabled chatflows.

@@ -143,7 +143,7 @@ func (e *env) fullChatflow() string {
 		"cookie_consent": {"enabled": false, "when": "exit_intent", "text": "Cookies?"},
 		"data_consent": {"enabled": true, "type": "explicit", "text": "We verwerken je gegevens.", "privacy_url": "https://example.com/privacy"},
 		"communication_consent": {"enabled": true, "subscription_type_id": 3, "label": "Nieuwsbrief"},
-		"marketing_contacts": true, "survey_id": ` + itoa(e.survey) + `, "knowledge_base_id": 5, "attachments": false}
+		"marketing_contacts": true, "survey_id": ` + itoa(e.survey) + `, "knowledge_base_id": 5, "help_tab": false, "attachments": false}
 	}`
 }
 

@@ -13,15 +13,24 @@ import (
 )
 
 // refs checks chatflow references against one account's objects.
-type refs struct{ inboxes, users, teams map[int64]bool }
+type refs struct{ inboxes, users, teams, bots map[int64]bool }
 
 func (r refs) ChatInbox(id int64) (bool, bool) { has, ok := r.inboxes[id]; return ok, has }
 func (r refs) User(id int64) bool              { return r.users[id] }
 func (r refs) Team(id int64) bool              { return r.teams[id] }
+func (r refs) Bot(id int64) bool               { return r.bots[id] }
 
 func (a *API) refs(ctx context.Context, accountID int64) (refs, error) {
 	i, u, t, err := a.st.AccountRefs(ctx, accountID)
-	return refs{i, u, t}, err
+	if err != nil {
+		return refs{}, err
+	}
+	bs, err := a.st.Bots(ctx, accountID)
+	bots := make(map[int64]bool, len(bs))
+	for _, b := range bs {
+		bots[b.ID] = true
+	}
+	return refs{i, u, t, bots}, err
 }
 
 func (a *API) listChatflows(c *gin.Context) {

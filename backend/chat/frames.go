@@ -41,6 +41,8 @@ func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
 		return f, nil
 	case widget.FrameSurveyAnswer:
 		return f, checkSurveyAnswer(&f, cfg)
+	case widget.FrameConsent:
+		return f, checkConsent(&f, cfg)
 	case widget.FrameEmail:
 		if len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0) {
 			return f, &frameError{code: widget.ErrBadFrame, message: "The id is too long."}
@@ -60,6 +62,8 @@ func checkSend(f *widget.Frame, cfg *Config) *frameError {
 		return &frameError{code: widget.ErrBadFrame, message: "A message needs an id."}
 	case len(f.ID) > cfg.MaxIDLen:
 		return &frameError{code: widget.ErrBadFrame, message: "The message id is too long."}
+	case strings.HasPrefix(f.ID, botClientPrefix):
+		return &frameError{code: widget.ErrBadFrame, message: "Message ids starting with \"" + botClientPrefix + "\" are the bot's."}
 	}
 	f.Text = strings.TrimSpace(f.Text)
 	switch {

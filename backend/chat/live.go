@@ -56,7 +56,15 @@ func (s *session) onEmail(f *widget.Frame) {
 	if s.conv != nil {
 		conv = s.conv.ID
 	}
-	c, err := s.e.st.CaptureEmail(ctx, s.account.ID, s.visitor.ID, conv, f.Email)
+	capture := func() (*store.Contact, error) {
+		c, _, err := s.e.st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: s.account.ID,
+			VisitorID: s.visitor.ID, ConversationID: conv, Email: f.Email, Marketing: s.flow.Options.MarketingContacts})
+		return c, err
+	}
+	c, err := capture()
+	if err != nil && s.visitorGone(ctx, err) {
+		c, err = capture() // the address is this person's, now as a new visitor
+	}
 	if err != nil {
 		if s.ctx.Err() == nil {
 			s.e.log.Warn("chat: email not stored", "err", err)
@@ -65,6 +73,7 @@ func (s *session) onEmail(f *widget.Frame) {
 		return
 	}
 	s.visitor.ContactID = &c.ID
+	s.contactLinked(ctx)
 	s.write(widget.Frame{Type: widget.FrameEmail, ID: f.ID, Email: f.Email})
 }
 
@@ -114,6 +123,7 @@ func (s *session) onLive() {
 		case n.Kind == events.KindRead && n.Author == store.ReadAgent:
 			s.sendAgentRead(n.Seq)
 		case n.Kind == events.KindConversation:
+			s.checkErased() // an erasure deletes the conversation (erasure.go)
 			s.offerSurvey()
 		case n.Kind == events.KindTyping && strings.HasPrefix(n.Author, store.ReadAgent+":"):
 			id, _ := strconv.ParseInt(strings.TrimPrefix(n.Author, store.ReadAgent+":"), 10, 64)

@@ -35,6 +35,7 @@ type session struct {
 	chatflow *store.ChatflowRow
 	flow     *chatflow.Chatflow // its settings, decoded
 	visitor  *store.Visitor
+	token    string // the visitor's token, as last told in a welcome
 	conv     *store.Conversation
 	lastSent int64 // highest seq pushed to the visitor
 	// pushed mirrors lastSent for the hub, which skips pokes for notices the
@@ -42,11 +43,14 @@ type session struct {
 	pushed atomic.Int64
 	retry  *time.Timer
 
-	presenceSent  *widget.Presence // what the visitor was last told
-	typingNoticed time.Time        // when the visitor's last typing notice went out
-	agentReadSent int64            // the team's read position last told
-	agentNames    map[int64]string // names of agents seen typing
-	surveyOffered int64            // the conversation whose survey this session has sent (survey.go)
+	presenceSent       *widget.Presence // what the visitor was last told
+	typingNoticed      time.Time        // when the visitor's last typing notice went out
+	agentReadSent      int64            // the team's read position last told
+	agentNames         map[int64]string // names of agents seen typing
+	surveyOffered      int64            // the conversation whose survey this session has sent (survey.go)
+	dataConsent        bool             // the visitor granted explicit data-processing consent (consent.go)
+	dataConsentVersion string           // … to the notice of this version
+	flowAt             time.Time        // when flow was read (consent.go re-reads it)
 
 	// Handed over by the hub, guarded by liveMu; liveWake says there is some.
 	liveMu       sync.Mutex
@@ -168,6 +172,8 @@ func (s *session) handle(raw json.RawMessage) {
 		s.onEmail(&f)
 	case widget.FrameSurveyAnswer:
 		s.onSurveyAnswer(&f)
+	case widget.FrameConsent:
+		s.onConsent(&f)
 	}
 }
 
@@ -201,11 +207,10 @@ func (s *session) onHello(f *widget.Frame) {
 		return
 	}
 
-	token := f.Token
-	visitor, err := s.e.st.VisitorByToken(ctx, account.ID, token)
-	if errors.Is(err, store.ErrNotFound) {
-		token, visitor, err = s.e.st.CreateVisitor(ctx, account.ID)
-	}
+	// Identification (identity.go): a verified hello chats as its contact;
+	// anything else chats anonymously, with a warning for the console.
+	contact, warning := s.identify(ctx, account, f)
+	token, visitor, err := s.helloVisitor(ctx, account, f.Token, contact)
 	if err != nil {
 		s.storeFailed(err, "")
 		return
@@ -214,6 +219,11 @@ func (s *session) onHello(f *widget.Frame) {
 	var conv *store.Conversation
 	if f.Conversation != "" {
 		c, err := s.e.st.ConversationByPublicID(ctx, f.Conversation)
+		if err == nil && c.AccountID == account.ID && c.VisitorID != visitor.ID && contact != nil &&
+			c.ContactID != nil && *c.ContactID == contact.ID && c.ChatflowID != nil && *c.ChatflowID == cf.ID {
+			// The identified contact's own conversation, from another page or browser.
+			c, err = s.e.st.AdoptContactConversation(ctx, account.ID, contact.ID, cf.ID, visitor.ID, c.ID)
+		}
 		switch {
 		case err == nil && c.AccountID == account.ID && c.VisitorID != visitor.ID:
 			s.close(widget.ErrForbidden, widget.CloseForbidden, "This conversation belongs to someone else.")
@@ -234,6 +244,15 @@ func (s *session) onHello(f *widget.Frame) {
 		}
 		conv = c
 	}
+	if conv == nil && contact != nil {
+		// An identified visitor has no visitor cookie: the conversation follows the contact.
+		c, err := s.e.st.AdoptContactConversation(ctx, account.ID, contact.ID, cf.ID, visitor.ID, 0)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.storeFailed(err, "")
+			return
+		}
+		conv = c
+	}
 
 	flow, err := chatflow.FromRow(cf)
 	if err != nil {
@@ -241,7 +260,11 @@ func (s *session) onHello(f *widget.Frame) {
 		return
 	}
 	email := ""
-	if visitor.ContactID != nil {
+	var properties *widget.Properties
+	switch {
+	case contact != nil:
+		email, properties = contact.Email, welcomeProperties(contact)
+	case visitor.ContactID != nil:
 		if c, err := s.e.st.Contact(ctx, account.ID, *visitor.ContactID); err == nil {
 			email = c.Email
 		}
@@ -254,8 +277,10 @@ func (s *session) onHello(f *widget.Frame) {
 		s.e.log.Warn("chat: presence", "chatflow", cf.ID, "err", perr)
 	}
 
-	s.hello, s.account, s.chatflow, s.flow, s.visitor = f, account, cf, flow, visitor
-	welcome := widget.Frame{Type: widget.FrameWelcome, Token: token, Email: email}
+	s.hello, s.account, s.chatflow, s.flow, s.visitor, s.token = f, account, cf, flow, visitor, token
+	s.flowAt = time.Now()
+	welcome := widget.Frame{Type: widget.FrameWelcome, Token: token, Email: email,
+		Identified: contact != nil, Properties: properties, Warning: warning}
 	if conv != nil {
 		welcome.Conversation, welcome.LastSeq = conv.PublicID, conv.LastSeq
 		// What the client saw counts only for the conversation it named.
@@ -274,6 +299,9 @@ func (s *session) onHello(f *widget.Frame) {
 		s.refreshRead()
 		s.offerSurvey()
 	}
+	if contact != nil {
+		s.contactLinked(ctx)
+	}
 }
 
 // setConversation makes the session follow conv and pushes what the visitor
@@ -289,6 +317,13 @@ func (s *session) onSend(f *widget.Frame) {
 	text := f.Text
 	ctx, cancel := s.dbctx()
 	defer cancel()
+	if ok, err := s.mayProcess(ctx); err != nil {
+		s.sendFailed(f.ID, err)
+		return
+	} else if !ok {
+		s.fail(widget.ErrConsentRequired, f.ID, "The visitor must agree to the data-processing notice before sending.")
+		return
+	}
 	created := false
 	if s.conv == nil {
 		conv, isNew, err := s.e.st.CreateConversation(ctx, store.NewConversation{
@@ -300,6 +335,10 @@ func (s *session) onSend(f *widget.Frame) {
 			Referrer:   s.hello.Referrer,
 			UserAgent:  s.meta.UserAgent,
 		})
+		if err != nil && s.visitorGone(ctx, err) {
+			s.fail(widget.ErrConvClosed, f.ID, "You are chatting as a new visitor now; send again to start a conversation.")
+			return
+		}
 		if err != nil {
 			s.sendFailed(f.ID, err)
 			return
@@ -313,8 +352,11 @@ func (s *session) onSend(f *widget.Frame) {
 				s.e.log.Warn("chat: link contact", "err", err)
 			}
 		}
+		if created {
+			s.conversationStarted(ctx)
+		}
 	}
-	msg, _, err := s.e.st.AppendMessage(ctx, store.NewMessage{
+	msg, fresh, err := s.e.st.AppendMessage(ctx, store.NewMessage{
 		ConversationID: s.conv.ID,
 		ClientID:       f.ID,
 		AuthorType:     store.AuthorVisitor, // author_id is for users; the conversation names the visitor
@@ -322,10 +364,11 @@ func (s *session) onSend(f *widget.Frame) {
 		RequireOpen:    true, // checked under the conversation's row lock
 	})
 	if errors.Is(err, store.ErrConversationClosed) || errors.Is(err, store.ErrNotFound) {
-		// Closed (or erased): the next send starts a new conversation.
-		s.e.unfollow(s)
-		s.conv, s.agentReadSent = nil, 0
-		s.setLastSent(0)
+		// Closed (or erased): the next send starts a new conversation; an
+		// erased visitor starts over as a new one (erasure.go).
+		if !s.visitorGone(ctx, err) {
+			s.forgetConversation()
+		}
 		s.fail(widget.ErrConvClosed, f.ID, "This conversation has ended; send again to start a new one.")
 		return
 	}
@@ -343,7 +386,9 @@ func (s *session) onSend(f *widget.Frame) {
 	} else {
 		s.catchUp()
 	}
-	if created {
+	// A bot (bots.go) answers new messages; routing waits for its hand-over.
+	botRuns := fresh && s.botTurn(ctx, msg, created)
+	if created && !botRuns {
 		// After the first message, so the thread reads message then assignment.
 		// A failure leaves it waiting; the next eligibility change places it.
 		if err := routing.Route(ctx, s.e.st, s.conv.ID); err != nil {
@@ -392,9 +437,11 @@ func (s *session) catchUp() {
 			}
 			return
 		}
-		atts := s.attachmentsOf(ms)
+		atts, bots := s.attachmentsOf(ms), s.botMessagesOf(ms)
 		for _, m := range ms {
-			s.write(s.visitorFrame(m, atts))
+			f := s.visitorFrame(m, atts)
+			withBotMessage(&f, bots[m.ID])
+			s.write(f)
 			s.setLastSent(m.Seq)
 		}
 		if len(ms) < s.e.cfg.ReplayBatch {

@@ -154,6 +154,7 @@ func Default() Chatflow {
 				CookieConsent: widget.CookieConsent{Enabled: true, When: widget.ConsentBeforeChat},
 				DataConsent:   widget.DataConsent{Enabled: true, Type: widget.ConsentLegitimateInterest},
 				Attachments:   true,
+				HelpTab:       true, // shown as soon as a knowledge base is chosen
 			},
 		},
 	}

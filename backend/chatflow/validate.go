@@ -22,11 +22,12 @@ const (
 )
 
 // Refs answers whether ids the chatflow points at exist in the account.
-// Validate uses it for inbox, agent, user and team ids.
+// Validate uses it for inbox, agent, user, team and bot ids.
 type Refs interface {
 	ChatInbox(id int64) (exists, hasChat bool)
 	User(id int64) bool
 	Team(id int64) bool
+	Bot(id int64) bool
 }
 
 var (
@@ -212,6 +213,14 @@ func (c *Chatflow) Validate(refs Refs) error {
 	}
 	if o.KnowledgeBaseID < 0 {
 		e.Add("options.knowledge_base_id", "must be a knowledge base id")
+	} else if o.KnowledgeBaseID == 0 && c.Type == TypeCustomerAgent {
+		e.Add("options.knowledge_base_id", "is required for customer_agent chatflows: the agent answers from it")
+	}
+	switch {
+	case o.BotID < 0 || o.BotID > 0 && !refs.Bot(o.BotID):
+		e.Add("options.bot_id", "no such bot")
+	case o.BotID == 0 && c.Type == TypeRuleBot:
+		e.Add("options.bot_id", "is required for rule_bot chatflows: name the bot whose flow runs")
 	}
 	return e.Err()
 }

@@ -57,7 +57,7 @@ func binaries(t *testing.T) (string, string) {
 			if buildErr != nil {
 				return
 			}
-			buildErr = run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(assetDir, "widget.wasm"), "./wasm")
+			buildErr = run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-gcflags=all=-l", "-ldflags=-s -w", "-o", filepath.Join(assetDir, "widget.wasm"), "./wasm")
 			if buildErr == nil {
 				goroot, _ := exec.Command("go", "env", "GOROOT").Output()
 				buildErr = run(root, nil, "cp", filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"), assetDir)

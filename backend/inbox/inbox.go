@@ -148,6 +148,7 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.GET("/surveys/:id", h.surveyPage)
 	authed.GET("/chatflows", h.chatflows)
 	authed.POST("/chatflows/:id/enabled", RequireChatflowEditor, h.requireCSRF, h.setChatflowEnabled)
+	authed.GET("/chatflows/:id/preview/*part", RequireChatflowEditor, h.preview)
 }
 
 // securityHeaders keeps the pages out of frames and caches and lets them

@@ -37,8 +37,8 @@ import (
 
 // Targets of issue 4.
 const (
-	loaderBudget   = 4 << 10
-	wasmBudget     = 650 << 10
+	loaderBudget   = 4000 // bytes: "KB" read the strict way
+	wasmBudget     = 650_000
 	longTaskBudget = 50 * time.Millisecond
 )
 
@@ -88,8 +88,8 @@ func main() {
 	wasmPath, _ := assets.Path("widget.wasm")
 	loader := servedBrotli(base + "/loader.js")
 	wasm := servedBrotli(base + wasmPath)
-	fmt.Printf("widget: loader.js %.1f KB brotli (target ≤ %d KB)  %s\n", kb(loader), loaderBudget>>10, verdict(loader <= loaderBudget))
-	fmt.Printf("widget: widget.wasm %.1f KB brotli (target ≤ %d KB)  %s\n", kb(wasm), wasmBudget>>10, verdict(wasm <= wasmBudget))
+	fmt.Printf("widget: loader.js %d bytes = %.1f KiB brotli (target ≤ 4 KB)  %s\n", loader, kb(loader), verdict(loader <= loaderBudget))
+	fmt.Printf("widget: widget.wasm %d bytes = %.1f KiB brotli (target ≤ 650 KB, taken as 650,000 bytes)  %s\n", wasm, kb(wasm), verdict(wasm <= wasmBudget))
 
 	if err := browserFigures(base, *runs); err != nil {
 		log.Fatal(err)
@@ -135,6 +135,8 @@ func browserFigures(base string, runs int) error {
 			}
 		}
 	}
+	// The median: one page load on a busy machine can stall for a second
+	// with or without the widget, and the mean would report that.
 	mw, mo := median(with), median(without)
 	added := max(mw-mo, 0)
 	fmt.Printf("widget: fetched before the page's load event: %s  %s\n", early, verdict(early == "loader.js"))
@@ -178,6 +180,9 @@ func longTasks(ctx context.Context, base string, widget bool) (time.Duration, st
 	}
 	if widget {
 		steps = append(steps, waitReady())
+	}
+	if err := chromedp.Do(ctx); err != nil { // opens the tab; a timeout on this first call would close it
+		return 0, "", err
 	}
 	c, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -251,7 +256,7 @@ func regexpCut(s, start, end string) string {
 func median(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
+	return s[len(s)/2].Round(time.Millisecond)
 }
 
 func kb(n int) float64 { return float64(n) / 1024 }

@@ -1,0 +1,97 @@
+package inbox
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleychat/parley/backend/availability"
+	"github.com/parleychat/parley/backend/chatflow"
+	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/widget"
+)
+
+// The chatflow preview (SPEC 1.1): /inbox/chatflows/:id/preview/ shows the
+// real widget, with the chatflow's look, language and texts, on a desktop,
+// a tablet and a mobile sized frame, before it is published. Each frame is
+// /preview/frame, a bare host page with the ordinary script tag pointing the
+// widget at /preview/config: the chatflow as the edge would publish it, also
+// when unpublished, with targeting and triggers left out so it always shows.
+// Only admins and editors see it (Register puts RequireChatflowEditor first).
+
+var previewPages = template.Must(template.New("preview.html").Funcs(template.FuncMap{"half": func(n int) int { return n / 2 }}).
+	ParseFS(templateFS, "templates/preview.html"))
+
+// previewSizes are the frames: name, width and height in CSS pixels.
+var previewSizes = []struct {
+	Name          string
+	Width, Height int
+}{{"Desktop", 1280, 800}, {"Tablet", 820, 1180}, {"Mobile", 390, 844}}
+
+// preview serves the three parts under /inbox/chatflows/:id/preview/*part.
+func (h *Handler) preview(c *gin.Context) {
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	row, err := h.st.Chatflow(c, user(c).AccountID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.deny(c, http.StatusNotFound, "There is no such chatflow.")
+		return
+	}
+	if err != nil {
+		h.fail(c, "chatflow", err)
+		return
+	}
+	acct, err := h.st.Account(c, user(c).AccountID)
+	if err != nil {
+		h.fail(c, "account", err)
+		return
+	}
+	hd := c.Writer.Header()
+	switch c.Param("part") {
+	case "/", "":
+		hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.previewPage(c, "page", map[string]any{"Name": row.Name, "ID": row.ID, "Sizes": previewSizes, "Published": row.Enabled})
+	case "/frame":
+		// The widget needs WebAssembly and its inline Shadow DOM styles;
+		// only the inbox's own pages may frame this one.
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https: http:; connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")
+		hd.Set("X-Frame-Options", "SAMEORIGIN")
+		h.previewPage(c, "frame", map[string]any{"Site": acct.PublicID, "ID": row.ID})
+	case "/config":
+		cf, err := chatflow.FromRow(row)
+		if err != nil {
+			h.fail(c, "chatflow", err)
+			return
+		}
+		var agent *store.User
+		if cf.Look.Heading.Kind == widget.HeadingAgent {
+			agent, _ = h.st.User(c, acct.ID, cf.Look.Heading.AgentID)
+		}
+		presence, err := availability.Compute(c, h.st, acct, cf, "", time.Now())
+		if err != nil {
+			h.fail(c, "availability", err)
+			return
+		}
+		pub := chatflow.Publish(cf, acct, agent, presence)
+		// Shown on every page of every frame, at once, with its prompt.
+		pub.Channel, pub.Targeting = widget.ChannelWebsite, widget.Targeting{}
+		pub.Display = widget.Display{Desktop: widget.DisplayPrompt, Mobile: widget.DisplayPrompt}
+		pub.Presence.Hide = false
+		c.JSON(http.StatusOK, widget.Config{Site: acct.PublicID, Chatflows: []widget.ChatflowConfig{pub}})
+	default:
+		h.deny(c, http.StatusNotFound, "There is no such page.")
+	}
+}
+
+func (h *Handler) previewPage(c *gin.Context, name string, data any) {
+	var buf bytes.Buffer
+	if err := previewPages.ExecuteTemplate(&buf, name, data); err != nil {
+		h.fail(c, "preview", err)
+		return
+	}
+	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+}
