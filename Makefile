@@ -54,7 +54,7 @@ test-go:
 # Short fuzz runs of every decoder of client input.
 fuzz:
 	@grep -rl --include='*_test.go' '^func Fuzz' . | while read f; do \
-		pkg=./$$(dirname $$f); \
+		pkg=$$(dirname $$f); \
 		for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
 			echo "fuzz $$pkg $$fn"; \
 			$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \

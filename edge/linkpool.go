@@ -166,10 +166,11 @@ func (p *Pool) Open(ctx context.Context, meta link.Meta) (*Session, error) {
 		return nil, ErrNoLink
 	}
 	s := &Session{
-		ID:     p.nextID.Add(1),
-		link:   l,
-		frames: make(chan []byte, p.s.VisitorQueue),
-		done:   make(chan struct{}),
+		ID:    p.nextID.Add(1),
+		link:  l,
+		ready: make(chan struct{}, 1),
+		limit: p.s.VisitorQueue,
+		done:  make(chan struct{}),
 	}
 	if !l.attach(s) {
 		return nil, ErrNoLink
@@ -281,9 +282,7 @@ func (l *linkConn) read(ctx context.Context) error {
 			if s == nil || len(env.Frame) == 0 {
 				continue // the visitor already left; its close envelope is on its way
 			}
-			select {
-			case s.frames <- []byte(env.Frame):
-			default:
+			if !s.push([]byte(env.Frame)) {
 				// The visitor reads slower than the backend writes. Closing
 				// loses nothing: the widget reconnects and replays from its
 				// last seq.
@@ -356,17 +355,49 @@ func (l *linkConn) ping(ctx context.Context) {
 // Session is one visitor socket carried over a link.
 type Session struct {
 	// ID names the session on its link; unique within this edge process.
-	ID     uint64
-	link   *linkConn
-	frames chan []byte
-	done   chan struct{}
-	once   sync.Once
-	code   int
-	reason string
+	ID   uint64
+	link *linkConn
+	done chan struct{}
+
+	// The backend's frames waiting for the visitor: a slice that grows only
+	// when frames wait, not a channel buffer allocated up front for every
+	// idle socket, so a quiet visitor costs a few hundred bytes here.
+	mu      sync.Mutex
+	pending [][]byte
+	limit   int
+	ready   chan struct{} // signalled when pending becomes non-empty
+	once    sync.Once
+	code    int
+	reason  string
 }
 
-// Frames delivers the backend's frames for the visitor, in order.
-func (s *Session) Frames() <-chan []byte { return s.frames }
+// Ready is signalled when frames wait; Take then returns them.
+func (s *Session) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the backend's frames for the visitor waiting so far, in order.
+func (s *Session) Take() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.pending
+	s.pending = nil
+	return out
+}
+
+// push queues a frame for the visitor; false when limit frames already wait.
+func (s *Session) push(f []byte) bool {
+	s.mu.Lock()
+	if len(s.pending) >= s.limit {
+		s.mu.Unlock()
+		return false
+	}
+	s.pending = append(s.pending, f)
+	s.mu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
 
 // Done is closed when the backend or the link ended the session; CloseStatus
 // then says how to close the visitor socket. Frames may still hold frames

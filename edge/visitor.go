@@ -106,23 +106,19 @@ func (h *visitorHandler) write(ctx context.Context, c *websocket.Conn, sess *Ses
 		select {
 		case <-ctx.Done():
 			return
-		case f := <-sess.Frames():
-			if !h.writeRaw(ctx, c, f) {
-				c.CloseNow()
-				return
+		case <-sess.Ready():
+			for _, f := range sess.Take() {
+				if !h.writeRaw(ctx, c, f) {
+					c.CloseNow()
+					return
+				}
 			}
 		case <-sess.Done():
 			// Deliver what the backend sent before its close (an error
 			// frame explaining it, say), then close as asked.
-		drain:
-			for {
-				select {
-				case f := <-sess.Frames():
-					if !h.writeRaw(ctx, c, f) {
-						break drain
-					}
-				default:
-					break drain
+			for _, f := range sess.Take() {
+				if !h.writeRaw(ctx, c, f) {
+					break
 				}
 			}
 			code, reason := sess.CloseStatus()
