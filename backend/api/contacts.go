@@ -37,12 +37,7 @@ func (a *API) listContacts(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	var next *string
-	if len(cs) > limit {
-		cs = cs[:limit]
-		s := encodeCursor(cs[limit-1].ID)
-		next = &s
-	}
+	cs, next := trimPage(cs, limit, func(r *store.Contact) int64 { return r.ID })
 	out := make([]contactView, len(cs))
 	for i := range cs {
 		out[i] = viewContact(&cs[i])

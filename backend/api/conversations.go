@@ -53,6 +53,18 @@ func listQuery(c *gin.Context, e *problem.Errors, filters ...string) (limit int,
 }
 
 // Cursors are opaque to clients: the position (an id or a sequence number) in base64.
+// trimPage cuts a list read with limit+1 rows back to limit and returns the
+// cursor of the next page, nil on the last one: the extra row only says
+// there is more. key gives a row's position (its id, or a message's seq).
+func trimPage[T any](rows []T, limit int, key func(*T) int64) ([]T, *string) {
+	if len(rows) <= limit {
+		return rows, nil
+	}
+	rows = rows[:limit]
+	next := encodeCursor(key(&rows[limit-1]))
+	return rows, &next
+}
+
 func encodeCursor(n int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("p" + strconv.FormatInt(n, 10)))
 }
@@ -110,12 +122,7 @@ func (a *API) listConversations(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	var next *string
-	if len(cs) > limit {
-		cs = cs[:limit]
-		s := encodeCursor(cs[limit-1].ID)
-		next = &s
-	}
+	cs, next := trimPage(cs, limit, func(r *store.ConversationView) int64 { return r.ID })
 	c.JSON(http.StatusOK, gin.H{"conversations": cs, "next_cursor": next})
 }
 
@@ -158,12 +165,7 @@ func (a *API) conversationMessages(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	var next *string
-	if len(ms) > limit {
-		ms = ms[:limit]
-		s := encodeCursor(ms[limit-1].Seq)
-		next = &s
-	}
+	ms, next := trimPage(ms, limit, func(r *store.Message) int64 { return r.Seq })
 	c.JSON(http.StatusOK, gin.H{"messages": nonNil(ms), "next_cursor": next})
 }
 

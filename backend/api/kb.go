@@ -289,9 +289,9 @@ func (a *API) listArticles(c *gin.Context) {
 		return
 	}
 	out := gin.H{}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		out["next_cursor"] = encodeCursor(rows[limit-1].ID)
+	rows, next := trimPage(rows, limit, func(r *store.KBArticle) int64 { return r.ID })
+	if next != nil {
+		out["next_cursor"] = *next
 	}
 	docs := make([]*articleDoc, len(rows))
 	for i := range rows {

@@ -1,17 +1,14 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/parleychat/parley/backend/availability"
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/problem"
 	"github.com/parleychat/parley/backend/store"
-	"github.com/parleychat/parley/widget"
 )
 
 // mobileChatflow answers the edge with the chatflow an app gets for a mobile
@@ -20,13 +17,8 @@ import (
 // widget.ChatflowConfig. The edge caches it; apps never reach this endpoint
 // directly.
 func (a *API) mobileChatflow(c *gin.Context) {
-	acct, err := a.st.AccountBySite(c, c.Param("site"))
-	if errors.Is(err, store.ErrNotFound) {
-		problem.Status(c.Writer, http.StatusNotFound, "No such site.")
-		return
-	}
-	if err != nil {
-		a.fail(c, err)
+	acct, ok := a.site(c)
+	if !ok {
 		return
 	}
 	row, err := a.mobileByTag(c, acct.ID, c.Param("tag"))
@@ -38,22 +30,13 @@ func (a *API) mobileChatflow(c *gin.Context) {
 		problem.Status(c.Writer, http.StatusNotFound, "No enabled mobile chatflow has this tag.")
 		return
 	}
-	cf, err := chatflow.FromRow(row)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	var agent *store.User
-	if cf.Look.Heading.Kind == widget.HeadingAgent {
-		agent, _ = a.st.User(c, acct.ID, cf.Look.Heading.AgentID)
-	}
-	presence, err := availability.Compute(c, a.st, acct, cf, "", time.Now())
+	pub, err := a.publish(c, acct, row, time.Now())
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, chatflow.Publish(cf, acct, agent, presence))
+	c.JSON(http.StatusOK, pub)
 }
 
 // mobileByTag returns the enabled mobile chatflow of highest priority with

@@ -176,12 +176,7 @@ func (a *API) listConsents(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	var next *string
-	if len(cs) > limit {
-		cs = cs[:limit]
-		s := encodeCursor(cs[limit-1].ID)
-		next = &s
-	}
+	cs, next := trimPage(cs, limit, func(r *store.Consent) int64 { return r.ID })
 	c.JSON(http.StatusOK, gin.H{"consents": cs, "next_cursor": next})
 }
 

@@ -36,12 +36,7 @@ func (a *API) listTickets(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	var next *string
-	if len(ts) > limit {
-		ts = ts[:limit]
-		s := encodeCursor(ts[limit-1].ID)
-		next = &s
-	}
+	ts, next := trimPage(ts, limit, func(r *store.Ticket) int64 { return r.ID })
 	c.JSON(http.StatusOK, gin.H{"tickets": ts, "next_cursor": next})
 }
 
