@@ -63,6 +63,24 @@ const (
 	evTrigger    // the time-on-page trigger is due
 	evDismiss    // the visitor dismissed the welcome prompt
 	evKey        // a key in the widget: see on
+	evCookie     // the cookie banner: code 1 accept, 0 decline
+	evDataAgree  // "I agree" to data processing
+	evComm       // the communication checkbox changed
+	evScore      // a survey score button: code is the score
+	evSurvey     // the survey form was submitted
+	evAttach     // the attach button: pick a file
+	evFile       // a file was picked
+	evUploaded   // an upload ended: data is its error code, "" when stored
+	evDownload   // a file link: data is its URL, text its name
+	evTab        // the tabs: code 0 chat, 1 help
+	evHelpInput  // the visitor typed in the help search
+	evHelpSearch // the debounced search is due: code is its generation
+	evHelpData   // a help fetch ended: data is what, val the JSON, code the generation
+	evArticle    // open a help article: data is its path on the edge
+	evHelpBack   // back from an article to the list
+	evHelpChat   // "Chat with us" from an article
+	evQuick      // a quick reply: data is its text
+	evConfig     // the config fetched again: cfg
 )
 
 type event struct {
@@ -73,6 +91,9 @@ type event struct {
 	gen    int
 	owner  *shell // timer events: the shell that set them
 	api    bool   // evClose: the page's script closed it, not the visitor
+	text   string
+	val    safejs.Value
+	cfg    *widget.Config
 }
 
 // The queue between JavaScript callbacks and run. Callbacks must never
@@ -106,7 +127,18 @@ type app struct {
 	sh        *shell
 	status    string
 	listening bool // the page listeners are set
+	// Identification's outcome (idUnknown until a welcome says) and the
+	// contact's properties: they feed targeting.
+	ident int
+	props widget.Properties
 }
+
+// Identification outcomes of app.ident.
+const (
+	idUnknown = iota
+	idYes
+	idNo
+)
 
 var a app
 
@@ -227,6 +259,7 @@ func start() {
 	sess.Page, sess.Referrer = visit.URL, visit.Referrer
 	sess.Lang, sess.EmailCapture, sess.Presence = flow.Language, flow.EmailCapture, flow.Presence
 	sh := &shell{flow: flow, sess: sess, device: visit.Device, msgEls: map[string]safejs.Value{}}
+	sh.privacySetup()
 	sh.inline = inlineTarget()
 	if sh.inline.IsUndefined() {
 		minimised := widget.Minimised(str(get(global, "document"), "cookie"))
@@ -249,6 +282,12 @@ func start() {
 	} else {
 		sh.setOpen(true, false)
 	}
+	// Identified visitors connect at once (their contact's properties
+	// feed targeting), and so does a visitor with a stored conversation
+	// (agent answers show as unread on every page).
+	if sh.sess.State() == widget.ConnIdle && (sh.sess.Identifying() || sh.sess.Conversation != "") {
+		sh.connect()
+	}
 	emit("widgetLoaded", "loaded", true)
 }
 
@@ -260,14 +299,22 @@ func currentVisit() widget.Visit {
 	loc := get(global, "location")
 	nav := get(global, "navigator")
 	url := str(loc, "href")
-	s := get(a.boot, "settings")
+	email, token := identification()
 	return widget.Visit{
 		URL:      url,
 		Query:    widget.ParseQuery(url),
 		Referrer: str(get(global, "document"), "referrer"),
 		Device:   widget.DeviceOf(num(global, "innerWidth"), num(nav, "maxTouchPoints") > 0),
-		Known:    str(s, "identificationEmail") != "" && str(s, "identificationToken") != "",
+		Known:    email != "" && token != "" && a.ident != idNo,
+		Contact:  a.props,
 	}
+}
+
+// identification returns the email and token the page passed in
+// ParleySettings (identificationEmail, identificationToken).
+func identification() (email, token string) {
+	s := get(a.boot, "settings")
+	return str(s, "identificationEmail"), str(s, "identificationToken")
 }
 
 // inlineTarget is the page's element named by settings.inlineEmbedSelector,
@@ -301,18 +348,7 @@ func loadLanguage(lang string) error {
 	if err != nil {
 		return errors.New("texts: " + err.Error())
 	}
-	keys, err := get(global, "Object").Call("keys", v)
-	if err != nil {
-		return err
-	}
-	n, _ := keys.Length()
-	t := make(widget.Texts, n)
-	for i := 0; i < n; i++ {
-		k, _ := keys.Index(i)
-		ks, _ := k.String()
-		t[ks] = str(v, ks)
-	}
-	widget.UseTexts(t)
+	widget.UseTexts(stringMap(v))
 	a.lang = lang
 	return nil
 }
@@ -436,7 +472,7 @@ func decodeConfig(v safejs.Value) *widget.Config {
 		if err != nil {
 			continue
 		}
-		look, presence, ec, display := get(f, "look"), get(f, "presence"), get(f, "email_capture"), get(f, "display")
+		look, presence, ec, display, opts := get(f, "look"), get(f, "presence"), get(f, "email_capture"), get(f, "display"), get(f, "options")
 		lang := str(f, "language")
 		prompt := map[string]string{}
 		if t := str(get(ec, "prompt"), lang); t != "" {
@@ -465,6 +501,10 @@ func decodeConfig(v safejs.Value) *widget.Config {
 				BackAt: str(presence, "back_at"),
 				Hide:   truthy(presence, "hide"),
 			},
+			Options: widget.Options{Attachments: truthy(opts, "attachments"), HelpTab: truthy(opts, "help_tab"),
+				KnowledgeBaseID: int64(num(opts, "knowledge_base_id"))},
+			Help:     truthy(f, "help"),
+			Consents: decodeConsents(get(f, "consents")),
 		}
 		groups := get(tg, "groups")
 		gn, _ := groups.Length()
@@ -475,6 +515,27 @@ func decodeConfig(v safejs.Value) *widget.Config {
 		cfg.Chatflows = append(cfg.Chatflows, c)
 	}
 	return cfg
+}
+
+// decodeConsents reads the published consent notices.
+func decodeConsents(v safejs.Value) widget.Consents {
+	return widget.Consents{Cookie: decodeNotice(get(v, "cookie")), DataProcessing: decodeNotice(get(v, "data_processing")),
+		Communication: decodeNotice(get(v, "communication"))}
+}
+
+func decodeNotice(v safejs.Value) *widget.ConsentNotice {
+	if v.Type() != safejs.TypeObject {
+		return nil
+	}
+	n := &widget.ConsentNotice{Kind: str(v, "kind"), Mode: str(v, "mode"), Accept: str(v, "accept"),
+		Decline: str(v, "decline"), Version: str(v, "version")}
+	parts := get(v, "parts")
+	pn, _ := parts.Length()
+	for i := 0; i < pn; i++ {
+		p, _ := parts.Index(i)
+		n.Parts = append(n.Parts, widget.ConsentPart{Text: str(p, "text"), Href: str(p, "href")})
+	}
+	return n
 }
 
 func decodeRules(v safejs.Value) []widget.Rule {
@@ -559,6 +620,10 @@ func handle(e event) {
 			sh.show(sh.dir.Scrolled(widget.ScrollPercent(num(global, "scrollY"), num(global, "innerHeight"), num(el, "scrollHeight"))))
 		}
 	case evLeave:
+		if e.code <= 0 && !sh.leaving {
+			sh.leaving = true // exit intent: the cookie banner's moment in that mode
+			sh.exitBanner()
+		}
 		if sh.dir != nil {
 			sh.show(sh.dir.PointerLeft(float64(e.code)))
 		}
@@ -617,6 +682,8 @@ func handle(e event) {
 		sh.submitEmail()
 	case evRelive:
 		sh.renderLive()
+	default:
+		sh.handleMore(e)
 	}
 }
 
@@ -705,15 +772,25 @@ func (sh *shell) setOpen(open, byVisitor bool) {
 	if sh.dir != nil {
 		sh.show(sh.dir.Now())
 	}
+	sh.renderPrivacy()
 }
 
 // send takes the input's text into the session; a refused text stays in
 // the input so the visitor can fix it.
 func (sh *shell) send() {
-	value := str(sh.input, "value")
+	if sh.sendText(str(sh.input, "value")) {
+		set(sh.input, "value", "")
+	}
+}
+
+// sendText sends a message (typed, or a quick reply) and reports whether
+// the session took it.
+func (sh *shell) sendText(value string) bool {
+	if sh.sess.SendBlocked() {
+		return false // the send control is disabled until "I agree"
+	}
 	u, err := sh.sess.Send(value)
 	if err == nil {
-		set(sh.input, "value", "")
 		sh.apply(u)
 		if sh.sess.State() == widget.ConnIdle {
 			sh.connect()
@@ -721,6 +798,7 @@ func (sh *shell) send() {
 	}
 	sh.renderStatus()
 	sh.renderLive()
+	return err == nil
 }
 
 // connect opens a socket to the edge's /ws.
@@ -805,9 +883,26 @@ func (sh *shell) receive(data string) {
 		BackAt:       str(v, "back_at"),
 		Hide:         truthy(v, "hide"),
 		Email:        str(v, "email"),
+		Identified:   truthy(v, "identified"),
+		Warning:      str(v, "warning"),
+		Link:         str(v, "link"),
+		LinkTitle:    str(v, "link_title"),
+		Survey:       int64(num(v, "survey")),
+		Question:     str(v, "question"),
+		Scale:        str(v, "scale"),
+		AllowComment: truthy(v, "allow_comment"),
+		Score:        int(num(v, "score")),
+		Kind:         str(v, "kind"),
+		Decision:     str(v, "decision"),
+		Version:      str(v, "version"),
 	}
+	decodeExtras(v, &f)
 	conv, email, last := sh.sess.Conversation, sh.sess.Email, sh.sess.LastSeq
+	token := sh.sess.Token
 	sh.apply(sh.sess.Receive(f))
+	if sh.sess.Token != token || sh.sess.Conversation != conv || sh.sess.LastSeq != last {
+		sh.saveChat()
+	}
 	sh.renderStatus()
 	sh.renderLive()
 	if c := sh.sess.Conversation; c != conv && c != "" {
@@ -827,13 +922,20 @@ func (sh *shell) receive(data string) {
 		sh.markRead()
 	case widget.FrameWelcome:
 		sh.markRead()
+		sh.welcomed()
 	case widget.FrameSurvey:
 		sh.closedConv(conv)
 	case widget.FrameError:
 		if f.Code == widget.ErrConvClosed {
 			sh.closedConv(conv)
 		}
+		if sh.sess.StaleConsent() {
+			sh.refetchConfig()
+		}
 	}
+	sh.renderPrivacy()
+	sh.renderSurvey()
+	sh.renderQuick()
 }
 
 // closedConv fires conversationClosed once per conversation.

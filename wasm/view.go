@@ -28,6 +28,20 @@ type shell struct {
 	seenEl                                                     safejs.Value // the "Seen" mark, once made
 	seenKey                                                    string       // the entry it is under
 
+	els map[string]safejs.Value // the markup's elements by data-parley name
+
+	leaving bool // the pointer left through the top: exit intent happened
+
+	tabs       bool // the Help tab is offered
+	helpOn     bool // the Help tab is showing
+	helpLoaded bool // its categories were fetched
+	helpGen    int  // the newest list fetch or pending search
+	artGen     int  // the newest article fetch
+
+	score    int          // the survey score picked
+	quickEl  safejs.Value // the quick replies shown, once made
+	quickKey string       // the entry they are under
+
 	unread  int    // agent messages the visitor has not seen
 	touched bool   // userInteractedWithWidget was fired
 	closed  string // the conversation conversationClosed was fired for
@@ -118,6 +132,8 @@ func (sh *shell) render() {
 	sh.emailPrompt = q("email-prompt")
 	sh.emailInput = q("email-input")
 	sh.seenEl = safejs.Null()
+	sh.quickEl = safejs.Null()
+	sh.els = els
 
 	name := sh.flow.HeadingName
 	if name == "" {
@@ -136,13 +152,26 @@ func (sh *shell) render() {
 	for _, l := range [...]struct {
 		el, typ string
 		kind    eventKind
+		code    int
 	}{
-		{"launcher", "click", evToggle}, {"prompt-open", "click", evToggle}, {"prompt-dismiss", "click", evDismiss},
-		{"close", "click", evClose}, {"composer", "submit", evSend}, {"email-form", "submit", evEmail},
-		{"input", "input", evTyping}, {"input", "keydown", evKey}, {"root", "keydown", evKey},
+		{"launcher", "click", evToggle, 0}, {"prompt-open", "click", evToggle, 0}, {"prompt-dismiss", "click", evDismiss, 0},
+		{"close", "click", evClose, 0}, {"composer", "submit", evSend, 0}, {"email-form", "submit", evEmail, 0},
+		{"input", "input", evTyping, 0}, {"root", "keydown", evKey, 0},
+		{"cookie-accept", "click", evCookie, 1}, {"cookie-decline", "click", evCookie, 0}, {"data-agree", "click", evDataAgree, 0},
+		{"comm-box", "change", evComm, 0}, {"survey", "submit", evSurvey, 0}, {"attach", "click", evAttach, 0},
+		{"file", "change", evFile, 0}, {"tab-chat", "click", evTab, 0}, {"tab-help", "click", evTab, 1},
+		{"help-search", "input", evHelpInput, 0}, {"help-back", "click", evHelpBack, 0}, {"help-chat", "click", evHelpChat, 0},
+		{"score-1", "click", evScore, 1}, {"score-2", "click", evScore, 2}, {"score-3", "click", evScore, 3},
+		{"score-4", "click", evScore, 4}, {"score-5", "click", evScore, 5},
 	} {
-		on(q(l.el), l.typ, event{kind: l.kind, owner: sh})
+		on(q(l.el), l.typ, event{kind: l.kind, code: l.code, owner: sh})
 	}
+	sh.tabs = sh.flow.Help && sh.flow.Options.KnowledgeBaseID > 0
+	set(q("tabs"), "hidden", !sh.tabs)
+	set(q("attach"), "hidden", !sh.flow.Options.Attachments || truthy(get(a.boot, "settings"), "disableAttachments"))
+	sh.renderNotices()
+	sh.renderPrivacy()
+	sh.renderSurvey()
 
 	parent := get(doc, "body")
 	if !sh.inline.IsUndefined() {
@@ -277,6 +306,9 @@ func (sh *shell) renderEntries(changed []int) {
 		if entries[i].Key == sh.seenKey {
 			sh.seenKey = "" // its element is made anew: mark it again
 		}
+		if entries[i].Key == sh.quickKey {
+			sh.quickKey = ""
+		}
 	}
 	children := get(sh.msgs, "children")
 	for _, i := range changed {
@@ -288,6 +320,7 @@ func (sh *shell) renderEntries(changed []int) {
 		call(sh.msgs, "insertBefore", el, ref)
 		sh.msgEls[entries[i].Key] = el
 	}
+	sh.renderQuick()
 	sh.scrollDown()
 }
 
@@ -301,7 +334,7 @@ func on(el safejs.Value, typ string, e event) {
 		ev := arg(args, 0)
 		if e.kind == evKey {
 			switch key := str(ev, "key"); {
-			case key == "Enter" && typ == "keydown" && !truthy(ev, "shiftKey") && !truthy(ev, "isComposing") && str(get(ev, "target"), "tagName") == "TEXTAREA":
+			case key == "Enter" && !truthy(ev, "shiftKey") && !truthy(ev, "isComposing") && attrOf(get(ev, "target"), "data-parley") == "input":
 				e.kind = evSend
 			case key == "Escape":
 				e.kind = evClose
@@ -309,7 +342,7 @@ func on(el safejs.Value, typ string, e event) {
 				return nil
 			}
 		}
-		if typ == "submit" || e.kind == evSend {
+		if typ == "submit" || e.kind == evSend || e.kind == evDownload {
 			try(ev, "preventDefault")
 		}
 		post(e)
@@ -363,7 +396,8 @@ func (sh *shell) messageEl(e *widget.Entry) safejs.Value {
 		if sh.flow.Look.BrandAlias || name == "" {
 			name, img = sh.flow.HeadingName, sh.flow.HeadingImage
 		}
-		if name != "" {
+		bot := e.From == widget.FromBot
+		if name != "" || bot {
 			n := newEl("div", "name", "")
 			if src := imageURL(img); src != "" {
 				i := newEl("img", "", "")
@@ -372,10 +406,26 @@ func (sh *shell) messageEl(e *widget.Entry) safejs.Value {
 				call(n, "appendChild", i)
 			}
 			call(n, "appendChild", newEl("span", "", name))
+			if bot { // bot turns are marked as such (SPEC 1)
+				call(n, "appendChild", newEl("span", "tag", widget.T("bot")))
+			}
 			call(el, "appendChild", n)
 		}
 	}
-	call(el, "appendChild", newEl("div", "text", e.Text))
+	at := e.Attachment
+	if at == nil || e.Text != at.Name {
+		call(el, "appendChild", newEl("div", "text", e.Text))
+	}
+	if at != nil && strings.HasPrefix(at.URL, "/") {
+		call(el, "appendChild", sh.fileEl(at))
+	}
+	if e.Link != "" && widget.ArticlePath(e.Link, a.site) {
+		b := newEl("button", "link", widget.T("article_link", "title", e.LinkTitle))
+		attr(b, "type", "button")
+		attr(b, "data-parley", "article-link")
+		on(b, "click", event{kind: evArticle, data: e.Link, owner: sh})
+		call(el, "appendChild", b)
+	}
 	return el
 }
 

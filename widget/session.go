@@ -60,6 +60,11 @@ type Entry struct {
 	Pending bool   // the visitor's message, not yet acknowledged
 	Failed  string // why the server refused it; it will not be resent
 
+	Attachment   *Attachment // the file the message carries, if any
+	QuickReplies []string    // a bot's answers to offer as buttons
+	Link         string      // a bot answer's help article (a path on the edge)
+	LinkTitle    string      // that article's title
+
 	epoch int // conversation generation: entries of a new conversation sort after the old one's
 }
 
@@ -103,6 +108,27 @@ type Session struct {
 	sent         bool      // the visitor has written in this conversation
 	emailPending string    // address sent, not yet confirmed
 	emailFrame   Frame     // its frame, resent after a reconnect
+
+	// Privacy (privacy.go): the chatflow's consent notices, the visitor's
+	// decisions and the identification the page asked for.
+	Consents     Consents
+	CookieChoice string // the cookie banner's answer: DecisionGranted, DecisionRefused or ""
+	Subscribed   bool   // the communication checkbox
+	IDEmail      string // identification: the email the page passed
+	IDToken      string // and the token the site's server got for it
+	Identified   bool   // the server identified the visitor
+	Properties   Properties
+	Warning      string // why identification failed, for the console
+
+	dataGranted string  // version of the data-processing text granted
+	idRefused   bool    // the server did not identify the visitor
+	consentOut  []Frame // consent frames not yet answered
+	stale       bool    // a consent was refused as stale
+
+	// Survey (survey.go).
+	Survey      *SurveyAsk
+	surveyState SurveyState
+	surveyOut   *Frame // the answer, until stored
 
 	state    ConnState
 	notice   string
@@ -167,6 +193,8 @@ func (s *Session) Hello() Frame {
 		LastSeq:      s.LastSeq,
 		Page:         s.Page,
 		Referrer:     s.Referrer,
+		Email:        s.IDEmail,
+		IDToken:      s.IDToken,
 	}
 }
 
@@ -216,11 +244,22 @@ func (s *Session) Receive(f Frame) Update {
 		if f.Email != "" {
 			s.Email = f.Email
 		}
-		// Everything not acknowledged goes again, same ids: the server
-		// stores each id once, so nothing is duplicated.
-		u.Send = append([]Frame(nil), s.outbox...)
+		s.Identified, s.Warning = f.Identified, f.Warning
+		s.idRefused = s.IDToken != "" && !f.Identified
+		s.Properties = nil
+		if f.Properties != nil {
+			s.Properties = *f.Properties
+		}
+		// Decisions first (a data-processing grant must precede the
+		// messages it allows), then everything not acknowledged, same ids:
+		// the server stores each id once, so nothing is duplicated.
+		u.Send = append([]Frame(nil), s.consentOut...)
+		u.Send = append(u.Send, s.outbox...)
 		if s.emailPending != "" {
 			u.Send = append(u.Send, s.emailFrame)
+		}
+		if s.surveyOut != nil {
+			u.Send = append(u.Send, *s.surveyOut)
 		}
 
 	case FrameAck:
@@ -272,6 +311,13 @@ func (s *Session) Receive(f Frame) Update {
 			Text:   f.Text,
 			At:     f.At,
 			epoch:  s.epoch,
+
+			Attachment: f.Attachment,
+			Link:       f.Link,
+			LinkTitle:  f.LinkTitle,
+		}
+		if f.QuickReplies != nil {
+			e.QuickReplies = *f.QuickReplies
 		}
 		u.Changed = append(u.Changed, s.insertConfirmed(e))
 
@@ -304,10 +350,29 @@ func (s *Session) Receive(f Frame) Update {
 			}
 		case ErrForbidden:
 			s.switchConversation("")
+		case ErrConsentRequired:
+			// Nothing was stored: the message stays in the outbox until the
+			// visitor agrees, then goes (receiveConsent).
+			s.dataGranted = ""
+		case ErrStaleConsent:
+			s.staleConsent(f.ID)
+		case ErrNoSurvey:
+			s.Survey, s.surveyState, s.surveyOut = nil, SurveyNone, nil
+			s.notice = ""
+		case ErrBadAnswer:
+			if s.surveyState == SurveySending {
+				s.surveyState, s.surveyOut = SurveyAsking, nil
+			}
 		}
 
 	case FrameTyping, FrameRead, FramePresence, FrameEmail:
 		s.receiveLive(f)
+
+	case FrameConsent:
+		s.receiveConsent(f, &u)
+
+	case FrameSurvey, FrameSurveyAnswer:
+		s.receiveSurvey(f)
 
 	case FrameStatus:
 		// The edge lost (or regained) its link to the backend while keeping

@@ -92,7 +92,11 @@ func ErrorText(code string) string {
 	switch code {
 	case ErrTooLong:
 		return T("err_too_long", "max", strconv.Itoa(MaxTextRunes))
-	case ErrRateLimited, ErrUnavailable, ErrForbidden, ErrConvClosed, ErrBadEmail:
+	case ErrRateLimited, ErrUnavailable, ErrForbidden, ErrConvClosed, ErrBadEmail, ErrConsentRequired, ErrStaleConsent:
+		return T("err_" + code)
+	case ErrBadAnswer:
+		return T("err_bad_answer", "max", strconv.Itoa(MaxSurveyComment))
+	case UploadTooLarge, UploadBadType:
 		return T("err_" + code)
 	case ErrNotFound:
 		return T("unavailable")

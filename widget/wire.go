@@ -6,7 +6,9 @@ import (
 )
 
 // EncodeFrame returns f as JSON, byte for byte what encoding/json produces
-// for a Frame. The browser build uses it instead of encoding/json (or a JS
+// for a Frame of the fields a client sends (the server-only fields —
+// identified, properties, warning, question, scale, allow_comment,
+// attachment, quick_replies, link, link_title — are left out). The browser build uses it instead of encoding/json (or a JS
 // round trip) to keep widget.wasm small, and to know a frame's exact size
 // before sending it: a frame over MaxFrameBytes would make the edge close
 // the socket, and resending it after every reconnect would loop forever.
@@ -23,6 +25,7 @@ func EncodeFrame(f Frame) string {
 	b = appendStringField(b, "token", f.Token)
 	b = appendStringField(b, "page", f.Page)
 	b = appendStringField(b, "referrer", f.Referrer)
+	b = appendStringField(b, "id_token", f.IDToken)
 	b = appendStringField(b, "conversation", f.Conversation)
 	b = appendIntField(b, "last_seq", f.LastSeq)
 	b = appendStringField(b, "id", f.ID)
@@ -40,6 +43,12 @@ func EncodeFrame(f Frame) string {
 		b = append(b, `,"hide":true`...)
 	}
 	b = appendStringField(b, "email", f.Email)
+	b = appendIntField(b, "survey", f.Survey)
+	b = appendIntField(b, "score", int64(f.Score))
+	b = appendStringField(b, "comment", f.Comment)
+	b = appendStringField(b, "kind", f.Kind)
+	b = appendStringField(b, "decision", f.Decision)
+	b = appendStringField(b, "version", f.Version)
 	b = append(b, '}')
 	return string(b)
 }

@@ -20,6 +20,9 @@ func TestEncodeFrameMatchesEncodingJSON(t *testing.T) {
 		{Type: FrameWelcome, Token: "t", Conversation: "c", LastSeq: 9007199254740993, Email: "a@b.example"},
 		{Type: FramePresence, State: StateOffline, Text: "Back at 9:00", BackAt: "2026-01-02T09:00:00Z", Hide: true},
 		{Type: FrameEmail, ID: "e1", Email: nasty},
+		{Type: FrameHello, V: 1, Site: "s", Chatflow: "c", Email: "ann@example.com", IDToken: "tok<&>"},
+		{Type: FrameSurveyAnswer, Survey: 12, Score: 5, Comment: nasty},
+		{Type: FrameConsent, ID: "c-1", Kind: ConsentDataProcessing, Decision: DecisionGranted, Version: "v1.abc", Page: "https://x/?a=1&b"},
 	}
 	for _, f := range frames {
 		want, err := json.Marshal(f)

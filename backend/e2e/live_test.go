@@ -86,6 +86,11 @@ func TestLiveTypingReceiptsPresenceAndEmail(t *testing.T) {
 		`[...`+shadow+`.querySelectorAll('[data-parley=message][data-from=visitor] [data-parley=seen]')].some(e => e.textContent === 'Seen')`, 10*time.Second)
 
 	// The agent types: the widget says so, and stops saying so after ~5 s.
+	// The thread page marks the conversation read while it renders, so
+	// "Seen" can show before the page's live socket is open; typing sent
+	// before then is dropped (inbox.js sends typing only on an open
+	// socket), which made this check flaky. Type once the thread is live.
+	waitJS(t, agent, "the thread's live socket", `document.getElementById('live-status').dataset.state === 'live'`, 10*time.Second)
 	runT(t, agent, chromedp.SendKeys(chromedp.CSS(`#reply textarea[name=text]`), "Yes, we d"))
 	waitJS(t, visitor, "the agent typing", widgetShows("typing", "Ada Agent is typing…"), 10*time.Second)
 	waitJS(t, visitor, "the typing indicator to expire", shadow+`.querySelector('[data-parley=typing]').hidden`, 10*time.Second)

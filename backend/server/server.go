@@ -135,4 +135,3 @@ func (s *Server) Close() {
 	s.Bus.Close()
 	s.DB.Close()
 }
-

@@ -135,6 +135,32 @@ func (c *Chat) Resume(token, conversation string, lastSeq int64) {
 	c.s.Token, c.s.Conversation, c.s.LastSeq = token, conversation, max(lastSeq, 0)
 }
 
+// Identify makes the chat that of a known contact (PROTOCOL.md
+// "Identification"): email and the token the app's server got for it
+// from POST /api/v1/visitor-identification go into every hello. A token
+// the server does not accept leaves the chat anonymous; Identified and
+// IdentificationWarning say which. Call it before Connect.
+func (c *Chat) Identify(email, idToken string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.s.IDEmail, c.s.IDToken = email, idToken
+}
+
+// Identified reports whether the last welcome identified the visitor.
+func (c *Chat) Identified() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.Identified
+}
+
+// IdentificationWarning is why the last welcome did not identify the
+// visitor ("" when it did, or when no identification was asked).
+func (c *Chat) IdentificationWarning() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.Warning
+}
+
 // Connect starts connecting in the background; the client then stays
 // connected, reconnecting as needed, until Close. Calling it again does nothing.
 func (c *Chat) Connect() {

@@ -348,3 +348,31 @@ func TestBadInput(t *testing.T) {
 		t.Error("sent after Close")
 	}
 }
+
+// TestIdentifyGoesIntoHello: an identified chat sends email and id_token
+// in every hello and reports the welcome's outcome.
+func TestIdentifyGoesIntoHello(t *testing.T) {
+	srv := &scriptServer{t: t, conns: make(chan *websocket.Conn, 4), frames: make(chan widget.Frame, 64)}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c, _ := NewChat(hs.URL, "demo", "cf", nil)
+	defer c.Close()
+	c.Identify("ann@example.com", "id-tok")
+	c.Connect()
+	conn := <-srv.conns
+	h := srv.next(widget.FrameHello)
+	if h.Email != "ann@example.com" || h.IDToken != "id-tok" {
+		t.Fatalf("hello %+v", h)
+	}
+	if err := conn.Write(context.Background(), websocket.MessageText,
+		[]byte(`{"type":"welcome","token":"v","warning":"The identification token has expired."}`)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.IdentificationWarning() == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.Identified() || c.IdentificationWarning() != "The identification token has expired." {
+		t.Fatalf("identified=%v warning=%q", c.Identified(), c.IdentificationWarning())
+	}
+}
