@@ -80,10 +80,11 @@ type botAction struct {
 // client ids derived from msg, so acting twice stores nothing twice.
 func (s *session) botTurn(ctx context.Context, msg *store.Message, created bool) bool {
 	kind := s.botKind()
+	if kind == "" {
+		// A live-agent chatflow runs no bot: no reads on the message hot path.
+		return false
+	}
 	if created {
-		if kind == "" {
-			return false
-		}
 		if _, err := s.e.st.StartBot(ctx, s.account.ID, s.conv.ID, kind, s.flow.Options.BotID); err != nil {
 			s.e.log.Warn("chat: bot not started", "conversation", s.conv.ID, "err", err)
 			return false

@@ -65,6 +65,9 @@ const (
 	liveBatch        = 200             // messages read per query when catching up
 	liveTypingEvery  = 2 * time.Second // least time between two typing notices of one socket
 	liveCountsEvery  = 500 * time.Millisecond
+	// liveItemsEvery gathers a list socket's row updates: a busy
+	// conversation costs its row one read per interval, not one per message.
+	liveItemsEvery = 200 * time.Millisecond
 )
 
 // clientFrame is what the page sends.
@@ -247,6 +250,9 @@ func (h *Handler) live(c *gin.Context) {
 			}
 		case <-poll:
 			err = s.resync(ctx)
+		case <-s.itemsDue:
+			s.itemsDue = nil
+			err = s.sendPendingItems(ctx)
 		case <-s.countsDue:
 			s.countsDue = nil
 			err = s.sendCounts(ctx)
@@ -282,7 +288,9 @@ type liveState struct {
 	inbox   int64
 	query   string
 
-	countsDue <-chan time.Time // set while a counts frame is pending
+	countsDue    <-chan time.Time // set while a counts frame is pending
+	itemsDue     <-chan time.Time // set while rows wait in pendingItems
+	pendingItems map[int64]bool   // conversations whose list rows changed
 
 	typingNoticed time.Time        // when this socket's last typing notice went out
 	visitorRead   int64            // the visitor's read position last sent
@@ -378,7 +386,14 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 		if s.query != "" {
 			return nil // a search result is not kept live row by row
 		}
-		return s.sendItem(ctx, n.Conversation)
+		if s.pendingItems == nil {
+			s.pendingItems = map[int64]bool{}
+		}
+		s.pendingItems[n.Conversation] = true
+		if s.itemsDue == nil {
+			s.itemsDue = time.After(liveItemsEvery)
+		}
+		return nil
 	}
 	return nil
 }
@@ -458,6 +473,17 @@ func (s *liveState) sendList(ctx context.Context) error {
 }
 
 // sendItem pushes one conversation's row, or its removal once it is closed.
+// sendPendingItems pushes the rows gathered since the last push.
+func (s *liveState) sendPendingItems(ctx context.Context) error {
+	for id := range s.pendingItems {
+		delete(s.pendingItems, id)
+		if err := s.sendItem(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *liveState) sendItem(ctx context.Context, id int64) error {
 	conv, err := s.h.st.ConversationSummary(ctx, s.user.AccountID, id)
 	if errors.Is(err, store.ErrNotFound) {
