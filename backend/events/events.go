@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -72,7 +73,14 @@ type Subscription struct {
 	account int64
 	mu      sync.Mutex
 	missed  bool
+	only    atomic.Int64 // see Only
 }
+
+// Only narrows the subscription to notices of one conversation and those
+// of the whole account (conversation 0); 0 widens it to everything again.
+// A page that follows one thread then wakes for that thread's events only,
+// and cannot fall behind on the rest of the account's traffic.
+func (s *Subscription) Only(conversation int64) { s.only.Store(conversation) }
 
 // Missed reports (and clears) whether notices were dropped since the last call;
 // a subscriber that sees true re-reads its state from the database.
@@ -135,6 +143,9 @@ func (b *Bus) Publish(n Notice) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs[n.Account] {
+		if o := s.only.Load(); o != 0 && n.Conversation != 0 && n.Conversation != o {
+			continue
+		}
 		select {
 		case s.C <- n:
 		default:

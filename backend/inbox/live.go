@@ -229,7 +229,7 @@ func (h *Handler) live(c *gin.Context) {
 	expire := time.NewTimer(time.Until(sess.ExpiresAt))
 	defer expire.Stop()
 
-	s := &liveState{h: h, conn: conn, user: u}
+	s := &liveState{h: h, conn: conn, user: u, sub: sub}
 	if err := s.loadInboxes(ctx); err != nil {
 		h.log.Error("inbox: live", "err", err)
 		conn.Close(websocket.StatusInternalError, "try again")
@@ -242,6 +242,7 @@ func (h *Handler) live(c *gin.Context) {
 			return
 		case f := <-frames:
 			err = s.handle(ctx, f)
+			s.narrow()
 		case n := <-notices:
 			if sub.Missed() {
 				err = s.resync(ctx)
@@ -280,8 +281,9 @@ type liveState struct {
 	conn    *websocket.Conn
 	user    *store.User
 	inboxes map[int64]bool
-	thread  int64 // followed conversation; 0 for none
-	last    int64 // the last seq sent for it
+	sub     *events.Subscription // nil without a bus
+	thread  int64                // followed conversation; 0 for none
+	last    int64                // the last seq sent for it
 	visitor string
 	list    bool
 	view    string // the list's view, inbox and search
@@ -473,6 +475,19 @@ func (s *liveState) sendList(ctx context.Context) error {
 }
 
 // sendItem pushes one conversation's row, or its removal once it is closed.
+// narrow limits the bus subscription to what the page shows: a thread page
+// hears only its conversation's notices, a list page all of them.
+func (s *liveState) narrow() {
+	if s.sub == nil {
+		return
+	}
+	if s.list || s.thread == 0 {
+		s.sub.Only(0)
+		return
+	}
+	s.sub.Only(s.thread)
+}
+
 // sendPendingItems pushes the rows gathered since the last push.
 func (s *liveState) sendPendingItems(ctx context.Context) error {
 	for id := range s.pendingItems {
