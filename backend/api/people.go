@@ -22,10 +22,15 @@ func (a *API) getAccount(c *gin.Context) { c.JSON(http.StatusOK, account(c)) }
 
 // Inboxes.
 
+// groupInput is what inboxes and teams share: a name and member users.
+type groupInput struct {
+	Name      string  `json:"name"`
+	MemberIDs []int64 `json:"member_ids"`
+}
+
 type inboxInput struct {
-	Name           string  `json:"name"`
-	HasChatChannel bool    `json:"has_chat_channel"`
-	MemberIDs      []int64 `json:"member_ids"`
+	groupInput
+	HasChatChannel bool `json:"has_chat_channel"`
 }
 
 func (a *API) listInboxes(c *gin.Context) {
@@ -74,7 +79,7 @@ func (a *API) patchInbox(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	in := inboxInput{Name: cur.Name, HasChatChannel: cur.HasChatChannel, MemberIDs: cur.MemberIDs}
+	in := inboxInput{groupInput{cur.Name, cur.MemberIDs}, cur.HasChatChannel}
 	if !a.decodeInbox(c, &in) {
 		return
 	}
@@ -88,6 +93,12 @@ func (a *API) patchInbox(c *gin.Context) {
 }
 
 func (a *API) decodeInbox(c *gin.Context, in *inboxInput) bool {
+	return a.decodeGroup(c, in, &in.groupInput)
+}
+
+// decodeGroup reads the body onto in (which holds g) and checks the name
+// and that every member is a user of the account.
+func (a *API) decodeGroup(c *gin.Context, in any, g *groupInput) bool {
 	b, ok := body(c)
 	if !ok {
 		return false
@@ -97,14 +108,14 @@ func (a *API) decodeInbox(c *gin.Context, in *inboxInput) bool {
 		return false
 	}
 	var e problem.Errors
-	checkName(&e, "name", in.Name)
-	a.checkUsers(c, &e, "member_ids", in.MemberIDs)
+	checkName(&e, "name", g.Name)
+	a.checkUsers(c, &e, "member_ids", g.MemberIDs)
 	if err := e.Err(); err != nil {
 		a.fail(c, err)
 		return false
 	}
-	if in.MemberIDs == nil {
-		in.MemberIDs = []int64{}
+	if g.MemberIDs == nil {
+		g.MemberIDs = []int64{}
 	}
 	return true
 }
@@ -268,10 +279,7 @@ func (a *API) deleteUser(c *gin.Context) {
 
 // Teams.
 
-type teamInput struct {
-	Name      string  `json:"name"`
-	MemberIDs []int64 `json:"member_ids"`
-}
+type teamInput = groupInput
 
 func (a *API) listTeams(c *gin.Context) {
 	ts, err := a.st.Teams(c, account(c).ID)
@@ -333,25 +341,7 @@ func (a *API) patchTeam(c *gin.Context) {
 }
 
 func (a *API) decodeTeam(c *gin.Context, in *teamInput) bool {
-	b, ok := body(c)
-	if !ok {
-		return false
-	}
-	if err := chatflow.DecodeStrict(b, in, "id", "created_at"); err != nil {
-		a.fail(c, err)
-		return false
-	}
-	var e problem.Errors
-	checkName(&e, "name", in.Name)
-	a.checkUsers(c, &e, "member_ids", in.MemberIDs)
-	if err := e.Err(); err != nil {
-		a.fail(c, err)
-		return false
-	}
-	if in.MemberIDs == nil {
-		in.MemberIDs = []int64{}
-	}
-	return true
+	return a.decodeGroup(c, in, in)
 }
 
 func (a *API) deleteTeam(c *gin.Context) {

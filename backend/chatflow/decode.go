@@ -116,11 +116,15 @@ func collectFields(t reflect.Type, out map[string]reflect.Type) {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
 		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" || !f.IsExported() {
+		if name == "-" {
 			continue
 		}
+		// Embedded structs lend their fields, exported or not (as in encoding/json).
 		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
 			collectFields(f.Type, out)
+			continue
+		}
+		if !f.IsExported() {
 			continue
 		}
 		if name == "" {
