@@ -308,7 +308,10 @@ const (
 // ranking thousands of full-text vectors; instead up to half of this many
 // come from articles whose titles match (found by their own small index),
 // the rest from other matches in index order, and only those are ranked on
-// title and body. Searches with fewer matches are ranked exactly.
+// title and body. Searches with fewer matches are ranked exactly. A quoted
+// phrase is found through its words (the index cannot see adjacency) and
+// checked on up to three times as many candidates, so a phrase of very
+// common words may miss matches beyond them.
 const SearchCandidates = 200
 
 // SearchKB ranks the articles of kbID in language lang (searched with the
@@ -318,18 +321,30 @@ func (s *Store) SearchKB(ctx context.Context, kbID int64, lang, cfg, query strin
 	hits := []KBSearchHit{}
 	// Headlines are made only for the few shown: ts_headline re-parses the
 	// text and is the expensive part.
-	err := s.db.SelectContext(ctx, &hits, `WITH q AS (SELECT websearch_to_tsquery($3::regconfig, $4) AS q),
+	err := s.db.SelectContext(ctx, &hits, `WITH q0 AS (SELECT websearch_to_tsquery($3::regconfig, $4) AS q),
+		q AS (SELECT q0.q,
+			-- loose: the query with its phrases loosened to AND, which the GIN
+			-- index answers without reading each row's positions; phrases are
+			-- checked on the candidates only. (A negated phrase is left as is.)
+			CASE WHEN q0.q::text LIKE '%!%' THEN q0.q
+				ELSE regexp_replace(q0.q::text, '<(-|[0-9]+)>', '&', 'g')::tsquery END AS loose
+			FROM q0),
 		cand AS (
 			(SELECT a.id FROM kb_articles a, q
-			WHERE a.title_search @@ q.q AND a.search @@ q.q AND a.kb_id = $1 AND a.language = $2 AND ($5 OR a.published)
+			WHERE a.title_search @@ q.loose AND a.kb_id = $1 AND a.language = $2 AND ($5 OR a.published)
 			LIMIT $7 / 2)
 			UNION
 			(SELECT a.id FROM kb_articles a, q
-			WHERE a.search @@ q.q AND a.kb_id = $1 AND a.language = $2 AND ($5 OR a.published)
-			LIMIT $7 / 2)),
+			WHERE a.search @@ q.loose AND a.kb_id = $1 AND a.language = $2 AND ($5 OR a.published)
+			-- A phrase keeps only some of its loose matches: take more of them.
+			LIMIT (SELECT CASE WHEN q.q::text = q.loose::text THEN $7 / 2 ELSE $7 * 3 END FROM q))),
 		top AS (
 			SELECT a.id, a.category_id, a.title, a.body_text, ts_rank_cd(a.search, q.q, 1) AS rank
 			FROM kb_articles a JOIN cand USING (id), q
+			-- Only the candidates are checked (coalesce keeps the planner from
+			-- answering this through the index, which would recheck every
+			-- article holding the phrase's words).
+			WHERE coalesce(a.search, ''::tsvector) @@ q.q
 			ORDER BY rank DESC, a.id LIMIT $6)
 		SELECT top.id, top.category_id, top.title, top.rank,
 			ts_headline($3::regconfig, top.body_text, q.q,
