@@ -88,13 +88,9 @@ func (s *session) attachmentsOf(ms []store.Message) map[int64]*store.Attachment 
 	if len(ms) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(ms))
-	for i, m := range ms {
-		ids[i] = m.ID
-	}
 	ctx, cancel := s.dbctx()
 	defer cancel()
-	atts, err := s.e.st.AttachmentsOf(ctx, ids)
+	atts, err := s.e.st.AttachmentsOfMessages(ctx, ms)
 	if err != nil && s.ctx.Err() == nil {
 		// The text (the file name) still goes out; the file shows on the next resume.
 		s.e.log.Warn("chat: attachments", "err", err)

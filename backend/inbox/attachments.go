@@ -34,11 +34,7 @@ func fileURL(a *store.Attachment) string { return "/inbox/attachments/" + a.Publ
 
 // attachmentsOf loads the files of the messages shown.
 func (h *Handler) attachmentsOf(ctx context.Context, ms []store.Message) (map[int64]*store.Attachment, error) {
-	ids := make([]int64, len(ms))
-	for i, m := range ms {
-		ids[i] = m.ID
-	}
-	return h.st.AttachmentsOf(ctx, ids)
+	return h.st.AttachmentsOfMessages(ctx, ms)
 }
 
 // limitUpload caps an upload's body before anything (the CSRF check

@@ -95,6 +95,19 @@ func (s *Store) AttachmentData(ctx context.Context, id int64) ([]byte, error) {
 	return b, notFound(err)
 }
 
+// AttachmentsOfMessages is AttachmentsOf for messages read by MessagesAfter
+// or MessagesBefore: only those with HasAttachment are looked up, so a batch
+// of plain messages (nearly every batch) costs no query.
+func (s *Store) AttachmentsOfMessages(ctx context.Context, ms []Message) (map[int64]*Attachment, error) {
+	var ids []int64
+	for _, m := range ms {
+		if m.HasAttachment {
+			ids = append(ids, m.ID)
+		}
+	}
+	return s.AttachmentsOf(ctx, ids)
+}
+
 // AttachmentsOf returns the attachments of the given messages, by message id.
 func (s *Store) AttachmentsOf(ctx context.Context, messageIDs []int64) (map[int64]*Attachment, error) {
 	out := map[int64]*Attachment{}

@@ -29,6 +29,9 @@ type Message struct {
 	Body           string    `db:"body" json:"body"`
 	CreatedAt      time.Time `db:"created_at" json:"created_at"`
 	AuthorName     string    `db:"author_name" json:"author_name"` // filled by reads; the agent's or visitor's name
+	// HasAttachment is filled by MessagesAfter and MessagesBefore: a file
+	// belongs to the message (see AttachmentsOfMessages).
+	HasAttachment bool `db:"has_attachment" json:"-"`
 }
 
 // NewMessage is what a writer supplies.
@@ -117,10 +120,15 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 	return &out, true, nil
 }
 
+// hasAttachment is the select-list column filling Message.HasAttachment
+// (one probe of the attachments' unique index per message).
+const hasAttachment = `EXISTS (SELECT 1 FROM attachments a
+	WHERE a.conversation_id = m.conversation_id AND a.client_id = m.client_id) AS has_attachment`
+
 // MessagesAfter returns up to limit messages of a conversation with seq > after,
 // in order, with author names. withInternal includes agents' notes.
 func (s *Store) MessagesAfter(ctx context.Context, conversationID, after int64, limit int, withInternal bool) ([]Message, error) {
-	stmt, err := s.prepared(ctx, `SELECT m.*, COALESCE(u.name, '') AS author_name
+	stmt, err := s.prepared(ctx, `SELECT m.*, COALESCE(u.name, '') AS author_name, `+hasAttachment+`
 		FROM messages m LEFT JOIN users u ON m.author_type = 'agent' AND u.id = m.author_id
 		WHERE m.conversation_id = $1 AND m.seq > $2 AND ($3 OR NOT m.internal)
 		ORDER BY m.seq LIMIT $4`)
@@ -136,7 +144,7 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID, after int64, 
 // the page above what a thread already shows.
 func (s *Store) MessagesBefore(ctx context.Context, conversationID, before int64, limit int, withInternal bool) ([]Message, error) {
 	var ms []Message
-	err := s.db.SelectContext(ctx, &ms, `SELECT * FROM (SELECT m.*, COALESCE(u.name, '') AS author_name
+	err := s.db.SelectContext(ctx, &ms, `SELECT * FROM (SELECT m.*, COALESCE(u.name, '') AS author_name, `+hasAttachment+`
 		FROM messages m LEFT JOIN users u ON m.author_type = 'agent' AND u.id = m.author_id
 		WHERE m.conversation_id = $1 AND m.seq < $2 AND ($3 OR NOT m.internal)
 		ORDER BY m.seq DESC LIMIT $4) page ORDER BY seq`, conversationID, before, withInternal, limit)
