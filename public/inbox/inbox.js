@@ -83,6 +83,8 @@
   const TYPING_EVERY = 2500; // ms between two typing frames of this page
   const TYPING_SHOW_FOR = 5000; // an indicator without news expires
   let typingTimer = 0;
+  // Typing before the live socket is open is told once it opens.
+  let typingPending = false;
   function showTyping(text) {
     if (!typingEl) return;
     clearTimeout(typingTimer);
@@ -259,6 +261,10 @@
       sock.send(JSON.stringify(live ? { type: "subscribe", conversation: convId, last_seq: lastSeq }
         : { type: "list", view: list.dataset.view || "open", inbox: Number(list.dataset.inbox) || 0, q: list.dataset.q || "" }));
       if (live) { readSent = 0; markRead(); }
+      if (live && typingPending) {
+        typingPending = false;
+        sock.send(JSON.stringify({ type: "typing", conversation: convId }));
+      }
     };
     sock.onmessage = (ev) => {
       let f;
@@ -314,7 +320,8 @@
     let typingSent = 0;
     text.addEventListener("input", () => {
       const now = Date.now();
-      if (!text.value.trim() || form.elements.internal?.checked || !ws || ws.readyState !== 1 || now - typingSent < TYPING_EVERY) return;
+      if (!text.value.trim() || form.elements.internal?.checked || now - typingSent < TYPING_EVERY) return;
+      if (!ws || ws.readyState !== 1) { typingPending = true; return; }
       typingSent = now;
       ws.send(JSON.stringify({ type: "typing", conversation: convId }));
     });
