@@ -53,7 +53,10 @@ const appendMessageSQL = `WITH existing AS (
 			SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2),
 		conv AS (
 			UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
-				last_message_at = CASE WHEN $5::boolean THEN last_message_at ELSE now() END
+				-- last_message_at is indexed (list order): moved at most once a
+				-- second, so the other updates stay HOT (no index writes).
+				last_message_at = CASE WHEN $5::boolean OR last_message_at > now() - interval '1 second'
+					THEN last_message_at ELSE now() END
 			WHERE id = $1 AND (NOT $7::boolean OR status = 'open') AND NOT EXISTS (SELECT 1 FROM existing)
 			RETURNING last_seq, account_id),
 		ins AS (
