@@ -163,8 +163,10 @@ func (a *API) fail(c *gin.Context, err error) {
 		problem.Invalid(c.Writer, "Invalid input", fe)
 	case errors.Is(err, store.ErrNotFound):
 		problem.Status(c.Writer, http.StatusNotFound, "No such object.")
+	case errors.Is(err, store.ErrStale):
+		problem.Status(c.Writer, http.StatusPreconditionFailed, "It changed since the version in If-Match; fetch it again.")
 	case errors.Is(err, store.ErrConflict):
-		problem.Status(c.Writer, http.StatusConflict, "This conflicts with an existing object (a duplicate name or email, an object still in use, or a concurrent change).")
+		problem.Status(c.Writer, http.StatusConflict, "This conflicts with an existing object (a duplicate name or email, or an object still in use).")
 	default:
 		slog.Error("api", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 		problem.Status(c.Writer, http.StatusServiceUnavailable, "The service is temporarily unavailable; nothing was changed. Try again.")

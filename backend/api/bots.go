@@ -226,8 +226,6 @@ func (a *API) failBot(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		a.fail(c, problem.Errors{{Field: "name", Message: "another bot already has this name"}})
-	case errors.Is(err, store.ErrStale):
-		problem.Status(c.Writer, http.StatusPreconditionFailed, "The bot changed since the version in If-Match; fetch it again.")
 	default:
 		a.fail(c, err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/problem"
-	"github.com/parleychat/parley/backend/store"
 )
 
 // refs checks chatflow references against one account's objects.
@@ -139,10 +138,6 @@ func (a *API) updateChatflow(c *gin.Context, replace bool) {
 	row, err := next.Row(account(c).ID)
 	if err == nil {
 		err = a.st.UpdateChatflow(c, row, ifVersion)
-	}
-	if err == store.ErrConflict {
-		problem.Status(c.Writer, http.StatusPreconditionFailed, "The chatflow changed since the version in If-Match; fetch it again.")
-		return
 	}
 	if err != nil {
 		a.fail(c, err)

@@ -423,8 +423,6 @@ func (a *API) failArticle(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, store.ErrNoCategory):
 		problem.Invalid(c.Writer, "Invalid input", problem.Errors{{Field: "category_id", Message: "names no category of this knowledge base"}})
-	case errors.Is(err, store.ErrStale):
-		problem.Status(c.Writer, http.StatusPreconditionFailed, "The article changed since the version in If-Match; fetch it again.")
 	default:
 		a.fail(c, err)
 	}

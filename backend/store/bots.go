@@ -69,7 +69,3 @@ func (s *Store) DeleteBot(ctx context.Context, accountID, id int64) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM bots WHERE id = $1 AND account_id = $2`, id, accountID)
 	return rowsOrNotFound(res, err)
 }
-
-// ErrStale means a conditional write found the row changed since the
-// version the caller named.
-var ErrStale = errors.New("store: changed since the given version")

@@ -66,7 +66,7 @@ func (s *Store) EnabledChatflows(ctx context.Context, accountID int64, channel s
 }
 
 // UpdateChatflow writes r back and bumps its version. A non-zero
-// ifVersion makes the write conditional (ErrConflict if it changed meanwhile).
+// ifVersion makes the write conditional (ErrStale if it changed meanwhile).
 func (s *Store) UpdateChatflow(ctx context.Context, r *ChatflowRow, ifVersion int64) error {
 	err := s.db.QueryRowxContext(ctx, `UPDATE chatflows SET name = $3, channel = $4, inbox_id = $5, language = $6, type = $7,
 		enabled = $8, priority = $9, mobile_tag = $10, settings = $11, version = version + 1, updated_at = now()
@@ -75,7 +75,7 @@ func (s *Store) UpdateChatflow(ctx context.Context, r *ChatflowRow, ifVersion in
 		Scan(&r.Version, &r.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) && ifVersion != 0 {
 		if _, e := s.Chatflow(ctx, r.AccountID, r.ID); e == nil {
-			return ErrConflict
+			return ErrStale
 		}
 	}
 	return notFound(err)

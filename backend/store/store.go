@@ -24,6 +24,10 @@ var ErrNotFound = errors.New("store: not found")
 // ErrConflict means a unique constraint refused the write.
 var ErrConflict = errors.New("store: conflict")
 
+// ErrStale means a conditional write found the row changed since the
+// version the caller named (an If-Match that no longer holds).
+var ErrStale = errors.New("store: changed since the given version")
+
 // Store wraps the connection pool.
 type Store struct {
 	db   *sqlx.DB
