@@ -44,6 +44,10 @@ type Notice struct {
 	Seq          int64  `json:"s,omitempty"`
 	Kind         string `json:"k"`
 	Author       string `json:"w,omitempty"`
+	// Local is what the writer already holds (a *store.Message for a new
+	// message), handed to this process's subscribers so they can skip a
+	// read; it never travels to other backends.
+	Local any `json:"-"`
 }
 
 // Notify queues n on ex (a transaction or the pool); it is delivered on commit.

@@ -58,6 +58,7 @@ func setup(t testing.TB, cfg inbox.Config) *env {
 	}
 	t.Cleanup(func() { bus.Close() })
 	st := store.New(db)
+	st.SetNotifier(bus.Send) // as the server wires it: this process's writes reach its sockets directly
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
 	inbox.New(st, bus, cfg).Register(r)

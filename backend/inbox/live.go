@@ -377,7 +377,14 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 		return nil
 	}
 	if s.thread == n.Conversation && n.Kind == events.KindMessage && n.Seq > s.last {
-		if err := s.catchUp(ctx); err != nil {
+		if m, ok := n.Local.(*store.Message); ok && m.Seq == s.last+1 && !m.HasAttachment && m.AuthorType != store.AuthorAgent {
+			// The next message, written by this process: sent as it was
+			// stored, without reading it back (an agent's needs their name,
+			// a file its attachment row: those are read).
+			if err := s.sendMessage(ctx, *m, nil); err != nil {
+				return err
+			}
+		} else if err := s.catchUp(ctx); err != nil {
 			return err
 		}
 	}
@@ -441,21 +448,29 @@ func (s *liveState) catchUp(ctx context.Context) error {
 			return err
 		}
 		for _, m := range ms {
-			v := view(m, s.visitor)
-			f := serverFrame{Type: liveMessage, Conversation: s.thread, Seq: m.Seq, From: v.From, Name: v.Name,
-				Text: v.Text, Internal: v.Internal, At: m.CreatedAt.UTC().Format(time.RFC3339), File: fileOf(atts[m.ID])}
-			if m.ClientID != nil {
-				f.ID = *m.ClientID
-			}
-			if err := s.write(ctx, f); err != nil {
+			if err := s.sendMessage(ctx, m, atts[m.ID]); err != nil {
 				return err
 			}
-			s.last = m.Seq
 		}
 		if len(ms) < liveBatch {
 			return nil
 		}
 	}
+}
+
+// sendMessage sends one message of the followed thread and moves past it.
+func (s *liveState) sendMessage(ctx context.Context, m store.Message, file *store.Attachment) error {
+	v := view(m, s.visitor)
+	f := serverFrame{Type: liveMessage, Conversation: s.thread, Seq: m.Seq, From: v.From, Name: v.Name,
+		Text: v.Text, Internal: v.Internal, At: m.CreatedAt.UTC().Format(time.RFC3339), File: fileOf(file)}
+	if m.ClientID != nil {
+		f.ID = *m.ClientID
+	}
+	if err := s.write(ctx, f); err != nil {
+		return err
+	}
+	s.last = m.Seq
+	return nil
 }
 
 func (s *liveState) sendList(ctx context.Context) error {

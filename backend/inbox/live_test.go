@@ -38,7 +38,12 @@ func TestLiveTypingAndReadReceipts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": agentMsg.Seq})
+	// Following from just before the agent's message: that message comes
+	// first, so the subscription is in place before anything else happens.
+	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": agentMsg.Seq - 1})
+	if f := read(t, c, 2*time.Second); f.Type != "message" || f.Seq != agentMsg.Seq || f.Name != "Alice Agent" {
+		t.Fatalf("catch-up on subscribe: %+v", f)
+	}
 
 	// The visitor types: the page is told within a second.
 	if err := events.Notify(ctx, e.db, events.Notice{Account: e.account, Conversation: conv, Kind: events.KindTyping, Author: "visitor"}); err != nil {
@@ -112,5 +117,56 @@ func TestLiveTypingAndReadReceipts(t *testing.T) {
 	e.say(conv, "still there")
 	if f := read(t, c, 2*time.Second); f.Type != "message" || f.Text != "still there" {
 		t.Fatalf("after bad frames: %+v", f)
+	}
+}
+
+// A thread page gets every message once and in order, however they are
+// written: visitor messages this process stores (sent as stored), an
+// agent's (read back for the name) and a file (read back for its link).
+func TestLiveThreadOrderAcrossWriters(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	conv, _ := e.conversation(e.inboxA, "Vera")
+	ctx := context.Background()
+	b := e.signedIn(e.alice)
+	c, _, err := b.dial(t, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	first := e.say(conv, "first")
+	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": 0})
+	if f := read(t, c, 2*time.Second); f.Seq != first.Seq || f.Text != "first" {
+		t.Fatalf("catch-up: %+v", f)
+	}
+	type want struct{ text, name string }
+	var wants []want
+	for i := range 30 {
+		switch i % 10 {
+		case 4:
+			if _, _, err := e.st.AppendMessage(ctx, store.NewMessage{ConversationID: conv, AuthorType: store.AuthorAgent, AuthorID: e.alice.ID, Body: "agent " + strconv.Itoa(i)}); err != nil {
+				t.Fatal(err)
+			}
+			wants = append(wants, want{"agent " + strconv.Itoa(i), "Alice Agent"})
+		case 7:
+			if _, _, err := e.st.AddAttachment(ctx, store.NewAttachment{Message: store.NewMessage{ConversationID: conv, ClientID: "f" + strconv.Itoa(i),
+				AuthorType: store.AuthorVisitor}, Filename: "note.txt", ContentType: "text/plain", Data: []byte("hi")}); err != nil {
+				t.Fatal(err)
+			}
+			wants = append(wants, want{"note.txt", "Vera"})
+		default:
+			e.say(conv, "visitor "+strconv.Itoa(i))
+			wants = append(wants, want{"visitor " + strconv.Itoa(i), "Vera"})
+		}
+	}
+	seq := first.Seq
+	for i, w := range wants {
+		f := read(t, c, 2*time.Second)
+		if f.Type != "message" || f.Seq != seq+1 || f.Text != w.text || f.Name != w.name {
+			t.Fatalf("frame %d: %+v, want seq %d %q by %q", i, f, seq+1, w.text, w.name)
+		}
+		if (w.text == "note.txt") != (f.File != nil) {
+			t.Fatalf("frame %d: file %+v", i, f.File)
+		}
+		seq = f.Seq
 	}
 }

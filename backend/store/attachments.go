@@ -62,6 +62,7 @@ func (s *Store) AddAttachment(ctx context.Context, n NewAttachment) (*Message, *
 	if err != nil {
 		return nil, nil, notFound(err)
 	}
+	n.Message.withFile = true
 	m, _, err := s.AppendMessage(ctx, n.Message)
 	if err != nil {
 		if fresh {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -43,83 +42,56 @@ type NewMessage struct {
 	Internal       bool
 	Body           string
 	RequireOpen    bool // refuse with ErrConversationClosed if the conversation is closed
+
+	withFile bool // set by AddAttachment: the message carries a file
 }
 
 // ErrConversationClosed refuses a visitor message to a closed conversation.
 var ErrConversationClosed = errors.New("store: conversation closed")
 
-// appendMessageSQL is AppendMessage's one statement (see there).
-const appendMessageSQL = `WITH existing AS (
-			SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2),
-		conv AS (
-			UPDATE conversations SET last_seq = last_seq + 1, updated_at = now(),
-				-- last_message_at is indexed (list order): moved at most once a
-				-- second, so the other updates stay HOT (no index writes).
-				last_message_at = CASE WHEN $5::boolean OR last_message_at > now() - interval '1 second'
-					THEN last_message_at ELSE now() END
-			WHERE id = $1 AND (NOT $7::boolean OR status = 'open') AND NOT EXISTS (SELECT 1 FROM existing)
-			RETURNING last_seq, account_id),
-		ins AS (
-			INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
-			SELECT $1, conv.last_seq, $2, $3, $4, $5, $6 FROM conv
-			ON CONFLICT (conversation_id, client_id) DO NOTHING
-			RETURNING id, seq, created_at)
-		SELECT (SELECT id FROM existing), conv.account_id, ins.id, ins.seq, ins.created_at
-		FROM (SELECT 1) AS one LEFT JOIN conv ON true LEFT JOIN ins ON true`
-
 // AppendMessage stores m with the conversation's next sequence number and
 // then notifies every backend. It is idempotent: a second append with the
 // same ClientID returns the stored message and created=false.
 //
-// A new message is one statement, so one round trip and a row lock held
-// only for its duration: the UPDATE hands out the sequence number under the
-// conversation's row lock unless the client id is stored already, and the
-// INSERT skips a client id a concurrent twin stored meanwhile (the one case
-// that leaves a gap in the sequence, which readers never rely on).
+// Appends are written in batches (append.go): the conversation's row lock
+// hands out the sequence number unless the client id is stored already, and
+// the INSERT skips a client id a concurrent twin stored meanwhile (the one
+// case that leaves a gap in the sequence, which readers never rely on).
 func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool, error) {
-	var clientID, authorID any
-	if m.ClientID != "" {
-		clientID = m.ClientID
+	r := &appendReq{m: m, done: make(chan appendRes, 1)}
+	s.submitAppend(r)
+	var res appendRes
+	select {
+	case res = <-r.done:
+	case <-ctx.Done():
+		// The batch may still commit it; the caller's retry finds it stored.
+		return nil, false, ctx.Err()
 	}
-	if m.AuthorID != 0 {
-		authorID = m.AuthorID
-	}
-	var account, existing, id sql.NullInt64
-	var out Message
-	var seq sql.NullInt64
-	var at sql.NullTime
-	stmt, err := s.prepared(ctx, appendMessageSQL)
-	if err != nil {
-		return nil, false, err
-	}
-	err = stmt.QueryRowxContext(ctx,
-		m.ConversationID, clientID, m.AuthorType, authorID, m.Internal, m.Body, m.RequireOpen).
-		Scan(&existing, &account, &id, &seq, &at)
 	switch {
-	case err != nil:
-		return nil, false, err
-	case existing.Valid || (account.Valid && !id.Valid):
+	case res.err != nil:
+		return nil, false, res.err
+	case res.existing.Valid || (res.account.Valid && !res.refused && !res.id.Valid):
 		// Stored before (a resend), or by a concurrent twin that won the row lock.
 		var prior Message
 		err := s.db.GetContext(ctx, &prior, `SELECT m.*, '' AS author_name FROM messages m
 			WHERE conversation_id = $1 AND client_id = $2`, m.ConversationID, m.ClientID)
 		return &prior, false, err
-	case !account.Valid: // no such conversation, or closed
-		var status string
-		if err := s.db.GetContext(ctx, &status, `SELECT status FROM conversations WHERE id = $1`, m.ConversationID); err != nil {
-			return nil, false, notFound(err)
-		}
+	case !res.account.Valid: // no such conversation
+		return nil, false, ErrNotFound
+	case res.refused:
 		return nil, false, ErrConversationClosed
 	}
-	out.Seq, out.CreatedAt = seq.Int64, at.Time
-	out.ID, out.ConversationID, out.AuthorType, out.Internal, out.Body = id.Int64, m.ConversationID, m.AuthorType, m.Internal, m.Body
+	out := Message{ID: res.id.Int64, ConversationID: m.ConversationID, Seq: res.seq.Int64, AuthorType: m.AuthorType,
+		Internal: m.Internal, Body: m.Body, CreatedAt: res.at.Time, HasAttachment: m.withFile}
 	if m.ClientID != "" {
 		out.ClientID = &m.ClientID
 	}
 	if m.AuthorID != 0 {
 		out.AuthorID = &m.AuthorID
 	}
-	s.notify(ctx, events.Notice{Account: account.Int64, Conversation: m.ConversationID, Seq: out.Seq, Kind: events.KindMessage})
+	copied := out
+	s.notify(ctx, events.Notice{Account: res.account.Int64, Conversation: m.ConversationID, Seq: out.Seq,
+		Kind: events.KindMessage, Local: &copied})
 	return &out, true, nil
 }
 

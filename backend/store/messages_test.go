@@ -109,3 +109,95 @@ func TestAppendMessageClosedAndInternal(t *testing.T) {
 		t.Fatalf("%d messages stored", n)
 	}
 }
+
+// A burst of appends (written in shared batches) gives every caller the
+// answer its own message deserves: stored with the next seq of its own
+// conversation and its exact body, a twin or resend as not created, a
+// closed or unknown conversation refused.
+func TestAppendMessageBurst(t *testing.T) {
+	st := store.New(dbtest.New(t))
+	f := newFixture(t, st, "burst")
+	ctx := context.Background()
+	convs := []*store.Conversation{newConversation(t, f), newConversation(t, f), newConversation(t, f)}
+	closed := newConversation(t, f)
+	_, err := st.DB().Exec(`UPDATE conversations SET status = 'closed' WHERE id = $1`, closed.ID)
+	check(t, err)
+	bodies := []string{`plain`, `"quoted", {braced}`, `back\slash \" NULL`, "new\nline", `NULL`, "héllo 👋", ``}
+
+	type result struct {
+		conv    int64
+		id      string
+		body    string
+		msg     *store.Message
+		created bool
+		err     error
+	}
+	const per = 40
+	var wg sync.WaitGroup
+	results := make(chan result, 1000)
+	send := func(conv int64, id, body string, requireOpen bool) {
+		defer wg.Done()
+		m, created, err := st.AppendMessage(ctx, store.NewMessage{ConversationID: conv, ClientID: id,
+			AuthorType: store.AuthorVisitor, Body: body, RequireOpen: requireOpen})
+		results <- result{conv, id, body, m, created, err}
+	}
+	for i := 0; i < per; i++ {
+		for ci, c := range convs {
+			body := bodies[(i+ci)%len(bodies)]
+			wg.Add(2)
+			go send(c.ID, fmt.Sprintf("m%d", i), body, true)
+			go send(c.ID, fmt.Sprintf("m%d", i), body, true) // its twin
+		}
+		wg.Add(2)
+		go send(closed.ID, fmt.Sprintf("c%d", i), "too late", true)
+		go send(999999, fmt.Sprintf("u%d", i), "nowhere", false)
+	}
+	wg.Wait()
+	close(results)
+	created := map[int64]int{}
+	for r := range results {
+		switch r.conv {
+		case closed.ID:
+			if !errors.Is(r.err, store.ErrConversationClosed) {
+				t.Fatalf("closed conversation: %v", r.err)
+			}
+		case 999999:
+			if !errors.Is(r.err, store.ErrNotFound) {
+				t.Fatalf("unknown conversation: %v", r.err)
+			}
+		default:
+			check(t, r.err)
+			if r.msg.Body != r.body || r.msg.ClientID == nil || *r.msg.ClientID != r.id || r.msg.ConversationID != r.conv {
+				t.Fatalf("append %s/%s answered %+v", fmt.Sprint(r.conv), r.id, r.msg)
+			}
+			if r.created {
+				created[r.conv]++
+			}
+		}
+	}
+	for _, c := range convs {
+		if created[c.ID] != per {
+			t.Fatalf("conversation %d: %d created, want %d (one per twin pair)", c.ID, created[c.ID], per)
+		}
+		ms, err := st.MessagesAfter(ctx, c.ID, 0, 1000, true)
+		check(t, err)
+		if len(ms) != per {
+			t.Fatalf("conversation %d holds %d messages, want %d", c.ID, len(ms), per)
+		}
+		for i, m := range ms {
+			if i > 0 && m.Seq <= ms[i-1].Seq {
+				t.Fatalf("seq %d after %d", m.Seq, ms[i-1].Seq)
+			}
+		}
+		var last int64
+		check(t, st.DB().Get(&last, `SELECT last_seq FROM conversations WHERE id = $1`, c.ID))
+		if last != ms[len(ms)-1].Seq {
+			t.Fatalf("conversation's last_seq %d, last message's %d", last, ms[len(ms)-1].Seq)
+		}
+	}
+	var n int
+	check(t, st.DB().Get(&n, `SELECT count(*) FROM messages WHERE conversation_id = $1`, closed.ID))
+	if n != 0 {
+		t.Fatalf("%d messages stored in a closed conversation", n)
+	}
+}

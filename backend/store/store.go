@@ -35,6 +35,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt // see prepared
+
+	appends appender // group commit of AppendMessage (append.go)
 }
 
 // New returns a Store on db.

@@ -1,0 +1,219 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// Group commit of message appends. Appends arriving while earlier ones are
+// being written wait and then go to the database together: one statement
+// and one commit for the lot. An append arriving on an idle store is written
+// at once, alone, so batching adds no delay at low load; under load batches
+// grow by themselves and PostgreSQL's per-statement and per-commit work is
+// shared by many messages.
+const (
+	// appendInFlight is how many batches may be written at once: one can
+	// wait for its commit to be flushed while the next executes.
+	appendInFlight = 2
+	// appendMaxBatch bounds one statement's work and its row locks.
+	appendMaxBatch = 256
+	// appendTimeout bounds one batch's statement.
+	appendTimeout = 15 * time.Second
+)
+
+// appendReq is one AppendMessage waiting for its batch.
+type appendReq struct {
+	m    NewMessage
+	done chan appendRes // buffered: the batch never waits for a caller
+}
+
+// appendRes is what the batch statement said about one message.
+type appendRes struct {
+	existing, account, id, seq sql.NullInt64
+	refused                    bool // RequireOpen and the conversation is not open
+	at                         sql.NullTime
+	err                        error
+}
+
+// appender queues appends and runs their batches.
+type appender struct {
+	mu      sync.Mutex
+	pending []*appendReq
+	running int // batches in flight
+}
+
+// submit queues r and makes sure a batch runner will take it.
+func (s *Store) submitAppend(r *appendReq) {
+	a := &s.appends
+	a.mu.Lock()
+	a.pending = append(a.pending, r)
+	start := a.running < appendInFlight
+	if start {
+		a.running++
+	}
+	a.mu.Unlock()
+	if start {
+		go s.runAppends()
+	}
+}
+
+// runAppends writes batches until nothing waits. It runs in a goroutine of
+// its own, so no caller's latency includes other callers' batches.
+func (s *Store) runAppends() {
+	a := &s.appends
+	for {
+		a.mu.Lock()
+		if len(a.pending) == 0 {
+			a.running--
+			a.mu.Unlock()
+			return
+		}
+		n := min(len(a.pending), appendMaxBatch)
+		batch := make([]*appendReq, n)
+		copy(batch, a.pending)
+		a.pending = append(a.pending[:0], a.pending[n:]...)
+		a.mu.Unlock()
+		s.writeBatch(batch)
+	}
+}
+
+// appendBatchSQL stores several messages in one statement. Conversation
+// rows are locked in id order, so concurrent batches never deadlock; each
+// conversation's new messages take consecutive sequence numbers in queue
+// order. A client id stored before is left alone (and reported), as is a
+// message to a conversation that must be open and is not.
+const appendBatchSQL = `WITH input AS (
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::boolean[])
+			WITH ORDINALITY AS t(conv, client_id, author_type, author_id, internal, body, require_open, ord)),
+	existing AS (
+		SELECT i.ord, m.id FROM input i JOIN messages m ON m.conversation_id = i.conv AND m.client_id = i.client_id),
+	fresh AS (
+		SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)),
+	locked AS (
+		SELECT c.id, c.last_seq, c.account_id, c.status FROM conversations c
+		WHERE c.id IN (SELECT conv FROM fresh) ORDER BY c.id FOR UPDATE),
+	ok AS (
+		SELECT f.*, l.last_seq + row_number() OVER (PARTITION BY f.conv ORDER BY f.ord) AS seq
+		FROM fresh f JOIN locked l ON l.id = f.conv
+		WHERE NOT f.require_open OR l.status = 'open'),
+	conv AS (
+		UPDATE conversations c SET last_seq = x.last_seq, updated_at = now(),
+			-- last_message_at is indexed (list order): moved at most once a
+			-- second, so the other updates stay HOT (no index writes).
+			last_message_at = CASE WHEN x.notes_only OR c.last_message_at > now() - interval '1 second'
+				THEN c.last_message_at ELSE now() END
+		FROM (SELECT conv, max(seq) AS last_seq, bool_and(internal) AS notes_only FROM ok GROUP BY conv) x
+		WHERE c.id = x.conv
+		RETURNING c.id),
+	ins AS (
+		INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
+		SELECT conv, seq, client_id, author_type, author_id, internal, body FROM ok
+		ON CONFLICT (conversation_id, client_id) DO NOTHING
+		RETURNING conversation_id, seq, id, created_at)
+	SELECT i.ord, e.id, l.account_id, l.id IS NOT NULL AND ok.ord IS NULL AND e.id IS NULL,
+		ins.id, ins.seq, ins.created_at
+	FROM input i
+		LEFT JOIN existing e ON e.ord = i.ord
+		LEFT JOIN locked l ON l.id = i.conv
+		LEFT JOIN ok ON ok.ord = i.ord
+		LEFT JOIN ins ON ins.conversation_id = ok.conv AND ins.seq = ok.seq
+		-- the conv CTE must run; it returns nothing anyone reads
+		LEFT JOIN (SELECT count(*) FROM conv) AS updated ON false
+	ORDER BY i.ord`
+
+// writeBatch writes batch and hands every caller its row. Twins (the same
+// client id for the same conversation twice in one batch) are written once;
+// the later one reads as a resend. A deadlock with some other writer is
+// retried once; any other error fails the whole batch, and each caller's
+// client retries (appends are idempotent).
+func (s *Store) writeBatch(batch []*appendReq) {
+	type key struct {
+		conv   int64
+		client string
+	}
+	var (
+		seen  = map[key]bool{}
+		rows  = make([]*appendReq, 0, len(batch))
+		twins []*appendReq
+	)
+	for _, r := range batch {
+		if r.m.ClientID != "" {
+			k := key{r.m.ConversationID, r.m.ClientID}
+			if seen[k] {
+				twins = append(twins, r)
+				continue
+			}
+			seen[k] = true
+		}
+		rows = append(rows, r)
+	}
+	res, err := s.execBatch(rows)
+	var pe *pq.Error
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
+		res, err = s.execBatch(rows)
+	}
+	for i, r := range rows {
+		if err != nil {
+			r.done <- appendRes{err: err}
+			continue
+		}
+		r.done <- res[i]
+	}
+	for _, r := range twins {
+		if err != nil {
+			r.done <- appendRes{err: err}
+			continue
+		}
+		// Stored by its twin a moment ago: answered like a resend.
+		r.done <- appendRes{existing: sql.NullInt64{Int64: 1, Valid: true}}
+	}
+}
+
+func (s *Store) execBatch(rows []*appendReq) ([]appendRes, error) {
+	n := len(rows)
+	var (
+		convs     = make([]int64, n)
+		clients   = make([]sql.NullString, n)
+		authors   = make([]string, n)
+		authorIDs = make([]sql.NullInt64, n)
+		internal  = make([]bool, n)
+		bodies    = make([]string, n)
+		open      = make([]bool, n)
+	)
+	for i, r := range rows {
+		m := r.m
+		convs[i], authors[i], internal[i], bodies[i], open[i] = m.ConversationID, m.AuthorType, m.Internal, m.Body, m.RequireOpen
+		clients[i] = sql.NullString{String: m.ClientID, Valid: m.ClientID != ""}
+		authorIDs[i] = sql.NullInt64{Int64: m.AuthorID, Valid: m.AuthorID != 0}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	defer cancel()
+	stmt, err := s.prepared(ctx, appendBatchSQL)
+	if err != nil {
+		return nil, err
+	}
+	q, err := stmt.QueryContext(ctx, pq.Array(convs), pq.Array(clients), pq.Array(authors),
+		pq.Array(authorIDs), pq.Array(internal), pq.Array(bodies), pq.Array(open))
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	out := make([]appendRes, n)
+	for q.Next() {
+		var ord int64
+		var r appendRes
+		if err := q.Scan(&ord, &r.existing, &r.account, &r.refused, &r.id, &r.seq, &r.at); err != nil {
+			return nil, err
+		}
+		if ord < 1 || ord > int64(n) {
+			return nil, errors.New("store: append batch returned an unknown row")
+		}
+		out[ord-1] = r
+	}
+	return out, q.Err()
+}
