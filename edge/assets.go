@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -67,13 +68,20 @@ func (as *asset) brotli() []byte {
 	return nil
 }
 
+// file is one asset as read from its folder.
+type file struct {
+	body []byte
+	br   []byte // the folder's "<name>.br" beside it (made at build time), if any
+}
+
 // LoadAssets reads every file of publicDir and buildDir (public wins when
 // both hold a name), rewrites loader.js's placeholders to the hashed paths of
-// widget.wasm and wasm_exec.js, and pre-compresses everything. A missing
-// folder or missing build file is logged, not fatal.
+// widget.wasm and wasm_exec.js, and pre-compresses everything, taking a
+// file's brotli from a "<name>.br" beside it when that decodes to the file.
+// A missing folder or missing build file is logged, not fatal.
 func LoadAssets(publicDir, buildDir string, s Settings) (*Assets, error) {
 	s = s.withDefaults()
-	files := map[string][]byte{}
+	files := map[string]file{}
 	for _, dir := range []string{buildDir, publicDir} { // public read last wins
 		if err := readTree(dir, files); err != nil {
 			return nil, err
@@ -91,7 +99,8 @@ func LoadAssets(publicDir, buildDir string, s Settings) (*Assets, error) {
 		}
 		a.add(name, files[name], s)
 	}
-	if body, ok := files["loader.js"]; ok {
+	if loader, ok := files["loader.js"]; ok {
+		body := loader.body
 		for placeholder, name := range map[string]string{
 			WasmURLPlaceholder:     "widget.wasm",
 			WasmExecURLPlaceholder: "wasm_exec.js",
@@ -111,7 +120,7 @@ func LoadAssets(publicDir, buildDir string, s Settings) (*Assets, error) {
 			}
 			body = bytes.ReplaceAll(body, []byte(placeholder), []byte(url))
 		}
-		a.add("loader.js", body, s)
+		a.add("loader.js", file{body: body, br: loader.br}, s)
 	} else {
 		slog.Warn("edge: no loader.js in the public folder", "public_dir", publicDir)
 	}
@@ -119,13 +128,15 @@ func LoadAssets(publicDir, buildDir string, s Settings) (*Assets, error) {
 }
 
 // readTree adds every regular file under dir to files, keyed by its
-// slash-separated path relative to dir.
-func readTree(dir string, files map[string][]byte) error {
+// slash-separated path relative to dir. "<name>.br" files are not assets:
+// each goes with its sibling from the same folder.
+func readTree(dir string, files map[string]file) error {
 	if _, err := os.Stat(dir); err != nil {
 		slog.Warn("edge: asset folder unreadable", "dir", dir, "err", err)
 		return nil
 	}
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	found := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -142,12 +153,22 @@ func readTree(dir string, files map[string][]byte) error {
 		if err != nil {
 			return err
 		}
-		files[filepath.ToSlash(rel)] = body
+		found[filepath.ToSlash(rel)] = body
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for name, body := range found {
+		if !strings.HasSuffix(name, ".br") {
+			files[name] = file{body: body, br: found[name+".br"]}
+		}
+	}
+	return nil
 }
 
-func (a *Assets) add(name string, body []byte, s Settings) {
+func (a *Assets) add(name string, f file, s Settings) {
+	body := f.body
 	sum := sha256.Sum256(body)
 	h := hex.EncodeToString(sum[:8])
 	ext := path.Ext(name)
@@ -155,9 +176,17 @@ func (a *Assets) add(name string, body []byte, s Settings) {
 	as := &asset{name: name, hashed: hashed, hash: h, raw: body, contentType: contentType(name, body)}
 	if compressible(as.contentType) && len(body) > 0 {
 		as.gz = smaller(compressGzip(body), body)
-		if len(body) <= s.BrotliLargeBytes || s.BrotliLargeQuality >= s.BrotliQuality {
+		packed := f.br != nil && brotliOf(f.br, body)
+		if f.br != nil && !packed {
+			// Left over from an earlier build, most likely.
+			slog.Warn("edge: precompressed file does not decode to its asset; compressing at start-up instead", "file", name+".br")
+		}
+		switch {
+		case packed:
+			as.setBrotli(f.br)
+		case len(body) <= s.BrotliLargeBytes || s.BrotliLargeQuality >= s.BrotliQuality:
 			as.setBrotli(compressBrotli(body, s.BrotliQuality))
-		} else {
+		default:
 			// The best brotli level takes seconds per megabyte: start with a
 			// quick one and swap in the smaller body when it is ready.
 			as.setBrotli(compressBrotli(body, s.BrotliLargeQuality))
@@ -334,6 +363,15 @@ func compressBrotli(body []byte, quality int) []byte {
 	w.Write(body)
 	w.Close()
 	return buf.Bytes()
+}
+
+// brotliOf reports whether packed is a whole brotli stream of exactly body.
+// Reading one byte past body's length catches a longer stream without
+// inflating all of it; the reader itself rejects a cut or padded one.
+func brotliOf(packed, body []byte) bool {
+	r := brotli.NewReader(bytes.NewReader(packed))
+	got, err := io.ReadAll(io.LimitReader(r, int64(len(body))+1))
+	return err == nil && bytes.Equal(got, body)
 }
 
 func compressGzip(body []byte) []byte {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -203,5 +204,125 @@ func TestAssetsMissingBuildDoesNotCrash(t *testing.T) {
 	}
 	if resp, _ := get(t, srv.URL+m[1], ""); resp.StatusCode != 404 {
 		t.Fatalf("missing wasm %s: %s, want 404", m[1], resp.Status)
+	}
+}
+
+// precompressedFixture writes a loader, a large widget.wasm and, if br is not
+// nil, a widget.wasm.br beside it; the settings would otherwise start the
+// quick-then-better brotli path for the wasm.
+func precompressedFixture(t *testing.T, wasm string, br []byte) (*Assets, *httptest.Server) {
+	t.Helper()
+	pub, build := t.TempDir(), t.TempDir()
+	writeTree(t, pub, map[string]string{"loader.js": testLoader})
+	files := map[string]string{"widget.wasm": wasm, "wasm_exec.js": "// glue"}
+	if br != nil {
+		files["widget.wasm.br"] = string(br)
+	}
+	writeTree(t, build, files)
+	a, err := LoadAssets(pub, build, Settings{BrotliLargeBytes: 1000, BrotliQuality: 11, BrotliLargeQuality: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	return a, srv
+}
+
+// captureWarnings collects what is logged at Warn and above until the test ends.
+func captureWarnings(t *testing.T) *bytes.Buffer {
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return &buf
+}
+
+const precompressedWasm = "\x00asm precompressed wasm body, compressible "
+
+func TestAssetsPrecompressedSiblingServed(t *testing.T) {
+	wasm := strings.Repeat(precompressedWasm, 4000)
+	// Neither the quick (1) nor the best (11) level the edge would use, so
+	// the served bytes show which one it took.
+	packed := compressBrotli([]byte(wasm), 5)
+	if bytes.Equal(packed, compressBrotli([]byte(wasm), 1)) || bytes.Equal(packed, compressBrotli([]byte(wasm), 11)) {
+		t.Fatal("fixture: level 5 output matches the edge's own; pick other data")
+	}
+	a, srv := precompressedFixture(t, wasm, packed)
+	wasmPath, _ := a.Path("widget.wasm")
+
+	check := func(when string) {
+		t.Helper()
+		resp, body := get(t, srv.URL+wasmPath, "gzip, br")
+		if resp.Header.Get("Content-Encoding") != "br" || !bytes.Equal(body, packed) {
+			t.Fatalf("%s: Content-Encoding %q, %d bytes; want br, the %d bytes of widget.wasm.br",
+				when, resp.Header.Get("Content-Encoding"), len(body), len(packed))
+		}
+	}
+	check("at start")
+	// A background upgrade would swap in level 11's bytes.
+	a.upgrades.Wait()
+	check("after upgrades")
+
+	if resp, body := get(t, srv.URL+wasmPath, "gzip"); resp.Header.Get("Content-Encoding") != "gzip" || string(decode(t, "gzip", body)) != wasm {
+		t.Errorf("gzip: Content-Encoding %q, or body differs", resp.Header.Get("Content-Encoding"))
+	}
+}
+
+func TestAssetsStalePrecompressedSiblingIgnored(t *testing.T) {
+	wasm := strings.Repeat(precompressedWasm, 4000)
+	good := compressBrotli([]byte(wasm), 5)
+	for _, tc := range []struct {
+		name string
+		br   []byte
+	}{
+		{"previous build", compressBrotli([]byte(strings.Replace(wasm, "body", "BODY", 1)), 5)},
+		{"truncated", good[:len(good)/2]},
+		{"trailing bytes", append(append([]byte{}, good...), "junk"...)},
+		{"longer body", compressBrotli([]byte(wasm+"more"), 5)},
+		{"not brotli", []byte("not brotli at all")},
+		{"empty", []byte{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := captureWarnings(t)
+			a, srv := precompressedFixture(t, wasm, tc.br)
+			if !strings.Contains(logs.String(), "widget.wasm.br") {
+				t.Errorf("no warning names widget.wasm.br; logged: %q", logs)
+			}
+			a.upgrades.Wait()
+			wasmPath, _ := a.Path("widget.wasm")
+			for _, accept := range []string{"br", "gzip", ""} {
+				resp, body := get(t, srv.URL+wasmPath, accept)
+				if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != accept {
+					t.Fatalf("Accept-Encoding %q: %s, Content-Encoding %q", accept, resp.Status, resp.Header.Get("Content-Encoding"))
+				}
+				if got := decode(t, accept, body); string(got) != wasm {
+					t.Errorf("Accept-Encoding %q: decoded body differs (%d bytes)", accept, len(got))
+				}
+			}
+			// The edge's own best brotli, not the sibling.
+			if _, body := get(t, srv.URL+wasmPath, "br"); !bytes.Equal(body, compressBrotli([]byte(wasm), 11)) {
+				t.Errorf("br body is not the edge's level-11 output")
+			}
+		})
+	}
+}
+
+func TestAssetsPrecompressedFilesNotServed(t *testing.T) {
+	wasm := strings.Repeat(precompressedWasm, 4000)
+	a, srv := precompressedFixture(t, wasm, compressBrotli([]byte(wasm), 5))
+	if p, ok := a.Path("widget.wasm.br"); ok {
+		t.Errorf("widget.wasm.br is an asset at %s", p)
+	}
+	for name := range a.byName {
+		if strings.HasSuffix(name, ".br") {
+			t.Errorf("asset %q", name)
+		}
+	}
+	for _, p := range []string{"/widget.wasm.br", "/assets/widget.wasm.br"} {
+		for _, accept := range []string{"", "br"} {
+			if resp, _ := get(t, srv.URL+p, accept); resp.StatusCode != 404 {
+				t.Errorf("%s (Accept-Encoding %q): %s, want 404", p, accept, resp.Status)
+			}
+		}
 	}
 }
