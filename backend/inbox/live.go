@@ -489,7 +489,6 @@ func (s *liveState) sendList(ctx context.Context) error {
 	return s.write(ctx, serverFrame{Type: liveList, Items: items})
 }
 
-// sendItem pushes one conversation's row, or its removal once it is closed.
 // narrow limits the bus subscription to what the page shows: a thread page
 // hears only its conversation's notices, a list page all of them.
 func (s *liveState) narrow() {
@@ -505,23 +504,26 @@ func (s *liveState) narrow() {
 
 // sendPendingItems pushes the rows gathered since the last push.
 func (s *liveState) sendPendingItems(ctx context.Context) error {
+	ids := make([]int64, 0, len(s.pendingItems))
 	for id := range s.pendingItems {
-		delete(s.pendingItems, id)
-		if err := s.sendItem(ctx, id); err != nil {
+		ids = append(ids, id)
+	}
+	clear(s.pendingItems)
+	// One read for every row that changed in the last interval.
+	convs, err := s.h.st.ConversationSummaries(ctx, s.user.AccountID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range convs {
+		if err := s.sendItem(ctx, &convs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *liveState) sendItem(ctx context.Context, id int64) error {
-	conv, err := s.h.st.ConversationSummary(ctx, s.user.AccountID, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+// sendItem pushes one conversation's row, or its removal once it left the view.
+func (s *liveState) sendItem(ctx context.Context, conv *store.ConversationSummary) error {
 	if !s.inboxes[conv.InboxID] {
 		return nil
 	}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/lib/pq"
+
 	"context"
 	"time"
 )
@@ -68,4 +70,12 @@ func (s *Store) ConversationSummary(ctx context.Context, accountID, id int64) (*
 		return nil, notFound(err)
 	}
 	return &c, nil
+}
+
+// ConversationSummaries returns the conversations of account among ids, in
+// any order; ids of other accounts or of no conversation are left out.
+func (s *Store) ConversationSummaries(ctx context.Context, accountID int64, ids []int64) ([]ConversationSummary, error) {
+	cs := []ConversationSummary{}
+	err := s.db.SelectContext(ctx, &cs, summarySelect+` WHERE c.id = ANY($1) AND c.account_id = $2`, pq.Array(ids), accountID)
+	return cs, err
 }
