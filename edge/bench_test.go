@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/edge"
+	"github.com/parleychat/parley/edge/link"
 	"github.com/parleychat/parley/widget"
 )
 
@@ -163,4 +164,93 @@ func BenchmarkIdleVisitorSocket(b *testing.B) {
 	b.ReportMetric(heapPer, "heap_B/socket")
 	b.ReportMetric(stackPer, "stack_B/socket")
 	b.ReportMetric(heapPer+stackPer, "B/socket")
+}
+
+// echoLinkBackend accepts the edge's links and sends every visitor frame
+// straight back to its session, as one backend frame per visitor frame.
+func echoLinkBackend(b *testing.B) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(1 << 20)
+		ctx := context.Background()
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			var envs []link.Envelope
+			if len(data) > 0 && data[0] == '[' { // a batch
+				err = json.Unmarshal(data, &envs)
+			} else {
+				envs = make([]link.Envelope, 1)
+				err = json.Unmarshal(data, &envs[0])
+			}
+			if err != nil {
+				b.Errorf("bad link message %q: %v", data, err)
+				return
+			}
+			for _, env := range envs {
+				if env.Kind != link.Data {
+					continue
+				}
+				out, _ := json.Marshal(link.Envelope{Session: env.Session, Kind: link.Data, Frame: env.Frame})
+				if c.Write(ctx, websocket.MessageText, out) != nil {
+					return
+				}
+			}
+		}
+	}))
+}
+
+// BenchmarkVisitorRelay relays one visitor frame to the backend and the
+// backend's frame back, per op, over many visitor sockets at once. It all
+// runs in this process (client, edge and backend), so ns/op and allocs/op
+// compare versions of the edge rather than measure it alone.
+func BenchmarkVisitorRelay(b *testing.B) {
+	backend := echoLinkBackend(b)
+	defer backend.Close()
+	build := b.TempDir()
+	for _, name := range []string{"widget.wasm", "wasm_exec.js"} {
+		os.WriteFile(filepath.Join(build, name), []byte("stand-in"), 0o644)
+	}
+	srv, err := edge.New(edge.Settings{BackendURL: backend.URL, LinkSecret: "s", PublicDir: "../public", BuildDir: build,
+		BrotliQuality: 1, RateBurst: 1 << 30, RatePerSecond: 1e9})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	front := httptest.NewServer(srv)
+	defer front.Close()
+	for srv.Pool.Live() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	url := "ws" + strings.TrimPrefix(front.URL, "http") + "/ws"
+	frame := []byte(widget.EncodeFrame(widget.Frame{Type: widget.FrameSend, ID: "m-0123456789",
+		Text: strings.Repeat("A visitor's question about their order. ", 4)}))
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		c, _, err := websocket.Dial(ctx, url, nil)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer c.CloseNow()
+		for pb.Next() {
+			if err := c.Write(ctx, websocket.MessageText, frame); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, got, err := c.Read(ctx); err != nil || len(got) != len(frame) {
+				b.Errorf("echo: %d bytes, %v", len(got), err)
+				return
+			}
+		}
+	})
 }

@@ -152,8 +152,10 @@ func (p *Pool) dial() (*linkConn, error) {
 }
 
 // Open starts a session for a new visitor socket on the least-loaded live
-// link and tells the backend about it.
-func (p *Pool) Open(ctx context.Context, meta link.Meta) (*Session, error) {
+// link and tells the backend about it. notify is called whenever frames
+// wait (Take) or the session ends (Done); it runs on the link's goroutines,
+// so it must not block.
+func (p *Pool) Open(ctx context.Context, meta link.Meta, notify func(*Session)) (*Session, error) {
 	p.mu.Lock()
 	var l *linkConn
 	for _, x := range p.links {
@@ -166,11 +168,11 @@ func (p *Pool) Open(ctx context.Context, meta link.Meta) (*Session, error) {
 		return nil, ErrNoLink
 	}
 	s := &Session{
-		ID:    p.nextID.Add(1),
-		link:  l,
-		ready: make(chan struct{}, 1),
-		limit: p.s.VisitorQueue,
-		done:  make(chan struct{}),
+		ID:     p.nextID.Add(1),
+		link:   l,
+		notify: notify,
+		limit:  p.s.VisitorQueue,
+		done:   make(chan struct{}),
 	}
 	if !l.attach(s) {
 		return nil, ErrNoLink
@@ -269,39 +271,41 @@ func (l *linkConn) read(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var env link.Envelope
-		if err := json.Unmarshal(data, &env); err != nil {
+		if err := link.Decode(data, func(env link.Envelope) { l.receive(ctx, env) }); err != nil {
 			slog.Warn("edge: bad envelope from backend", "err", err)
-			continue
 		}
-		switch env.Kind {
-		case link.Data:
-			l.mu.Lock()
-			s := l.sessions[env.Session]
-			l.mu.Unlock()
-			if s == nil || len(env.Frame) == 0 {
-				continue // the visitor already left; its close envelope is on its way
-			}
-			if !s.push([]byte(env.Frame)) {
-				// The visitor reads slower than the backend writes. Closing
-				// loses nothing: the widget reconnects and replays from its
-				// last seq.
-				if l.detach(s.ID) != nil {
-					l.sendClose(ctx, s.ID)
-					s.end(widget.CloseTryAgain, "too slow")
-				}
-			}
-		case link.Close:
-			if s := l.detach(env.Session); s != nil {
-				code := env.Code
-				if code == 0 {
-					code = int(websocket.StatusNormalClosure)
-				}
-				s.end(code, env.Reason)
-			}
-		default:
-			slog.Warn("edge: unknown envelope kind from backend", "kind", env.Kind)
+	}
+}
+
+// receive acts on one envelope from the backend.
+func (l *linkConn) receive(ctx context.Context, env link.Envelope) {
+	switch env.Kind {
+	case link.Data:
+		l.mu.Lock()
+		s := l.sessions[env.Session]
+		l.mu.Unlock()
+		if s == nil || len(env.Frame) == 0 {
+			return // the visitor already left; its close envelope is on its way
 		}
+		if !s.push([]byte(env.Frame)) {
+			// The visitor reads slower than the backend writes. Closing
+			// loses nothing: the widget reconnects and replays from its
+			// last seq.
+			if l.detach(s.ID) != nil {
+				l.sendClose(ctx, s.ID)
+				s.end(widget.CloseTryAgain, "too slow")
+			}
+		}
+	case link.Close:
+		if s := l.detach(env.Session); s != nil {
+			code := env.Code
+			if code == 0 {
+				code = int(websocket.StatusNormalClosure)
+			}
+			s.end(code, env.Reason)
+		}
+	default:
+		slog.Warn("edge: unknown envelope kind from backend", "kind", env.Kind)
 	}
 }
 
@@ -317,18 +321,38 @@ func (l *linkConn) sendClose(ctx context.Context, id uint64) {
 }
 
 func (l *linkConn) write(ctx context.Context) {
+	var b link.Batcher
+	var carry []byte // an envelope the last batch had no room for
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case env := <-l.out:
-			wctx, cancel := context.WithTimeout(ctx, l.s.WriteTimeout)
-			err := l.conn.Write(wctx, websocket.MessageText, env)
-			cancel()
-			if err != nil {
-				l.conn.CloseNow() // the reader fails and cleans up
+		if carry == nil {
+			select {
+			case <-ctx.Done():
 				return
+			case carry = <-l.out:
 			}
+		}
+		b.Add(carry)
+		carry = nil
+		// Whatever else waits goes in the same message: under load one
+		// write carries many visitors' frames.
+	more:
+		for {
+			select {
+			case env := <-l.out:
+				if !b.Add(env) {
+					carry = env
+					break more
+				}
+			default:
+				break more
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, l.s.WriteTimeout)
+		err := l.conn.Write(wctx, websocket.MessageText, b.Message())
+		cancel()
+		if err != nil {
+			l.conn.CloseNow() // the reader fails and cleans up
+			return
 		}
 	}
 }
@@ -365,14 +389,12 @@ type Session struct {
 	mu      sync.Mutex
 	pending [][]byte
 	limit   int
-	ready   chan struct{} // signalled when pending becomes non-empty
-	once    sync.Once
-	code    int
-	reason  string
+	// notify replaces a goroutine per socket waiting on channels.
+	notify func(*Session)
+	once   sync.Once
+	code   int
+	reason string
 }
-
-// Ready is signalled when frames wait; Take then returns them.
-func (s *Session) Ready() <-chan struct{} { return s.ready }
 
 // Take returns the backend's frames for the visitor waiting so far, in order.
 func (s *Session) Take() [][]byte {
@@ -392,15 +414,12 @@ func (s *Session) push(f []byte) bool {
 	}
 	s.pending = append(s.pending, f)
 	s.mu.Unlock()
-	select {
-	case s.ready <- struct{}{}:
-	default:
-	}
+	s.notify(s)
 	return true
 }
 
 // Done is closed when the backend or the link ended the session; CloseStatus
-// then says how to close the visitor socket. Frames may still hold frames
+// then says how to close the visitor socket. Take may still hold frames
 // to deliver first.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
@@ -440,8 +459,13 @@ func (s *Session) Close() {
 }
 
 func (s *Session) end(code int, reason string) {
+	ended := false
 	s.once.Do(func() {
 		s.code, s.reason = code, reason
 		close(s.done)
+		ended = true
 	})
+	if ended {
+		s.notify(s)
+	}
 }

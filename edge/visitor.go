@@ -1,8 +1,12 @@
 package edge
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -22,133 +26,258 @@ type visitorHandler struct {
 	running sync.WaitGroup // open visitor sockets, so shutdown can wait for their close frames
 }
 
+// visitorSocket is one open visitor socket. An idle one has a single
+// goroutine, its reader; writes to it run on a goroutine started when
+// frames wait, and pings on a timer.
+type visitorSocket struct {
+	h      *visitorHandler
+	c      *websocket.Conn
+	sess   *Session
+	bucket tokenBucket
+
+	mu       sync.Mutex
+	ping     *time.Timer
+	dirty    bool // frames or the session's end wait for a flusher
+	flushing bool // a flusher runs (or the socket is closing: no more are started)
+	gone     bool // the reader has finished
+	flushers sync.WaitGroup
+}
+
+var pongFrame, _ = json.Marshal(widget.Frame{Type: widget.FramePong})
+
 func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.running.Add(1)
-	defer h.running.Done()
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	c, err := websocket.Accept(smallHijacker{w}, r, &websocket.AcceptOptions{
 		// Host pages live on customers' domains: any origin may connect.
 		// The origin goes on to the backend, which knows the site.
 		OriginPatterns: []string{"*"},
 	})
 	if err != nil {
+		h.running.Done()
 		return // Accept has answered the client
 	}
 	c.SetReadLimit(h.s.MaxFrameBytes)
 
+	v := &visitorSocket{h: h, c: c}
+	v.bucket.init(h.s.RateBurst, h.s.RatePerSecond)
 	meta := link.Meta{RemoteIP: remoteIP(r), Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent()}
-	sess, err := h.pool.Open(r.Context(), meta)
+	sess, err := h.pool.Open(r.Context(), meta, v.kick)
 	if err != nil {
 		c.Close(widget.CloseTryAgain, "backend unavailable")
+		h.running.Done()
 		return
 	}
+	v.sess = sess
+	v.mu.Lock()
+	v.ping = time.AfterFunc(h.s.VisitorPingInterval, v.pingOnce)
+	v.mu.Unlock()
+	// A fresh goroutine starts with a small stack, and returning lets the
+	// HTTP server drop this request and its connection state.
+	go v.run()
+}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); h.write(ctx, c, sess) }()
-	h.read(ctx, c, sess)
-	sess.Close()
-	cancel()
-	wg.Wait()
-	c.CloseNow()
+// run reads the visitor's frames until the socket ends, then cleans up.
+func (v *visitorSocket) run() {
+	defer v.h.running.Done()
+	v.read()
+	v.mu.Lock()
+	v.gone = true
+	v.ping.Stop()
+	v.mu.Unlock()
+	v.sess.Close()
+	v.c.CloseNow() // also ends a flusher's write to a visitor that left
+	v.flushers.Wait()
 }
 
 // read relays the visitor's frames until the socket ends.
-func (h *visitorHandler) read(ctx context.Context, c *websocket.Conn, sess *Session) {
-	bucket := newTokenBucket(h.s.RateBurst, h.s.RatePerSecond)
+func (v *visitorSocket) read() {
 	for {
-		typ, data, err := c.Read(ctx)
+		m, err := readMessage(v.c)
 		if err != nil {
 			// An oversize frame lands here too: the library has already
 			// closed this socket with 1009.
 			return
 		}
-		if !bucket.take(time.Now()) {
-			h.writeError(ctx, c, widget.ErrRateLimited, "too many messages; slow down")
-			c.Close(widget.CloseRateLimited, "rate limited")
-			return
-		}
-		if typ != websocket.MessageText {
-			h.writeError(ctx, c, widget.ErrBadFrame, "only text frames are accepted")
-			continue
-		}
-		// The envelope embeds the frame as JSON, so it must be JSON.
-		if !json.Valid(data) {
-			h.writeError(ctx, c, widget.ErrBadFrame, "a frame must be one JSON object")
-			continue
-		}
-		if frameType(data) == widget.FramePing {
-			// Keep-alives end here: they need no backend round trip.
-			h.writeFrame(ctx, c, widget.Frame{Type: widget.FramePong})
-			continue
-		}
-		if err := sess.Send(ctx, data); err != nil {
-			// The link died; its cleanup ends the session with 1013. The
-			// widget resends unacknowledged messages after reconnecting.
-			select {
-			case <-sess.Done():
-				code, reason := sess.CloseStatus()
-				c.Close(websocket.StatusCode(code), reason)
-			case <-time.After(h.s.WriteTimeout):
-				c.Close(widget.CloseTryAgain, "backend unavailable")
-			}
+		more := v.handle(m.typ, m.b)
+		putBuf(m.buf) // Send has copied the frame
+		if !more {
 			return
 		}
 	}
 }
 
-// write delivers the backend's frames to the visitor, closes the socket
-// when the backend or the link ends the session, and pings it.
-func (h *visitorHandler) write(ctx context.Context, c *websocket.Conn, sess *Session) {
-	ping := time.NewTicker(h.s.VisitorPingInterval)
-	defer ping.Stop()
-	for {
+// handle acts on one frame from the visitor; false ends the socket.
+func (v *visitorSocket) handle(typ websocket.MessageType, data []byte) bool {
+	h, c := v.h, v.c
+	if !v.bucket.take(time.Now()) {
+		h.writeError(c, widget.ErrRateLimited, "too many messages; slow down")
+		c.Close(widget.CloseRateLimited, "rate limited")
+		return false
+	}
+	if typ != websocket.MessageText {
+		h.writeError(c, widget.ErrBadFrame, "only text frames are accepted")
+		return true
+	}
+	// The envelope embeds the frame as JSON, so it must be JSON.
+	if !json.Valid(data) {
+		h.writeError(c, widget.ErrBadFrame, "a frame must be one JSON object")
+		return true
+	}
+	if isPing(data) {
+		// Keep-alives end here: they need no backend round trip.
+		h.writeRaw(c, pongFrame)
+		return true
+	}
+	// Background: nothing cancels a send but the link's death.
+	if err := v.sess.Send(context.Background(), data); err != nil {
+		// The link died; its cleanup ends the session with 1013. The
+		// widget resends unacknowledged messages after reconnecting.
 		select {
-		case <-ctx.Done():
+		case <-v.sess.Done():
+			code, reason := v.sess.CloseStatus()
+			c.Close(websocket.StatusCode(code), reason)
+		case <-time.After(h.s.WriteTimeout):
+			c.Close(widget.CloseTryAgain, "backend unavailable")
+		}
+		return false
+	}
+	return true
+}
+
+// kick is the session's notify: frames wait or it ended. At most one
+// flusher runs per socket, which keeps the frames in order.
+func (v *visitorSocket) kick(s *Session) {
+	v.mu.Lock()
+	v.dirty = true
+	if v.flushing || v.gone {
+		v.mu.Unlock()
+		return
+	}
+	v.flushing = true
+	v.flushers.Add(1)
+	v.mu.Unlock()
+	go v.flush(s)
+}
+
+// flush delivers the backend's frames to the visitor until none wait, and
+// closes the socket when the backend or the link ended the session.
+func (v *visitorSocket) flush(s *Session) {
+	defer v.flushers.Done()
+	for {
+		v.mu.Lock()
+		if !v.dirty || v.gone {
+			v.flushing = false
+			v.mu.Unlock()
 			return
-		case <-sess.Ready():
-			for _, f := range sess.Take() {
-				if !h.writeRaw(ctx, c, f) {
-					c.CloseNow()
-					return
+		}
+		v.dirty = false
+		v.mu.Unlock()
+
+		// Ended before Take: every frame pushed before the end is taken.
+		var ended bool
+		select {
+		case <-s.Done():
+			ended = true
+		default:
+		}
+		for _, f := range s.Take() {
+			if !v.h.writeRaw(v.c, f) {
+				if !ended {
+					v.c.CloseNow()
+					return // flushing stays set: the socket is done
 				}
+				break
 			}
-		case <-sess.Done():
+		}
+		if ended {
 			// Deliver what the backend sent before its close (an error
 			// frame explaining it, say), then close as asked.
-			for _, f := range sess.Take() {
-				if !h.writeRaw(ctx, c, f) {
-					break
-				}
-			}
-			code, reason := sess.CloseStatus()
-			c.Close(websocket.StatusCode(code), reason)
+			code, reason := s.CloseStatus()
+			v.c.Close(websocket.StatusCode(code), reason)
 			return
-		case <-ping.C:
-			go func() {
-				pctx, cancel := context.WithTimeout(ctx, h.s.VisitorPingTimeout)
-				defer cancel()
-				if err := c.Ping(pctx); err != nil && ctx.Err() == nil {
-					c.CloseNow() // gone without a goodbye
-				}
-			}()
 		}
 	}
 }
 
-func (h *visitorHandler) writeRaw(ctx context.Context, c *websocket.Conn, f []byte) bool {
-	wctx, cancel := context.WithTimeout(ctx, h.s.WriteTimeout)
+// pingOnce pings the visitor and arms the next ping.
+func (v *visitorSocket) pingOnce() {
+	v.mu.Lock()
+	if v.gone {
+		v.mu.Unlock()
+		return
+	}
+	v.ping.Reset(v.h.s.VisitorPingInterval)
+	v.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), v.h.s.VisitorPingTimeout)
 	defer cancel()
-	return c.Write(wctx, websocket.MessageText, f) == nil
+	if err := v.c.Ping(ctx); err != nil {
+		v.c.CloseNow() // gone without a goodbye
+	}
 }
 
-func (h *visitorHandler) writeFrame(ctx context.Context, c *websocket.Conn, f widget.Frame) {
-	b, _ := json.Marshal(f)
-	h.writeRaw(ctx, c, b)
+func (h *visitorHandler) writeRaw(c *websocket.Conn, f []byte) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), h.s.WriteTimeout)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, f) == nil
 }
 
-func (h *visitorHandler) writeError(ctx context.Context, c *websocket.Conn, code, msg string) {
-	h.writeFrame(ctx, c, widget.Frame{Type: widget.FrameError, Code: code, Message: msg})
+func (h *visitorHandler) writeError(c *websocket.Conn, code, msg string) {
+	b, _ := json.Marshal(widget.Frame{Type: widget.FrameError, Code: code, Message: msg})
+	h.writeRaw(c, b)
+}
+
+// message is one frame read from a visitor, in a pooled buffer.
+type message struct {
+	typ websocket.MessageType
+	b   []byte
+	buf *[]byte
+}
+
+// bufs holds the buffers a frame passes through, so that no socket keeps
+// one while idle.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 { // do not keep the rare big one
+		bufs.Put(b)
+	}
+}
+
+// readMessage reads one message into a pooled buffer, which the caller
+// returns with putBuf.
+func readMessage(c *websocket.Conn) (message, error) {
+	// Background: a context that can be cancelled costs an AfterFunc per read.
+	typ, r, err := c.Reader(context.Background())
+	if err != nil {
+		return message{}, err
+	}
+	buf := bufs.Get().(*[]byte)
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		*buf = b
+		if err == io.EOF {
+			return message{typ: typ, b: b, buf: buf}, nil
+		}
+		if err != nil {
+			putBuf(buf)
+			return message{}, err
+		}
+	}
+}
+
+// isPing says whether a valid JSON frame's "type" is ping. Most frames are
+// told apart without decoding: a ping frame must spell "ping", unless it
+// uses escapes.
+func isPing(data []byte) bool {
+	if !bytes.Contains(data, []byte("ping")) && bytes.IndexByte(data, '\\') < 0 {
+		return false
+	}
+	return frameType(data) == widget.FramePing
 }
 
 // frameType peeks at a frame's "type" without decoding the rest.
@@ -176,8 +305,8 @@ type tokenBucket struct {
 	last                time.Time
 }
 
-func newTokenBucket(burst int, rate float64) *tokenBucket {
-	return &tokenBucket{tokens: float64(burst), burst: float64(burst), rate: rate, last: time.Now()}
+func (b *tokenBucket) init(burst int, rate float64) {
+	*b = tokenBucket{tokens: float64(burst), burst: float64(burst), rate: rate, last: time.Now()}
 }
 
 func (b *tokenBucket) take(now time.Time) bool {
@@ -188,4 +317,153 @@ func (b *tokenBucket) take(now time.Time) bool {
 	}
 	b.tokens--
 	return true
+}
+
+// smallHijacker hands websocket.Accept the hijacked connection with small
+// bufio buffers: the library keeps the pair for the socket's life, and
+// net/http's are 4 KB each.
+type smallHijacker struct{ http.ResponseWriter }
+
+const (
+	// readBufSize holds most visitor frames but a long message, which then
+	// takes a second read.
+	readBufSize = 256
+	// writeBufSize is bufio's minimum and holds any frame header (at most
+	// 14 bytes); frameWriter keeps a frame to one write all the same.
+	writeBufSize = 16
+)
+
+func (w smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil { // empty after the 101, but be sure
+		conn.Close()
+		return nil, nil, err
+	}
+	wc := &wsConn{Conn: conn}
+	// Bytes the client sent right behind its handshake sit in the server's
+	// reader: keep them, ahead of the socket.
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		wc.early = bytes.Clone(b)
+	}
+	return wc, bufio.NewReadWriter(bufio.NewReaderSize(wc, readBufSize), bufio.NewWriterSize((*frameWriter)(wc), writeBufSize)), nil
+}
+
+// wsConn is a hijacked visitor connection.
+type wsConn struct {
+	net.Conn
+	early []byte // read before the hijack, served first
+
+	// frameWriter's state: the start of a frame held back until the rest
+	// of it comes, so a frame goes out in one write (one TCP segment when
+	// small) although bufio's buffer is tiny.
+	held  [writeBufSize]byte
+	nheld int
+	left  int64 // bytes of the current frame not seen yet; 0 between frames
+	plain bool  // a write did not start with a whole header: no holding back from then on
+}
+
+func (c *wsConn) Read(p []byte) (int, error) {
+	if len(c.early) > 0 {
+		n := copy(p, c.early)
+		c.early = c.early[n:]
+		if len(c.early) == 0 {
+			c.early = nil
+		}
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// frameWriter is the io.Writer under the library's bufio.Writer. The
+// library writes whole frames under its write lock, and bufio hands each
+// frame's start (its whole header) over in the first Write.
+type frameWriter wsConn
+
+func (w *frameWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if w.left == 0 && !w.plain {
+			size, ok := frameSize(p)
+			w.left, w.plain = size, !ok
+		}
+		if w.plain {
+			// Not how the library writes; never hold bytes back then.
+			if err := w.send(p); err != nil {
+				return 0, err
+			}
+			return n, nil
+		}
+		k := int(min(int64(len(p)), w.left))
+		chunk := p[:k]
+		p = p[k:]
+		w.left -= int64(k)
+		if w.left > 0 && w.nheld+k <= len(w.held) {
+			w.nheld += copy(w.held[w.nheld:], chunk)
+			continue
+		}
+		if err := w.send(chunk); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// send writes what is held and b, together.
+func (w *frameWriter) send(b []byte) error {
+	if w.nheld == 0 {
+		_, err := w.Conn.Write(b)
+		return err
+	}
+	held := w.held[:w.nheld]
+	w.nheld = 0
+	if len(b) > 64<<10 {
+		if _, err := w.Conn.Write(held); err != nil {
+			return err
+		}
+		_, err := w.Conn.Write(b)
+		return err
+	}
+	// A copy rather than writev: no allocation, and no iovec cache that the
+	// runtime would keep per socket.
+	buf := bufs.Get().(*[]byte)
+	*buf = append(append((*buf)[:0], held...), b...)
+	_, err := w.Conn.Write(*buf)
+	putBuf(buf)
+	return err
+}
+
+// frameSize returns the size of the WebSocket frame starting at p, header
+// included, if p holds its whole header.
+func frameSize(p []byte) (int64, bool) {
+	if len(p) < 2 {
+		return 0, false
+	}
+	hdr, size := int64(2), int64(p[1]&0x7f)
+	switch size {
+	case 126:
+		if len(p) < 4 {
+			return 0, false
+		}
+		hdr, size = 4, int64(binary.BigEndian.Uint16(p[2:]))
+	case 127:
+		if len(p) < 10 {
+			return 0, false
+		}
+		u := binary.BigEndian.Uint64(p[2:])
+		if u > 1<<62 {
+			return 0, false
+		}
+		hdr, size = 10, int64(u)
+	}
+	if p[1]&0x80 != 0 { // masked: never from a server, but cheap to allow
+		hdr += 4
+	}
+	if int64(len(p)) < hdr {
+		return 0, false
+	}
+	return hdr + size, true
 }

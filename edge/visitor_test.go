@@ -1,10 +1,16 @@
 package edge
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,34 +88,38 @@ func (fb *fakeBackend) serveLink(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		var env link.Envelope
-		if err := json.Unmarshal(data, &env); err != nil {
-			fb.t.Errorf("edge sent a bad envelope %q: %v", data, err)
+		var envs []link.Envelope
+		if err := link.Decode(data, func(env link.Envelope) { envs = append(envs, env) }); err != nil {
+			fb.t.Errorf("edge sent a bad link message %q: %v", data, err)
 			return
 		}
-		switch env.Kind {
-		case link.Open:
-			fb.mu.Lock()
-			fb.opened[env.Session] = *env.Meta
-			fb.mu.Unlock()
-		case link.Close:
-			fb.mu.Lock()
-			fb.closed[env.Session] = true
-			fb.mu.Unlock()
-		case link.Data:
-			var f widget.Frame
-			if err := json.Unmarshal(env.Frame, &f); err != nil {
-				fb.t.Errorf("frame %q not relayed verbatim: %v", env.Frame, err)
-				continue
-			}
-			if f.Text == "close-me" {
-				ef, _ := json.Marshal(widget.Frame{Type: widget.FrameError, Code: widget.ErrForbidden, Message: "not yours"})
-				fb.send(c, link.Envelope{Session: env.Session, Kind: link.Data, Frame: ef})
-				fb.send(c, link.Envelope{Session: env.Session, Kind: link.Close, Code: widget.CloseForbidden, Reason: "forbidden"})
-				continue
-			}
-			mf, _ := json.Marshal(widget.Frame{Type: widget.FrameMessage, Seq: seq.Add(1), ID: f.ID, From: widget.FromVisitor, Text: f.Text})
-			fb.send(c, link.Envelope{Session: env.Session, Kind: link.Data, Frame: mf})
+		for _, env := range envs {
+			func() {
+				switch env.Kind {
+				case link.Open:
+					fb.mu.Lock()
+					fb.opened[env.Session] = *env.Meta
+					fb.mu.Unlock()
+				case link.Close:
+					fb.mu.Lock()
+					fb.closed[env.Session] = true
+					fb.mu.Unlock()
+				case link.Data:
+					var f widget.Frame
+					if err := json.Unmarshal(env.Frame, &f); err != nil {
+						fb.t.Errorf("frame %q not relayed verbatim: %v", env.Frame, err)
+						return
+					}
+					if f.Text == "close-me" {
+						ef, _ := json.Marshal(widget.Frame{Type: widget.FrameError, Code: widget.ErrForbidden, Message: "not yours"})
+						fb.send(c, link.Envelope{Session: env.Session, Kind: link.Data, Frame: ef})
+						fb.send(c, link.Envelope{Session: env.Session, Kind: link.Close, Code: widget.CloseForbidden, Reason: "forbidden"})
+						return
+					}
+					mf, _ := json.Marshal(widget.Frame{Type: widget.FrameMessage, Seq: seq.Add(1), ID: f.ID, From: widget.FromVisitor, Text: f.Text})
+					fb.send(c, link.Envelope{Session: env.Session, Kind: link.Data, Frame: mf})
+				}
+			}()
 		}
 	}
 }
@@ -453,5 +463,163 @@ func TestShutdownClosesVisitorsWithTryAgain(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not return after the visitor said goodbye")
+	}
+}
+
+// The small buffers handed to the library carry frames of every size, in
+// order, with control frames interleaved from other goroutines.
+func TestSmallBuffersCarryEveryFrameSize(t *testing.T) {
+	sizes := []int{0, 1, 2, 13, 14, 15, 16, 17, 31, 100, 125, 126, 127, 200, 255, 256, 257, 1000, 4096, 65535, 65536, 65537, 70000, 300000}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(smallHijacker{w}, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(-1)
+		ctx := context.Background()
+		// Server-sent frames race the echoes below; the library orders
+		// whole frames, and each must arrive whole.
+		go func() {
+			for _, n := range sizes {
+				if c.Write(ctx, websocket.MessageBinary, bytes.Repeat([]byte{'s'}, n)) != nil {
+					return
+				}
+			}
+		}()
+		for {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if c.Write(ctx, typ, b) != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(-1)
+
+	var echoes [][]byte
+	var served []int
+	read := func() {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ == websocket.MessageBinary {
+			served = append(served, len(b))
+		} else {
+			echoes = append(echoes, b)
+		}
+	}
+	go func() {
+		for range 20 {
+			if c.Ping(ctx) != nil { // the server's reader answers with pongs
+				return
+			}
+		}
+	}()
+	var sent [][]byte
+	for i, n := range sizes {
+		msg := make([]byte, n)
+		for j := range msg {
+			msg[j] = byte('a' + (i+j)%26)
+		}
+		sent = append(sent, msg)
+		if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
+			t.Fatal(err)
+		}
+		for len(echoes) < len(sent) {
+			read()
+		}
+	}
+	for len(served) < len(sizes) {
+		read()
+	}
+	for i := range sent {
+		if !bytes.Equal(echoes[i], sent[i]) {
+			t.Fatalf("echo %d: %d bytes, want %d", i, len(echoes[i]), len(sent[i]))
+		}
+		if served[i] != sizes[i] {
+			t.Fatalf("server frame %d: %d bytes, want %d", i, served[i], sizes[i])
+		}
+	}
+}
+
+// A client may send its first frame in the same packet as its handshake:
+// the bytes the HTTP server read ahead must not be lost.
+func TestFrameBehindHandshakeIsKept(t *testing.T) {
+	_, backend := newFakeBackend(t)
+	_, edge := startEdge(t, backend.URL, Settings{}, 2)
+	addr := strings.TrimPrefix(edge.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+
+	payload := []byte(`{"type":"send","id":"early","text":"sent with the handshake"}`)
+	key := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload))}
+	frame = append(frame, key[:]...)
+	for i, b := range payload {
+		frame = append(frame, b^key[i%4])
+	}
+	req := "GET /ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: https://shop.example\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", res, err)
+	}
+	// The echo: one unmasked text frame from the edge.
+	var hdr [2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(hdr[1] & 0x7f)
+	if n == 126 {
+		var ext [2]byte
+		io.ReadFull(br, ext[:])
+		n = int(binary.BigEndian.Uint16(ext[:]))
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil {
+		t.Fatal(err)
+	}
+	var f widget.Frame
+	if hdr[0] != 0x81 || json.Unmarshal(body, &f) != nil || f.Type != widget.FrameMessage || f.Text != "sent with the handshake" {
+		t.Fatalf("got frame %x %q", hdr, body)
+	}
+}
+
+// An idle visitor socket costs the edge one goroutine: its reader.
+func TestIdleVisitorSocketIsOneGoroutine(t *testing.T) {
+	_, backend := newFakeBackend(t)
+	_, edge := startEdge(t, backend.URL, Settings{}, 2)
+	settle := func() int {
+		time.Sleep(100 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	before := settle()
+	const n = 40
+	for i := range n {
+		dialVisitor(t, edge.URL).echo("hi " + string(rune('a'+i%26)))
+	}
+	// The test's own client sockets hold no goroutines while nobody reads.
+	if grew := settle() - before; grew > n+n/4 {
+		t.Fatalf("%d idle visitor sockets added %d goroutines", n, grew)
 	}
 }

@@ -136,28 +136,30 @@ func (l *testLink) read() {
 		if err != nil {
 			return
 		}
-		var env link.Envelope
-		if err := json.Unmarshal(b, &env); err != nil {
-			l.t.Errorf("backend sent a bad envelope %s: %v", b, err)
+		if err := link.Decode(b, l.receive); err != nil {
+			l.t.Errorf("backend sent a bad link message %s: %v", b, err)
 			return
 		}
-		l.mu.Lock()
-		s := l.sess[env.Session]
-		l.mu.Unlock()
-		if s == nil {
-			l.t.Errorf("envelope for unknown session: %s", b)
-			continue
+	}
+}
+
+func (l *testLink) receive(env link.Envelope) {
+	l.mu.Lock()
+	s := l.sess[env.Session]
+	l.mu.Unlock()
+	if s == nil {
+		l.t.Errorf("envelope for unknown session: %+v", env)
+		return
+	}
+	switch env.Kind {
+	case link.Data:
+		var f widget.Frame
+		if err := json.Unmarshal(env.Frame, &f); err != nil {
+			l.t.Errorf("backend sent a bad frame %s: %v", env.Frame, err)
 		}
-		switch env.Kind {
-		case link.Data:
-			var f widget.Frame
-			if err := json.Unmarshal(env.Frame, &f); err != nil {
-				l.t.Errorf("backend sent a bad frame %s: %v", env.Frame, err)
-			}
-			s.events <- event{frame: f}
-		case link.Close:
-			s.events <- event{closed: &env}
-		}
+		s.events <- event{frame: f}
+	case link.Close:
+		s.events <- event{closed: &env}
 	}
 }
 

@@ -32,8 +32,9 @@ func (e *Engine) LinkHandler() http.Handler {
 		if err != nil {
 			return // Accept has answered the request
 		}
-		// A visitor frame is embedded verbatim; allow for the envelope and escaping around it.
-		conn.SetReadLimit(int64(e.cfg.MaxFrameBytes)*2 + 4096)
+		// A visitor frame is embedded verbatim; allow for the envelope and
+		// escaping around it, after a batch of others (link.MaxBatchBytes).
+		conn.SetReadLimit(int64(e.cfg.MaxFrameBytes)*2 + 4096 + link.MaxBatchBytes)
 		l := &linkConn{e: e, conn: conn, out: make(chan link.Envelope, e.cfg.LinkQueue), sessions: map[uint64]*session{}}
 		l.ctx, l.cancel = context.WithCancel(r.Context())
 		defer context.AfterFunc(e.ctx, l.cancel)()
@@ -82,31 +83,33 @@ func (l *linkConn) read() error {
 		if err != nil {
 			return err
 		}
-		var env link.Envelope
-		if err := json.Unmarshal(b, &env); err != nil {
+		if err := link.Decode(b, l.receive); err != nil {
 			l.e.log.Warn("chat: bad envelope", "err", err)
-			continue
 		}
-		switch env.Kind {
-		case link.Open:
-			l.open(env)
-		case link.Data:
-			l.mu.Lock()
-			s := l.sessions[env.Session]
-			l.mu.Unlock()
-			if s == nil {
-				continue // the session already ended; the edge learns from our close
-			}
-			select {
-			case s.in <- env.Frame:
-			default:
-				// One flooding visitor must not stall the link: refuse the frame.
-				// It was not processed; a send carries its id so the widget retries it.
-				s.refuse(env.Frame)
-			}
-		case link.Close:
-			l.drop(env.Session)
+	}
+}
+
+// receive acts on one envelope from the edge.
+func (l *linkConn) receive(env link.Envelope) {
+	switch env.Kind {
+	case link.Open:
+		l.open(env)
+	case link.Data:
+		l.mu.Lock()
+		s := l.sessions[env.Session]
+		l.mu.Unlock()
+		if s == nil {
+			return // the session already ended; the edge learns from our close
 		}
+		select {
+		case s.in <- env.Frame:
+		default:
+			// One flooding visitor must not stall the link: refuse the frame.
+			// It was not processed; a send carries its id so the widget retries it.
+			s.refuse(env.Frame)
+		}
+	case link.Close:
+		l.drop(env.Session)
 	}
 }
 
@@ -157,23 +160,50 @@ func (l *linkConn) send(env link.Envelope) bool {
 }
 
 func (l *linkConn) writer() {
+	var b link.Batcher
+	var carry []byte // an envelope the last batch had no room for
 	for {
-		select {
-		case <-l.ctx.Done():
-			return
-		case env := <-l.out:
-			b, err := json.Marshal(env)
-			if err != nil {
-				l.e.log.Error("chat: encode envelope", "err", err)
-				continue
-			}
-			ctx, cancel := context.WithTimeout(l.ctx, l.e.cfg.WriteTimeout)
-			err = l.conn.Write(ctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				l.cancel() // a link that cannot take writes is dead; the edge reconnects
+		if carry == nil {
+			select {
+			case <-l.ctx.Done():
 				return
+			case env := <-l.out:
+				carry = l.encode(env)
 			}
 		}
+		b.Add(carry)
+		carry = nil
+		// Whatever else waits goes in the same message: under load one
+		// write carries many sessions' frames.
+	more:
+		for {
+			select {
+			case env := <-l.out:
+				enc := l.encode(env)
+				if !b.Add(enc) {
+					carry = enc
+					break more
+				}
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(l.ctx, l.e.cfg.WriteTimeout)
+		err := l.conn.Write(ctx, websocket.MessageText, b.Message())
+		cancel()
+		if err != nil {
+			l.cancel() // a link that cannot take writes is dead; the edge reconnects
+			return
+		}
 	}
+}
+
+// encode marshals an envelope; it cannot fail for the types it holds.
+func (l *linkConn) encode(env link.Envelope) []byte {
+	b, err := json.Marshal(env)
+	if err != nil {
+		l.e.log.Error("chat: encode envelope", "err", err)
+		b, _ = json.Marshal(link.Envelope{Session: env.Session, Kind: link.Close, Code: 1011, Reason: "internal error"})
+	}
+	return b
 }

@@ -6,7 +6,10 @@
 // Envelope in JSON.
 package link
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // Path is where a backend accepts links.
 const Path = "/internal/link"
@@ -33,4 +36,68 @@ type Meta struct {
 	RemoteIP  string `json:"ip"`
 	Origin    string `json:"origin"`
 	UserAgent string `json:"ua"`
+}
+
+// A link message carries one Envelope object or, when a writer found several
+// waiting, a JSON array of them: one write and one read instead of many.
+// Writers keep a batch under MaxBatchBytes; an envelope bigger than that
+// travels alone.
+const MaxBatchBytes = 32 << 10
+
+// Batcher joins encoded envelopes into link messages.
+type Batcher struct {
+	buf []byte // "[" and the envelopes so far, comma-separated
+	n   int
+}
+
+// Add appends one encoded envelope if the batch has room for it (an empty
+// batch always takes it) and reports whether it did.
+func (b *Batcher) Add(env []byte) bool {
+	if b.n > 0 && len(b.buf)+len(env)+2 > MaxBatchBytes {
+		return false
+	}
+	if b.n == 0 {
+		b.buf = append(b.buf[:0], '[')
+	} else {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = append(b.buf, env...)
+	b.n++
+	return true
+}
+
+// Len is how many envelopes wait in the batch.
+func (b *Batcher) Len() int { return b.n }
+
+// Message returns the batch as one link message (a lone envelope stays an
+// object) and empties the batcher. The slice is valid until the next Add.
+func (b *Batcher) Message() []byte {
+	n := b.n
+	b.n = 0
+	if n == 1 {
+		return b.buf[1:]
+	}
+	b.buf = append(b.buf, ']')
+	return b.buf
+}
+
+// Decode calls fn for each envelope of a link message, in order.
+func Decode(msg []byte, fn func(Envelope)) error {
+	msg = bytes.TrimLeft(msg, " \t\r\n")
+	if len(msg) > 0 && msg[0] == '[' {
+		var envs []Envelope
+		if err := json.Unmarshal(msg, &envs); err != nil {
+			return err
+		}
+		for _, e := range envs {
+			fn(e)
+		}
+		return nil
+	}
+	var e Envelope
+	if err := json.Unmarshal(msg, &e); err != nil {
+		return err
+	}
+	fn(e)
+	return nil
 }
