@@ -16,6 +16,9 @@
 package main
 
 import (
+	"net/http"
+	_ "net/http/pprof"
+
 	"context"
 	"flag"
 	"fmt"
@@ -38,7 +41,11 @@ func main() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|all\n")
 		flag.PrintDefaults()
 	}
+	pprofAddr := flag.String("pprof", "", "serve this process's net/http/pprof on this address (the servers take BACKEND_PPROF_ADDR and EDGE_PPROF_ADDR)")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go http.ListenAndServe(*pprofAddr, nil)
+	}
 	// The servers' logs stay in their processes; ours would only interleave.
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 
