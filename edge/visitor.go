@@ -32,6 +32,7 @@ type visitorHandler struct {
 type visitorSocket struct {
 	h      *visitorHandler
 	c      *websocket.Conn
+	wc     *wsConn // under c, for corking
 	sess   *Session
 	bucket tokenBucket
 
@@ -47,7 +48,8 @@ var pongFrame, _ = json.Marshal(widget.Frame{Type: widget.FramePong})
 
 func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.running.Add(1)
-	c, err := websocket.Accept(smallHijacker{w}, r, &websocket.AcceptOptions{
+	v := &visitorSocket{h: h}
+	c, err := websocket.Accept(smallHijacker{w, &v.wc}, r, &websocket.AcceptOptions{
 		// Host pages live on customers' domains: any origin may connect.
 		// The origin goes on to the backend, which knows the site.
 		OriginPatterns: []string{"*"},
@@ -58,7 +60,7 @@ func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(h.s.MaxFrameBytes)
 
-	v := &visitorSocket{h: h, c: c}
+	v.c = c
 	v.bucket.init(h.s.RateBurst, h.s.RatePerSecond)
 	meta := link.Meta{RemoteIP: remoteIP(r), Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent()}
 	sess, err := h.pool.Open(r.Context(), meta, v.kick)
@@ -180,14 +182,9 @@ func (v *visitorSocket) flush(s *Session) {
 			ended = true
 		default:
 		}
-		for _, f := range s.Take() {
-			if !v.h.writeRaw(v.c, f) {
-				if !ended {
-					v.c.CloseNow()
-					return // flushing stays set: the socket is done
-				}
-				break
-			}
+		if !v.writeAll(s.Take()) && !ended {
+			v.c.CloseNow()
+			return // flushing stays set: the socket is done
 		}
 		if ended {
 			// Deliver what the backend sent before its close (an error
@@ -197,6 +194,24 @@ func (v *visitorSocket) flush(s *Session) {
 			return
 		}
 	}
+}
+
+// writeAll writes frames in order, several in one write to the socket:
+// an ack and the echo of the message it acknowledges, say.
+func (v *visitorSocket) writeAll(frames [][]byte) bool {
+	if len(frames) > 1 && v.wc != nil {
+		v.wc.corkStart()
+	}
+	ok := true
+	for _, f := range frames {
+		if ok = v.h.writeRaw(v.c, f); !ok {
+			break
+		}
+	}
+	if v.wc != nil && !v.wc.uncork(v.h.s.WriteTimeout) {
+		ok = false
+	}
+	return ok
 }
 
 // pingOnce pings the visitor and arms the next ping.
@@ -322,7 +337,10 @@ func (b *tokenBucket) take(now time.Time) bool {
 // smallHijacker hands websocket.Accept the hijacked connection with small
 // bufio buffers: the library keeps the pair for the socket's life, and
 // net/http's are 4 KB each.
-type smallHijacker struct{ http.ResponseWriter }
+type smallHijacker struct {
+	http.ResponseWriter
+	conn **wsConn // where the hijacked connection is left for its socket
+}
 
 const (
 	// readBufSize holds most visitor frames but a long message, which then
@@ -343,6 +361,7 @@ func (w smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	wc := &wsConn{Conn: conn}
+	*w.conn = wc
 	// Bytes the client sent right behind its handshake sit in the server's
 	// reader: keep them, ahead of the socket.
 	if n := brw.Reader.Buffered(); n > 0 {
@@ -364,6 +383,53 @@ type wsConn struct {
 	nheld int
 	left  int64 // bytes of the current frame not seen yet; 0 between frames
 	plain bool  // a write did not start with a whole header: no holding back from then on
+
+	// While corked, whole frames collect in cork and go out in one write
+	// at uncork. corkMu also orders that write before any later frame.
+	corkMu sync.Mutex
+	cork   *[]byte
+}
+
+// corkTimeout bounds a write corking could not hold back; the library's
+// own timeout does not reach it.
+const corkTimeout = 10 * time.Second
+
+// corkMax is how much corking collects before it writes anyway.
+const corkMax = 64 << 10
+
+// corkStart makes the frames written from now on wait for uncork.
+func (c *wsConn) corkStart() {
+	c.corkMu.Lock()
+	if c.cork == nil {
+		c.cork = bufs.Get().(*[]byte)
+		*c.cork = (*c.cork)[:0]
+	}
+	c.corkMu.Unlock()
+}
+
+// uncork writes what corking collected, within timeout, and reports whether
+// that worked.
+func (c *wsConn) uncork(timeout time.Duration) bool {
+	c.corkMu.Lock()
+	defer c.corkMu.Unlock()
+	buf := c.cork
+	if buf == nil {
+		return true
+	}
+	c.cork = nil
+	defer putBuf(buf)
+	return c.writeWithin(*buf, timeout) == nil
+}
+
+// writeWithin writes b to the connection with a deadline.
+func (c *wsConn) writeWithin(b []byte, timeout time.Duration) error {
+	if len(b) == 0 {
+		return nil
+	}
+	c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := c.Conn.Write(b)
+	c.Conn.SetWriteDeadline(time.Time{})
+	return err
 }
 
 func (c *wsConn) Read(p []byte) (int, error) {
@@ -412,8 +478,20 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// send writes what is held and b, together.
+// send writes what is held and b, together, or adds them to the cork.
 func (w *frameWriter) send(b []byte) error {
+	w.corkMu.Lock()
+	defer w.corkMu.Unlock()
+	if w.cork != nil {
+		*w.cork = append(append(*w.cork, w.held[:w.nheld]...), b...)
+		w.nheld = 0
+		if len(*w.cork) < corkMax {
+			return nil
+		}
+		err := (*wsConn)(w).writeWithin(*w.cork, corkTimeout)
+		*w.cork = (*w.cork)[:0]
+		return err
+	}
 	if w.nheld == 0 {
 		_, err := w.Conn.Write(b)
 		return err

@@ -471,7 +471,8 @@ func TestShutdownClosesVisitorsWithTryAgain(t *testing.T) {
 func TestSmallBuffersCarryEveryFrameSize(t *testing.T) {
 	sizes := []int{0, 1, 2, 13, 14, 15, 16, 17, 31, 100, 125, 126, 127, 200, 255, 256, 257, 1000, 4096, 65535, 65536, 65537, 70000, 300000}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(smallHijacker{w}, r, nil)
+		var wc *wsConn
+		c, err := websocket.Accept(smallHijacker{w, &wc}, r, nil)
 		if err != nil {
 			return
 		}
@@ -479,11 +480,20 @@ func TestSmallBuffersCarryEveryFrameSize(t *testing.T) {
 		c.SetReadLimit(-1)
 		ctx := context.Background()
 		// Server-sent frames race the echoes below; the library orders
-		// whole frames, and each must arrive whole.
+		// whole frames, and each must arrive whole. They go corked in
+		// threes, as a flusher writes an ack with its echo.
 		go func() {
-			for _, n := range sizes {
+			for i, n := range sizes {
+				if i%3 == 0 {
+					wc.corkStart()
+				}
 				if c.Write(ctx, websocket.MessageBinary, bytes.Repeat([]byte{'s'}, n)) != nil {
 					return
+				}
+				if i%3 == 2 || i == len(sizes)-1 {
+					if !wc.uncork(5 * time.Second) {
+						return
+					}
 				}
 			}
 		}()
