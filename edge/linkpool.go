@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -335,6 +336,9 @@ func (l *linkConn) write(ctx context.Context) {
 		carry = nil
 		// Whatever else waits goes in the same message: under load one
 		// write carries many visitors' frames.
+		// Let the goroutines that are ready run first: what they queue
+		// meanwhile shares this write.
+		runtime.Gosched()
 	more:
 		for {
 			select {

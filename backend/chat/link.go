@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -175,6 +176,9 @@ func (l *linkConn) writer() {
 		carry = nil
 		// Whatever else waits goes in the same message: under load one
 		// write carries many sessions' frames.
+		// Let the goroutines that are ready run first: what they queue
+		// meanwhile shares this write.
+		runtime.Gosched()
 	more:
 		for {
 			select {

@@ -80,13 +80,20 @@ func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
 		return err
 	}
 	var (
-		delivered atomic.Int64 // visitor messages that reached the agent's sockets
+		delivered atomic.Int64 // distinct visitor messages that reached the agent's sockets
+		repeated  atomic.Int64 // visitor messages the agent's sockets carried more than once
+		seen      sync.Map     // message id → struct{}: what delivered counted
+		ackedIDs  sync.Map     // message id → seq the ack gave
 		acked     atomic.Int64
 		timing    atomic.Pointer[latencyRun] // the fixed-rate run being timed, if any
 	)
 	wctx, wstop := context.WithCancel(ctx)
 	watcher := agent.Watch(wctx, func(f chatsim.LiveFrame) {
 		if f.From != widget.FromVisitor {
+			return
+		}
+		if _, dup := seen.LoadOrStore(f.ID, struct{}{}); dup {
+			repeated.Add(1)
 			return
 		}
 		delivered.Add(1)
@@ -105,6 +112,7 @@ func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
 		vs[i] = chatsim.NewVisitor(chatsim.VisitorConfig{Edge: edge.url, Site: sys.demo.Site, Chatflow: sys.demo.ChatflowID,
 			IDPrefix: fmt.Sprintf("b%05d", i), OnFrame: func(f widget.Frame) {
 				if f.Type == widget.FrameAck {
+					ackedIDs.Store(f.ID, f.Seq)
 					acked.Add(1)
 					select {
 					case acks[i] <- struct{}{}:
@@ -143,7 +151,9 @@ func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
 						return
 					}
 				}
-				if _, err := v.Send(sctx, "message "+strconv.Itoa(n)+" from a visitor in the throughput bench"); err == nil {
+				// The write gets the visitors' context, not sctx: a send cut
+				// off by the phase's end would stay unsent in the outbox.
+				if _, err := v.Send(vctx, "message "+strconv.Itoa(n)+" from a visitor in the throughput bench"); err == nil {
 					sent.Add(1)
 				}
 			}
@@ -178,8 +188,18 @@ func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
 			run.sentAt.Store(id, at)
 			sent.Add(1)
 		})
-		waitUntil(ctx, 30*time.Second, func() bool { return delivered.Load() >= sent.Load() })
+		// Every message of this run by id: counts alone could be met by a
+		// message of an earlier phase that arrived late.
+		waitUntil(ctx, 30*time.Second, run.complete)
 		l := run.result()
+		// A message that never reached the agent: say how far it got.
+		for _, id := range run.missingIDs(5) {
+			seq, _ := ackedIDs.Load(id)
+			var conv, stored int64
+			err := sys.db.QueryRowContext(ctx, `SELECT conversation_id, seq FROM messages WHERE client_id = $1`, id).Scan(&conv, &stored)
+			fmt.Printf("     not delivered: %s acked with seq %v; stored: conversation %d seq %d (%v); agent follows %d\n",
+				id, seq, conv, stored, err, watcher.Following())
+		}
 		l.offered = float64(n) / d.Seconds()
 		return l
 	}
@@ -189,6 +209,7 @@ func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
 	}
 	l := fixed(o.rate, o.rateFor)
 	fmt.Printf("   fixed rate %s\n", l)
+	fmt.Printf("   messages the agent's sockets carried twice: %d (want 0)\n", repeated.Load())
 	fmt.Printf("     target p99 < %v at %d msg/s: %s\n", targetP99, o.rate, verdict(l.n > 0 && l.p99 < targetP99 && l.missing == 0))
 	fmt.Printf("   (throughput step took %s)\n", since(began))
 	return nil
@@ -208,6 +229,29 @@ func (l latencies) String() string {
 	r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 	return fmt.Sprintf("%.0f msg/s offered (%d messages): end-to-end latency visitor send → agent socket p50 %v p99 %v max %v (%d not delivered within 30s)",
 		l.offered, l.n+l.missing, r(l.p50), r(l.p99), r(l.slowest), l.missing)
+}
+
+// missingIDs returns up to n ids sent and not received.
+func (run *latencyRun) missingIDs(n int) []string {
+	var ids []string
+	run.sentAt.Range(func(k, _ any) bool {
+		if _, ok := run.recvAt.Load(k); !ok {
+			ids = append(ids, k.(string))
+		}
+		return len(ids) < n
+	})
+	return ids
+}
+
+// complete reports whether every message sent in the run was received.
+func (run *latencyRun) complete() bool {
+	all := true
+	run.sentAt.Range(func(k, _ any) bool {
+		_, ok := run.recvAt.Load(k)
+		all = ok
+		return ok
+	})
+	return all
 }
 
 func (run *latencyRun) result() latencies {
@@ -252,7 +296,8 @@ func fixedRate(ctx context.Context, vs []*chatsim.Visitor, perSec int, d time.Du
 				case <-time.After(time.Until(next)):
 				}
 				now := time.Now()
-				if id, err := v.Send(fctx, "fixed-rate message "+strconv.Itoa(n)); err == nil {
+				// ctx, not fctx: the run's end must not cut a write short.
+				if id, err := v.Send(ctx, "fixed-rate message "+strconv.Itoa(n)); err == nil {
 					sent(id, now)
 					count.Add(1)
 				}
