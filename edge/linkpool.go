@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -322,42 +321,14 @@ func (l *linkConn) sendClose(ctx context.Context, id uint64) {
 }
 
 func (l *linkConn) write(ctx context.Context) {
-	var b link.Batcher
-	var carry []byte // an envelope the last batch had no room for
-	for {
-		if carry == nil {
-			select {
-			case <-ctx.Done():
-				return
-			case carry = <-l.out:
-			}
-		}
-		b.Add(carry)
-		carry = nil
-		// Whatever else waits goes in the same message: under load one
-		// write carries many visitors' frames.
-		// Let the goroutines that are ready run first: what they queue
-		// meanwhile shares this write.
-		runtime.Gosched()
-	more:
-		for {
-			select {
-			case env := <-l.out:
-				if !b.Add(env) {
-					carry = env
-					break more
-				}
-			default:
-				break more
-			}
-		}
+	same := func(env []byte) []byte { return env }
+	err := link.Pump(ctx, l.out, same, func(msg []byte) error {
 		wctx, cancel := context.WithTimeout(ctx, l.s.WriteTimeout)
-		err := l.conn.Write(wctx, websocket.MessageText, b.Message())
-		cancel()
-		if err != nil {
-			l.conn.CloseNow() // the reader fails and cleans up
-			return
-		}
+		defer cancel()
+		return l.conn.Write(wctx, websocket.MessageText, msg)
+	})
+	if err != nil && ctx.Err() == nil {
+		l.conn.CloseNow() // the reader fails and cleans up
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -161,44 +160,13 @@ func (l *linkConn) send(env link.Envelope) bool {
 }
 
 func (l *linkConn) writer() {
-	var b link.Batcher
-	var carry []byte // an envelope the last batch had no room for
-	for {
-		if carry == nil {
-			select {
-			case <-l.ctx.Done():
-				return
-			case env := <-l.out:
-				carry = l.encode(env)
-			}
-		}
-		b.Add(carry)
-		carry = nil
-		// Whatever else waits goes in the same message: under load one
-		// write carries many sessions' frames.
-		// Let the goroutines that are ready run first: what they queue
-		// meanwhile shares this write.
-		runtime.Gosched()
-	more:
-		for {
-			select {
-			case env := <-l.out:
-				enc := l.encode(env)
-				if !b.Add(enc) {
-					carry = enc
-					break more
-				}
-			default:
-				break more
-			}
-		}
+	err := link.Pump(l.ctx, l.out, l.encode, func(msg []byte) error {
 		ctx, cancel := context.WithTimeout(l.ctx, l.e.cfg.WriteTimeout)
-		err := l.conn.Write(ctx, websocket.MessageText, b.Message())
-		cancel()
-		if err != nil {
-			l.cancel() // a link that cannot take writes is dead; the edge reconnects
-			return
-		}
+		defer cancel()
+		return l.conn.Write(ctx, websocket.MessageText, msg)
+	})
+	if err != nil {
+		l.cancel() // a link that cannot take writes is dead; the edge reconnects
 	}
 }
 

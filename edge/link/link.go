@@ -8,7 +8,9 @@ package link
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"runtime"
 )
 
 // Path is where a backend accepts links.
@@ -79,6 +81,45 @@ func (b *Batcher) Message() []byte {
 	}
 	b.buf = append(b.buf, ']')
 	return b.buf
+}
+
+// Pump writes what arrives on out as link messages, each carrying whatever
+// waited when it was made, until ctx ends or write fails (its error is
+// returned). encode turns one queued item into an encoded envelope.
+func Pump[T any](ctx context.Context, out <-chan T, encode func(T) []byte, write func([]byte) error) error {
+	var b Batcher
+	var carry []byte // an envelope the last batch had no room for
+	for {
+		if carry == nil {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case v := <-out:
+				carry = encode(v)
+			}
+		}
+		b.Add(carry)
+		carry = nil
+		// Let the goroutines that are ready run first: what they queue
+		// meanwhile shares this write.
+		runtime.Gosched()
+	more:
+		for {
+			select {
+			case v := <-out:
+				enc := encode(v)
+				if !b.Add(enc) {
+					carry = enc
+					break more
+				}
+			default:
+				break more
+			}
+		}
+		if err := write(b.Message()); err != nil {
+			return err
+		}
+	}
 }
 
 // Decode calls fn for each envelope of a link message, in order.

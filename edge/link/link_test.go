@@ -1,7 +1,9 @@
 package link
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -53,5 +55,44 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 	if err := Decode([]byte(`[{"s":1,"k":"data"},`), func(Envelope) {}); err == nil {
 		t.Fatal("a truncated batch decoded")
+	}
+}
+
+// Pump delivers every queued envelope once, in order, batching what
+// waits, and stops at the first failed write.
+func TestPump(t *testing.T) {
+	out := make(chan Envelope, 1000)
+	for i := range 1000 {
+		out <- Envelope{Session: uint64(i), Kind: Data}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var got []Envelope
+	writes := 0
+	enc := func(e Envelope) []byte { b, _ := json.Marshal(e); return b }
+	err := Pump(ctx, out, enc, func(msg []byte) error {
+		writes++
+		if err := Decode(msg, func(e Envelope) { got = append(got, e) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 1000 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Pump ended with %v", err)
+	}
+	for i, e := range got {
+		if e.Session != uint64(i) {
+			t.Fatalf("envelope %d is session %d", i, e.Session)
+		}
+	}
+	if len(got) != 1000 || writes >= 1000 {
+		t.Fatalf("%d envelopes in %d writes", len(got), writes)
+	}
+	broken := errors.New("link down")
+	out <- Envelope{Kind: Close}
+	if err := Pump(context.Background(), out, enc, func([]byte) error { return broken }); err != broken {
+		t.Fatalf("a failed write ended Pump with %v", err)
 	}
 }
