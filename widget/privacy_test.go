@@ -135,6 +135,18 @@ func TestExplicitConsentGatesSending(t *testing.T) {
 	if got := ids(u.Send); len(got) != 1 || !strings.HasPrefix(got[0], "send:") {
 		t.Fatalf("after the grant: %v", got)
 	}
+	// The next page: the welcome says the visitor agreed to this text, so
+	// nothing is asked; a welcome naming an older text does not count.
+	next := newTestSession()
+	next.Consents = notices("", ConsentExplicit)
+	next.Receive(Frame{Type: FrameWelcome, Token: "t", Version: "d0"})
+	if !next.SendBlocked() {
+		t.Fatal("agreeing to an older text let the visitor send")
+	}
+	next.Receive(Frame{Type: FrameWelcome, Token: "t", Version: "d1"})
+	if next.SendBlocked() {
+		t.Fatal("asked again on the next page after agreeing")
+	}
 	// Legitimate interest never blocks.
 	s.Consents = notices("", ConsentLegitimateInterest)
 	s.dataGranted = ""

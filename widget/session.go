@@ -245,6 +245,9 @@ func (s *Session) Receive(f Frame) Update {
 			s.Email = f.Email
 		}
 		s.Identified, s.Warning = f.Identified, f.Warning
+		if f.Version != "" {
+			s.dataGranted = f.Version // agreed on an earlier page: not asked again
+		}
 		s.idRefused = s.IDToken != "" && !f.Identified
 		s.Properties = nil
 		if f.Properties != nil {

@@ -54,7 +54,11 @@ func TestExplicitConsentBlocksSendingUntilGranted(t *testing.T) {
 	l := w.link(t)
 	s := l.open()
 	s.send(hello("", "", 0))
-	token := s.next(t, widget.FrameWelcome).Token
+	wel := s.next(t, widget.FrameWelcome)
+	token := wel.Token
+	if wel.Version != "" {
+		t.Fatalf("a new visitor's welcome says they agreed (%q)", wel.Version)
+	}
 	s.send(widget.Frame{Type: widget.FrameSend, ID: "m1", Text: "Hello?"})
 	if f := s.errorCode(t, widget.ErrConsentRequired); f.ID != "m1" {
 		t.Fatalf("consent_required without the message id: %+v", f)
@@ -88,16 +92,21 @@ func TestExplicitConsentBlocksSendingUntilGranted(t *testing.T) {
 		t.Fatalf("granted record %+v", c)
 	}
 
-	// A reload is still agreed; a changed text must be agreed again.
+	// A reload (or the next page) is still agreed, and the welcome says so,
+	// so the widget does not ask again; a changed text must be agreed again.
 	r := l.open()
 	r.send(hello(token, ack.Conversation, ack.Seq))
-	r.next(t, widget.FrameWelcome)
+	if wel := r.next(t, widget.FrameWelcome); wel.Version != notice.Version {
+		t.Fatalf("welcome of a visitor who agreed carries version %q, want %q", wel.Version, notice.Version)
+	}
 	r.send(widget.Frame{Type: widget.FrameSend, ID: "m2", Text: "Still there?"})
 	ack2 := r.next(t, widget.FrameAck)
 	w.setFlow(t, "live_agent", strings.Replace(explicitConsent, "answer you", "answer you and improve", 1))
 	r2 := l.open()
 	r2.send(hello(token, ack.Conversation, ack2.Seq))
-	r2.next(t, widget.FrameWelcome)
+	if wel := r2.next(t, widget.FrameWelcome); wel.Version != "" {
+		t.Fatalf("welcome after the text changed carries version %q", wel.Version)
+	}
 	r2.send(widget.Frame{Type: widget.FrameSend, ID: "m3", Text: "And now?"})
 	r2.errorCode(t, widget.ErrConsentRequired)
 }

@@ -281,6 +281,13 @@ func (s *session) onHello(f *widget.Frame) {
 	s.flowAt = time.Now()
 	welcome := widget.Frame{Type: widget.FrameWelcome, Token: token, Email: email,
 		Identified: contact != nil, Properties: properties, Warning: warning}
+	// A visitor who agreed to the current data-processing text on an
+	// earlier page is not asked again there.
+	if o := flow.Options.DataConsent; o.Enabled && o.Type == widget.ConsentExplicit {
+		if ok, err := s.mayProcess(ctx); err == nil && ok {
+			welcome.Version = s.dataConsentVersion
+		}
+	}
 	if conv != nil {
 		welcome.Conversation, welcome.LastSeq = conv.PublicID, conv.LastSeq
 		// What the client saw counts only for the conversation it named.
