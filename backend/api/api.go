@@ -64,6 +64,7 @@ func (a *API) Register(r *gin.Engine) {
 	a.registerBots(v1)
 	a.registerSurveys(v1)
 	a.registerPrivacy(v1)
+	a.registerAPIKeys(v1)
 
 	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
 	r.GET("/internal/sites/:site/mobile/:tag", a.internal, a.mobileChatflow)

@@ -47,17 +47,6 @@ func (s *Store) AccountBySite(ctx context.Context, publicID string) (*Account, e
 	return &a, notFound(err)
 }
 
-// APIKey is an admin REST credential; the secret is shown once, only its hash is kept.
-type APIKey struct {
-	ID         int64      `db:"id" json:"id"`
-	AccountID  int64      `db:"account_id" json:"-"`
-	Name       string     `db:"name" json:"name"`
-	Prefix     string     `db:"prefix" json:"prefix"`
-	KeyHash    []byte     `db:"key_hash" json:"-"`
-	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
-	LastUsedAt *time.Time `db:"last_used_at" json:"last_used_at"`
-}
-
 // CreateAPIKey makes a new key for the account and returns its secret.
 // A non-empty secret is used as given (the demo seed), otherwise one is generated.
 func (s *Store) CreateAPIKey(ctx context.Context, accountID int64, name, secret string) (string, error) {
