@@ -16,21 +16,10 @@ import (
 // account's API keys. There is no PATCH: a key's role is changed by making
 // a new key and revoking the old one, so no secret ever gains rights.
 func (a *API) registerAPIKeys(v1 *gin.RouterGroup) {
-	v1.GET("/api-keys", managesKeys, a.listAPIKeys)
-	v1.POST("/api-keys", managesKeys, a.createAPIKey)
-	v1.GET("/api-keys/:id", managesKeys, a.getAPIKey)
-	v1.DELETE("/api-keys/:id", managesKeys, a.deleteAPIKey)
-}
-
-// managesKeys lets only admin keys through: a lower key that could list or
-// make keys could make itself an admin one.
-func managesKeys(c *gin.Context) {
-	if role, _ := c.Get(roleKey); role != store.RoleAdmin {
-		problem.Status(c.Writer, http.StatusForbidden, "This API key is not an admin key; only admin keys may manage API keys.")
-		c.Abort()
-		return
-	}
-	c.Next()
+	v1.GET("/api-keys", administers, a.listAPIKeys)
+	v1.POST("/api-keys", administers, a.createAPIKey)
+	v1.GET("/api-keys/:id", administers, a.getAPIKey)
+	v1.DELETE("/api-keys/:id", administers, a.deleteAPIKey)
 }
 
 // apiKeyInput is the writable part of a key. The secret is not: it is
