@@ -17,6 +17,7 @@ import (
 	"github.com/parleychat/parley/backend/api"
 	"github.com/parleychat/parley/backend/chat"
 	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/housekeeping"
 	"github.com/parleychat/parley/backend/inbox"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/edge/link"
@@ -31,6 +32,8 @@ type Config struct {
 	SecureCookies bool   // SECURE_COOKIES=1 behind HTTPS
 	MaxDBConns    int    // DB_MAX_CONNS, default 80
 	Migrate       bool   // MIGRATE_ON_START, default true
+	// BACKEND_HOUSEKEEPING_EVERY, default housekeeping.DefaultEvery; 0 turns it off.
+	HousekeepingEvery time.Duration
 }
 
 // FromEnv reads Config from environment variables.
@@ -45,6 +48,14 @@ func FromEnv() Config {
 	}
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
 		c.MaxDBConns = n
+	}
+	c.HousekeepingEvery = housekeeping.DefaultEvery
+	if v := os.Getenv("BACKEND_HOUSEKEEPING_EVERY"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			c.HousekeepingEvery = d
+		} else {
+			slog.Warn("BACKEND_HOUSEKEEPING_EVERY is not a duration; using the default", "value", v, "default", c.HousekeepingEvery)
+		}
 	}
 	return c
 }
@@ -62,6 +73,8 @@ type Server struct {
 	Store   *store.Store
 	Bus     *events.Bus
 	Handler http.Handler
+
+	stopHousekeeping func()
 }
 
 // New connects to the database (migrating it if asked) and builds the router.
@@ -108,7 +121,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.Any(chat.AttachmentPath+"/:id", gin.WrapH(engine.AttachmentHandler()))
 	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies}).Register(r)
 	api.New(st, cfg.LinkSecret).Register(r)
-	return &Server{DB: db, Store: st, Bus: bus, Handler: r}, nil
+	stopHousekeeping := func() {}
+	if cfg.HousekeepingEvery > 0 {
+		stopHousekeeping = housekeeping.New(st, housekeeping.Config{Every: cfg.HousekeepingEvery}).Start()
+	}
+	return &Server{DB: db, Store: st, Bus: bus, Handler: r, stopHousekeeping: stopHousekeeping}, nil
 }
 
 // migrateWhenReady applies migrations, retrying while the database is starting.
@@ -130,8 +147,11 @@ func migrateWhenReady(ctx context.Context, db *sqlx.DB) error {
 	}
 }
 
-// Close releases the database and the listener.
+// Close stops the housekeeping job and releases the database and the listener.
 func (s *Server) Close() {
+	if s.stopHousekeeping != nil {
+		s.stopHousekeeping()
+	}
 	s.Bus.Close()
 	s.DB.Close()
 }

@@ -86,12 +86,3 @@ func (s *Store) ContactByIdentificationToken(ctx context.Context, accountID int6
 	}
 	return &row.Contact, nil
 }
-
-// DeleteExpiredIdentificationTokens removes tokens past their time and says how many.
-func (s *Store) DeleteExpiredIdentificationTokens(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM identification_tokens WHERE expires_at <= now()`)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}

@@ -61,12 +61,3 @@ func (s *Store) DeleteSession(ctx context.Context, secret string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE id_hash = $1`, HashToken(secret))
 	return err
 }
-
-// DeleteExpiredSessions removes every expired session and says how many.
-func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE expires_at <= now()`)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
