@@ -166,6 +166,8 @@ func (a *API) fail(c *gin.Context, err error) {
 		problem.Status(c.Writer, http.StatusNotFound, "No such object.")
 	case errors.Is(err, store.ErrStale):
 		problem.Status(c.Writer, http.StatusPreconditionFailed, "It changed since the version in If-Match; fetch it again.")
+	case errors.Is(err, store.ErrLastAdminKey):
+		problem.Status(c.Writer, http.StatusConflict, "This is the account's last admin key; make another admin key before revoking it.")
 	case errors.Is(err, store.ErrConflict):
 		problem.Status(c.Writer, http.StatusConflict, "This conflicts with an existing object (a duplicate name or email, or an object still in use).")
 	default:

@@ -171,6 +171,20 @@ func TestAPIKeyRevokeIsImmediate(t *testing.T) {
 	if code, _ := e.do("GET", "/api/v1/account", ""); code != 200 {
 		t.Fatalf("other keys stop working: %d", code)
 	}
+
+	// The last admin key stays: without it nothing could make another.
+	// Lower keys go whatever their number.
+	agent := e.newKey("Reports", "agent")
+	if code, p := e.do("DELETE", "/api/v1/api-keys/"+itoa(num(agent["id"])), ""); code != http.StatusNoContent {
+		t.Fatalf("revoke an agent key: %d %v", code, p)
+	}
+	last := keyIDByPrefix(e.keyList(e.key), e.key)
+	if code, p := e.do("DELETE", "/api/v1/api-keys/"+itoa(last), ""); code != http.StatusConflict {
+		t.Fatalf("revoking the last admin key: %d %v", code, p)
+	}
+	if code, _ := e.do("GET", "/api/v1/account", ""); code != 200 {
+		t.Fatalf("the last admin key stopped working: %d", code)
+	}
 }
 
 func TestLowerRoleKeysCannotManageKeys(t *testing.T) {

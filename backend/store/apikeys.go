@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // APIKey is an admin REST credential. Only a hash of its secret is kept, so
@@ -78,9 +82,31 @@ func (s *Store) APIKey(ctx context.Context, accountID, id int64) (*APIKey, error
 	return &k, nil
 }
 
+// ErrLastAdminKey refuses to revoke an account's only admin key: nothing
+// could then make another, and the account would be locked out of REST.
+var ErrLastAdminKey = errors.New("store: the account's last admin key")
+
 // DeleteAPIKey revokes the account's key with id. The row goes, so the
 // next request with its secret fails authentication: keys are looked up on
-// every request, never cached.
+// every request, never cached. The account row is locked first, so two
+// revocations at once cannot remove the last two admin keys.
 func (s *Store) DeleteAPIKey(ctx context.Context, accountID, id int64) error {
-	return rowsOrNotFound(s.db.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND id = $2`, accountID, id))
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		var admins int
+		var role sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT
+				(SELECT count(*) FROM api_keys WHERE account_id = a.id AND role = $3),
+				(SELECT role FROM api_keys WHERE account_id = a.id AND id = $2)
+			FROM accounts a WHERE a.id = $1 FOR UPDATE`, accountID, id, RoleAdmin).Scan(&admins, &role)
+		if err != nil {
+			return notFound(err)
+		}
+		switch {
+		case !role.Valid:
+			return ErrNotFound
+		case role.String == RoleAdmin && admins <= 1:
+			return ErrLastAdminKey
+		}
+		return rowsOrNotFound(tx.ExecContext(ctx, `DELETE FROM api_keys WHERE account_id = $1 AND id = $2`, accountID, id))
+	})
 }
