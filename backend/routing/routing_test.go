@@ -270,6 +270,34 @@ func TestWaitingConversationIsAssignedWhenSomeoneBecomesEligible(t *testing.T) {
 	}
 }
 
+// A conversation a bot runs in waits for the bot's hand-over, but not once
+// its chatflow stopped running that bot: the visitor would wait forever.
+func TestBotConversationWaitsOnlyWhileItsChatflowRunsTheBot(t *testing.T) {
+	w := newWorld(t)
+	u := w.agent("Ana", true, store.UserAway, 5, true)
+	cf := w.chatflow(auto())
+	withBot, switched := w.conversation(cf), w.conversation(cf)
+	for _, id := range []int64{withBot, switched} {
+		if _, err := w.st.StartBot(ctx, w.acct.ID, id, store.BotKindCustomerAgent, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// withBot's chatflow still runs the customer agent; switched's was
+	// changed to live agents after its bot started.
+	other := w.chatflow(auto())
+	_, err := w.st.DB().Exec(`UPDATE chatflows SET type = 'customer_agent' WHERE id = $1`, other)
+	w.check(err)
+	_, err = w.st.DB().Exec(`UPDATE conversations SET chatflow_id = $1 WHERE id = $2`, other, withBot)
+	w.check(err)
+	w.update(u, func(x *store.User) { x.Status = store.UserAvailable })
+	if w.assignee(switched) != u {
+		t.Fatal("a conversation whose chatflow no longer runs its bot still waits for the bot")
+	}
+	if w.assignee(withBot) != 0 {
+		t.Fatal("a conversation was taken from the bot still running it")
+	}
+}
+
 func TestClosingFreesCapacityForTheWaiting(t *testing.T) {
 	w := newWorld(t)
 	u := w.agent("Ana", true, store.UserAvailable, 1, true)

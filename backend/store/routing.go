@@ -88,14 +88,16 @@ func (s *Store) ConversationByID(ctx context.Context, id int64) (*Conversation, 
 // WaitingConversations returns up to limit ids of the account's open,
 // unassigned conversations that routing should place, oldest first: those
 // handed to a team, and those of chatflows with auto-assign on. A
-// conversation a bot still runs in waits for the bot's hand-over.
+// conversation a bot still runs in waits for the bot's hand-over, unless
+// its chatflow no longer runs that kind of bot (switched to live agents,
+// say): nothing would ever hand it over then.
 func (s *Store) WaitingConversations(ctx context.Context, accountID int64, limit int) ([]int64, error) {
 	ids := []int64{}
 	err := s.db.SelectContext(ctx, &ids, `SELECT c.id FROM conversations c
 		LEFT JOIN chatflows cf ON cf.id = c.chatflow_id
 		WHERE c.account_id = $1 AND c.status = 'open' AND c.assignee_id IS NULL
 		  AND (c.team_id IS NOT NULL OR COALESCE(cf.settings->'assignment'->>'auto_assign', 'false') = 'true')
-		  AND NOT EXISTS (SELECT 1 FROM bot_states b WHERE b.conversation_id = c.id AND b.active)
+		  AND NOT EXISTS (SELECT 1 FROM bot_states b WHERE b.conversation_id = c.id AND b.active AND b.kind = cf.type)
 		ORDER BY c.created_at, c.id LIMIT $2`, accountID, limit)
 	return ids, err
 }
