@@ -499,8 +499,13 @@ type publicCategory struct {
 	ID          int64         `json:"id"`
 	Name        string        `json:"name"`
 	Description string        `json:"description"`
-	Articles    []publicTitle `json:"articles"`
+	Articles    []publicTitle `json:"articles"`     // the first frontPageTitles, alphabetically
+	Count       int           `json:"article_count"` // all of them: search finds the rest
 }
+
+// frontPageTitles caps the titles listed per category on the Help tab's
+// front page: a knowledge base of thousands of articles stays a small answer.
+const frontPageTitles = 25
 
 // publicKB finds the site's knowledge base named in the path.
 func (a *API) publicKB(c *gin.Context) (*store.KnowledgeBase, bool) {
@@ -543,7 +548,7 @@ func (a *API) publicCategories(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	titles, err := a.st.PublishedKBTitles(c, k.ID, lang)
+	titles, err := a.st.PublishedKBTitles(c, k.ID, lang, frontPageTitles)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -554,18 +559,21 @@ func (a *API) publicCategories(c *gin.Context) {
 		out[i] = publicCategory{ID: cat.ID, Name: cat.Name, Description: cat.Description, Articles: []publicTitle{}}
 		pos[cat.ID] = i
 	}
-	other := []publicTitle{}
+	other, otherCount := []publicTitle{}, 0
 	for _, t := range titles {
 		if i, ok := pos[t.CategoryID.Int64]; ok && t.CategoryID.Valid {
 			out[i].Articles = append(out[i].Articles, publicTitle{t.ID, t.Title})
+			out[i].Count = t.InCategory
 		} else {
 			other = append(other, publicTitle{t.ID, t.Title})
+			otherCount = t.InCategory
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{
-		"knowledge_base": gin.H{"id": k.ID, "name": k.Name, "language": lang},
-		"categories":     out,
-		"uncategorised":  other,
+		"knowledge_base":      gin.H{"id": k.ID, "name": k.Name, "language": lang},
+		"categories":          out,
+		"uncategorised":       other,
+		"uncategorised_count": otherCount,
 	})
 }
 

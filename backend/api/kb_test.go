@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -144,5 +145,36 @@ func TestKnowledgeBaseArticlesAndPublicReads(t *testing.T) {
 	_, cats = e.internalGet(site + "/categories")
 	if len(cats["uncategorised"].([]any)) != 1 {
 		t.Errorf("article lost with its category: %v", cats)
+	}
+}
+
+// The Help tab's front page lists at most 25 titles a category, the first
+// alphabetically, and says how many there are: search finds the rest.
+func TestPublicCategoriesStaySmall(t *testing.T) {
+	e := setup(t)
+	kbID := e.create("/api/v1/knowledge-bases", `{"name":"Help","language":"en"}`)
+	kbPath := "/api/v1/knowledge-bases/" + itoa(kbID)
+	cat := e.create(kbPath+"/categories", `{"name":"Orders"}`)
+	for i := range 30 {
+		e.create(kbPath+"/articles", fmt.Sprintf(`{"title":"Order question %02d","body":"b","published":true,"category_id":%d}`, 29-i, cat))
+	}
+	for i := range 27 {
+		e.create(kbPath+"/articles", fmt.Sprintf(`{"title":"Loose %02d","body":"b","published":true}`, i))
+	}
+	e.create(kbPath+"/articles", `{"title":"AAA draft","body":"b","published":false,"category_id":`+itoa(cat)+`}`)
+	code, out := e.internalGet("/internal/sites/acme/kb/" + itoa(kbID) + "/categories")
+	if code != 200 {
+		t.Fatalf("categories: %d %v", code, out)
+	}
+	c := out["categories"].([]any)[0].(map[string]any)
+	arts := c["articles"].([]any)
+	if len(arts) != 25 || c["article_count"] != float64(30) {
+		t.Fatalf("category lists %d titles, count %v; want 25 of 30", len(arts), c["article_count"])
+	}
+	if arts[0].(map[string]any)["title"] != "Order question 00" || arts[24].(map[string]any)["title"] != "Order question 24" {
+		t.Fatalf("not the first titles alphabetically: %v … %v", arts[0], arts[24])
+	}
+	if n := len(out["uncategorised"].([]any)); n != 25 || out["uncategorised_count"] != float64(27) {
+		t.Fatalf("uncategorised: %d titles, count %v", n, out["uncategorised_count"])
 	}
 }

@@ -266,14 +266,21 @@ type KBArticleTitle struct {
 	ID         int64         `db:"id"`
 	CategoryID sql.NullInt64 `db:"category_id"`
 	Title      string        `db:"title"`
+	InCategory int           `db:"in_category"` // published articles of its category (or of none), all of them
 }
 
 // PublishedKBTitles lists the titles of kbID's published articles (in
-// language lang, when not empty), alphabetically.
-func (s *Store) PublishedKBTitles(ctx context.Context, kbID int64, lang string) ([]KBArticleTitle, error) {
+// language lang, when not empty), alphabetically, at most perCategory of
+// each category (and of the uncategorised): a help centre's front page,
+// which must stay small however many articles there are.
+func (s *Store) PublishedKBTitles(ctx context.Context, kbID int64, lang string, perCategory int) ([]KBArticleTitle, error) {
 	ts := []KBArticleTitle{}
-	err := s.db.SelectContext(ctx, &ts, `SELECT id, category_id, title FROM kb_articles
-		WHERE kb_id = $1 AND published AND ($2 = '' OR language = $2) ORDER BY lower(title), id`, kbID, lang)
+	err := s.db.SelectContext(ctx, &ts, `SELECT id, category_id, title, in_category FROM (
+			SELECT id, category_id, title, lower(title) AS sort,
+				row_number() OVER (PARTITION BY category_id ORDER BY lower(title), id) AS n,
+				count(*) OVER (PARTITION BY category_id) AS in_category
+			FROM kb_articles WHERE kb_id = $1 AND published AND ($2 = '' OR language = $2)) t
+		WHERE n <= $3 ORDER BY sort, id`, kbID, lang, perCategory)
 	return ts, err
 }
 
