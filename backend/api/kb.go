@@ -499,7 +499,7 @@ type publicCategory struct {
 	ID          int64         `json:"id"`
 	Name        string        `json:"name"`
 	Description string        `json:"description"`
-	Articles    []publicTitle `json:"articles"`     // the first frontPageTitles, alphabetically
+	Articles    []publicTitle `json:"articles"`      // the first frontPageTitles, alphabetically
 	Count       int           `json:"article_count"` // all of them: search finds the rest
 }
 
