@@ -143,6 +143,8 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.POST("/me/status", h.requireCSRF, h.status)
 	authed.GET("/replies", h.replies)
 	authed.POST("/replies", h.requireCSRF, h.createReply)
+	authed.GET("/replies/:id/edit", h.editReply)
+	authed.POST("/replies/:id", h.requireCSRF, h.updateReply)
 	authed.POST("/replies/:id/delete", h.requireCSRF, h.deleteReply)
 	authed.GET("/surveys", h.surveys)
 	authed.GET("/surveys/:id", h.surveyPage)

@@ -152,7 +152,7 @@ func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (t
 	if d.Panel, err = h.panel(c, conv); err != nil {
 		return d, err
 	}
-	if d.Replies, err = h.st.SavedReplies(c, conv.AccountID); err != nil {
+	if d.Replies, err = h.st.SavedReplies(c, conv.AccountID, user(c).ID); err != nil {
 		return d, err
 	}
 	if d.Latest && d.LastSeq < conv.LastSeq {

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -80,41 +81,101 @@ var shortcutRE = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
 // MaxReplyRunes bounds a saved reply (a reply's own limit applies when sent).
 const MaxReplyRunes = 4000
 
+// Why a saved reply was not changed. Someone else's personal reply reads
+// as unknown: its existence is theirs.
+const (
+	replyNotFound  = "There is no such saved reply: it was deleted, or it is someone else's personal reply."
+	replyForbidden = "Only its author or an admin can change or delete a shared reply."
+	replyNotAuthor = "Only its author can make a shared reply personal again."
+)
+
+type replyRow struct {
+	store.SavedReply
+	CanEdit bool
+}
+
+// repliesData is the saved-replies page: the list, and the form for a new
+// reply or for the one being edited, refilled after an error.
 type repliesData struct {
 	basePage
-	Replies  []store.SavedReply
-	Shortcut string
-	Body     string
-	Error    string
+	Replies     []replyRow
+	Refusal     string // why an edit or delete did not happen
+	EditID      int64  // 0: the form makes a new reply
+	ChooseScope bool   // the form offers personal or shared: only the author may switch
+	Shortcut    string
+	Body        string
+	Shared      bool
+	Error       string
 }
 
 func (h *Handler) replies(c *gin.Context) {
-	h.renderReplies(c, http.StatusOK, "", "", "")
+	h.renderReplies(c, http.StatusOK, repliesData{ChooseScope: true})
 }
 
-func (h *Handler) renderReplies(c *gin.Context, status int, shortcut, body, msg string) {
-	rs, err := h.st.SavedReplies(c, user(c).AccountID)
+func (h *Handler) renderReplies(c *gin.Context, status int, d repliesData) {
+	u := user(c)
+	rs, err := h.st.SavedReplies(c, u.AccountID, u.ID)
 	if err != nil {
 		h.fail(c, "replies", err)
 		return
 	}
-	h.render(c, status, "replies.html", repliesData{basePage: h.base(c, "Saved replies"), Replies: rs, Shortcut: shortcut, Body: body, Error: msg})
+	d.basePage = h.base(c, "Saved replies")
+	for _, r := range rs {
+		d.Replies = append(d.Replies, replyRow{SavedReply: r, CanEdit: r.EditableBy(u)})
+	}
+	h.render(c, status, "replies.html", d)
+}
+
+// refuseReply shows the list and why an edit or delete did not happen.
+func (h *Handler) refuseReply(c *gin.Context, status int, msg string) {
+	h.renderReplies(c, status, repliesData{ChooseScope: true, Refusal: msg})
+}
+
+// replyForm reads the posted form into d and answers why it is refused, or
+// "". Without a visibility (an admin's form for another's reply) d.Shared stays.
+func replyForm(c *gin.Context, d *repliesData) string {
+	d.Shortcut = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(c.PostForm("shortcut")), "/"))
+	d.Body = strings.TrimSpace(c.PostForm("body"))
+	switch c.PostForm("visibility") {
+	case "shared":
+		d.Shared = true
+	case "personal":
+		d.Shared = false
+	case "":
+	default:
+		return "Choose who can use the reply: only you, or every agent of the team."
+	}
+	switch n := utf8.RuneCountInString(d.Body); {
+	case !shortcutRE.MatchString(d.Shortcut):
+		return "A shortcut is 1 to 32 lower-case letters, digits, - or _."
+	case !utf8.ValidString(d.Body):
+		return "The text contains characters that are not valid text."
+	case d.Body == "":
+		return "Write the reply's text (at most 4000 characters)."
+	case n > MaxReplyRunes:
+		return fmt.Sprintf("The text is %d characters long; the limit is %d.", n, MaxReplyRunes)
+	}
+	return ""
+}
+
+func shortcutTaken(d repliesData) string {
+	if d.Shared {
+		return "The team already shares a reply with the shortcut /" + d.Shortcut + "."
+	}
+	return "You already have a personal reply with the shortcut /" + d.Shortcut + "."
 }
 
 func (h *Handler) createReply(c *gin.Context) {
-	shortcut := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(c.PostForm("shortcut")), "/"))
-	body := strings.TrimSpace(c.PostForm("body"))
-	switch {
-	case !shortcutRE.MatchString(shortcut):
-		h.renderReplies(c, http.StatusUnprocessableEntity, shortcut, body, "A shortcut is 1 to 32 lower-case letters, digits, - or _.")
-		return
-	case body == "" || !utf8.ValidString(body) || utf8.RuneCountInString(body) > MaxReplyRunes:
-		h.renderReplies(c, http.StatusUnprocessableEntity, shortcut, body, "Write the reply's text (at most 4000 characters).")
+	u := user(c)
+	d := repliesData{ChooseScope: true}
+	if d.Error = replyForm(c, &d); d.Error != "" {
+		h.renderReplies(c, http.StatusUnprocessableEntity, d)
 		return
 	}
-	err := h.st.CreateSavedReply(c, &store.SavedReply{AccountID: user(c).AccountID, Shortcut: shortcut, Body: body})
+	err := h.st.CreateSavedReply(c, &store.SavedReply{AccountID: u.AccountID, Shortcut: d.Shortcut, Body: d.Body, Shared: d.Shared, AuthorID: &u.ID})
 	if errors.Is(err, store.ErrConflict) {
-		h.renderReplies(c, http.StatusConflict, shortcut, body, "The shortcut /"+shortcut+" is taken.")
+		d.Error = shortcutTaken(d)
+		h.renderReplies(c, http.StatusConflict, d)
 		return
 	}
 	if err != nil {
@@ -124,14 +185,87 @@ func (h *Handler) createReply(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/inbox/replies")
 }
 
-func (h *Handler) deleteReply(c *gin.Context) {
-	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
-	err := h.st.DeleteSavedReply(c, user(c).AccountID, id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+// editableReply loads the :id saved reply for the agent to change, or
+// answers why they may not: 404 when they cannot see it, 403 otherwise.
+func (h *Handler) editableReply(c *gin.Context) (*store.SavedReply, bool) {
+	u := user(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		h.refuseReply(c, http.StatusNotFound, replyNotFound)
+		return nil, false
+	}
+	r, err := h.st.SavedReply(c, u, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		h.refuseReply(c, http.StatusNotFound, replyNotFound)
+		return nil, false
+	case err != nil:
 		h.fail(c, "replies", err)
+		return nil, false
+	case !r.EditableBy(u):
+		h.refuseReply(c, http.StatusForbidden, replyForbidden)
+		return nil, false
+	}
+	return r, true
+}
+
+func editForm(r *store.SavedReply, u *store.User) repliesData {
+	return repliesData{EditID: r.ID, ChooseScope: r.AuthorID != nil && *r.AuthorID == u.ID,
+		Shortcut: r.Shortcut, Body: r.Body, Shared: r.Shared}
+}
+
+func (h *Handler) editReply(c *gin.Context) {
+	if r, ok := h.editableReply(c); ok {
+		h.renderReplies(c, http.StatusOK, editForm(r, user(c)))
+	}
+}
+
+func (h *Handler) updateReply(c *gin.Context) {
+	r, ok := h.editableReply(c)
+	if !ok {
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/inbox/replies")
+	u := user(c)
+	d := editForm(r, u)
+	if d.Error = replyForm(c, &d); d.Error != "" {
+		h.renderReplies(c, http.StatusUnprocessableEntity, d)
+		return
+	}
+	_, err := h.st.UpdateSavedReply(c, u, r.ID, d.Shortcut, d.Body, d.Shared)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		d.Error = shortcutTaken(d)
+		h.renderReplies(c, http.StatusConflict, d)
+	case errors.Is(err, store.ErrNotFound): // deleted meanwhile
+		h.refuseReply(c, http.StatusNotFound, replyNotFound)
+	case errors.Is(err, store.ErrForbidden) && r.Shared && !d.Shared && r.EditableBy(u):
+		d.Error = replyNotAuthor
+		h.renderReplies(c, http.StatusForbidden, d)
+	case errors.Is(err, store.ErrForbidden):
+		h.refuseReply(c, http.StatusForbidden, replyForbidden)
+	case err != nil:
+		h.fail(c, "replies", err)
+	default:
+		c.Redirect(http.StatusSeeOther, "/inbox/replies")
+	}
+}
+
+func (h *Handler) deleteReply(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		h.refuseReply(c, http.StatusNotFound, replyNotFound)
+		return
+	}
+	switch err := h.st.DeleteSavedReply(c, user(c), id); {
+	case err == nil:
+		c.Redirect(http.StatusSeeOther, "/inbox/replies")
+	case errors.Is(err, store.ErrNotFound):
+		h.refuseReply(c, http.StatusNotFound, replyNotFound)
+	case errors.Is(err, store.ErrForbidden):
+		h.refuseReply(c, http.StatusForbidden, replyForbidden)
+	default:
+		h.fail(c, "replies", err)
+	}
 }
 
 // requireRole lets only the given roles through (403 otherwise): for pages
