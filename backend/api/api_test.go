@@ -61,6 +61,7 @@ func setup(t *testing.T) *env {
 	e.inbox = e.create("/api/v1/inboxes", `{"name":"Support"}`)
 	e.user = e.create("/api/v1/users", `{"email":"ana@example.com","name":"Ana","has_seat":true,"status":"available"}`)
 	e.team = e.create("/api/v1/teams", `{"name":"Sales","member_ids":[`+itoa(e.user)+`]}`)
+	e.joinInbox(e.user)
 	e.survey = e.create("/api/v1/surveys", `{"name":"CSAT","question":"How did we do?"}`)
 	return e
 }
@@ -75,6 +76,22 @@ func must(t *testing.T, err error) {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // do sends a request with the account's key and returns status and decoded JSON.
+// joinInbox makes users members of the test inbox, as routing requires.
+func (e *env) joinInbox(users ...int64) {
+	e.t.Helper()
+	_, in := e.do("GET", "/api/v1/inboxes/"+itoa(e.inbox), "")
+	ids := []string{}
+	for _, m := range in["member_ids"].([]any) {
+		ids = append(ids, itoa(int64(m.(float64))))
+	}
+	for _, u := range users {
+		ids = append(ids, itoa(u))
+	}
+	if code, p := e.do("PATCH", "/api/v1/inboxes/"+itoa(e.inbox), `{"member_ids":[`+strings.Join(ids, ",")+`]}`); code != 200 {
+		e.t.Fatalf("inbox members: %d %v", code, p)
+	}
+}
+
 func (e *env) do(method, path, body string) (int, map[string]any) {
 	return e.doKey(e.key, method, path, body)
 }

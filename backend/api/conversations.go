@@ -222,6 +222,8 @@ func (a *API) assignConversation(c *gin.Context) {
 		e.Add("user_id", "no such user")
 	case errors.Is(err, routing.ErrNoSeat):
 		e.Add("user_id", "has no seat; only users with a seat can take conversations")
+	case errors.Is(err, routing.ErrNotInInbox):
+		e.Add("user_id", "is not a member of the conversation's inbox; add them to it first")
 	case errors.Is(err, routing.ErrUnknownTeam):
 		e.Add("team_id", "no such team")
 	case errors.Is(err, routing.ErrClosed):

@@ -155,6 +155,7 @@ func TestAssignCloseReopen(t *testing.T) {
 	seatless := e.create("/api/v1/users", `{"email":"nos@example.com","name":"Nos","status":"available"}`)
 	stranger := e.createWith(e.other, "/api/v1/users", `{"email":"x@example.com","name":"X","has_seat":true}`)
 	strangerTeam := e.createWith(e.other, "/api/v1/teams", `{"name":"Theirs"}`)
+	outsider := e.create("/api/v1/users", `{"email":"out@example.com","name":"Out","has_seat":true,"status":"available"}`)
 
 	for _, bad := range []struct {
 		name, body string
@@ -168,6 +169,7 @@ func TestAssignCloseReopen(t *testing.T) {
 		{"another account's user", `{"user_id":` + itoa(stranger) + `}`, []string{"user_id"}},
 		{"another account's team", `{"team_id":` + itoa(strangerTeam) + `}`, []string{"team_id"}},
 		{"no seat", `{"user_id":` + itoa(seatless) + `}`, []string{"user_id"}},
+		{"not in the inbox", `{"user_id":` + itoa(outsider) + `}`, []string{"user_id"}},
 		{"zero", `{"user_id":0}`, []string{"user_id"}},
 	} {
 		if code, p := e.do("POST", path+"/assign", bad.body); code != 400 || !reflect.DeepEqual(fields(p), bad.want) {
@@ -242,6 +244,7 @@ func TestAssignCloseReopen(t *testing.T) {
 func TestEligibilityChangesOverRESTRouteWaitingConversations(t *testing.T) {
 	e := setup(t)
 	bob := e.create("/api/v1/users", `{"email":"bob@example.com","name":"Bob","has_seat":true,"status":"away","max_open_chats":1}`)
+	e.joinInbox(bob)
 	cf := e.create("/api/v1/chatflows", `{"name":"Web","inbox_id":`+itoa(e.inbox)+`,"assignment":{"auto_assign":true,"user_ids":[`+itoa(bob)+`]}}`)
 	first, second := e.conversation(cf, "one"), e.conversation(cf, "two")
 	assignee := func(id int64) int64 {
@@ -371,6 +374,7 @@ func TestTicketsREST(t *testing.T) {
 func TestSiteConfigShowsAvailability(t *testing.T) {
 	e := setup(t)
 	bob := e.create("/api/v1/users", `{"email":"bob@example.com","name":"Bob","has_seat":true,"status":"away"}`)
+	e.joinInbox(bob)
 	e.create("/api/v1/chatflows", `{"name":"Web","enabled":true,"inbox_id":`+itoa(e.inbox)+`,
 		"availability":{"mode":"user_availability","reply_time":"hour","away_message":"Back at nine"},
 		"assignment":{"user_ids":[`+itoa(bob)+`]}}`)

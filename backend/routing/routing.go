@@ -33,6 +33,8 @@ var (
 	ErrUnknownUser = errors.New("routing: no such user")
 	ErrUnknownTeam = errors.New("routing: no such team")
 	ErrNoSeat      = errors.New("routing: the user has no seat")
+	// ErrNotInInbox refuses a user outside the conversation's inbox.
+	ErrNotInInbox = store.ErrNotInInbox
 	ErrBadTarget   = errors.New("routing: assign to exactly one of a user or a team")
 	// ErrClosed refuses assigning a closed conversation.
 	ErrClosed = store.ErrClosed
@@ -46,17 +48,21 @@ const MaxWaitingPerPass = 500
 
 // Targets returns the users chatflow cf's assignment rules point at: its
 // users and the members of its teams, or the members of its inbox when it
-// names neither. It does not look at auto_assign or eligibility.
+// names neither. Only members of its inbox count either way: nobody else
+// could open its conversations. It does not look at auto_assign or
+// eligibility.
 func Targets(ctx context.Context, st *store.Store, accountID int64, cf *chatflow.Chatflow) ([]int64, error) {
+	members, err := st.InboxMemberIDs(ctx, accountID, cf.InboxID)
 	a := cf.Assignment
-	if len(a.UserIDs) == 0 && len(a.TeamIDs) == 0 {
-		return st.InboxMemberIDs(ctx, accountID, cf.InboxID)
+	if err != nil || (len(a.UserIDs) == 0 && len(a.TeamIDs) == 0) {
+		return members, err
 	}
 	ids, err := st.TeamMemberIDs(ctx, accountID, a.TeamIDs)
 	if err != nil {
 		return nil, err
 	}
 	ids = append(ids, a.UserIDs...)
+	ids = slices.DeleteFunc(ids, func(id int64) bool { return !slices.Contains(members, id) })
 	slices.Sort(ids)
 	return slices.Compact(ids), nil
 }
@@ -219,6 +225,8 @@ func Assign(ctx context.Context, st *store.Store, accountID, convID, userID, tea
 		switch {
 		case errors.Is(err, store.ErrNotRoutable):
 			return ErrNoSeat
+		case errors.Is(err, store.ErrNotInInbox):
+			return ErrNotInInbox
 		case errors.Is(err, store.ErrNotFound):
 			// The conversation, or the user deleted meanwhile: tell them apart.
 			if _, uerr := st.User(ctx, accountID, userID); errors.Is(uerr, store.ErrNotFound) {

@@ -203,24 +203,37 @@ func TestNeverAssignedWinsTies(t *testing.T) {
 func TestTargetsUsersTeamsAndInbox(t *testing.T) {
 	w := newWorld(t)
 	inInbox := w.agent("Ina", true, store.UserAvailable, 5, true)
-	teamOnly := w.agent("Tom", true, store.UserAvailable, 5, false)
-	userOnly := w.agent("Uma", true, store.UserAvailable, 5, false)
-	team := &store.Team{AccountID: w.acct.ID, Name: "Sales", MemberIDs: []int64{teamOnly}}
+	teamOnly := w.agent("Tom", true, store.UserAvailable, 5, true)
+	userOnly := w.agent("Uma", true, store.UserAvailable, 5, true)
+	// Olga is in the team and named by chatflows, but not in the inbox: she
+	// could not open its conversations, so she never gets one.
+	outsider := w.agent("Olga", true, store.UserAvailable, 5, false)
+	team := &store.Team{AccountID: w.acct.ID, Name: "Sales", MemberIDs: []int64{teamOnly, outsider}}
 	w.check(w.st.CreateTeam(ctx, team))
-	w.lastAssigned(inInbox, 0) // Ina would win every tie
+	w.lastAssigned(outsider, 0) // Olga would win every tie
+	w.lastAssigned(inInbox, 1)
 
 	if got := w.assignee(w.conversation(w.chatflow(chatflow.Assignment{AutoAssign: true, TeamIDs: []int64{team.ID}}))); got != teamOnly {
 		t.Fatalf("team target: %d, want Tom %d", got, teamOnly)
 	}
-	if got := w.assignee(w.conversation(w.chatflow(chatflow.Assignment{AutoAssign: true, UserIDs: []int64{userOnly}}))); got != userOnly {
+	if got := w.assignee(w.conversation(w.chatflow(chatflow.Assignment{AutoAssign: true, UserIDs: []int64{userOnly, outsider}}))); got != userOnly {
 		t.Fatalf("user target: %d, want Uma %d", got, userOnly)
 	}
 	both := w.chatflow(chatflow.Assignment{AutoAssign: true, UserIDs: []int64{userOnly}, TeamIDs: []int64{team.ID}})
 	got := map[int64]bool{w.assignee(w.conversation(both)): true, w.assignee(w.conversation(both)): true}
-	if !got[userOnly] || !got[teamOnly] || got[inInbox] {
+	if !got[userOnly] || !got[teamOnly] || got[inInbox] || got[outsider] {
 		t.Fatalf("users and teams: %v, want Uma %d and Tom %d", got, userOnly, teamOnly)
 	}
-	// Neither users nor teams: the inbox's members (Ina is the only one).
+	// Only outsiders named: the conversation waits rather than go where
+	// nobody can open it, and a manual assignment to one is refused.
+	waiting := w.conversation(w.chatflow(chatflow.Assignment{AutoAssign: true, UserIDs: []int64{outsider}}))
+	if got := w.assignee(waiting); got != 0 {
+		t.Fatalf("assigned to %d outside the inbox", got)
+	}
+	if err := routing.Assign(ctx, w.st, w.acct.ID, waiting, outsider, 0, "Ina"); !errors.Is(err, routing.ErrNotInInbox) {
+		t.Fatalf("manual assignment outside the inbox: %v", err)
+	}
+	// Neither users nor teams: the inbox's members (Ina, the least loaded).
 	if got := w.assignee(w.conversation(w.chatflow(auto()))); got != inInbox {
 		t.Fatalf("inbox members: %d, want Ina %d", got, inInbox)
 	}

@@ -23,6 +23,10 @@ var ErrNotWaiting = errors.New("store: conversation is not waiting for an agent"
 // ErrNotRoutable refuses a manual assignment to a user without a seat.
 var ErrNotRoutable = errors.New("store: user has no seat")
 
+// ErrNotInInbox refuses assigning a conversation to a user who is not a
+// member of its inbox: they could not open it, and the visitor would wait.
+var ErrNotInInbox = errors.New("store: user is not a member of the conversation's inbox")
+
 // MemberLoad is what routing and availability need to know about one user.
 type MemberLoad struct {
 	UserID         int64      `db:"id"`
@@ -133,9 +137,12 @@ func (s *Store) AutoAssign(ctx context.Context, accountID, convID int64, candida
 		}
 		var m MemberLoad
 		// The lock makes this count current: every earlier assignment has committed.
+		// Only members of the conversation's inbox: anyone else could not
+		// open it (a chatflow's users or a team may reach beyond the inbox).
 		err := tx.GetContext(ctx, &m, `SELECT * FROM (`+loadSelect+`) l
 			WHERE l.has_seat AND l.status = 'available' AND l.open_chats < l.max_open_chats
-			ORDER BY l.open_chats, l.last_assigned_at NULLS FIRST, l.id LIMIT 1`, accountID, pq.Array(candidates))
+			  AND EXISTS (SELECT 1 FROM inbox_members im WHERE im.inbox_id = $3 AND im.user_id = l.id)
+			ORDER BY l.open_chats, l.last_assigned_at NULLS FIRST, l.id LIMIT 1`, accountID, pq.Array(candidates), conv.InboxID)
 		if err != nil {
 			if errors.Is(notFound(err), ErrNotFound) {
 				return nil
@@ -168,12 +175,17 @@ func (s *Store) AssignToUser(ctx context.Context, accountID, convID, userID int6
 		if err != nil {
 			return err
 		}
-		var seat bool
-		if err := tx.GetContext(ctx, &seat, `SELECT has_seat FROM users WHERE id = $1 AND account_id = $2`, userID, accountID); err != nil {
+		var seat, member bool
+		if err := tx.QueryRowxContext(ctx, `SELECT has_seat,
+				EXISTS (SELECT 1 FROM inbox_members im WHERE im.inbox_id = $3 AND im.user_id = u.id)
+			FROM users u WHERE id = $1 AND account_id = $2`, userID, accountID, conv.InboxID).Scan(&seat, &member); err != nil {
 			return notFound(err)
 		}
 		if !seat {
 			return ErrNotRoutable
+		}
+		if !member {
+			return ErrNotInInbox
 		}
 		if conv.AssigneeID != nil && *conv.AssigneeID == userID {
 			return nil // already theirs: no second note
