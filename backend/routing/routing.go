@@ -35,7 +35,7 @@ var (
 	ErrNoSeat      = errors.New("routing: the user has no seat")
 	// ErrNotInInbox refuses a user outside the conversation's inbox.
 	ErrNotInInbox = store.ErrNotInInbox
-	ErrBadTarget   = errors.New("routing: assign to exactly one of a user or a team")
+	ErrBadTarget  = errors.New("routing: assign to exactly one of a user or a team")
 	// ErrClosed refuses assigning a closed conversation.
 	ErrClosed = store.ErrClosed
 	// ErrNewerOpen refuses reopening when the visitor has started a newer conversation.
