@@ -33,6 +33,7 @@ func New(st *store.Store, linkSecret string) *API { return &API{st: st, linkSecr
 func (a *API) Register(r *gin.Engine) {
 	v1 := r.Group("/api/v1", a.authenticate)
 	v1.GET("/account", a.getAccount)
+	v1.PATCH("/account", administers, a.patchAccount)
 
 	v1.GET("/chatflows", a.listChatflows)
 	v1.POST("/chatflows", editsChatflows, a.createChatflow)

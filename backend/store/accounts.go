@@ -40,6 +40,29 @@ func (s *Store) Account(ctx context.Context, id int64) (*Account, error) {
 	return &a, notFound(err)
 }
 
+// AccountUpdate names the account settings to change: a nil field keeps
+// its value. Callers validate; the store only writes.
+type AccountUpdate struct {
+	Name          *string
+	CompanyName   *string
+	CompanyDomain *string
+	Timezone      *string
+}
+
+// UpdateAccount applies u to the account with id in one statement (two
+// partial updates of different fields never undo each other) and returns
+// the account as it now is.
+func (s *Store) UpdateAccount(ctx context.Context, id int64, u AccountUpdate) (*Account, error) {
+	var a Account
+	err := s.db.GetContext(ctx, &a, `UPDATE accounts SET
+		name = COALESCE($2, name),
+		company_name = COALESCE($3, company_name),
+		company_domain = COALESCE($4, company_domain),
+		timezone = COALESCE($5, timezone)
+		WHERE id = $1 RETURNING *`, id, u.Name, u.CompanyName, u.CompanyDomain, u.Timezone)
+	return &a, notFound(err)
+}
+
 // AccountBySite returns the account whose site key is publicID.
 func (s *Store) AccountBySite(ctx context.Context, publicID string) (*Account, error) {
 	var a Account
