@@ -87,9 +87,9 @@ func (s *session) onConsent(f *widget.Frame) {
 // published config, so the widget and the engine agree on the consent asked.
 const flowMaxAge = 10 * time.Second
 
-// refreshFlow re-reads the chatflow's settings when the session's copy is
-// older than maxAge. On failure the copy stays (a deleted chatflow stops
-// the chat elsewhere).
+// refreshFlow re-reads the chatflow's settings, and the account's names the
+// consent texts are made of, when the session's copy is older than maxAge.
+// On failure the copy stays (a deleted chatflow stops the chat elsewhere).
 func (s *session) refreshFlow(ctx context.Context, maxAge time.Duration) {
 	if time.Since(s.flowAt) < maxAge {
 		return
@@ -101,6 +101,9 @@ func (s *session) refreshFlow(ctx context.Context, maxAge time.Duration) {
 	flow, err := chatflow.FromRow(row)
 	if err != nil {
 		return
+	}
+	if acct, err := s.e.st.Account(ctx, s.account.ID); err == nil {
+		s.account = acct
 	}
 	s.chatflow, s.flow, s.flowAt = row, flow, time.Now()
 }

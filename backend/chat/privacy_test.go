@@ -27,7 +27,9 @@ func (w *world) published(t *testing.T) widget.ChatflowConfig {
 	must(t, err)
 	cf, err := chatflow.FromRow(row)
 	must(t, err)
-	return chatflow.Publish(cf, w.account, nil, widget.Presence{})
+	acct, err := w.st.Account(context.Background(), w.account.ID) // as published now
+	must(t, err)
+	return chatflow.Publish(cf, acct, nil, widget.Presence{})
 }
 
 func (w *world) count(t *testing.T, query string, args ...any) int {
@@ -188,8 +190,20 @@ func TestCookieRefusalHasNoVisitorAndCommunicationReachesTheContact(t *testing.T
 	if len(subs) != 1 || subs[0].Status != store.Subscribed || subs[0].Name != "Newsletter" {
 		t.Fatalf("subscriptions %+v", subs)
 	}
+	// The company renamed mid-chat: the page reloads its config and the
+	// visitor answers the new label on the same socket; it is current, not stale.
+	_, err = w.db.Exec(`UPDATE accounts SET company_name = 'Acme Renamed' WHERE id = $1`, w.account.ID)
+	must(t, err)
+	renamed := w.published(t).Consents.Communication
+	if renamed.Version == cfg.Consents.Communication.Version || !strings.Contains(renamed.Parts[0].Text, "Acme Renamed") {
+		t.Fatalf("the label did not follow the new company name: %+v", renamed)
+	}
+	s.send(widget.Frame{Type: widget.FrameConsent, Kind: widget.ConsentCommunication, Decision: widget.DecisionGranted, Version: renamed.Version})
+	if f := s.next(t, widget.FrameConsent); f.Version != renamed.Version {
+		t.Fatalf("answer to the renamed label: %+v", f)
+	}
 	// Unsubscribing with a known contact changes it at once.
-	s.send(widget.Frame{Type: widget.FrameConsent, Kind: widget.ConsentCommunication, Decision: widget.DecisionRefused, Version: cfg.Consents.Communication.Version})
+	s.send(widget.Frame{Type: widget.FrameConsent, Kind: widget.ConsentCommunication, Decision: widget.DecisionRefused, Version: renamed.Version})
 	s.next(t, widget.FrameConsent)
 	subs, _ = w.st.ContactSubscriptions(ctx, w.account.ID, c.ID)
 	if len(subs) != 1 || subs[0].Status != store.Unsubscribed {
