@@ -33,12 +33,13 @@ func editsChatflows(c *gin.Context) {
 	c.Next()
 }
 
-// administers guards the account itself (users, inboxes, teams, API keys)
+// administers guards the account itself (its settings, users, inboxes,
+// teams, API keys)
 // and contacts' personal data (export, erasure): admin keys only. A lower
 // key that could make users or keys could make itself an admin.
 func administers(c *gin.Context) {
 	if role, _ := c.Get(roleKey); role != store.RoleAdmin {
-		problem.Status(c.Writer, http.StatusForbidden, "This API key is not an admin key; only admin keys may manage users, inboxes, teams, API keys and contacts' data.")
+		problem.Status(c.Writer, http.StatusForbidden, "This API key is not an admin key; only admin keys may change the account's settings, users, inboxes, teams, API keys and contacts' data.")
 		c.Abort()
 		return
 	}
