@@ -34,6 +34,7 @@ type env struct {
 	user   int64
 	team   int64
 	survey int64
+	linked [2]int64 // a knowledge base and a subscription type fullChatflow names, made on first use
 	other  string // the other account's key
 	secret string
 }
@@ -132,6 +133,16 @@ func (e *env) create(path, body string) int64 {
 	return int64(out["id"].(float64))
 }
 
+// links returns the knowledge base and subscription type fullChatflow
+// names (options must name ones that exist).
+func (e *env) links() [2]int64 {
+	if e.linked[0] == 0 {
+		e.linked[0] = e.create("/api/v1/knowledge-bases", `{"name":"Fixture help","language":"nl"}`)
+		e.linked[1] = e.create("/api/v1/subscription-types", `{"name":"Fixture news"}`)
+	}
+	return e.linked
+}
+
 // fullChatflow sets every field of SPEC section 1 away from its default.
 func (e *env) fullChatflow() string {
 	return `{
@@ -159,8 +170,8 @@ func (e *env) fullChatflow() string {
 	"options": {
 		"cookie_consent": {"enabled": false, "when": "exit_intent", "text": "Cookies?"},
 		"data_consent": {"enabled": true, "type": "explicit", "text": "We verwerken je gegevens.", "privacy_url": "https://example.com/privacy"},
-		"communication_consent": {"enabled": true, "subscription_type_id": 3, "label": "Nieuwsbrief"},
-		"marketing_contacts": true, "survey_id": ` + itoa(e.survey) + `, "knowledge_base_id": 5, "help_tab": false, "attachments": false}
+		"communication_consent": {"enabled": true, "subscription_type_id": ` + itoa(e.links()[1]) + `, "label": "Nieuwsbrief"},
+		"marketing_contacts": true, "survey_id": ` + itoa(e.survey) + `, "knowledge_base_id": ` + itoa(e.links()[0]) + `, "help_tab": false, "attachments": false}
 	}`
 }
 

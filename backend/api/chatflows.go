@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/problem"
+	"github.com/parleychat/parley/backend/store"
 )
 
 // refs checks chatflow references against one account's objects.
@@ -170,7 +172,36 @@ func (a *API) validate(c *gin.Context, cf *chatflow.Chatflow) bool {
 		a.fail(c, err)
 		return false
 	}
-	return a.checkSurveyLink(c, cf)
+	return a.checkSurveyLink(c, cf) && a.checkOptionLinks(c, cf)
+}
+
+// checkOptionLinks refuses options naming a knowledge base or subscription
+// type the account does not have: a typo would otherwise silently hide the
+// Help tab, stop the customer agent or drop the subscription checkbox.
+func (a *API) checkOptionLinks(c *gin.Context, cf *chatflow.Chatflow) bool {
+	acct := account(c).ID
+	var e problem.Errors
+	if id := cf.Options.KnowledgeBaseID; id != 0 {
+		if _, err := a.st.KB(c, acct, id); errors.Is(err, store.ErrNotFound) {
+			e.Add("options.knowledge_base_id", "no such knowledge base")
+		} else if err != nil {
+			a.fail(c, err)
+			return false
+		}
+	}
+	if id := cf.Options.CommunicationConsent.SubscriptionTypeID; id != 0 {
+		if _, err := a.st.SubscriptionType(c, acct, id); errors.Is(err, store.ErrNotFound) {
+			e.Add("options.communication_consent.subscription_type_id", "no such subscription type")
+		} else if err != nil {
+			a.fail(c, err)
+			return false
+		}
+	}
+	if len(e) > 0 {
+		problem.Invalid(c.Writer, "Invalid input", e)
+		return false
+	}
+	return true
 }
 
 // cloneSettings deep-copies the maps a merge decode would otherwise write into.

@@ -20,9 +20,10 @@ func TestMobileChatflowByTag(t *testing.T) {
 		return e.create("/api/v1/chatflows", `{"name":"`+name+`","channel":"mobile","inbox_id":`+itoa(e.inbox)+`,
 			"enabled":`+en+`,"priority":`+itoa(int64(priority))+`,"mobile_tag":"`+tag+`"`+extra+`}`)
 	}
+	kb := e.create("/api/v1/knowledge-bases", `{"name":"App help","language":"nl"}`)
 	mobile("Low", true, 1, "app.home", `,"language":"de"`)
 	high := mobile("High", true, 9, "app.home", `,"language":"nl","look":{"show_close_button":true,"heading":{"kind":"brand","brand_name":"Shop"}},
-		"options":{"knowledge_base_id":12},"welcome":{"messages":{"nl":"Hoi"}}`)
+		"options":{"knowledge_base_id":`+itoa(kb)+`},"welcome":{"messages":{"nl":"Hoi"}}`)
 	mobile("Higher but off", false, 50, "app.home", "")
 	mobile("Other tag", true, 99, "app.cart", "")
 	e.create("/api/v1/chatflows", `{"name":"Website","enabled":true,"priority":100,"inbox_id":`+itoa(e.inbox)+`}`)
@@ -54,7 +55,7 @@ func TestMobileChatflowByTag(t *testing.T) {
 	presence, _ := cf["presence"].(map[string]any)
 	if cf["channel"] != "mobile" || cf["mobile_tag"] != "app.home" || cf["priority"] != float64(9) || cf["language"] != "nl" ||
 		cf["welcome"] != "Hoi" || cf["heading_name"] != "Shop" || look["show_close_button"] != true ||
-		opts["knowledge_base_id"] != float64(12) || presence["state"] == nil {
+		opts["knowledge_base_id"] != float64(kb) || presence["state"] == nil {
 		t.Fatalf("resolved %v, want the enabled chatflow of priority 9 with its mobile settings", cf)
 	}
 	for _, leak := range []string{"assignment", "tickets", "availability"} {
