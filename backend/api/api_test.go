@@ -35,7 +35,7 @@ type env struct {
 	team   int64
 	survey int64
 	linked [2]int64 // a knowledge base and a subscription type fullChatflow names, made on first use
-	other  string // the other account's key
+	other  string   // the other account's key
 	secret string
 }
 

@@ -191,8 +191,10 @@ func TestAppendMessageBurst(t *testing.T) {
 		}
 		var last int64
 		check(t, st.DB().Get(&last, `SELECT last_seq FROM conversations WHERE id = $1`, c.ID))
-		if last != ms[len(ms)-1].Seq {
-			t.Fatalf("conversation's last_seq %d, last message's %d", last, ms[len(ms)-1].Seq)
+		// A twin that lost the race across two batches skips a seq (the
+		// documented gap); last_seq may pass the last message, never trail it.
+		if last < ms[len(ms)-1].Seq {
+			t.Fatalf("conversation's last_seq %d, behind its last message's %d", last, ms[len(ms)-1].Seq)
 		}
 	}
 	var n int
