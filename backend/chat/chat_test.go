@@ -653,3 +653,64 @@ func TestCloseDropsTheLinks(t *testing.T) {
 		t.Fatalf("new link after Close: %v", err)
 	}
 }
+
+// A page load resumes the conversation: the page it came from becomes the
+// conversation's current page, the start page stays, and a page that is not
+// an http(s) URL of bounded length is not stored.
+func TestHelloFromAnotherPageRecordsTheCurrentPage(t *testing.T) {
+	w := newWorld(t)
+	l := w.link(t)
+	_, token, convID := w.chat(t, l, "Which plan fits me?") // on hello's page A
+	const pageA = "https://shop.example/pricing"
+	const pageB = "https://shop.example/plans/team?ref=chat"
+	// resume says hello from page, as the widget does on a page load; the
+	// ping's answer means the hello has been handled through.
+	resume := func(page string) *store.Conversation {
+		t.Helper()
+		s := l.open()
+		f := hello(token, convID, 1)
+		f.Page = page
+		s.send(f)
+		if wel := s.next(t, widget.FrameWelcome); wel.Conversation != convID {
+			t.Fatalf("welcome %+v, want the conversation resumed", wel)
+		}
+		s.send(widget.Frame{Type: widget.FramePing})
+		s.next(t, widget.FramePong)
+		return w.conversation(t, convID)
+	}
+
+	if c := resume(pageA); c.CurrentPage != "" || c.PageURL != pageA {
+		t.Fatalf("same page: current %q, start %q", c.CurrentPage, c.PageURL)
+	}
+	c := resume(pageB)
+	if c.CurrentPage != pageB || c.PageURL != pageA || c.VisitorPage() != pageB {
+		t.Fatalf("page B: current %q, start %q", c.CurrentPage, c.PageURL)
+	}
+	for _, bad := range []string{"javascript:alert(document.cookie)", "data:text/html,<b>x</b>", "/cart",
+		"https://shop.example/" + strings.Repeat("x", store.MaxContextChars)} {
+		if got := resume(bad); got.CurrentPage != pageB || got.PageURL != pageA || !got.UpdatedAt.Equal(c.UpdatedAt) {
+			t.Fatalf("%.40q: current %.60q, start %q", bad, got.CurrentPage, got.PageURL)
+		}
+	}
+	// The same page again writes nothing.
+	if got := resume(pageB); !got.UpdatedAt.Equal(c.UpdatedAt) {
+		t.Fatalf("page B again rewrote the row (%v, was %v)", got.UpdatedAt, c.UpdatedAt)
+	}
+	// An app (no page) leaves it as it is.
+	if got := resume(""); got.CurrentPage != pageB {
+		t.Fatalf("no page: current %q", got.CurrentPage)
+	}
+	// A closed conversation keeps the page it was closed on.
+	_, err := w.st.CloseConversation(context.Background(), w.account.ID, c.ID, "")
+	must(t, err)
+	s := l.open()
+	f := hello(token, convID, 1)
+	f.Page = "https://shop.example/after"
+	s.send(f)
+	s.next(t, widget.FrameWelcome)
+	s.send(widget.Frame{Type: widget.FramePing})
+	s.next(t, widget.FramePong)
+	if got := w.conversation(t, convID); got.CurrentPage != pageB {
+		t.Fatalf("closed: current %q", got.CurrentPage)
+	}
+}

@@ -305,9 +305,32 @@ func (s *session) onHello(f *widget.Frame) {
 		s.setConversation(conv)
 		s.refreshRead()
 		s.offerSurvey()
+		s.notePage(conv, f.Page)
 	}
 	if contact != nil {
 		s.contactLinked(ctx)
+	}
+}
+
+// notePage records the page a hello resumed an open conversation from as
+// the visitor's current page, when it is another one than the stored: one
+// write per page change, never per message (store.SetConversationPage
+// checks the URL and tells the agents). A failure only costs the panel.
+func (s *session) notePage(conv *store.Conversation, page string) {
+	if conv.Status != store.StatusOpen || page == "" || page == conv.VisitorPage() || !store.ValidPageURL(page) {
+		return
+	}
+	ctx, cancel := s.dbctx()
+	defer cancel()
+	changed, err := s.e.st.SetConversationPage(ctx, conv.AccountID, conv.ID, page)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.e.log.Warn("chat: current page", "conversation", conv.ID, "err", err)
+		}
+		return
+	}
+	if changed {
+		conv.CurrentPage = page
 	}
 }
 

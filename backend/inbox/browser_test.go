@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/inbox"
 )
 
@@ -137,5 +138,64 @@ func TestAgentInBrowser(t *testing.T) {
 	}
 	if top := text(ctx, t, `#conversations li:first-child .label`); strings.TrimSpace(top) != "Nina <b>New</b>" {
 		t.Fatalf("top of list %q", top)
+	}
+}
+
+// TestSidePanelFollowsTheVisitorsPageInBrowser: the side panel's page link
+// follows the visitor without a reload, shows untrusted URLs as text, and
+// links only http(s) ones.
+func TestSidePanelFollowsTheVisitorsPageInBrowser(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	conv, _ := e.conversation(e.inboxA, "Vera") // started on https://shop.example/pricing
+	e.say(conv, "hello")
+	ctx := browserCtx(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(fmt.Sprintf("%s/inbox/conversations/%d", e.srv.URL, conv)),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "alice@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS(`button[data-action="login"]`)),
+		chromedp.WaitVisible(chromedp.ID("thread")),
+		waitLive(),
+		chromedp.Evaluate[chromedp.Void](`window.sameLoad = true`),
+	)
+	if err != nil {
+		t.Fatalf("sign in and open thread: %v", err)
+	}
+	until := func(what, js string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("%s: %v (panel: %s)", what, err, text(ctx, t, ".panel dl"))
+		}
+	}
+	db := context.Background()
+	set := func(page string) {
+		t.Helper()
+		if _, err := e.st.SetConversationPage(db, e.account, conv, page); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	set("https://shop.example/plans/team?ref=chat")
+	until("page B", `(() => { const a = document.querySelector("#panel-page a"), s = document.getElementById("panel-start-page");
+		return a && a.href === "https://shop.example/plans/team?ref=chat" && a.textContent === a.href && a.rel === "noopener noreferrer" &&
+			!s.hidden && !document.getElementById("panel-start-page-label").hidden && s.textContent === "https://shop.example/pricing"; })()`)
+
+	hostile := `https://shop.example/?q="><img src=x onerror="window.pwned=1">`
+	set(hostile)
+	until("hostile page as text", `document.querySelector("#panel-page a")?.textContent === `+"`"+hostile+"`")
+	// Stored before any check (say, by an older backend): shown, never linked.
+	if _, err := e.db.Exec(`UPDATE conversations SET current_page_url = 'javascript:window.pwned=2' WHERE id = $1`, conv); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.Notify(db, e.db, events.Notice{Account: e.account, Conversation: conv, Kind: events.KindConversation}); err != nil {
+		t.Fatal(err)
+	}
+	until("javascript: page as text", `document.getElementById("panel-page").textContent === "javascript:window.pwned=2" && !document.querySelector("#panel-page a")`)
+	// Back on the start page: the start line goes.
+	set("https://shop.example/pricing")
+	until("back on the start page", `document.querySelector("#panel-page a")?.href === "https://shop.example/pricing" && document.getElementById("panel-start-page").hidden`)
+	if !eval[bool](ctx, t, `window.sameLoad === true && window.pwned === undefined && !document.querySelector(".panel img")`) {
+		t.Fatal("the page reloaded, or a visitor's URL ran as markup")
 	}
 }

@@ -38,7 +38,11 @@ import (
 // "open"|"closed"|"inbox","inbox":ID,"q":search}); with a search the list
 // is not updated row by row. A list subscriber also gets {"type":"counts",
 // "counts":{"unassigned":N,"mine":N,"open":N,"closed":N,"inbox-ID":N}}
-// after changes, at most twice a second. Problems come as {"type":"error",
+// after changes, at most twice a second. A thread subscriber gets
+// {"type":"page","conversation":ID,"page":URL,"start":URL} when the visitor
+// says hello from another page (page: where they are now; start: where the
+// conversation began), and right after subscribe once they have moved; the
+// URLs are untrusted text. Problems come as {"type":"error",
 // "message":..}. The server closes with CloseSessionEnded when the session expires.
 const (
 	liveSubscribe    = "subscribe"
@@ -50,6 +54,7 @@ const (
 	liveTyping       = "typing"
 	liveRead         = "read"
 	liveCounts       = "counts"
+	livePage         = "page"
 )
 
 // CloseSessionEnded is the close code when the agent's session expires;
@@ -137,7 +142,9 @@ type serverFrame struct {
 	PublicID     string         `json:"public_id,omitempty"`
 	Message      string         `json:"message,omitempty"`
 	Counts       map[string]int `json:"counts,omitempty"`
-	File         *fileView      `json:"file,omitempty"` // message: its attachment
+	File         *fileView      `json:"file,omitempty"`  // message: its attachment
+	Page         string         `json:"page,omitempty"`  // page: the visitor's page now
+	Start        string         `json:"start,omitempty"` // page: the page the conversation started on
 }
 
 // listItem is one conversation of the list, for the script to build with textContent.
@@ -296,6 +303,7 @@ type liveState struct {
 
 	typingNoticed time.Time        // when this socket's last typing notice went out
 	visitorRead   int64            // the visitor's read position last sent
+	page          string           // the visitor's page the thread page shows
 	names         map[int64]string // names of agents seen typing
 }
 
@@ -334,7 +342,10 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 		if err := s.catchUp(ctx); err != nil {
 			return err
 		}
-		return s.sendVisitorRead(ctx)
+		if err := s.sendVisitorRead(ctx); err != nil {
+			return err
+		}
+		return s.sendPage(ctx, true)
 	case liveTyping, liveRead:
 		if f.Conversation != s.thread || s.thread == 0 {
 			return s.write(ctx, serverFrame{Type: liveError, Message: "Subscribe to the conversation first."})
@@ -371,6 +382,10 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 				return s.sendVisitorRead(ctx)
 			}
 			return nil
+		case events.KindConversation:
+			if err := s.sendPage(ctx, false); err != nil {
+				return err
+			}
 		}
 	}
 	if n.Conversation == 0 || (n.Kind != events.KindMessage && n.Kind != events.KindConversation) {
@@ -426,6 +441,9 @@ func (s *liveState) resync(ctx context.Context) error {
 			return err
 		}
 		if err := s.sendVisitorRead(ctx); err != nil {
+			return err
+		}
+		if err := s.sendPage(ctx, false); err != nil {
 			return err
 		}
 	}
@@ -544,6 +562,27 @@ func (s *liveState) sendVisitorRead(ctx context.Context) error {
 	}
 	s.visitorRead = visitor
 	return s.write(ctx, serverFrame{Type: liveRead, Conversation: s.thread, From: store.ReadVisitor, Seq: visitor})
+}
+
+// sendPage tells the thread page the visitor's current page when it moved
+// since last told. Right after subscribe it is sent whenever the visitor
+// has left the page the conversation started on, since the thread may have
+// been rendered before that; a visitor who never moved is what the page shows.
+func (s *liveState) sendPage(ctx context.Context, subscribed bool) error {
+	conv, err := s.h.st.Conversation(ctx, s.user.AccountID, s.thread)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // erased; the thread has nothing more to show
+	}
+	if err != nil {
+		return err
+	}
+	page := conv.VisitorPage()
+	if subscribed && conv.CurrentPage == "" || !subscribed && page == s.page {
+		s.page = page
+		return nil
+	}
+	s.page = page
+	return s.write(ctx, serverFrame{Type: livePage, Conversation: s.thread, Page: page, Start: conv.PageURL})
 }
 
 // typing tells the page who is typing in the followed thread: the visitor,

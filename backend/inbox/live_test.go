@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/parleychat/parley/backend/events"
@@ -168,5 +169,96 @@ func TestLiveThreadOrderAcrossWriters(t *testing.T) {
 			t.Fatalf("frame %d: file %+v", i, f.File)
 		}
 		seq = f.Seq
+	}
+}
+
+// The visitor moves to another page: an agent with the thread open gets the
+// page on the live socket, a page rendered before the move gets it on
+// subscribe, and the thread page shows it (escaped) with the start page.
+func TestLiveThreadFollowsTheVisitorsPage(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	conv, _ := e.conversation(e.inboxA, "Vera") // started on pageA
+	const pageA = "https://shop.example/pricing"
+	const pageB = "https://shop.example/plans/team?ref=chat"
+	first := e.say(conv, "hello")
+	ctx := context.Background()
+	b := e.signedIn(e.alice)
+	path := "/inbox/conversations/" + strconv.FormatInt(conv, 10)
+	if p := b.get(path); p.status != 200 || !strings.Contains(p.body, `id="panel-page"><a href="`+pageA+`"`) ||
+		!strings.Contains(p.body, `id="panel-start-page" hidden>`) {
+		t.Fatalf("thread before the move: %d\n%s", p.status, p.body)
+	}
+
+	type pageFrame struct {
+		Type         string `json:"type"`
+		Conversation int64  `json:"conversation"`
+		Seq          int64  `json:"seq"`
+		Page         string `json:"page"`
+		Start        string `json:"start"`
+	}
+	next := func(c *websocket.Conn) pageFrame {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a guard against hanging only
+		defer cancel()
+		var f pageFrame
+		if err := wsjson.Read(rctx, c, &f); err != nil {
+			t.Fatalf("no frame: %v", err)
+		}
+		return f
+	}
+	c, _, err := b.dial(t, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": first.Seq})
+	// A visitor who never moved sends nothing on subscribe; the next message
+	// says the subscription is in place.
+	second := e.say(conv, "still here")
+	if f := next(c); f.Type != "message" || f.Seq != second.Seq {
+		t.Fatalf("after subscribe: %+v", f)
+	}
+
+	// A page load resumes the conversation from page B (as backend/chat does).
+	if changed, err := e.st.SetConversationPage(ctx, e.account, conv, pageB); err != nil || !changed {
+		t.Fatalf("set page: %v %v", changed, err)
+	}
+	if f := next(c); f.Type != "page" || f.Conversation != conv || f.Page != pageB || f.Start != pageA {
+		t.Fatalf("page frame: %+v", f)
+	}
+	// A thread rendered before the move learns it on subscribe.
+	c2, _, err := b.dial(t, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.CloseNow()
+	wsjson.Write(ctx, c2, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": second.Seq})
+	if f := next(c2); f.Type != "page" || f.Page != pageB || f.Start != pageA {
+		t.Fatalf("page on subscribe: %+v", f)
+	}
+	p := b.get(path)
+	if p.status != 200 || !strings.Contains(p.body, `id="panel-page"><a href="`+pageB+`" target="_blank" rel="noopener noreferrer">`+pageB+`</a>`) ||
+		!strings.Contains(p.body, `id="panel-start-page">`+pageA+`</dd>`) {
+		t.Fatalf("thread after the move: %d\n%s", p.status, p.body)
+	}
+
+	// What the visitor's browser sent is escaped on the page.
+	hostile := `https://shop.example/?q="><script>alert(1)</script>`
+	if changed, err := e.st.SetConversationPage(ctx, e.account, conv, hostile); err != nil || !changed {
+		t.Fatalf("set page: %v %v", changed, err)
+	}
+	if f := next(c); f.Type != "page" || f.Page != hostile {
+		t.Fatalf("page frame: %+v", f)
+	}
+	if p := b.get(path); strings.Contains(p.body, "<script>alert") || !strings.Contains(p.body, "&lt;script&gt;alert(1)") {
+		t.Fatalf("page not escaped:\n%s", p.body)
+	}
+	// A start page that is no http(s) URL (stored before any check) is never a live link.
+	other, _ := e.conversation(e.inboxA, "Otto")
+	if _, err := e.db.Exec(`UPDATE conversations SET page_url = 'javascript:alert(1)' WHERE id = $1`, other); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/inbox/conversations/" + strconv.FormatInt(other, 10)); p.status != 200 || strings.Contains(p.body, `href="javascript:`) {
+		t.Fatalf("javascript: start page linked: %d\n%s", p.status, p.body)
 	}
 }

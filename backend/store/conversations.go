@@ -24,7 +24,8 @@ type Conversation struct {
 	AssigneeID    *int64     `db:"assignee_id" json:"assignee_id"`
 	TeamID        *int64     `db:"team_id" json:"team_id"`
 	LastSeq       int64      `db:"last_seq" json:"last_seq"`
-	PageURL       string     `db:"page_url" json:"page_url"`
+	PageURL       string     `db:"page_url" json:"page_url"`                 // where it started
+	CurrentPage   string     `db:"current_page_url" json:"current_page_url"` // where the visitor is now; "" until they moved (SetConversationPage)
 	Referrer      string     `db:"referrer" json:"referrer"`
 	UserAgent     string     `db:"user_agent" json:"user_agent"`
 	CreatedAt     time.Time  `db:"created_at" json:"created_at"`

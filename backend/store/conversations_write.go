@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
@@ -94,6 +96,49 @@ func (s *Store) OpenConversationOf(ctx context.Context, visitorID, chatflowID in
 		return nil, notFound(err)
 	}
 	return &c, nil
+}
+
+// VisitorPage is the page the visitor is on now: the page they moved to,
+// else the one the conversation started on.
+func (c *Conversation) VisitorPage() string {
+	if c.CurrentPage != "" {
+		return c.CurrentPage
+	}
+	return c.PageURL
+}
+
+// ValidPageURL reports whether page may be stored as a visitor's current
+// page: an absolute http(s) URL with a host, at most MaxContextChars
+// characters, without control characters.
+func ValidPageURL(page string) bool {
+	if page == "" || !utf8.ValidString(page) || utf8.RuneCountInString(page) > MaxContextChars ||
+		strings.ContainsFunc(page, unicode.IsControl) {
+		return false
+	}
+	u, err := url.Parse(page)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// SetConversationPage records page as the page the visitor of open
+// conversation id is on now (a page load resumed it), keeping page_url, the
+// page it started on. It writes only when page is valid (ValidPageURL) and
+// differs from the current one, and then notifies (KindConversation) so
+// agents' side panels follow; changed reports whether it wrote.
+func (s *Store) SetConversationPage(ctx context.Context, accountID, id int64, page string) (changed bool, err error) {
+	if !ValidPageURL(page) {
+		return false, nil
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE conversations SET current_page_url = $3, updated_at = now()
+		WHERE id = $1 AND account_id = $2 AND status = 'open'
+		AND COALESCE(NULLIF(current_page_url, ''), page_url) <> $3`, id, accountID, page)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	s.notify(ctx, events.Notice{Account: accountID, Conversation: id, Kind: events.KindConversation})
+	return true, nil
 }
 
 // ConversationStatus returns the status of conversation id: a cheap check

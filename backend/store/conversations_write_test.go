@@ -172,3 +172,102 @@ func TestCreateConversationMakesItsTicketAndNotifies(t *testing.T) {
 		t.Fatalf("another account read the ticket: %v", err)
 	}
 }
+
+// A page load from another page records the visitor's current page once,
+// keeps the start page, tells the agents, and refuses what is not an
+// http(s) URL of bounded length.
+func TestSetConversationPageKeepsTheStartPageAndStoresOnlyGoodURLs(t *testing.T) {
+	dsn := dbtest.URL(t)
+	db, err := sqlx.Open("postgres", dsn)
+	check(t, err)
+	defer db.Close()
+	st := store.New(db)
+	bus, err := events.Listen(dsn)
+	check(t, err)
+	defer bus.Close()
+	ctx := context.Background()
+	f := newFixture(t, st, "a")
+	sub := bus.Subscribe(f.account.ID)
+	defer sub.Close()
+	notice := func() events.Notice {
+		t.Helper()
+		select {
+		case n := <-sub.C:
+			return n
+		case <-time.After(10 * time.Second): // a guard against hanging, not a timing requirement
+			t.Fatal("no notice")
+		}
+		return events.Notice{}
+	}
+	_, v, err := st.CreateVisitor(ctx, f.account.ID)
+	check(t, err)
+	const pageA, pageB = "https://shop.example/a", "https://shop.example/b?x=1#top"
+	c, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID,
+		VisitorID: v.ID, PageURL: pageA})
+	check(t, err)
+	if c.CurrentPage != "" || c.VisitorPage() != pageA {
+		t.Fatalf("new conversation: current %q, visitor page %q", c.CurrentPage, c.VisitorPage())
+	}
+	if n := notice(); n.Conversation != c.ID { // the conversation's start
+		t.Fatalf("notice %v", n)
+	}
+	reread := func() *store.Conversation {
+		t.Helper()
+		got, err := st.Conversation(ctx, f.account.ID, c.ID)
+		check(t, err)
+		return got
+	}
+
+	// The same page as now: nothing written.
+	if changed, err := st.SetConversationPage(ctx, f.account.ID, c.ID, pageA); err != nil || changed {
+		t.Fatalf("start page again: changed %v, %v", changed, err)
+	}
+	if changed, err := st.SetConversationPage(ctx, f.account.ID, c.ID, pageB); err != nil || !changed {
+		t.Fatalf("page B: changed %v, %v", changed, err)
+	}
+	if got := reread(); got.CurrentPage != pageB || got.PageURL != pageA || got.VisitorPage() != pageB {
+		t.Fatalf("after B: current %q, start %q", got.CurrentPage, got.PageURL)
+	}
+	if n := notice(); n.Kind != events.KindConversation || n.Conversation != c.ID {
+		t.Fatalf("notice %v", n)
+	}
+	if changed, err := st.SetConversationPage(ctx, f.account.ID, c.ID, pageB); err != nil || changed {
+		t.Fatalf("page B again: changed %v, %v", changed, err)
+	}
+
+	for _, bad := range []string{"javascript:alert(document.cookie)", "JavaScript://shop.example/%0aalert(1)", "data:text/html,<script>x</script>",
+		"/relative/path", "https://", "https://shop.example/\nx", "https://shop.example/" + strings.Repeat("a", store.MaxContextChars)} {
+		if store.ValidPageURL(bad) {
+			t.Errorf("%.40q is valid", bad)
+		}
+		if changed, err := st.SetConversationPage(ctx, f.account.ID, c.ID, bad); err != nil || changed {
+			t.Fatalf("%.40q: changed %v, %v", bad, changed, err)
+		}
+	}
+	if got := reread(); got.CurrentPage != pageB {
+		t.Fatalf("a bad page was stored: %.60q", got.CurrentPage)
+	}
+	long := "https://shop.example/" + strings.Repeat("é", store.MaxContextChars-len("https://shop.example/"))
+	if !store.ValidPageURL(long) || !store.ValidPageURL("HTTP://Shop.example") {
+		t.Fatal("a good URL at the limit, or with an upper-case scheme, is refused")
+	}
+
+	// Another account's conversation, or a closed one, is left alone.
+	other := newFixture(t, st, "b")
+	if changed, err := st.SetConversationPage(ctx, other.account.ID, c.ID, "https://shop.example/c"); err != nil || changed {
+		t.Fatalf("another account: changed %v, %v", changed, err)
+	}
+	// Back on the start page: current and start agree again.
+	if changed, err := st.SetConversationPage(ctx, f.account.ID, c.ID, pageA); err != nil || !changed {
+		t.Fatalf("back to A: changed %v, %v", changed, err)
+	}
+	if _, err := st.CloseConversation(ctx, f.account.ID, c.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := st.SetConversationPage(ctx, f.account.ID, c.ID, pageB); err != nil || changed {
+		t.Fatalf("closed: changed %v, %v", changed, err)
+	}
+	if got := reread(); got.CurrentPage != pageA || got.PageURL != pageA {
+		t.Fatalf("end: current %q, start %q", got.CurrentPage, got.PageURL)
+	}
+}

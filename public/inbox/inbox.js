@@ -123,6 +123,36 @@
     return n + " bytes";
   }
 
+  // ---- the visitor's page (side panel) ----
+
+  // The page the visitor is on, from the live socket: shown as text, and a
+  // link only when it is an http(s) URL. The start page shows once they moved.
+  function pageEntry(dd, url) {
+    if (!dd) return;
+    if (!url) return dd.replaceChildren("—");
+    let href = "";
+    try {
+      const u = new URL(url);
+      if (u.protocol === "http:" || u.protocol === "https:") href = u.href;
+    } catch { /* not a URL: text only */ }
+    if (!href) return dd.replaceChildren(url);
+    const a = el("a", "", url);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    dd.replaceChildren(a);
+  }
+  function setPage(f) {
+    if (f.conversation !== convId || typeof f.page !== "string") return;
+    pageEntry(document.getElementById("panel-page"), f.page);
+    const start = document.getElementById("panel-start-page");
+    const label = document.getElementById("panel-start-page-label");
+    if (!start || !label) return;
+    const moved = typeof f.start === "string" && f.start !== f.page;
+    start.textContent = moved ? f.start : "";
+    start.hidden = label.hidden = !moved;
+  }
+
   // ---- unread count, notifications and sound ----
 
   const baseTitle = document.title;
@@ -275,6 +305,7 @@
         visitorRead = Math.max(visitorRead, f.seq || 0);
         placeSeen();
       }
+      else if (f.type === "page" && live) setPage(f);
       else if (f.type === "list" && list) replaceList(f.items || []);
       else if (f.type === "conversation" && list && f.item) upsert(f.item);
       else if (f.type === "remove" && list) removeEntry(f.public_id);
