@@ -76,11 +76,13 @@ func mobileTagResolution(t *testing.T, s *System) {
 			"priority":`+strconv.Itoa(priority)+`,"inbox_id":`+inboxID+extra+`}`)
 		return cf["public_id"].(string), strconv.Itoa(int(cf["id"].(float64)))
 	}
+	kb := mobileAPI(t, s, "POST", "/knowledge-bases", `{"name":"Mobile app help (e2e)","language":"nl"}`)
+	kbID := int64(kb["id"].(float64))
 	low, _ := create("Low", 1, `,"language":"de"`)
-	high, highID := create("High", 7, `,"language":"nl","look":{"show_close_button":true},"options":{"knowledge_base_id":42}`)
+	high, highID := create("High", 7, `,"language":"nl","look":{"show_close_button":true},"options":{"knowledge_base_id":`+strconv.FormatInt(kbID, 10)+`}`)
 
 	cf := resolveUntil(t, s, "app.support", high)
-	if cf.Priority != 7 || cf.Language != "nl" || !cf.ShowCloseButton || cf.KnowledgeBaseID != 42 || cf.PresenceState == "" || cf.Channel != "mobile" {
+	if cf.Priority != 7 || cf.Language != "nl" || !cf.ShowCloseButton || cf.KnowledgeBaseID != kbID || cf.PresenceState == "" || cf.Channel != "mobile" {
 		t.Fatalf("resolved %+v, want the priority 7 chatflow with its close button, knowledge base and language", cf)
 	}
 
