@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"golang.org/x/crypto/bcrypt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -431,6 +432,20 @@ func TestUsersTeamsInboxes(t *testing.T) {
 	}
 	if code, p := e.do("PATCH", "/api/v1/teams/"+itoa(e.team), `{"member_ids":[`+itoa(bob)+`]}`); code != 200 || len(p["member_ids"].([]any)) != 1 {
 		t.Fatalf("team members: %d %v", code, p)
+	}
+	// A password set over REST replaces the old one; later patches of other
+	// fields leave it alone.
+	hashOf := func() (h string) {
+		must(t, e.st.DB().Get(&h, `SELECT password_hash FROM users WHERE id = $1`, bob))
+		return h
+	}
+	first := hashOf()
+	if code, p := e.do("PATCH", "/api/v1/users/"+itoa(bob), `{"password":"battery staple horse"}`); code != 200 {
+		t.Fatalf("password: %d %v", code, p)
+	}
+	second := hashOf()
+	if second == first || bcrypt.CompareHashAndPassword([]byte(second), []byte("battery staple horse")) != nil {
+		t.Fatal("the new password was not stored")
 	}
 	if code, p := e.do("PATCH", "/api/v1/users/"+itoa(bob), `{"status":"away","max_open_chats":0}`); code != 200 || p["status"] != "away" || p["name"] != "Bob" {
 		t.Fatalf("patch user: %d %v", code, p)

@@ -207,6 +207,12 @@ func (a *API) patchUser(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if u.PasswordHash != before.PasswordHash {
+		if err := a.st.SetPasswordHash(c, u.AccountID, u.ID, u.PasswordHash); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
 	if u.Status != before.Status || u.HasSeat != before.HasSeat || u.MaxOpenChats != before.MaxOpenChats {
 		// Open widgets recompute their chatflow's availability (backend/chat).
 		if err := events.Notify(c, a.st.DB(), events.Notice{Account: u.AccountID, Kind: events.KindPresence}); err != nil {

@@ -141,6 +141,9 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.GET("/conversations/:id/transcript", h.transcript)
 	authed.GET("/attachments/:id", h.download)
 	authed.POST("/me/status", h.requireCSRF, h.status)
+	authed.GET("/account", h.account)
+	authed.POST("/account/profile", h.requireCSRF, h.updateProfile)
+	authed.POST("/account/password", h.requireCSRF, h.changePassword)
 	authed.GET("/replies", h.replies)
 	authed.POST("/replies", h.requireCSRF, h.createReply)
 	authed.GET("/replies/:id/edit", h.editReply)
@@ -181,7 +184,7 @@ func parsePages(as *assets) map[string]*template.Template {
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html"} {
+	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html", "account.html"} {
 		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
 	}
 	return pages

@@ -203,3 +203,23 @@ func TestAppendMessageBurst(t *testing.T) {
 		t.Fatalf("%d messages stored in a closed conversation", n)
 	}
 }
+
+// A form saved with a user loaded before a password change does not put
+// the old password back.
+func TestUpdateUserLeavesThePasswordAlone(t *testing.T) {
+	st := store.New(dbtest.New(t))
+	f := newFixture(t, st, "pw")
+	ctx := context.Background()
+	u := &store.User{AccountID: f.account.ID, Email: "ana@example.com", Name: "Ana", PasswordHash: "old-hash", Status: store.UserAvailable}
+	check(t, st.CreateUser(ctx, u))
+	stale, err := st.User(ctx, f.account.ID, u.ID)
+	check(t, err)
+	check(t, st.SetPasswordHash(ctx, f.account.ID, u.ID, "new-hash"))
+	stale.Status = store.UserAway
+	check(t, st.UpdateUser(ctx, stale))
+	var hash, status string
+	check(t, st.DB().QueryRow(`SELECT password_hash, status FROM users WHERE id = $1`, u.ID).Scan(&hash, &status))
+	if hash != "new-hash" || status != store.UserAway {
+		t.Fatalf("after a stale save: hash %q, status %q", hash, status)
+	}
+}

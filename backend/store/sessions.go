@@ -61,3 +61,17 @@ func (s *Store) DeleteSession(ctx context.Context, secret string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE id_hash = $1`, HashToken(secret))
 	return err
 }
+
+// ChangePassword sets userID's password hash and ends every other session of
+// theirs, keeping only the one whose cookie secret is keepSecret, so a
+// stolen session dies with the old password. ErrNotFound when no such user.
+func (s *Store) ChangePassword(ctx context.Context, userID int64, hash, keepSecret string) error {
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+		if err := rowsOrNotFound(res, err); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1 AND id_hash <> $2`, userID, HashToken(keepSecret))
+		return err
+	})
+}

@@ -83,11 +83,19 @@ func (s *Store) Users(ctx context.Context, accountID int64) ([]User, error) {
 // UpdateUser writes u's editable fields back.
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET email = $3, name = $4, role = $5, has_seat = $6, status = $7,
-		max_open_chats = $8, avatar_url = $9, password_hash = $10 WHERE id = $1 AND account_id = $2`,
-		u.ID, u.AccountID, u.Email, u.Name, u.Role, u.HasSeat, u.Status, u.MaxOpenChats, u.AvatarURL, u.PasswordHash)
+		max_open_chats = $8, avatar_url = $9 WHERE id = $1 AND account_id = $2`,
+		u.ID, u.AccountID, u.Email, u.Name, u.Role, u.HasSeat, u.Status, u.MaxOpenChats, u.AvatarURL)
 	if isUnique(err) {
 		return ErrConflict
 	}
+	return rowsOrNotFound(res, err)
+}
+
+// SetPasswordHash replaces user id's password hash. UpdateUser leaves the
+// hash alone, so a form saved with a user loaded before a password change
+// can never put the old password back.
+func (s *Store) SetPasswordHash(ctx context.Context, accountID, id int64, hash string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $3 WHERE id = $1 AND account_id = $2`, id, accountID, hash)
 	return rowsOrNotFound(res, err)
 }
 
@@ -100,5 +108,13 @@ func (s *Store) SetUserStatus(ctx context.Context, accountID, id int64, status s
 // DeleteUser removes user id of account.
 func (s *Store) DeleteUser(ctx context.Context, accountID, id int64) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND account_id = $2`, id, accountID)
+	return rowsOrNotFound(res, err)
+}
+
+// UpdateUserProfile changes only what an agent edits about themselves: their
+// name and avatar URL (not the password hash or anything an admin sets).
+func (s *Store) UpdateUserProfile(ctx context.Context, accountID, id int64, name, avatarURL string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = $3, avatar_url = $4 WHERE id = $1 AND account_id = $2`,
+		id, accountID, name, avatarURL)
 	return rowsOrNotFound(res, err)
 }
