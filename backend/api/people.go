@@ -10,10 +10,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/problem"
 	"github.com/parleychat/parley/backend/store"
 )
@@ -147,7 +147,6 @@ type userInput struct {
 
 // Limits on users.
 const (
-	MinPasswordLen  = 8
 	MaxOpenChatsCap = 100
 )
 
@@ -250,20 +249,20 @@ func (a *API) decodeUser(c *gin.Context, in *userInput, u *store.User) bool {
 	if in.AvatarURL != "" && !strings.HasPrefix(in.AvatarURL, "https://") && !strings.HasPrefix(in.AvatarURL, "http://") {
 		e.Add("avatar_url", "must be an http or https URL")
 	}
-	if in.Password != "" && (utf8.RuneCountInString(in.Password) < MinPasswordLen || len(in.Password) > 72) {
-		e.Add("password", "must be 8 to 72 bytes long")
+	if in.Password != "" && password.Check(in.Password) != nil {
+		e.Add("password", password.Check(in.Password).Error())
 	}
 	if err := e.Err(); err != nil {
 		a.fail(c, err)
 		return false
 	}
 	if in.Password != "" {
-		hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+		hash, err := password.Hash(in.Password)
 		if err != nil {
 			a.fail(c, err)
 			return false
 		}
-		u.PasswordHash = string(hash)
+		u.PasswordHash = hash
 	}
 	u.Email, u.Name, u.Role, u.HasSeat, u.Status = in.Email, in.Name, in.Role, in.HasSeat, in.Status
 	u.MaxOpenChats, u.AvatarURL = in.MaxOpenChats, in.AvatarURL

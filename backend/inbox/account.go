@@ -12,11 +12,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleychat/parley/backend/chatflow"
+	"github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/store"
 )
-
-// MaxPasswordBytes is the longest password accepted: bcrypt ignores the rest.
-const MaxPasswordBytes = 72
 
 // accountData is the "My account" page: the profile form, refilled after an
 // error, and the password form.
@@ -45,7 +43,7 @@ func (h *Handler) account(c *gin.Context) {
 
 func (h *Handler) renderAccount(c *gin.Context, status int, d accountData) {
 	d.basePage = h.base(c, "My account")
-	d.MinPasswordLen = MinPasswordLen
+	d.MinPasswordLen = password.MinLen
 	h.render(c, status, "account.html", d)
 }
 
@@ -79,16 +77,14 @@ func (h *Handler) updateProfile(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/inbox/account?saved=profile")
 }
 
-// passwordProblem answers why a new password is refused, or "": the length
-// rules of ResetPassword and the REST users endpoint, whichever is stricter.
+// passwordProblem answers why a new password is refused, or "": the one
+// password rule (backend/password), then the confirmation.
 func passwordProblem(pw, again string) string {
 	switch {
 	case pw == "":
 		return "Enter a new password."
-	case utf8.RuneCountInString(pw) < MinPasswordLen:
-		return fmt.Sprintf("The new password must be at least %d characters.", MinPasswordLen)
-	case len(pw) > MaxPasswordBytes:
-		return fmt.Sprintf("The new password must be at most %d bytes.", MaxPasswordBytes)
+	case password.Check(pw) != nil:
+		return "The new password " + password.Check(pw).Error() + "."
 	case pw != again:
 		return "The new password and its confirmation differ; type the same password twice."
 	}
@@ -134,7 +130,7 @@ func (h *Handler) changePassword(c *gin.Context) {
 		refuse(http.StatusUnauthorized, "Your current password is not correct. Nothing was changed.")
 		return
 	}
-	hash, err := HashPassword(next)
+	hash, err := password.Hash(next)
 	if err != nil {
 		h.fail(c, "password", err)
 		return

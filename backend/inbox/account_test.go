@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley/backend/inbox"
+	pwrule "github.com/parleychat/parley/backend/password"
 )
 
 const newPassword = "a brand new secret"
@@ -107,7 +108,7 @@ func TestAccountPasswordChange(t *testing.T) {
 		{"wrong current", "not my password", newPassword, newPassword, http.StatusUnauthorized, "current password is not correct"},
 		{"no current", "", newPassword, newPassword, http.StatusUnprocessableEntity, "Enter your current password."},
 		{"mismatch", password, newPassword, newPassword + "!", http.StatusUnprocessableEntity, "confirmation differ"},
-		{"short", password, "short", "short", http.StatusUnprocessableEntity, fmt.Sprintf("at least %d characters", inbox.MinPasswordLen)},
+		{"short", password, "short", "short", http.StatusUnprocessableEntity, fmt.Sprintf("at least %d characters", pwrule.MinLen)},
 		{"too long", password, strings.Repeat("x", 73), strings.Repeat("x", 73), http.StatusUnprocessableEntity, "at most 72 bytes"},
 	} {
 		p := a.changePassword(bad.current, bad.next, bad.again)

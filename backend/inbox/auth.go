@@ -38,16 +38,6 @@ const cookiePath = "/inbox"
 // whether the email exists.
 const badLogin = "Email or password is incorrect."
 
-// HashPassword returns the bcrypt hash to store in users.password_hash.
-// Passwords longer than 72 bytes are refused (bcrypt would ignore the rest).
-func HashPassword(pw string) (string, error) {
-	if pw == "" {
-		return "", errors.New("inbox: empty password")
-	}
-	b, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-	return string(b), err
-}
-
 // dummyHash is compared against when the email is unknown, so an unknown
 // email takes as long to refuse as a wrong password.
 var dummyHash = sync.OnceValue(func() []byte {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley/backend/inbox"
+	pwrule "github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/store"
 )
 
@@ -260,7 +261,7 @@ func TestSignInThrottleAndPasswordReset(t *testing.T) {
 		t.Fatal("short password accepted")
 	}
 	generated, err := inbox.ResetPassword(context.Background(), e.st, "ALICE@example.com", "")
-	if err != nil || len(generated) < inbox.MinPasswordLen {
+	if err != nil || len(generated) < pwrule.MinLen {
 		t.Fatalf("reset: %q %v", generated, err)
 	}
 	if p := a.get("/inbox"); p.status != http.StatusSeeOther {

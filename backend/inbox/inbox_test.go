@@ -22,6 +22,7 @@ import (
 	"github.com/parleychat/parley/backend/dbtest"
 	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/inbox"
+	pwrule "github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/store"
 )
 
@@ -72,7 +73,7 @@ func setup(t testing.TB, cfg inbox.Config) *env {
 		t.Fatal(err)
 	}
 	e.account = acc.ID
-	hash, err := inbox.HashPassword(password)
+	hash, err := pwrule.Hash(password)
 	if err != nil {
 		t.Fatal(err)
 	}

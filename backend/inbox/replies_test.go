@@ -11,13 +11,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parleychat/parley/backend/inbox"
+	pwrule "github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/store"
 )
 
 // addUser adds a user who signs in with the test password.
 func (e *env) addUser(account int64, email, role string) *store.User {
 	e.t.Helper()
-	hash, err := inbox.HashPassword(password)
+	hash, err := pwrule.Hash(password)
 	if err != nil {
 		e.t.Fatal(err)
 	}

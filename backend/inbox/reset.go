@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	pw "github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/store"
 )
-
-// MinPasswordLen is the shortest password ResetPassword accepts.
-const MinPasswordLen = 10
 
 // ResetPassword sets a new password for the user who signs in with email
 // and ends all their sessions and sign-in throttling. An empty password
@@ -26,13 +24,10 @@ func ResetPassword(ctx context.Context, st *store.Store, email, password string)
 		password = store.NewToken()[:20]
 		generated = password
 	}
-	if len(password) < MinPasswordLen {
-		return "", fmt.Errorf("the password must be at least %d characters", MinPasswordLen)
+	if err := pw.Check(password); err != nil {
+		return "", fmt.Errorf("the password %v", err)
 	}
-	if len(password) > 72 {
-		return "", errors.New("the password must be at most 72 bytes")
-	}
-	hash, err := HashPassword(password)
+	hash, err := pw.Hash(password)
 	if err != nil {
 		return "", err
 	}

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/parleychat/parley/backend/chatflow"
-	"github.com/parleychat/parley/backend/inbox"
+	"github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/store"
 )
 
@@ -53,7 +53,7 @@ func EnsureDemo(ctx context.Context, st *store.Store, credFile string) (*Demo, e
 	if d.APIKey, err = st.CreateAPIKey(ctx, acct.ID, "demo admin", ""); err != nil {
 		return nil, err
 	}
-	hash, err := inbox.HashPassword(d.AgentPass)
+	hash, err := password.Hash(d.AgentPass)
 	if err != nil {
 		return nil, err
 	}
