@@ -34,10 +34,11 @@ type appendReq struct {
 
 // appendRes is what the batch statement said about one message.
 type appendRes struct {
-	existing, account, id, seq sql.NullInt64
-	refused                    bool // RequireOpen and the conversation is not open
-	at                         sql.NullTime
-	err                        error
+	account, id, seq sql.NullInt64
+	storedBefore     bool // the client id was stored already: a resend
+	refused          bool // RequireOpen and the conversation is not open
+	at               sql.NullTime
+	err              error
 }
 
 // appender queues appends and runs their batches.
@@ -115,7 +116,7 @@ const appendBatchSQL = `WITH input AS (
 		SELECT conv, seq, client_id, author_type, author_id, internal, body FROM ok
 		ON CONFLICT (conversation_id, client_id) DO NOTHING
 		RETURNING conversation_id, seq, id, created_at)
-	SELECT i.ord, e.id, l.account_id, l.id IS NOT NULL AND ok.ord IS NULL AND e.id IS NULL,
+	SELECT i.ord, e.id IS NOT NULL, l.account_id, l.id IS NOT NULL AND ok.ord IS NULL AND e.id IS NULL,
 		ins.id, ins.seq, ins.created_at
 	FROM input i
 		LEFT JOIN existing e ON e.ord = i.ord
@@ -170,7 +171,7 @@ func (s *Store) writeBatch(batch []*appendReq) {
 			continue
 		}
 		// Stored by its twin a moment ago: answered like a resend.
-		r.done <- appendRes{existing: sql.NullInt64{Int64: 1, Valid: true}}
+		r.done <- appendRes{storedBefore: true}
 	}
 }
 
@@ -207,7 +208,7 @@ func (s *Store) execBatch(rows []*appendReq) ([]appendRes, error) {
 	for q.Next() {
 		var ord int64
 		var r appendRes
-		if err := q.Scan(&ord, &r.existing, &r.account, &r.refused, &r.id, &r.seq, &r.at); err != nil {
+		if err := q.Scan(&ord, &r.storedBefore, &r.account, &r.refused, &r.id, &r.seq, &r.at); err != nil {
 			return nil, err
 		}
 		if ord < 1 || ord > int64(n) {

@@ -70,7 +70,7 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 	switch {
 	case res.err != nil:
 		return nil, false, res.err
-	case res.existing.Valid || (res.account.Valid && !res.refused && !res.id.Valid):
+	case res.storedBefore || (res.account.Valid && !res.refused && !res.id.Valid):
 		// Stored before (a resend), or by a concurrent twin that won the row lock.
 		var prior Message
 		err := s.db.GetContext(ctx, &prior, `SELECT m.*, '' AS author_name FROM messages m
