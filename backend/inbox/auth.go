@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,14 +223,32 @@ func (h *Handler) logout(c *gin.Context) {
 }
 
 // safeNext keeps a post-sign-in redirect inside the inbox (no open redirect).
+// The path is judged after decoding and cleaning (so "/inbox/../x" and
+// "%2F" tricks land outside and are refused), and the redirect is rebuilt
+// from the cleaned path and the query alone: nothing of the raw text that a
+// browser or proxy might read differently reaches the Location header.
 func safeNext(next string) string {
-	u, err := url.Parse(next)
-	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || strings.ContainsAny(next, "\\") ||
-		strings.HasPrefix(next, "//") || (u.Path != "/inbox" && !strings.HasPrefix(u.Path, "/inbox/")) ||
-		strings.HasPrefix(u.Path, "/inbox/login") || u.Path == "/inbox/ws" {
-		return "/inbox"
+	const home = "/inbox"
+	if next == "" || strings.ContainsAny(next, "\\\x00\r\n\t") || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	// An encoded slash or backslash only hides a path boundary; refuse it.
+	if raw := strings.ToLower(u.EscapedPath()); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+		return home
+	}
+	p := path.Clean(u.Path)
+	if p != home && !strings.HasPrefix(p, home+"/") || strings.HasPrefix(p, "/inbox/login") || p == "/inbox/ws" {
+		return home
+	}
+	out := (&url.URL{Path: p, RawQuery: u.Query().Encode()}).String()
+	if !strings.HasPrefix(out, home) {
+		return home
+	}
+	return out
 }
 
 func (h *Handler) setCookie(c *gin.Context, name, value, path string, maxAge int) {

@@ -285,6 +285,19 @@ func TestSignInRedirectsBackButNeverAway(t *testing.T) {
 	for _, target := range []struct{ next, want string }{
 		{"//evil.example/x", "/inbox"},
 		{"https://evil.example/inbox", "/inbox"},
+		{"/inbox/../%2Fevil.example/..%2Fdemo", "/inbox"},
+		{"/inbox/..%2F..%2F%2Fevil.example", "/inbox"},
+		{"/inbox/%2e%2e/%2e%2e//evil.example", "/inbox"},
+		{"/inbox/../../evil.example", "/inbox"},
+		{"/inbox/%5C%5Cevil.example", "/inbox"},
+		{"/\\evil.example/inbox", "/inbox"},
+		{"/inbox/\\evil.example", "/inbox"},
+		{"/inbox//evil.example/x", "/inbox/evil.example/x"},
+		{"/inbox/%0d%0aSet-Cookie:x=y", "/inbox/%0D%0ASet-Cookie:x=y"},
+		{"/inbox/login?next=//evil.example", "/inbox"},
+		{"/inbox/./replies", "/inbox/replies"},
+		{"https:/inbox", "/inbox"},
+		{"/inbox?view=mine", "/inbox?view=mine"},
 		{strings.ReplaceAll(nm[1], "&#43;", "+"), fmt.Sprintf("/inbox/conversations/%d", conv)},
 	} {
 		b2 := e.browser()
@@ -293,6 +306,10 @@ func TestSignInRedirectsBackButNeverAway(t *testing.T) {
 		p := b2.do("POST", "/inbox/login", url.Values{"csrf_token": {m[1]}, "email": {"alice@example.com"}, "password": {password}, "next": {target.next}}, nil)
 		if location(p) != target.want {
 			t.Errorf("next %q: went to %q, want %q", target.next, location(p), target.want)
+		}
+		// Signed in already, the sign-in page redirects on the same rule.
+		if p := b2.get("/inbox/login?next=" + url.QueryEscape(target.next)); location(p) != target.want {
+			t.Errorf("signed in, next %q: went to %q, want %q", target.next, location(p), target.want)
 		}
 	}
 }
