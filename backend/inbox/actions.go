@@ -16,6 +16,7 @@ import (
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/routing"
 	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/transcript"
 )
 
 // Limits of the ticket form.
@@ -212,7 +213,8 @@ func (h *Handler) status(c *gin.Context) {
 }
 
 // transcript downloads the conversation as the visitor saw it: no internal
-// notes, agents under the brand name when the chatflow uses it as alias.
+// notes, agents under the brand name when the chatflow uses it as alias,
+// each message's author unambiguous (backend/transcript).
 func (h *Handler) transcript(c *gin.Context) {
 	conv, ok := h.conversation(c)
 	if !ok {
@@ -233,7 +235,7 @@ func (h *Handler) transcript(c *gin.Context) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Conversation %s with %s (%s)\n", conv.PublicID, conv.VisitorLabel, conv.InboxName)
+	fmt.Fprintf(&b, "Conversation %s with %s (%s)\n", conv.PublicID, transcript.OneLine(conv.VisitorLabel), transcript.OneLine(conv.InboxName))
 	fmt.Fprintf(&b, "Started %s UTC\n\n", conv.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	var after int64
 	for {
@@ -256,7 +258,7 @@ func (h *Handler) transcript(c *gin.Context) {
 			if a := atts[m.ID]; a != nil {
 				text = fmt.Sprintf("[file: %s, %d bytes] %s", a.Filename, a.Size, text)
 			}
-			fmt.Fprintf(&b, "[%s] %s: %s\n", m.CreatedAt.UTC().Format("2006-01-02 15:04:05"), v.Name, text)
+			transcript.WriteMessage(&b, m.CreatedAt.UTC().Format("2006-01-02 15:04:05"), v.Name, text)
 			after = m.Seq
 		}
 		if len(ms) < transcriptPageSize {
