@@ -17,6 +17,7 @@ import (
 	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/problem"
 	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/widget/origins"
 )
 
 // Limits on account settings.
@@ -33,6 +34,25 @@ type accountInput struct {
 	CompanyName   *string `json:"company_name"`
 	CompanyDomain *string `json:"company_domain"`
 	Timezone      *string `json:"timezone"` // IANA zone of the chatflows' office hours
+	// AllowedDomains replaces the host names where the chat may run; [] or
+	// null allows every origin.
+	AllowedDomains *[]string `json:"allowed_domains"`
+}
+
+// accountOutput is the account as REST shows it.
+type accountOutput struct {
+	*store.Account
+	AllowedDomains []string `json:"allowed_domains"`
+}
+
+// accountJSON answers with acct and its allowed domains.
+func (a *API) accountJSON(c *gin.Context, status int, acct *store.Account) {
+	domains, err := a.st.AllowedDomains(c, acct.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(status, accountOutput{Account: acct, AllowedDomains: domains})
 }
 
 // accountReadOnly may appear in a body (a GET sent back) but never change.
@@ -56,6 +76,10 @@ func (a *API) patchAccount(c *gin.Context) {
 	}
 	var e problem.Errors
 	u := checkAccount(&e, &in, nulls(b))
+	var domains []string
+	if in.AllowedDomains != nil || nulls(b)["allowed_domains"] {
+		domains = checkDomains(&e, in.AllowedDomains)
+	}
 	if err := e.Err(); err != nil {
 		a.fail(c, err)
 		return
@@ -66,6 +90,12 @@ func (a *API) patchAccount(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if domains != nil {
+		if err := a.st.SetAllowedDomains(c, acct.ID, domains); err != nil {
+			a.fail(c, err)
+			return
+		}
+	}
 	if acct.Timezone != before.Timezone {
 		// Open widgets recompute their office hours (backend/chat reads
 		// the account afresh for presence).
@@ -73,7 +103,34 @@ func (a *API) patchAccount(c *gin.Context) {
 			slog.Warn("api: presence notice", "err", err)
 		}
 	}
-	c.JSON(http.StatusOK, acct)
+	a.accountJSON(c, http.StatusOK, acct)
+}
+
+// checkDomains validates an allowed-domains list, naming each bad entry by
+// its index, and returns it normalized without duplicates (never nil, so
+// [] and null both clear the list).
+func checkDomains(e *problem.Errors, in *[]string) []string {
+	out := []string{}
+	if in == nil {
+		return out
+	}
+	if len(*in) > origins.MaxEntries {
+		e.Add("allowed_domains", "must list at most "+strconv.Itoa(origins.MaxEntries)+" host names")
+		return out
+	}
+	seen := map[string]bool{}
+	for i, d := range *in {
+		n, err := origins.Normalize(d)
+		if err != nil {
+			e.Add("allowed_domains["+strconv.Itoa(i)+"]", strconv.Quote(d)+" "+err.Error())
+			continue
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // nulls returns the top-level fields body sets to null (DecodeStrict has

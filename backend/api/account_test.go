@@ -73,6 +73,39 @@ func TestAccountPatchRoundTrips(t *testing.T) {
 	}
 }
 
+func TestAccountAllowedDomains(t *testing.T) {
+	e := setup(t)
+	_, got := e.do("GET", "/api/v1/account", "")
+	if d, ok := got["allowed_domains"].([]any); !ok || len(d) != 0 {
+		t.Fatalf("a new account allows every origin: allowed_domains = %#v", got["allowed_domains"])
+	}
+	code, got := e.do("PATCH", "/api/v1/account", `{"allowed_domains":["Shop.Example.","*.Brand.example","127.0.0.1","shop.example"]}`)
+	if code != 200 {
+		t.Fatalf("PATCH: %d %v", code, got)
+	}
+	want := []any{"shop.example", "*.brand.example", "127.0.0.1"}
+	if !reflect.DeepEqual(got["allowed_domains"], want) {
+		t.Fatalf("allowed_domains = %v, want %v (normalized, duplicates dropped, order kept)", got["allowed_domains"], want)
+	}
+	if _, read := e.do("GET", "/api/v1/account", ""); !reflect.DeepEqual(read["allowed_domains"], want) {
+		t.Fatalf("GET shows %v", read["allowed_domains"])
+	}
+	// Other fields leave the list alone; the other account has none.
+	if _, got = e.do("PATCH", "/api/v1/account", `{"name":"Renamed"}`); !reflect.DeepEqual(got["allowed_domains"], want) {
+		t.Fatalf("a PATCH of the name changed the list: %v", got["allowed_domains"])
+	}
+	if _, other := e.doKey(e.other, "GET", "/api/v1/account", ""); len(other["allowed_domains"].([]any)) != 0 {
+		t.Fatalf("other account: %v", other["allowed_domains"])
+	}
+	// null and [] both clear it.
+	for _, body := range []string{`{"allowed_domains":null}`, `{"allowed_domains":[]}`} {
+		e.do("PATCH", "/api/v1/account", `{"allowed_domains":["x.example"]}`)
+		if _, got = e.do("PATCH", "/api/v1/account", body); len(got["allowed_domains"].([]any)) != 0 {
+			t.Fatalf("%s left %v", body, got["allowed_domains"])
+		}
+	}
+}
+
 func TestAccountBadInput(t *testing.T) {
 	e := setup(t)
 	if code, p := e.do("PATCH", "/api/v1/account", `{"company_name":"Acme Shop","company_domain":"acme.example","timezone":"Europe/Berlin"}`); code != 200 {
@@ -117,6 +150,13 @@ func TestAccountBadInput(t *testing.T) {
 		{"every field bad", `{"name":"","company_name":"` + long + `","company_domain":"http://x","timezone":"Nowhere"}`,
 			[]string{"company_domain", "company_name", "name", "timezone"}},
 		{"one bad field among good ones", `{"name":"Renamed","company_name":"New Shop","timezone":"Local"}`, []string{"timezone"}},
+		{"allowed domains not a list", `{"allowed_domains":"shop.example"}`, []string{"allowed_domains"}},
+		{"allowed domain with scheme", `{"allowed_domains":["shop.example","https://www.shop.example"]}`, []string{"allowed_domains[1]"}},
+		{"allowed domains each named", `{"allowed_domains":["shop.example:8443","ok.example","*.example","a/b.example",""]}`,
+			[]string{"allowed_domains[0]", "allowed_domains[2]", "allowed_domains[3]", "allowed_domains[4]"}},
+		{"allowed domain wildcard inside", `{"allowed_domains":["a.*.example"]}`, []string{"allowed_domains[0]"}},
+		{"allowed domain NUL", `{"allowed_domains":["a\u0000b.example"]}`, []string{"allowed_domains[0]"}},
+		{"allowed domains too many", `{"allowed_domains":[` + strings.Repeat(`"a.example",`, 100) + `"b.example"]}`, []string{"allowed_domains"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 	"github.com/parleychat/parley/backend/store"
 )
 
-func (a *API) getAccount(c *gin.Context) { c.JSON(http.StatusOK, account(c)) }
+func (a *API) getAccount(c *gin.Context) { a.accountJSON(c, http.StatusOK, account(c)) }
 
 // Inboxes.
 
