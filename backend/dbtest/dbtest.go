@@ -54,7 +54,50 @@ func start() {
 		return
 	}
 	defer db.Close()
-	_, initErr = migrations.Apply(ctx, db)
+	if _, initErr = migrations.Apply(ctx, db); initErr != nil {
+		return
+	}
+	if col := os.Getenv(FutureColumnEnv); col != "" {
+		initErr = AddColumnEverywhere(ctx, db, col)
+	}
+}
+
+// FutureColumnEnv names an environment variable: when set, every test
+// database has a column of that name added to each of its tables, as a
+// later version's migration would add it while this code still runs.
+const FutureColumnEnv = "PARLEY_DBTEST_FUTURE_COLUMN"
+
+// AddColumnEverywhere adds an integer column named col (with a default, as a
+// later migration's new column would have one or be nullable) to every
+// table of db's public schema.
+func AddColumnEverywhere(ctx context.Context, db *sql.DB, col string) error {
+	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(tables) == 0 {
+		return fmt.Errorf("dbtest: no tables to add %s to", col)
+	}
+	for _, t := range tables {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %q ADD COLUMN %q int DEFAULT 7`, t, col)); err != nil {
+			return fmt.Errorf("dbtest: add %s to %s: %w", col, t, err)
+		}
+	}
+	return nil
 }
 
 // Cluster returns the shared throwaway cluster, starting it if needed.

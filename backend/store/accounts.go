@@ -36,7 +36,7 @@ func (s *Store) CreateAccount(ctx context.Context, a *Account) error {
 // Account returns the account with id.
 func (s *Store) Account(ctx context.Context, id int64) (*Account, error) {
 	var a Account
-	err := s.db.GetContext(ctx, &a, `SELECT * FROM accounts WHERE id = $1`, id)
+	err := s.db.GetContext(ctx, &a, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id)
 	return &a, notFound(err)
 }
 
@@ -59,14 +59,14 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, u AccountUpdate) (*
 		company_name = COALESCE($3, company_name),
 		company_domain = COALESCE($4, company_domain),
 		timezone = COALESCE($5, timezone)
-		WHERE id = $1 RETURNING *`, id, u.Name, u.CompanyName, u.CompanyDomain, u.Timezone)
+		WHERE id = $1 RETURNING `+accountColumns, id, u.Name, u.CompanyName, u.CompanyDomain, u.Timezone)
 	return &a, notFound(err)
 }
 
 // AccountBySite returns the account whose site key is publicID.
 func (s *Store) AccountBySite(ctx context.Context, publicID string) (*Account, error) {
 	var a Account
-	err := s.db.GetContext(ctx, &a, `SELECT * FROM accounts WHERE public_id = $1`, publicID)
+	err := s.db.GetContext(ctx, &a, `SELECT `+accountColumns+` FROM accounts WHERE public_id = $1`, publicID)
 	return &a, notFound(err)
 }
 
@@ -91,7 +91,7 @@ func (s *Store) AccountByAPIKey(ctx context.Context, secret string) (*Account, e
 	var keyID int64
 	var lastUsed *time.Time
 	h := HashToken(secret)
-	row := s.db.QueryRowxContext(ctx, `SELECT k.id, k.last_used_at, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, h)
+	row := s.db.QueryRowxContext(ctx, `SELECT k.id, k.last_used_at, `+accountColumnsA+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, h)
 	if err := row.Scan(&keyID, &lastUsed, &a.ID, &a.PublicID, &a.Name, &a.CompanyName, &a.CompanyDomain, &a.Timezone, &a.CreatedAt); err != nil {
 		return nil, notFound(err)
 	}

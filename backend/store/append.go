@@ -89,17 +89,17 @@ func (s *Store) runAppends() {
 // order. A client id stored before is left alone (and reported), as is a
 // message to a conversation that must be open and is not.
 const appendBatchSQL = `WITH input AS (
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::boolean[])
+		SELECT conv, client_id, author_type, author_id, internal, body, require_open, ord FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::boolean[])
 			WITH ORDINALITY AS t(conv, client_id, author_type, author_id, internal, body, require_open, ord)),
 	existing AS (
 		SELECT i.ord, m.id FROM input i JOIN messages m ON m.conversation_id = i.conv AND m.client_id = i.client_id),
 	fresh AS (
-		SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)),
+		SELECT i.conv, i.client_id, i.author_type, i.author_id, i.internal, i.body, i.require_open, i.ord FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)),
 	locked AS (
 		SELECT c.id, c.last_seq, c.account_id, c.status FROM conversations c
 		WHERE c.id IN (SELECT conv FROM fresh) ORDER BY c.id FOR UPDATE),
 	ok AS (
-		SELECT f.*, l.last_seq + row_number() OVER (PARTITION BY f.conv ORDER BY f.ord) AS seq
+		SELECT f.conv, f.client_id, f.author_type, f.author_id, f.internal, f.body, f.require_open, f.ord, l.last_seq + row_number() OVER (PARTITION BY f.conv ORDER BY f.ord) AS seq
 		FROM fresh f JOIN locked l ON l.id = f.conv
 		WHERE NOT f.require_open OR l.status = 'open'),
 	conv AS (

@@ -33,7 +33,7 @@ func (s *Store) CreateBot(ctx context.Context, b *BotRow) error {
 // Bot returns bot id of account.
 func (s *Store) Bot(ctx context.Context, accountID, id int64) (*BotRow, error) {
 	var b BotRow
-	err := s.db.GetContext(ctx, &b, `SELECT * FROM bots WHERE id = $1 AND account_id = $2`, id, accountID)
+	err := s.db.GetContext(ctx, &b, `SELECT `+botColumns+` FROM bots WHERE id = $1 AND account_id = $2`, id, accountID)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -43,7 +43,7 @@ func (s *Store) Bot(ctx context.Context, accountID, id int64) (*BotRow, error) {
 // Bots lists the account's bots by name.
 func (s *Store) Bots(ctx context.Context, accountID int64) ([]BotRow, error) {
 	bs := []BotRow{}
-	err := s.db.SelectContext(ctx, &bs, `SELECT * FROM bots WHERE account_id = $1 ORDER BY name, id`, accountID)
+	err := s.db.SelectContext(ctx, &bs, `SELECT `+botColumns+` FROM bots WHERE account_id = $1 ORDER BY name, id`, accountID)
 	return bs, err
 }
 

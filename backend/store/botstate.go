@@ -60,7 +60,7 @@ func (s *Store) StartBot(ctx context.Context, accountID, convID int64, kind stri
 // when no bot runs in it.
 func (s *Store) BotStateOf(ctx context.Context, convID int64) (*BotState, error) {
 	var b BotState
-	if err := s.db.GetContext(ctx, &b, `SELECT * FROM bot_states WHERE conversation_id = $1`, convID); err != nil {
+	if err := s.db.GetContext(ctx, &b, `SELECT `+botStateColumns+` FROM bot_states WHERE conversation_id = $1`, convID); err != nil {
 		return nil, notFound(err)
 	}
 	return &b, nil
@@ -75,7 +75,7 @@ func (s *Store) BotStateOf(ctx context.Context, convID int64) (*BotState, error)
 func (s *Store) UpdateBotState(ctx context.Context, convID int64, fn func(*BotState) error) error {
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		var b BotState
-		if err := tx.GetContext(ctx, &b, `SELECT * FROM bot_states WHERE conversation_id = $1 FOR UPDATE`, convID); err != nil {
+		if err := tx.GetContext(ctx, &b, `SELECT `+botStateColumns+` FROM bot_states WHERE conversation_id = $1 FOR UPDATE`, convID); err != nil {
 			return notFound(err)
 		}
 		if err := fn(&b); err != nil {
@@ -131,7 +131,7 @@ func (s *Store) SaveBotMessage(ctx context.Context, convID, messageID int64, qui
 // BotMessages returns what the bot messages among ids carry, by message id.
 func (s *Store) BotMessages(ctx context.Context, ids []int64) (map[int64]*BotMessage, error) {
 	var rows []BotMessage
-	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM bot_messages WHERE message_id = ANY($1)`, pq.Array(ids)); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+botMessageColumns+` FROM bot_messages WHERE message_id = ANY($1)`, pq.Array(ids)); err != nil {
 		return nil, err
 	}
 	out := make(map[int64]*BotMessage, len(rows))

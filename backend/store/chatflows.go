@@ -30,7 +30,7 @@ type ChatflowRow struct {
 // ChatflowByPublicID returns the chatflow whose public id is publicID, in any account.
 func (s *Store) ChatflowByPublicID(ctx context.Context, publicID string) (*ChatflowRow, error) {
 	var c ChatflowRow
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM chatflows WHERE public_id = $1`, publicID)
+	err := s.db.GetContext(ctx, &c, `SELECT `+chatflowColumns+` FROM chatflows WHERE public_id = $1`, publicID)
 	return &c, notFound(err)
 }
 
@@ -46,21 +46,21 @@ func (s *Store) CreateChatflow(ctx context.Context, r *ChatflowRow) error {
 // Chatflow returns chatflow id of account.
 func (s *Store) Chatflow(ctx context.Context, accountID, id int64) (*ChatflowRow, error) {
 	var c ChatflowRow
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM chatflows WHERE id = $1 AND account_id = $2`, id, accountID)
+	err := s.db.GetContext(ctx, &c, `SELECT `+chatflowColumns+` FROM chatflows WHERE id = $1 AND account_id = $2`, id, accountID)
 	return &c, notFound(err)
 }
 
 // Chatflows lists the account's chatflows, highest priority first.
 func (s *Store) Chatflows(ctx context.Context, accountID int64) ([]ChatflowRow, error) {
 	var cs []ChatflowRow
-	err := s.db.SelectContext(ctx, &cs, `SELECT * FROM chatflows WHERE account_id = $1 ORDER BY priority DESC, id`, accountID)
+	err := s.db.SelectContext(ctx, &cs, `SELECT `+chatflowColumns+` FROM chatflows WHERE account_id = $1 ORDER BY priority DESC, id`, accountID)
 	return cs, err
 }
 
 // EnabledChatflows lists the account's published chatflows of a channel, highest priority first.
 func (s *Store) EnabledChatflows(ctx context.Context, accountID int64, channel string) ([]ChatflowRow, error) {
 	var cs []ChatflowRow
-	err := s.db.SelectContext(ctx, &cs, `SELECT * FROM chatflows WHERE account_id = $1 AND channel = $2 AND enabled
+	err := s.db.SelectContext(ctx, &cs, `SELECT `+chatflowColumns+` FROM chatflows WHERE account_id = $1 AND channel = $2 AND enabled
 		ORDER BY priority DESC, id`, accountID, channel)
 	return cs, err
 }

@@ -14,7 +14,7 @@ import (
 // ErrNotFound when there is none.
 func (s *Store) LatestConsent(ctx context.Context, accountID, visitorID, chatflowID int64, kind string) (*Consent, error) {
 	var c Consent
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM consents WHERE account_id = $1 AND kind = $4 AND chatflow_id = $3
+	err := s.db.GetContext(ctx, &c, `SELECT `+consentColumns+` FROM consents WHERE account_id = $1 AND kind = $4 AND chatflow_id = $3
 		AND (visitor_id = $2 OR contact_id = (SELECT contact_id FROM visitors WHERE id = $2 AND account_id = $1))
 		ORDER BY id DESC LIMIT 1`, accountID, visitorID, chatflowID, kind)
 	if err != nil {
@@ -70,7 +70,7 @@ func (s *Store) AdoptContactConversation(ctx context.Context, accountID, contact
 		WHERE id = (SELECT id FROM conversations WHERE account_id = $1 AND contact_id = $2 AND chatflow_id = $3
 			AND status = 'open' AND ($5::bigint = 0 OR id = $5) ORDER BY id DESC LIMIT 1)
 		AND EXISTS (SELECT 1 FROM visitors WHERE id = $4 AND account_id = $1 AND contact_id = $2)
-		RETURNING *`, accountID, contactID, chatflowID, visitorID, convID)
+		RETURNING `+conversationColumns, accountID, contactID, chatflowID, visitorID, convID)
 	if err != nil {
 		return nil, notFound(err)
 	}

@@ -34,7 +34,7 @@ func (s *Store) CaptureEmail(ctx context.Context, accountID, visitorID, conversa
 		// The no-op update makes RETURNING give the existing row on a conflict.
 		err := tx.GetContext(ctx, &c, `INSERT INTO contacts (account_id, email) VALUES ($1, $2)
 			ON CONFLICT (account_id, lower(email)) WHERE email <> '' DO UPDATE SET updated_at = now()
-			RETURNING *`, accountID, email)
+			RETURNING `+contactColumns, accountID, email)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Store) LinkConversationContact(ctx context.Context, conversationID, vis
 // Contact returns contact id of account.
 func (s *Store) Contact(ctx context.Context, accountID, id int64) (*Contact, error) {
 	var c Contact
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM contacts WHERE id = $1 AND account_id = $2`, id, accountID)
+	err := s.db.GetContext(ctx, &c, `SELECT `+contactColumns+` FROM contacts WHERE id = $1 AND account_id = $2`, id, accountID)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -81,7 +81,7 @@ func (s *Store) Contact(ctx context.Context, accountID, id int64) (*Contact, err
 // ContactByEmail returns the account's contact with email, compared case-insensitively.
 func (s *Store) ContactByEmail(ctx context.Context, accountID int64, email string) (*Contact, error) {
 	var c Contact
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM contacts WHERE account_id = $1 AND lower(email) = lower($2) AND email <> ''`, accountID, email)
+	err := s.db.GetContext(ctx, &c, `SELECT `+contactColumns+` FROM contacts WHERE account_id = $1 AND lower(email) = lower($2) AND email <> ''`, accountID, email)
 	if err != nil {
 		return nil, notFound(err)
 	}

@@ -37,13 +37,13 @@ type Conversation struct {
 // Conversation returns the conversation id of account.
 func (s *Store) Conversation(ctx context.Context, accountID, id int64) (*Conversation, error) {
 	var c Conversation
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM conversations WHERE id = $1 AND account_id = $2`, id, accountID)
+	err := s.db.GetContext(ctx, &c, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 AND account_id = $2`, id, accountID)
 	return &c, notFound(err)
 }
 
 // ConversationByPublicID returns the conversation whose public id is publicID.
 func (s *Store) ConversationByPublicID(ctx context.Context, publicID string) (*Conversation, error) {
 	var c Conversation
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM conversations WHERE public_id = $1`, publicID)
+	err := s.db.GetContext(ctx, &c, `SELECT `+conversationColumns+` FROM conversations WHERE public_id = $1`, publicID)
 	return &c, notFound(err)
 }

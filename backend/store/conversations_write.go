@@ -48,7 +48,7 @@ func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *
 		}
 		if chatflow != nil {
 			var open Conversation
-			err := tx.GetContext(ctx, &open, `SELECT * FROM conversations WHERE visitor_id = $1 AND chatflow_id = $2 AND status = 'open'
+			err := tx.GetContext(ctx, &open, `SELECT `+conversationColumns+` FROM conversations WHERE visitor_id = $1 AND chatflow_id = $2 AND status = 'open'
 				ORDER BY id DESC LIMIT 1`, nc.VisitorID, nc.ChatflowID)
 			if err == nil {
 				c = &open
@@ -60,7 +60,7 @@ func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *
 		}
 		var out Conversation
 		err := tx.GetContext(ctx, &out, `INSERT INTO conversations (account_id, public_id, chatflow_id, inbox_id, visitor_id, page_url, referrer, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+conversationColumns,
 			nc.AccountID, NewPublicID("conv"), chatflow, nc.InboxID, nc.VisitorID,
 			cleanText(nc.PageURL, MaxContextChars), cleanText(nc.Referrer, MaxContextChars), cleanText(nc.UserAgent, MaxContextChars))
 		if err != nil {
@@ -90,7 +90,7 @@ func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *
 // chatflow, or ErrNotFound.
 func (s *Store) OpenConversationOf(ctx context.Context, visitorID, chatflowID int64) (*Conversation, error) {
 	var c Conversation
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM conversations WHERE visitor_id = $1 AND chatflow_id = $2 AND status = 'open'
+	err := s.db.GetContext(ctx, &c, `SELECT `+conversationColumns+` FROM conversations WHERE visitor_id = $1 AND chatflow_id = $2 AND status = 'open'
 		ORDER BY id DESC LIMIT 1`, visitorID, chatflowID)
 	if err != nil {
 		return nil, notFound(err)

@@ -48,7 +48,7 @@ func (s *Store) IdentifyContact(ctx context.Context, id Identification, ttl time
 				name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE contacts.name END,
 				properties = (contacts.properties || $4::jsonb) - $5::text[],
 				updated_at = now()
-			RETURNING *`, id.AccountID, cleanText(id.Email, 254), cleanText(id.Name, 200), string(propsJSON), pq.Array(remove))
+			RETURNING `+contactColumns, id.AccountID, cleanText(id.Email, 254), cleanText(id.Name, 200), string(propsJSON), pq.Array(remove))
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (s *Store) ContactByIdentificationToken(ctx context.Context, accountID int6
 		Contact
 		Expired bool `db:"expired"`
 	}
-	err := s.db.GetContext(ctx, &row, `SELECT c.*, t.expires_at <= now() AS expired
+	err := s.db.GetContext(ctx, &row, `SELECT `+contactColumnsC+`, t.expires_at <= now() AS expired
 		FROM identification_tokens t JOIN contacts c ON c.id = t.contact_id AND c.account_id = t.account_id
 		WHERE t.token_hash = $1 AND t.account_id = $2 AND lower(t.email) = lower($3) AND lower(c.email) = lower($3)`,
 		HashToken(token), accountID, email)

@@ -33,7 +33,7 @@ func (s *Store) CreateInbox(ctx context.Context, in *Inbox) error {
 // Inbox returns inbox id of account with its members.
 func (s *Store) Inbox(ctx context.Context, accountID, id int64) (*Inbox, error) {
 	var in Inbox
-	if err := s.db.GetContext(ctx, &in, `SELECT * FROM inboxes WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
+	if err := s.db.GetContext(ctx, &in, `SELECT `+inboxColumns+` FROM inboxes WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
 		return nil, notFound(err)
 	}
 	in.MemberIDs = []int64{}
@@ -44,7 +44,7 @@ func (s *Store) Inbox(ctx context.Context, accountID, id int64) (*Inbox, error) 
 // Inboxes lists the account's inboxes.
 func (s *Store) Inboxes(ctx context.Context, accountID int64) ([]Inbox, error) {
 	var ins []Inbox
-	if err := s.db.SelectContext(ctx, &ins, `SELECT * FROM inboxes WHERE account_id = $1 ORDER BY name, id`, accountID); err != nil {
+	if err := s.db.SelectContext(ctx, &ins, `SELECT `+inboxColumns+` FROM inboxes WHERE account_id = $1 ORDER BY name, id`, accountID); err != nil {
 		return nil, err
 	}
 	for i := range ins {

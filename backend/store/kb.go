@@ -82,7 +82,7 @@ func (s *Store) CreateKB(ctx context.Context, k *KnowledgeBase) error {
 // KB returns knowledge base id of account.
 func (s *Store) KB(ctx context.Context, accountID, id int64) (*KnowledgeBase, error) {
 	var k KnowledgeBase
-	err := s.db.GetContext(ctx, &k, `SELECT * FROM knowledge_bases WHERE id = $1 AND account_id = $2`, id, accountID)
+	err := s.db.GetContext(ctx, &k, `SELECT `+kbColumns+` FROM knowledge_bases WHERE id = $1 AND account_id = $2`, id, accountID)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -92,7 +92,7 @@ func (s *Store) KB(ctx context.Context, accountID, id int64) (*KnowledgeBase, er
 // KBs lists the account's knowledge bases by name.
 func (s *Store) KBs(ctx context.Context, accountID int64) ([]KnowledgeBase, error) {
 	ks := []KnowledgeBase{}
-	err := s.db.SelectContext(ctx, &ks, `SELECT * FROM knowledge_bases WHERE account_id = $1 ORDER BY name, id`, accountID)
+	err := s.db.SelectContext(ctx, &ks, `SELECT `+kbColumns+` FROM knowledge_bases WHERE account_id = $1 ORDER BY name, id`, accountID)
 	return ks, err
 }
 
@@ -127,7 +127,7 @@ func (s *Store) CreateKBCategory(ctx context.Context, accountID int64, c *KBCate
 // KBCategory returns category id if its knowledge base belongs to account.
 func (s *Store) KBCategory(ctx context.Context, accountID, id int64) (*KBCategory, error) {
 	var c KBCategory
-	err := s.db.GetContext(ctx, &c, `SELECT c.* FROM kb_categories c JOIN knowledge_bases k ON k.id = c.kb_id
+	err := s.db.GetContext(ctx, &c, `SELECT `+kbCategoryColumnsC+` FROM kb_categories c JOIN knowledge_bases k ON k.id = c.kb_id
 		WHERE c.id = $1 AND k.account_id = $2`, id, accountID)
 	if err != nil {
 		return nil, notFound(err)
@@ -139,7 +139,7 @@ func (s *Store) KBCategory(ctx context.Context, accountID, id int64) (*KBCategor
 // The caller has checked the knowledge base is the account's (or public).
 func (s *Store) KBCategories(ctx context.Context, kbID int64) ([]KBCategory, error) {
 	cs := []KBCategory{}
-	err := s.db.SelectContext(ctx, &cs, `SELECT * FROM kb_categories WHERE kb_id = $1 ORDER BY position, name, id`, kbID)
+	err := s.db.SelectContext(ctx, &cs, `SELECT `+kbCategoryColumns+` FROM kb_categories WHERE kb_id = $1 ORDER BY position, name, id`, kbID)
 	return cs, err
 }
 

@@ -36,7 +36,7 @@ func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
 // stop working. ErrNotFound when no user has that email.
 func (s *Store) ResetPassword(ctx context.Context, email, hash string) (*User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, `UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING *`, email, hash)
+	err := s.db.GetContext(ctx, &u, `UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING `+userColumns, email, hash)
 	if err != nil {
 		if isUnique(err) {
 			return nil, ErrConflict // two accounts' users share the email and both would sign in with it

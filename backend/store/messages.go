@@ -73,7 +73,7 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 	case res.storedBefore || (res.account.Valid && !res.refused && !res.id.Valid):
 		// Stored before (a resend), or by a concurrent twin that won the row lock.
 		var prior Message
-		err := s.db.GetContext(ctx, &prior, `SELECT m.*, '' AS author_name FROM messages m
+		err := s.db.GetContext(ctx, &prior, `SELECT `+messageColumnsM+`, '' AS author_name FROM messages m
 			WHERE conversation_id = $1 AND client_id = $2`, m.ConversationID, m.ClientID)
 		return &prior, false, err
 	case !res.account.Valid: // no such conversation
@@ -103,7 +103,7 @@ const hasAttachment = `EXISTS (SELECT 1 FROM attachments a
 // MessagesAfter returns up to limit messages of a conversation with seq > after,
 // in order, with author names. withInternal includes agents' notes.
 func (s *Store) MessagesAfter(ctx context.Context, conversationID, after int64, limit int, withInternal bool) ([]Message, error) {
-	stmt, err := s.prepared(ctx, `SELECT m.*, COALESCE(u.name, '') AS author_name, `+hasAttachment+`
+	stmt, err := s.prepared(ctx, `SELECT `+messageColumnsM+`, COALESCE(u.name, '') AS author_name, `+hasAttachment+`
 		FROM messages m LEFT JOIN users u ON m.author_type = 'agent' AND u.id = m.author_id
 		WHERE m.conversation_id = $1 AND m.seq > $2 AND ($3 OR NOT m.internal)
 		ORDER BY m.seq LIMIT $4`)
@@ -119,7 +119,7 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID, after int64, 
 // the page above what a thread already shows.
 func (s *Store) MessagesBefore(ctx context.Context, conversationID, before int64, limit int, withInternal bool) ([]Message, error) {
 	var ms []Message
-	err := s.db.SelectContext(ctx, &ms, `SELECT * FROM (SELECT m.*, COALESCE(u.name, '') AS author_name, `+hasAttachment+`
+	err := s.db.SelectContext(ctx, &ms, `SELECT `+messageColumns+`, author_name, has_attachment FROM (SELECT `+messageColumnsM+`, COALESCE(u.name, '') AS author_name, `+hasAttachment+`
 		FROM messages m LEFT JOIN users u ON m.author_type = 'agent' AND u.id = m.author_id
 		WHERE m.conversation_id = $1 AND m.seq < $2 AND ($3 OR NOT m.internal)
 		ORDER BY m.seq DESC LIMIT $4) page ORDER BY seq`, conversationID, before, withInternal, limit)

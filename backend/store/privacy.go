@@ -58,7 +58,7 @@ type SubscriptionType struct {
 // CreateSubscriptionType inserts t; a duplicate name is ErrConflict.
 func (s *Store) CreateSubscriptionType(ctx context.Context, t *SubscriptionType) error {
 	err := s.db.GetContext(ctx, t, `INSERT INTO subscription_types (account_id, name, description)
-		VALUES ($1, $2, $3) RETURNING *`, t.AccountID, t.Name, t.Description)
+		VALUES ($1, $2, $3) RETURNING `+subscriptionTypeColumns, t.AccountID, t.Name, t.Description)
 	if isUnique(err) {
 		return ErrConflict
 	}
@@ -68,7 +68,7 @@ func (s *Store) CreateSubscriptionType(ctx context.Context, t *SubscriptionType)
 // SubscriptionType returns subscription type id of account.
 func (s *Store) SubscriptionType(ctx context.Context, accountID, id int64) (*SubscriptionType, error) {
 	var t SubscriptionType
-	err := s.db.GetContext(ctx, &t, `SELECT * FROM subscription_types WHERE id = $1 AND account_id = $2`, id, accountID)
+	err := s.db.GetContext(ctx, &t, `SELECT `+subscriptionTypeColumns+` FROM subscription_types WHERE id = $1 AND account_id = $2`, id, accountID)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -78,14 +78,14 @@ func (s *Store) SubscriptionType(ctx context.Context, accountID, id int64) (*Sub
 // SubscriptionTypes lists the account's subscription types by name.
 func (s *Store) SubscriptionTypes(ctx context.Context, accountID int64) ([]SubscriptionType, error) {
 	ts := []SubscriptionType{}
-	err := s.db.SelectContext(ctx, &ts, `SELECT * FROM subscription_types WHERE account_id = $1 ORDER BY name, id`, accountID)
+	err := s.db.SelectContext(ctx, &ts, `SELECT `+subscriptionTypeColumns+` FROM subscription_types WHERE account_id = $1 ORDER BY name, id`, accountID)
 	return ts, err
 }
 
 // UpdateSubscriptionType saves t's name and description.
 func (s *Store) UpdateSubscriptionType(ctx context.Context, t *SubscriptionType) error {
 	err := s.db.GetContext(ctx, t, `UPDATE subscription_types SET name = $3, description = $4, updated_at = now()
-		WHERE id = $1 AND account_id = $2 RETURNING *`, t.ID, t.AccountID, t.Name, t.Description)
+		WHERE id = $1 AND account_id = $2 RETURNING `+subscriptionTypeColumns, t.ID, t.AccountID, t.Name, t.Description)
 	if isUnique(err) {
 		return ErrConflict
 	}
@@ -123,8 +123,8 @@ func (s *Store) SetContactSubscription(ctx context.Context, accountID, contactID
 		WHERE c.id = $2 AND c.account_id = $1 AND t.id = $3 AND t.account_id = $1
 		ON CONFLICT (contact_id, subscription_type_id) DO UPDATE
 			SET status = EXCLUDED.status, conversation_id = EXCLUDED.conversation_id, updated_at = now()
-		RETURNING *)
-		SELECT up.*, t.name FROM up JOIN subscription_types t ON t.id = up.subscription_type_id`,
+		RETURNING `+contactSubColumns+`)
+		SELECT `+contactSubColumnsUp+`, t.name FROM up JOIN subscription_types t ON t.id = up.subscription_type_id`,
 		accountID, contactID, typeID, status, conversationID)
 	if err != nil {
 		return nil, notFound(err)
@@ -139,7 +139,7 @@ func (s *Store) ContactSubscriptions(ctx context.Context, accountID, contactID i
 
 func contactSubscriptions(ctx context.Context, q sqlx.QueryerContext, accountID, contactID int64) ([]ContactSubscription, error) {
 	out := []ContactSubscription{}
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT cs.*, t.name FROM contact_subscriptions cs
+	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+contactSubColumnsCS+`, t.name FROM contact_subscriptions cs
 		JOIN subscription_types t ON t.id = cs.subscription_type_id
 		WHERE cs.contact_id = $1 AND t.account_id = $2 ORDER BY t.name, t.id`, contactID, accountID)
 	return out, err
@@ -243,7 +243,7 @@ func (s *Store) RecordConsent(ctx context.Context, n NewConsent) (*Consent, erro
 		}
 		return tx.GetContext(ctx, &c, `INSERT INTO consents (account_id, visitor_id, contact_id, chatflow_id, conversation_id,
 			subscription_type_id, kind, basis, decision, text, text_hash, language, page_url)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+consentColumns,
 			n.AccountID, nullID(visitorID), nullID(contactID), nullID(n.ChatflowID), nullID(n.ConversationID),
 			nullID(n.SubscriptionTypeID), n.Kind, n.Basis, n.Decision, text, TextHash(text),
 			cleanText(n.Language, 16), cleanText(n.PageURL, 2000))
@@ -279,7 +279,7 @@ func (s *Store) Consents(ctx context.Context, accountID int64, f ConsentFilter) 
 		f.Limit = 100
 	}
 	out := []Consent{}
-	err := s.db.SelectContext(ctx, &out, `SELECT * FROM consents WHERE account_id = $1
+	err := s.db.SelectContext(ctx, &out, `SELECT `+consentColumns+` FROM consents WHERE account_id = $1
 		AND ($2::bigint = 0 OR contact_id = $2) AND ($3::bigint = 0 OR conversation_id = $3)
 		AND ($4::bigint = 0 OR visitor_id = $4) AND ($5::bigint = 0 OR id < $5)
 		ORDER BY id DESC LIMIT $6`, accountID, f.ContactID, f.ConversationID, f.VisitorID, f.Before, f.Limit)
@@ -356,7 +356,7 @@ func (s *Store) ListContacts(ctx context.Context, accountID int64, f ContactFilt
 		f.Limit = 100
 	}
 	out := []Contact{}
-	err := s.db.SelectContext(ctx, &out, `SELECT * FROM contacts WHERE account_id = $1
+	err := s.db.SelectContext(ctx, &out, `SELECT `+contactColumns+` FROM contacts WHERE account_id = $1
 		AND ($2::text = '' OR lower(email) = lower($2)) AND ($3::bigint = 0 OR id < $3)
 		ORDER BY id DESC LIMIT $4`, accountID, f.Email, f.Before, f.Limit)
 	return out, err
@@ -387,7 +387,7 @@ func (s *Store) CaptureChatflowContact(ctx context.Context, n NewChatflowContact
 		// xmax = 0 only on a freshly inserted row; the no-op update returns an existing one.
 		err := tx.GetContext(ctx, &row, `INSERT INTO contacts (account_id, email, name, marketing) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (account_id, lower(email)) WHERE email <> '' DO UPDATE SET updated_at = now()
-			RETURNING *, (xmax = 0) AS inserted`, n.AccountID, email, cleanText(n.Name, 200), n.Marketing)
+			RETURNING `+contactColumns+`, (xmax = 0) AS inserted`, n.AccountID, email, cleanText(n.Name, 200), n.Marketing)
 		if err != nil {
 			return err
 		}
@@ -449,26 +449,26 @@ func (s *Store) ExportContact(ctx context.Context, accountID, id int64) (*Contac
 	}
 	defer tx.Rollback()
 	out := &ContactExport{Contact: &Contact{}}
-	if err := tx.GetContext(ctx, out.Contact, `SELECT * FROM contacts WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
+	if err := tx.GetContext(ctx, out.Contact, `SELECT `+contactColumns+` FROM contacts WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
 		return nil, notFound(err)
 	}
 	out.Properties = out.Contact.PropertyMap()
 	out.Visitors = []Visitor{}
-	if err := tx.SelectContext(ctx, &out.Visitors, `SELECT * FROM visitors WHERE account_id = $1 AND contact_id = $2 ORDER BY id`, accountID, id); err != nil {
+	if err := tx.SelectContext(ctx, &out.Visitors, `SELECT `+visitorColumns+` FROM visitors WHERE account_id = $1 AND contact_id = $2 ORDER BY id`, accountID, id); err != nil {
 		return nil, err
 	}
 	var convs []Conversation
-	if err := tx.SelectContext(ctx, &convs, `SELECT * FROM conversations WHERE id IN (`+contactConversations+`) ORDER BY id`, accountID, id); err != nil {
+	if err := tx.SelectContext(ctx, &convs, `SELECT `+conversationColumns+` FROM conversations WHERE id IN (`+contactConversations+`) ORDER BY id`, accountID, id); err != nil {
 		return nil, err
 	}
 	var msgs []Message
-	if err := tx.SelectContext(ctx, &msgs, `SELECT m.*, COALESCE(u.name, '') AS author_name
+	if err := tx.SelectContext(ctx, &msgs, `SELECT `+messageColumnsM+`, COALESCE(u.name, '') AS author_name
 		FROM messages m LEFT JOIN users u ON m.author_type = 'agent' AND u.id = m.author_id
 		WHERE m.conversation_id IN (`+contactConversations+`) ORDER BY m.conversation_id, m.seq`, accountID, id); err != nil {
 		return nil, err
 	}
 	out.Tickets = []Ticket{}
-	if err := tx.SelectContext(ctx, &out.Tickets, `SELECT * FROM tickets WHERE conversation_id IN (`+contactConversations+`) ORDER BY id`, accountID, id); err != nil {
+	if err := tx.SelectContext(ctx, &out.Tickets, `SELECT `+ticketRowColumns+` FROM tickets WHERE conversation_id IN (`+contactConversations+`) ORDER BY id`, accountID, id); err != nil {
 		return nil, err
 	}
 	byConv := map[int64][]Message{}
@@ -490,7 +490,7 @@ func (s *Store) ExportContact(ctx context.Context, accountID, id int64) (*Contac
 		out.Conversations = append(out.Conversations, ExportedConversation{Conversation: c, Messages: ms, Ticket: ticketOf[c.ID]})
 	}
 	out.Consents = []Consent{}
-	if err := tx.SelectContext(ctx, &out.Consents, `SELECT * FROM consents WHERE account_id = $1 AND (contact_id = $2
+	if err := tx.SelectContext(ctx, &out.Consents, `SELECT `+consentColumns+` FROM consents WHERE account_id = $1 AND (contact_id = $2
 		OR visitor_id IN (SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2)
 		OR conversation_id IN (`+contactConversations+`)) ORDER BY id`, accountID, id); err != nil {
 		return nil, err

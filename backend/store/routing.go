@@ -82,7 +82,7 @@ func (s *Store) InboxMemberIDs(ctx context.Context, accountID, inboxID int64) ([
 // that hold only an id the system itself produced (routing after creation).
 func (s *Store) ConversationByID(ctx context.Context, id int64) (*Conversation, error) {
 	var c Conversation
-	err := s.db.GetContext(ctx, &c, `SELECT * FROM conversations WHERE id = $1`, id)
+	err := s.db.GetContext(ctx, &c, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, id)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -128,7 +128,7 @@ func (s *Store) AutoAssign(ctx context.Context, accountID, convID int64, candida
 			return err
 		}
 		var conv Conversation
-		if err := tx.GetContext(ctx, &conv, `SELECT * FROM conversations WHERE id = $1 AND account_id = $2 FOR UPDATE`,
+		if err := tx.GetContext(ctx, &conv, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 AND account_id = $2 FOR UPDATE`,
 			convID, accountID); err != nil {
 			return notFound(err)
 		}
@@ -139,7 +139,7 @@ func (s *Store) AutoAssign(ctx context.Context, accountID, convID int64, candida
 		// The lock makes this count current: every earlier assignment has committed.
 		// Only members of the conversation's inbox: anyone else could not
 		// open it (a chatflow's users or a team may reach beyond the inbox).
-		err := tx.GetContext(ctx, &m, `SELECT * FROM (`+loadSelect+`) l
+		err := tx.GetContext(ctx, &m, `SELECT l.id, l.name, l.has_seat, l.status, l.max_open_chats, l.last_assigned_at, l.open_chats FROM (`+loadSelect+`) l
 			WHERE l.has_seat AND l.status = 'available' AND l.open_chats < l.max_open_chats
 			  AND EXISTS (SELECT 1 FROM inbox_members im WHERE im.inbox_id = $3 AND im.user_id = l.id)
 			ORDER BY l.open_chats, l.last_assigned_at NULLS FIRST, l.id LIMIT 1`, accountID, pq.Array(candidates), conv.InboxID)
@@ -235,7 +235,7 @@ var ErrNewerOpen = errors.New("store: the visitor has a newer open conversation"
 
 func lockOpenConversation(ctx context.Context, tx *sqlx.Tx, accountID, convID int64) (*Conversation, error) {
 	var conv Conversation
-	if err := tx.GetContext(ctx, &conv, `SELECT * FROM conversations WHERE id = $1 AND account_id = $2 FOR UPDATE`,
+	if err := tx.GetContext(ctx, &conv, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 AND account_id = $2 FOR UPDATE`,
 		convID, accountID); err != nil {
 		return nil, notFound(err)
 	}
@@ -284,7 +284,7 @@ func appendSystemNote(ctx context.Context, tx *sqlx.Tx, conv *Conversation, body
 func (s *Store) CloseConversation(ctx context.Context, accountID, convID int64, note string) (changed bool, err error) {
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		var conv Conversation
-		if err := tx.GetContext(ctx, &conv, `SELECT * FROM conversations WHERE id = $1 AND account_id = $2 FOR UPDATE`,
+		if err := tx.GetContext(ctx, &conv, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 AND account_id = $2 FOR UPDATE`,
 			convID, accountID); err != nil {
 			return notFound(err)
 		}
@@ -315,13 +315,13 @@ func (s *Store) ReopenConversation(ctx context.Context, accountID, convID int64,
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		var conv Conversation
 		// The visitor lock is the one CreateConversation takes: no new conversation can slip in meanwhile.
-		if err := tx.GetContext(ctx, &conv, `SELECT * FROM conversations WHERE id = $1 AND account_id = $2`, convID, accountID); err != nil {
+		if err := tx.GetContext(ctx, &conv, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 AND account_id = $2`, convID, accountID); err != nil {
 			return notFound(err)
 		}
 		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM visitors WHERE id = $1 FOR UPDATE`, conv.VisitorID); err != nil {
 			return err
 		}
-		if err := tx.GetContext(ctx, &conv, `SELECT * FROM conversations WHERE id = $1 FOR UPDATE`, convID); err != nil {
+		if err := tx.GetContext(ctx, &conv, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 FOR UPDATE`, convID); err != nil {
 			return notFound(err)
 		}
 		if conv.Status == StatusOpen {

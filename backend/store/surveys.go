@@ -33,7 +33,7 @@ type Survey struct {
 // CreateSurvey inserts sv.
 func (s *Store) CreateSurvey(ctx context.Context, sv *Survey) error {
 	err := s.db.GetContext(ctx, sv, `INSERT INTO surveys (account_id, name, delivery, question, scale, allow_comment)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`, sv.AccountID, sv.Name, sv.Delivery, sv.Question, sv.Scale, sv.AllowComment)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+surveyColumns, sv.AccountID, sv.Name, sv.Delivery, sv.Question, sv.Scale, sv.AllowComment)
 	if isUnique(err) {
 		return ErrConflict
 	}
@@ -43,7 +43,7 @@ func (s *Store) CreateSurvey(ctx context.Context, sv *Survey) error {
 // Survey returns survey id of account.
 func (s *Store) Survey(ctx context.Context, accountID, id int64) (*Survey, error) {
 	var sv Survey
-	if err := s.db.GetContext(ctx, &sv, `SELECT * FROM surveys WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
+	if err := s.db.GetContext(ctx, &sv, `SELECT `+surveyColumns+` FROM surveys WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
 		return nil, notFound(err)
 	}
 	return &sv, nil
@@ -52,14 +52,14 @@ func (s *Store) Survey(ctx context.Context, accountID, id int64) (*Survey, error
 // Surveys lists the account's surveys by name.
 func (s *Store) Surveys(ctx context.Context, accountID int64) ([]Survey, error) {
 	out := []Survey{}
-	err := s.db.SelectContext(ctx, &out, `SELECT * FROM surveys WHERE account_id = $1 ORDER BY name, id`, accountID)
+	err := s.db.SelectContext(ctx, &out, `SELECT `+surveyColumns+` FROM surveys WHERE account_id = $1 ORDER BY name, id`, accountID)
 	return out, err
 }
 
 // UpdateSurvey writes sv's editable fields back.
 func (s *Store) UpdateSurvey(ctx context.Context, sv *Survey) error {
 	err := s.db.GetContext(ctx, sv, `UPDATE surveys SET name = $3, delivery = $4, question = $5, scale = $6,
-		allow_comment = $7, updated_at = now() WHERE id = $1 AND account_id = $2 RETURNING *`,
+		allow_comment = $7, updated_at = now() WHERE id = $1 AND account_id = $2 RETURNING `+surveyColumns,
 		sv.ID, sv.AccountID, sv.Name, sv.Delivery, sv.Question, sv.Scale, sv.AllowComment)
 	if isUnique(err) {
 		return ErrConflict
@@ -100,7 +100,7 @@ func (s *Store) SurveyResponses(ctx context.Context, accountID, surveyID int64, 
 		return nil, sum, err
 	}
 	out := []SurveyResponse{}
-	err := s.db.SelectContext(ctx, &out, `SELECT r.*,
+	err := s.db.SelectContext(ctx, &out, `SELECT `+surveyResponseColsR+`,
 		COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label
 		FROM survey_responses r JOIN conversations c ON c.id = r.conversation_id
 		JOIN visitors v ON v.id = c.visitor_id
@@ -120,7 +120,7 @@ func (s *Store) SurveyResponses(ctx context.Context, accountID, surveyID int64, 
 // closed and not yet answered. ErrNotFound when there is none.
 func (s *Store) PendingSurvey(ctx context.Context, convID int64) (*Survey, error) {
 	var sv Survey
-	err := s.db.GetContext(ctx, &sv, `SELECT sv.* FROM conversations c
+	err := s.db.GetContext(ctx, &sv, `SELECT `+surveyColumnsSV+` FROM conversations c
 		JOIN chatflows cf ON cf.id = c.chatflow_id
 		JOIN surveys sv ON sv.account_id = c.account_id AND sv.delivery = 'chat'
 			AND sv.id = NULLIF(cf.settings #>> '{options,survey_id}', '')::bigint
@@ -143,10 +143,10 @@ func (s *Store) AnswerSurvey(ctx context.Context, surveyID, convID int64, score 
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		var out SurveyResponse
 		err := tx.GetContext(ctx, &out, `INSERT INTO survey_responses (survey_id, conversation_id, score, comment)
-			VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id) DO NOTHING RETURNING *, '' AS visitor_label`,
+			VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id) DO NOTHING RETURNING `+surveyResponseColumns+`, '' AS visitor_label`,
 			surveyID, convID, score, comment)
 		if errors.Is(err, sql.ErrNoRows) {
-			if err := tx.GetContext(ctx, &out, `SELECT *, '' AS visitor_label FROM survey_responses WHERE conversation_id = $1`, convID); err != nil {
+			if err := tx.GetContext(ctx, &out, `SELECT `+surveyResponseColumns+`, '' AS visitor_label FROM survey_responses WHERE conversation_id = $1`, convID); err != nil {
 				return err
 			}
 			r = &out

@@ -32,7 +32,7 @@ func (s *Store) CreateTeam(ctx context.Context, t *Team) error {
 // Team returns team id of account with its members.
 func (s *Store) Team(ctx context.Context, accountID, id int64) (*Team, error) {
 	var t Team
-	if err := s.db.GetContext(ctx, &t, `SELECT * FROM teams WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
+	if err := s.db.GetContext(ctx, &t, `SELECT `+teamColumns+` FROM teams WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
 		return nil, notFound(err)
 	}
 	t.MemberIDs = []int64{}
@@ -43,7 +43,7 @@ func (s *Store) Team(ctx context.Context, accountID, id int64) (*Team, error) {
 // Teams lists the account's teams with their members.
 func (s *Store) Teams(ctx context.Context, accountID int64) ([]Team, error) {
 	var ts []Team
-	if err := s.db.SelectContext(ctx, &ts, `SELECT * FROM teams WHERE account_id = $1 ORDER BY name, id`, accountID); err != nil {
+	if err := s.db.SelectContext(ctx, &ts, `SELECT `+teamColumns+` FROM teams WHERE account_id = $1 ORDER BY name, id`, accountID); err != nil {
 		return nil, err
 	}
 	for i := range ts {

@@ -35,7 +35,7 @@ type Ticket struct {
 // TicketOfConversation returns the ticket of conversation conversationID of account.
 func (s *Store) TicketOfConversation(ctx context.Context, accountID, conversationID int64) (*Ticket, error) {
 	var t Ticket
-	err := s.db.GetContext(ctx, &t, `SELECT * FROM tickets WHERE conversation_id = $1 AND account_id = $2`,
+	err := s.db.GetContext(ctx, &t, `SELECT `+ticketRowColumns+` FROM tickets WHERE conversation_id = $1 AND account_id = $2`,
 		conversationID, accountID)
 	if err != nil {
 		return nil, notFound(err)

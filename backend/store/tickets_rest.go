@@ -17,7 +17,7 @@ type TicketFilter struct {
 // Tickets lists the account's tickets matching f, newest first.
 func (s *Store) Tickets(ctx context.Context, accountID int64, f TicketFilter) ([]Ticket, error) {
 	ts := []Ticket{}
-	err := s.db.SelectContext(ctx, &ts, `SELECT * FROM tickets WHERE account_id = $1
+	err := s.db.SelectContext(ctx, &ts, `SELECT `+ticketRowColumns+` FROM tickets WHERE account_id = $1
 		AND ($2::text = '' OR status = $2) AND ($3::text = '' OR pipeline = $3) AND ($4::bigint = 0 OR id < $4)
 		ORDER BY id DESC LIMIT $5`, accountID, f.Status, f.Pipeline, f.Before, f.Limit)
 	return ts, err
@@ -26,7 +26,7 @@ func (s *Store) Tickets(ctx context.Context, accountID int64, f TicketFilter) ([
 // Ticket returns ticket id of account.
 func (s *Store) Ticket(ctx context.Context, accountID, id int64) (*Ticket, error) {
 	var t Ticket
-	if err := s.db.GetContext(ctx, &t, `SELECT * FROM tickets WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
+	if err := s.db.GetContext(ctx, &t, `SELECT `+ticketRowColumns+` FROM tickets WHERE id = $1 AND account_id = $2`, id, accountID); err != nil {
 		return nil, notFound(err)
 	}
 	return &t, nil
@@ -42,7 +42,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *Ticket) error {
 	err := s.db.GetContext(ctx, t, `UPDATE tickets SET subject = $3, pipeline = $4, status = $5, priority = $6, category = $7,
 		properties = $8, updated_at = now(),
 		closed_at = CASE WHEN $5::text = '`+TicketStatusClosed+`' THEN COALESCE(closed_at, now()) ELSE NULL END
-		WHERE id = $1 AND account_id = $2 RETURNING *`,
+		WHERE id = $1 AND account_id = $2 RETURNING `+ticketRowColumns,
 		t.ID, t.AccountID, t.Subject, t.Pipeline, t.Status, t.Priority, t.Category, string(props))
 	return notFound(err)
 }
@@ -73,7 +73,7 @@ type ConversationFilter struct {
 	Limit      int
 }
 
-const viewSelect = `SELECT c.*, t.id AS ticket_id FROM conversations c LEFT JOIN tickets t ON t.conversation_id = c.id`
+var viewSelect = `SELECT ` + conversationColumnsC + `, t.id AS ticket_id FROM conversations c LEFT JOIN tickets t ON t.conversation_id = c.id`
 
 // ConversationViews lists the account's conversations matching f, newest first.
 func (s *Store) ConversationViews(ctx context.Context, accountID int64, f ConversationFilter) ([]ConversationView, error) {

@@ -55,28 +55,28 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 // User returns user id of account.
 func (s *Store) User(ctx context.Context, accountID, id int64) (*User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, `SELECT * FROM users WHERE id = $1 AND account_id = $2`, id, accountID)
+	err := s.db.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE id = $1 AND account_id = $2`, id, accountID)
 	return &u, notFound(err)
 }
 
 // UserByID returns a user whatever the account (sessions know only the user id).
 func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, `SELECT * FROM users WHERE id = $1`, id)
+	err := s.db.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
 	return &u, notFound(err)
 }
 
 // UserByLogin returns the user who signs in with email.
 func (s *Store) UserByLogin(ctx context.Context, email string) (*User, error) {
 	var u User
-	err := s.db.GetContext(ctx, &u, `SELECT * FROM users WHERE lower(email) = lower($1) AND password_hash <> ''`, email)
+	err := s.db.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1) AND password_hash <> ''`, email)
 	return &u, notFound(err)
 }
 
 // Users lists the account's users by name.
 func (s *Store) Users(ctx context.Context, accountID int64) ([]User, error) {
 	var us []User
-	err := s.db.SelectContext(ctx, &us, `SELECT * FROM users WHERE account_id = $1 ORDER BY name, id`, accountID)
+	err := s.db.SelectContext(ctx, &us, `SELECT `+userColumns+` FROM users WHERE account_id = $1 ORDER BY name, id`, accountID)
 	return us, err
 }
 

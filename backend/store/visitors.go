@@ -26,7 +26,7 @@ const visitorSeenEvery = time.Minute
 func (s *Store) CreateVisitor(ctx context.Context, accountID int64) (string, *Visitor, error) {
 	token := NewToken()
 	var v Visitor
-	err := s.db.GetContext(ctx, &v, `INSERT INTO visitors (account_id, token_hash) VALUES ($1, $2) RETURNING *`,
+	err := s.db.GetContext(ctx, &v, `INSERT INTO visitors (account_id, token_hash) VALUES ($1, $2) RETURNING `+visitorColumns,
 		accountID, HashToken(token))
 	if err != nil {
 		return "", nil, err
@@ -41,7 +41,7 @@ func (s *Store) VisitorByToken(ctx context.Context, accountID int64, token strin
 		return nil, ErrNotFound
 	}
 	var v Visitor
-	err := s.db.GetContext(ctx, &v, `SELECT * FROM visitors WHERE token_hash = $1 AND account_id = $2`,
+	err := s.db.GetContext(ctx, &v, `SELECT `+visitorColumns+` FROM visitors WHERE token_hash = $1 AND account_id = $2`,
 		HashToken(token), accountID)
 	if err != nil {
 		return nil, notFound(err)
