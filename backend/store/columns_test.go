@@ -12,7 +12,8 @@ import (
 )
 
 // TestColumnLists: every column a list names is a column of its table
-// (this version's schema) and a field of the struct it is read into.
+// (this version's schema) and a field of the struct it is read into, and
+// every field that is a column of the table is in the list.
 func TestColumnLists(t *testing.T) {
 	db := dbtest.New(t)
 	lists := []struct {
@@ -51,6 +52,15 @@ func TestColumnLists(t *testing.T) {
 			inTable[c] = true
 		}
 		fields := dbFields(reflect.TypeOf(l.row))
+		listed := map[string]bool{}
+		for _, c := range strings.Split(l.cols, ", ") {
+			listed[c] = true
+		}
+		for f := range fields {
+			if inTable[f] && !listed[f] {
+				t.Errorf("%s: column %q of %T is not in its list", l.table, f, l.row)
+			}
+		}
 		for _, c := range strings.Split(l.cols, ", ") {
 			if !inTable[c] {
 				t.Errorf("%s: %q is not a column (columns %v)", l.table, c, have)
