@@ -507,7 +507,8 @@ type publicCategory struct {
 // front page: a knowledge base of thousands of articles stays a small answer.
 const frontPageTitles = 25
 
-// publicKB finds the site's knowledge base named in the path.
+// publicKB finds the site's knowledge base named in the path: only one a
+// published chatflow of the site links (store.PublicKB); any other is 404.
 func (a *API) publicKB(c *gin.Context) (*store.KnowledgeBase, bool) {
 	acct, err := a.st.AccountBySite(c, c.Param("site"))
 	if err == nil {
@@ -516,7 +517,7 @@ func (a *API) publicKB(c *gin.Context) (*store.KnowledgeBase, bool) {
 			err = store.ErrNotFound
 		} else {
 			var k *store.KnowledgeBase
-			if k, err = a.st.KB(c, acct.ID, id); err == nil {
+			if k, err = a.st.PublicKB(c, acct.ID, id); err == nil {
 				return k, true
 			}
 		}

@@ -24,9 +24,18 @@ func (e *env) internalGet(path string) (int, map[string]any) {
 	return res.StatusCode, out
 }
 
+// linkKB publishes a chatflow with knowledge base kbID on its Help tab:
+// only then may visitors read it. It returns the chatflow's id.
+func (e *env) linkKB(kbID int64) int64 {
+	e.t.Helper()
+	return e.create("/api/v1/chatflows", `{"name":"Help `+itoa(kbID)+`","enabled":true,"inbox_id":`+itoa(e.inbox)+`,
+		"options":{"knowledge_base_id":`+itoa(kbID)+`,"help_tab":true}}`)
+}
+
 func TestKnowledgeBaseArticlesAndPublicReads(t *testing.T) {
 	e := setup(t)
 	kbID := e.create("/api/v1/knowledge-bases", `{"name":"Help centre","language":"nl"}`)
+	e.linkKB(kbID)
 	kbPath := "/api/v1/knowledge-bases/" + itoa(kbID)
 	billing := e.create(kbPath+"/categories", `{"name":"Betalen","description":"Alles over <betalen>","position":1}`)
 
@@ -153,6 +162,7 @@ func TestKnowledgeBaseArticlesAndPublicReads(t *testing.T) {
 func TestPublicCategoriesStaySmall(t *testing.T) {
 	e := setup(t)
 	kbID := e.create("/api/v1/knowledge-bases", `{"name":"Help","language":"en"}`)
+	e.linkKB(kbID)
 	kbPath := "/api/v1/knowledge-bases/" + itoa(kbID)
 	cat := e.create(kbPath+"/categories", `{"name":"Orders"}`)
 	for i := range 30 {
@@ -177,4 +187,42 @@ func TestPublicCategoriesStaySmall(t *testing.T) {
 	if n := len(out["uncategorised"].([]any)); n != 25 || out["uncategorised_count"] != float64(27) {
 		t.Fatalf("uncategorised: %d titles, count %v", n, out["uncategorised_count"])
 	}
+}
+
+// Visitors read only knowledge bases a published chatflow of the site
+// links: a published article of any other is not public, whatever its id.
+func TestPublicReadsNeedAPublishedChatflow(t *testing.T) {
+	e := setup(t)
+	kbID := e.create("/api/v1/knowledge-bases", `{"name":"Internal","language":"en"}`)
+	art := e.create("/api/v1/knowledge-bases/"+itoa(kbID)+"/articles", `{"title":"Staff discounts","body":"Secret codes.","published":true}`)
+	site := "/internal/sites/acme/kb/" + itoa(kbID)
+	paths := []string{site + "/categories", site + "/articles/" + itoa(art), site + "/search?q=discounts"}
+	expect := func(want int, when string) {
+		t.Helper()
+		for _, p := range paths {
+			if code, out := e.internalGet(p); code != want {
+				t.Errorf("%s: GET %s = %d %v, want %d", when, p, code, out, want)
+			}
+		}
+	}
+	expect(404, "linked by no chatflow")
+
+	cf := e.create("/api/v1/chatflows", `{"name":"Draft","enabled":false,"inbox_id":`+itoa(e.inbox)+`,
+		"options":{"knowledge_base_id":`+itoa(kbID)+`,"help_tab":true}}`)
+	expect(404, "linked by an unpublished chatflow")
+
+	if code, out := e.do("PATCH", "/api/v1/chatflows/"+itoa(cf), `{"enabled":true}`); code != 200 {
+		t.Fatalf("publish: %d %v", code, out)
+	}
+	expect(200, "linked by a published chatflow")
+	// Another site never reads it, linked or not.
+	_, other := e.doKey(e.other, "GET", "/api/v1/account", "")
+	if code, _ := e.internalGet("/internal/sites/" + other["site_key"].(string) + "/kb/" + itoa(kbID) + "/categories"); code != 404 {
+		t.Errorf("another site read it: %d", code)
+	}
+
+	if code, out := e.do("PATCH", "/api/v1/chatflows/"+itoa(cf), `{"options":{"knowledge_base_id":0}}`); code != 200 || out["options"].(map[string]any)["knowledge_base_id"] != nil {
+		t.Fatalf("unlink: %d %v", code, out)
+	}
+	expect(404, "unlinked again")
 }
