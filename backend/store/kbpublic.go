@@ -9,7 +9,7 @@ import "context"
 // account never put on a site.
 func (s *Store) PublicKB(ctx context.Context, accountID, id int64) (*KnowledgeBase, error) {
 	var k KnowledgeBase
-	err := s.db.GetContext(ctx, &k, `SELECT k.id, k.account_id, k.name, k.language, k.created_at, k.updated_at
+	err := s.db.GetContext(ctx, &k, `SELECT `+qualify("k", kbColumns)+`
 		FROM knowledge_bases k WHERE k.id = $1 AND k.account_id = $2
 		AND EXISTS (SELECT 1 FROM chatflows c WHERE c.account_id = $2 AND c.enabled
 			AND c.settings->'options'->>'knowledge_base_id' = $1::bigint::text)`, id, accountID)
