@@ -35,6 +35,10 @@ const (
 	KindPresence     = "presence"     // an agent's availability changed
 	KindTyping       = "typing"       // someone is typing (Author says who)
 	KindRead         = "read"         // a side read up to Seq (Author: "visitor" or "agent")
+	// KindAccess: a user's sessions, password, role or inbox memberships
+	// changed (Author is the user's id; empty for every user of the
+	// account). Open agent sockets check their session and inboxes again.
+	KindAccess = "access"
 )
 
 // Notice says that something changed.

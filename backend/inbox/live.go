@@ -43,7 +43,11 @@ import (
 // says hello from another page (page: where they are now; start: where the
 // conversation began), and right after subscribe once they have moved; the
 // URLs are untrusted text. Problems come as {"type":"error",
-// "message":..}. The server closes with CloseSessionEnded when the session expires.
+// "message":..}. The server closes with CloseSessionEnded when the session
+// expires or is revoked (sign-out, password change, user deleted), and with
+// CloseAccessEnded when the followed thread's inbox is no longer the agent's.
+// Every subscribe and list frame checks the session and inboxes again, and
+// so does every socket of a user when told their access changed.
 const (
 	liveSubscribe    = "subscribe"
 	liveList         = "list"
@@ -60,6 +64,14 @@ const (
 // CloseSessionEnded is the close code when the agent's session expires;
 // the page then goes to the sign-in form.
 const CloseSessionEnded websocket.StatusCode = 4401
+
+// CloseAccessEnded is the close code when the agent may no longer see the
+// followed conversation (removed from its inbox); the page reloads and
+// shows why.
+const CloseAccessEnded websocket.StatusCode = 4403
+
+// errClosed ends the socket's loop after it was closed with a reason.
+var errClosed = errors.New("inbox: live socket closed")
 
 // Live socket limits.
 const (
@@ -187,6 +199,7 @@ func (h *Handler) originPatterns(r *http.Request) []string {
 // live is the agent pages' WebSocket.
 func (h *Handler) live(c *gin.Context) {
 	u, sess := user(c), session(c)
+	secret, _ := c.Cookie(SessionCookie)
 	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{OriginPatterns: h.originPatterns(c.Request)})
 	if err != nil {
 		return // Accept has answered (403 for a foreign origin)
@@ -236,7 +249,7 @@ func (h *Handler) live(c *gin.Context) {
 	expire := time.NewTimer(time.Until(sess.ExpiresAt))
 	defer expire.Stop()
 
-	s := &liveState{h: h, conn: conn, user: u, sub: sub}
+	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub}
 	if err := s.loadInboxes(ctx); err != nil {
 		h.log.Error("inbox: live", "err", err)
 		conn.Close(websocket.StatusInternalError, "try again")
@@ -273,6 +286,9 @@ func (h *Handler) live(c *gin.Context) {
 			return
 		}
 		if err != nil {
+			if errors.Is(err, errClosed) {
+				return
+			}
 			if ctx.Err() == nil && websocket.CloseStatus(err) == -1 && !errors.Is(err, context.Canceled) {
 				h.log.Warn("inbox: live", "user", u.ID, "err", err)
 			}
@@ -287,9 +303,11 @@ type liveState struct {
 	h       *Handler
 	conn    *websocket.Conn
 	user    *store.User
+	secret  string // the session's cookie secret, to check it is still live
 	inboxes map[int64]bool
 	sub     *events.Subscription // nil without a bus
 	thread  int64                // followed conversation; 0 for none
+	inboxOf int64                // the followed conversation's inbox
 	last    int64                // the last seq sent for it
 	visitor string
 	list    bool
@@ -305,6 +323,37 @@ type liveState struct {
 	visitorRead   int64            // the visitor's read position last sent
 	page          string           // the visitor's page the thread page shows
 	names         map[int64]string // names of agents seen typing
+}
+
+// recheck reads the session, the user and their inboxes again. A session
+// that ended closes the socket (CloseSessionEnded); a followed thread whose
+// inbox is no longer the agent's closes it with CloseAccessEnded. Either way
+// it answers errClosed.
+func (s *liveState) recheck(ctx context.Context) error {
+	sess, err := s.h.st.SessionBySecret(ctx, s.secret)
+	var u *store.User
+	if err == nil && sess.UserID != s.user.ID {
+		err = store.ErrNotFound
+	}
+	if err == nil {
+		u, err = s.h.st.UserByID(ctx, sess.UserID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		s.conn.Close(CloseSessionEnded, "session ended")
+		return errClosed
+	}
+	if err != nil {
+		return err
+	}
+	s.user = u
+	if err := s.loadInboxes(ctx); err != nil {
+		return err
+	}
+	if s.thread != 0 && !s.inboxes[s.inboxOf] {
+		s.conn.Close(CloseAccessEnded, "no longer a member of the conversation's inbox")
+		return errClosed
+	}
+	return nil
 }
 
 func (s *liveState) loadInboxes(ctx context.Context) error {
@@ -331,6 +380,10 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 	}
 	switch f.Type {
 	case liveSubscribe:
+		s.thread = 0 // the check below is about the new thread
+		if err := s.recheck(ctx); err != nil {
+			return err
+		}
 		conv, err := s.h.st.ConversationSummary(ctx, s.user.AccountID, f.Conversation)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !s.inboxes[conv.InboxID]) {
 			return s.write(ctx, serverFrame{Type: liveError, Message: "You cannot follow that conversation."})
@@ -338,7 +391,7 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 		if err != nil {
 			return err
 		}
-		s.thread, s.last, s.visitor, s.visitorRead = conv.ID, max(f.LastSeq, 0), conv.VisitorLabel, 0
+		s.thread, s.inboxOf, s.last, s.visitor, s.visitorRead = conv.ID, conv.InboxID, max(f.LastSeq, 0), conv.VisitorLabel, 0
 		if err := s.catchUp(ctx); err != nil {
 			return err
 		}
@@ -361,6 +414,9 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 		return events.Notify(ctx, s.h.st.DB(), events.Notice{Account: s.user.AccountID, Conversation: s.thread,
 			Kind: events.KindTyping, Author: store.ReadAgent + ":" + strconv.FormatInt(s.user.ID, 10)})
 	case liveList:
+		if err := s.recheck(ctx); err != nil {
+			return err
+		}
 		s.list, s.view, s.inbox, s.query = true, f.View, f.Inbox, strings.TrimSpace(f.Query)
 		if err := s.sendList(ctx); err != nil {
 			return err
@@ -373,6 +429,21 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 
 // notice reacts to one change.
 func (s *liveState) notice(ctx context.Context, n events.Notice) error {
+	if n.Kind == events.KindAccess {
+		if n.Author != "" && n.Author != strconv.FormatInt(s.user.ID, 10) {
+			return nil
+		}
+		if err := s.recheck(ctx); err != nil {
+			return err
+		}
+		if s.list {
+			if err := s.sendList(ctx); err != nil {
+				return err
+			}
+			return s.sendCounts(ctx)
+		}
+		return nil
+	}
 	if n.Conversation != 0 && n.Conversation == s.thread {
 		switch n.Kind {
 		case events.KindTyping:
@@ -433,7 +504,7 @@ func (s *liveState) sendCounts(ctx context.Context) error {
 
 // resync re-reads everything after notices may have been lost.
 func (s *liveState) resync(ctx context.Context) error {
-	if err := s.loadInboxes(ctx); err != nil {
+	if err := s.recheck(ctx); err != nil {
 		return err
 	}
 	if s.thread != 0 {
@@ -575,6 +646,14 @@ func (s *liveState) sendPage(ctx context.Context, subscribed bool) error {
 	}
 	if err != nil {
 		return err
+	}
+	if conv.InboxID != s.inboxOf {
+		// Moved to another inbox: followed only while the agent is a member.
+		s.inboxOf = conv.InboxID
+		if !s.inboxes[conv.InboxID] {
+			s.conn.Close(CloseAccessEnded, "the conversation moved to an inbox you are not a member of")
+			return errClosed
+		}
 	}
 	page := conv.VisitorPage()
 	if subscribed && conv.CurrentPage == "" || !subscribed && page == s.page {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -75,16 +76,28 @@ func (s *Store) DeleteInbox(ctx context.Context, accountID, id int64) error {
 	if isForeignKey(err) {
 		return ErrConflict
 	}
-	return rowsOrNotFound(res, err)
-}
-
-// SetInboxMembers replaces the inbox's members with the account's users among ids.
-func (s *Store) SetInboxMembers(ctx context.Context, accountID, inboxID int64, ids []int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM inbox_members WHERE inbox_id = $1`, inboxID); err != nil {
+	if err := rowsOrNotFound(res, err); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO inbox_members (inbox_id, user_id)
+	s.accessChanged(ctx, accountID, 0)
+	return nil
+}
+
+// SetInboxMembers replaces the inbox's members with the account's users
+// among ids, in one transaction (nobody is briefly out of the inbox), and
+// makes the account's open live sockets check their inboxes again.
+func (s *Store) SetInboxMembers(ctx context.Context, accountID, inboxID int64, ids []int64) error {
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inbox_members WHERE inbox_id = $1`, inboxID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO inbox_members (inbox_id, user_id)
 		SELECT $1, id FROM users WHERE account_id = $2 AND id = ANY($3)`, inboxID, accountID, pq.Array(ids))
+		return err
+	})
+	if err == nil {
+		s.accessChanged(ctx, accountID, 0)
+	}
 	return err
 }
 

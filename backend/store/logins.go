@@ -46,6 +46,7 @@ func (s *Store) ResetPassword(ctx context.Context, email, hash string) (*User, e
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, u.ID); err != nil {
 		return nil, err
 	}
+	s.accessChanged(ctx, u.AccountID, u.ID)
 	_, err = s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE email = lower($1)`, email)
 	return &u, err
 }

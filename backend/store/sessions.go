@@ -56,22 +56,37 @@ func (s *Store) SessionBySecret(ctx context.Context, secret string) (*Session, e
 	return &sess, nil
 }
 
-// DeleteSession ends the session whose cookie secret is secret (sign-out).
+// DeleteSession ends the session whose cookie secret is secret (sign-out);
+// its live sockets on every backend close.
 func (s *Store) DeleteSession(ctx context.Context, secret string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE id_hash = $1`, HashToken(secret))
-	return err
+	var userID, accountID int64
+	err := s.db.QueryRowxContext(ctx, `DELETE FROM user_sessions s USING users u
+		WHERE s.id_hash = $1 AND u.id = s.user_id RETURNING u.id, u.account_id`, HashToken(secret)).Scan(&userID, &accountID)
+	if err := notFound(err); err != nil {
+		if err == ErrNotFound {
+			return nil
+		}
+		return err
+	}
+	s.accessChanged(ctx, accountID, userID)
+	return nil
 }
 
 // ChangePassword sets userID's password hash and ends every other session of
 // theirs, keeping only the one whose cookie secret is keepSecret, so a
 // stolen session dies with the old password. ErrNotFound when no such user.
 func (s *Store) ChangePassword(ctx context.Context, userID int64, hash, keepSecret string) error {
-	return s.tx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
-		if err := rowsOrNotFound(res, err); err != nil {
-			return err
+	var accountID int64
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowxContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 RETURNING account_id`, userID, hash).Scan(&accountID)
+		if err != nil {
+			return notFound(err)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1 AND id_hash <> $2`, userID, HashToken(keepSecret))
 		return err
 	})
+	if err == nil {
+		s.accessChanged(ctx, accountID, userID)
+	}
+	return err
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Roles.
@@ -80,23 +82,44 @@ func (s *Store) Users(ctx context.Context, accountID int64) ([]User, error) {
 	return us, err
 }
 
-// UpdateUser writes u's editable fields back.
+// UpdateUser writes u's editable fields back. A changed role or email
+// makes the user's open live sockets check their access again.
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET email = $3, name = $4, role = $5, has_seat = $6, status = $7,
-		max_open_chats = $8, avatar_url = $9 WHERE id = $1 AND account_id = $2`,
-		u.ID, u.AccountID, u.Email, u.Name, u.Role, u.HasSeat, u.Status, u.MaxOpenChats, u.AvatarURL)
+	var oldRole, oldEmail string
+	err := s.db.QueryRowxContext(ctx, `WITH old AS (SELECT role, email FROM users WHERE id = $1 AND account_id = $2 FOR UPDATE)
+		UPDATE users SET email = $3, name = $4, role = $5, has_seat = $6, status = $7,
+		max_open_chats = $8, avatar_url = $9 FROM old WHERE id = $1 AND account_id = $2 RETURNING old.role, old.email`,
+		u.ID, u.AccountID, u.Email, u.Name, u.Role, u.HasSeat, u.Status, u.MaxOpenChats, u.AvatarURL).Scan(&oldRole, &oldEmail)
 	if isUnique(err) {
 		return ErrConflict
 	}
-	return rowsOrNotFound(res, err)
+	if err != nil {
+		return notFound(err)
+	}
+	if oldRole != u.Role || oldEmail != u.Email {
+		s.accessChanged(ctx, u.AccountID, u.ID)
+	}
+	return nil
 }
 
-// SetPasswordHash replaces user id's password hash. UpdateUser leaves the
-// hash alone, so a form saved with a user loaded before a password change
-// can never put the old password back.
+// SetPasswordHash replaces user id's password hash and ends every session
+// of theirs (their open live sockets close on every backend): whoever
+// changed it, the old password's sessions should not outlive it. UpdateUser
+// leaves the hash alone, so a form saved with a user loaded before a
+// password change can never put the old password back.
 func (s *Store) SetPasswordHash(ctx context.Context, accountID, id int64, hash string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $3 WHERE id = $1 AND account_id = $2`, id, accountID, hash)
-	return rowsOrNotFound(res, err)
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $3 WHERE id = $1 AND account_id = $2`, id, accountID, hash)
+		if err := rowsOrNotFound(res, err); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, id)
+		return err
+	})
+	if err == nil {
+		s.accessChanged(ctx, accountID, id)
+	}
+	return err
 }
 
 // SetUserStatus changes an agent's availability.
@@ -108,7 +131,11 @@ func (s *Store) SetUserStatus(ctx context.Context, accountID, id int64, status s
 // DeleteUser removes user id of account.
 func (s *Store) DeleteUser(ctx context.Context, accountID, id int64) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE id = $1 AND account_id = $2`, id, accountID)
-	return rowsOrNotFound(res, err)
+	if err := rowsOrNotFound(res, err); err != nil {
+		return err
+	}
+	s.accessChanged(ctx, accountID, id) // their sessions went with them
+	return nil
 }
 
 // UpdateUserProfile changes only what an agent edits about themselves: their

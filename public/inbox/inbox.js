@@ -314,6 +314,7 @@
     sock.onclose = (ev) => {
       if (ws === sock) ws = null;
       if (ev.code === 4401) return toLogin();
+      if (ev.code === 4403) return location.reload(); // no longer this inbox's member: the page says so
       setStatus("reconnecting");
       failures++;
       // After a few failures, see whether the session is gone (the handshake
