@@ -12,7 +12,11 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # exceeded" as the time runs out (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME  ?= 40000x
 
-.PHONY: all build wasm servers run test test-go fuzz bench deps-postgres deps-chromium clean
+.PHONY: all build wasm servers run test test-go fuzz bench deps-postgres deps-chromium deps-mailpit clean
+
+# Mailpit, the local mail catcher of `make run` and the tests, built from
+# source by the Go toolchain (no download of its own), once.
+MAILPIT_VERSION := v1.33.1
 
 all: build
 
@@ -41,7 +45,7 @@ servers:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/ ./backend/cmd/parley-backend ./backend/cmd/parley-dev ./edge/cmd/parley-edge
 
-run: deps-postgres build
+run: deps-postgres deps-mailpit build
 	$(BIN)/parley-dev -data .data -bin $(BIN)
 
 # PostgreSQL's server binaries (initdb, pg_ctl, postgres) from Debian, if missing.
@@ -51,6 +55,11 @@ deps-postgres:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+deps-mailpit: $(BIN)/mailpit
+$(BIN)/mailpit:
+	@mkdir -p $(BIN)
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
 # Chromium for the browser tests, from Debian, if missing.
 deps-chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
@@ -58,12 +67,12 @@ deps-chromium:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: deps-postgres deps-chromium build test-go fuzz
+test: deps-postgres deps-chromium deps-mailpit build test-go fuzz
 
 # Packages run one at a time (-p 1): each starts its own throwaway PostgreSQL,
 # and the browser tests want the two cores to themselves.
 test-go:
-	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_BUILD=$(CURDIR)/$(BUILD) PARLEY_PUBLIC=$(CURDIR)/public \
+	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_MAILPIT=$(CURDIR)/$(BIN)/mailpit PARLEY_BUILD=$(CURDIR)/$(BUILD) PARLEY_PUBLIC=$(CURDIR)/public \
 		$(GO) test -p 1 -count=1 -timeout 12m ./...
 
 # Short fuzz runs of every decoder of client input.

@@ -42,6 +42,9 @@ type Welcome struct {
 type EmailCapture struct {
 	When   string            `json:"when"`   // never | always | when_offline
 	Prompt map[string]string `json:"prompt"` // language → text of the ask; empty uses the default
+	// TranscriptAtClose emails the visitor the transcript when the
+	// conversation closes (to the address they left).
+	TranscriptAtClose bool `json:"transcript_at_close,omitempty"`
 }
 
 // Desktop and mobile display behaviours (SPEC 1.5).

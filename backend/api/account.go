@@ -37,6 +37,10 @@ type accountInput struct {
 	// AllowedDomains replaces the host names where the chat may run; [] or
 	// null allows every origin.
 	AllowedDomains *[]string `json:"allowed_domains"`
+	// Email: the name emails come from and the domain of reply addresses
+	// (reply+<token>@domain; its MX must point at Parley's MAIL_IN_ADDR).
+	MailSenderName  *string `json:"mail_sender_name"`
+	MailReplyDomain *string `json:"mail_reply_domain"`
 }
 
 // accountOutput is the account as REST shows it.
@@ -178,6 +182,16 @@ func checkAccount(e *problem.Errors, in *accountInput, null map[string]bool) sto
 	if u.CompanyDomain != nil {
 		d := strings.TrimSuffix(strings.ToLower(*u.CompanyDomain), ".")
 		u.CompanyDomain = &d
+	}
+	u.MailSenderName = text("mail_sender_name", in.MailSenderName, false, func(s string) { checkAccountName(e, "mail_sender_name", s, false) })
+	u.MailReplyDomain = text("mail_reply_domain", in.MailReplyDomain, false, func(s string) {
+		if s != "" && !hostName(s) {
+			e.Add("mail_reply_domain", "must be a host name like reply.example.com, without scheme, port or path")
+		}
+	})
+	if u.MailReplyDomain != nil {
+		d := strings.TrimSuffix(strings.ToLower(*u.MailReplyDomain), ".")
+		u.MailReplyDomain = &d
 	}
 	u.Timezone = text("timezone", in.Timezone, true, func(s string) {
 		if !ianaZone(s) {

@@ -19,6 +19,7 @@ import (
 	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/housekeeping"
 	"github.com/parleychat/parley/backend/inbox"
+	"github.com/parleychat/parley/backend/mail"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/edge/link"
 	"github.com/parleychat/parley/migrations"
@@ -34,6 +35,8 @@ type Config struct {
 	Migrate       bool   // MIGRATE_ON_START, default true
 	// BACKEND_HOUSEKEEPING_EVERY, default housekeeping.DefaultEvery; 0 turns it off.
 	HousekeepingEvery time.Duration
+	// Mail is the outgoing email settings (SMTP_*, MAIL_*).
+	Mail mail.Config
 }
 
 // FromEnv reads Config from environment variables.
@@ -49,6 +52,7 @@ func FromEnv() Config {
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
 		c.MaxDBConns = n
 	}
+	c.Mail = mail.FromEnv()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
 	if v := os.Getenv("BACKEND_HOUSEKEEPING_EVERY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
@@ -74,7 +78,10 @@ type Server struct {
 	Bus     *events.Bus
 	Handler http.Handler
 
+	Mail *mail.Service
+
 	stopHousekeeping func()
+	stopMail         func()
 }
 
 // New connects to the database (migrating it if asked) and builds the router.
@@ -85,6 +92,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.LinkSecret == "" {
 		slog.Warn("LINK_SECRET is empty: edges cannot connect")
+	}
+	if cfg.Mail.Host != "" {
+		if err := cfg.Mail.WithDefaults().Validate(); err != nil {
+			return nil, err
+		}
 	}
 	db, err := sqlx.Open("postgres", cfg.DatabaseURL)
 	if err != nil {
@@ -115,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		c.String(http.StatusOK, "ok")
 	})
+	mailer := mail.New(st, cfg.Mail)
 	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret})
 	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
 	r.Any(chat.AttachmentPath, gin.WrapH(engine.AttachmentHandler()))
@@ -125,7 +138,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.HousekeepingEvery > 0 {
 		stopHousekeeping = housekeeping.New(st, housekeeping.Config{Every: cfg.HousekeepingEvery}).Start()
 	}
-	return &Server{DB: db, Store: st, Bus: bus, Handler: r, stopHousekeeping: stopHousekeeping}, nil
+	return &Server{DB: db, Store: st, Bus: bus, Handler: r, Mail: mailer, stopHousekeeping: stopHousekeeping,
+		stopMail: mailer.Start()}, nil
 }
 
 // migrateWhenReady applies migrations, retrying while the database is starting.
@@ -151,6 +165,9 @@ func migrateWhenReady(ctx context.Context, db *sqlx.DB) error {
 func (s *Server) Close() {
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
+	}
+	if s.stopMail != nil {
+		s.stopMail()
 	}
 	s.Bus.Close()
 	s.DB.Close()

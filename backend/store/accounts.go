@@ -14,6 +14,10 @@ type Account struct {
 	CompanyDomain string    `db:"company_domain" json:"company_domain"`
 	Timezone      string    `db:"timezone" json:"timezone"`
 	CreatedAt     time.Time `db:"created_at" json:"created_at"`
+	// MailSenderName is the name emails come from ("" uses the brand name);
+	// MailReplyDomain the domain of conversations' reply addresses ("" offers none).
+	MailSenderName  string `db:"mail_sender_name" json:"mail_sender_name"`
+	MailReplyDomain string `db:"mail_reply_domain" json:"mail_reply_domain"`
 }
 
 // CreateAccount inserts an account; an empty PublicID gets a random one.
@@ -47,6 +51,9 @@ type AccountUpdate struct {
 	CompanyName   *string
 	CompanyDomain *string
 	Timezone      *string
+	// Mail settings (backend/mail).
+	MailSenderName  *string
+	MailReplyDomain *string
 }
 
 // UpdateAccount applies u to the account with id in one statement (two
@@ -58,8 +65,10 @@ func (s *Store) UpdateAccount(ctx context.Context, id int64, u AccountUpdate) (*
 		name = COALESCE($2, name),
 		company_name = COALESCE($3, company_name),
 		company_domain = COALESCE($4, company_domain),
-		timezone = COALESCE($5, timezone)
-		WHERE id = $1 RETURNING `+accountColumns, id, u.Name, u.CompanyName, u.CompanyDomain, u.Timezone)
+		timezone = COALESCE($5, timezone),
+		mail_sender_name = COALESCE($6, mail_sender_name),
+		mail_reply_domain = COALESCE($7, mail_reply_domain)
+		WHERE id = $1 RETURNING `+accountColumns, id, u.Name, u.CompanyName, u.CompanyDomain, u.Timezone, u.MailSenderName, u.MailReplyDomain)
 	return &a, notFound(err)
 }
 
@@ -92,7 +101,7 @@ func (s *Store) AccountByAPIKey(ctx context.Context, secret string) (*Account, e
 	var lastUsed *time.Time
 	h := HashToken(secret)
 	row := s.db.QueryRowxContext(ctx, `SELECT k.id, k.last_used_at, `+accountColumnsA+` FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, h)
-	if err := row.Scan(&keyID, &lastUsed, &a.ID, &a.PublicID, &a.Name, &a.CompanyName, &a.CompanyDomain, &a.Timezone, &a.CreatedAt); err != nil {
+	if err := row.Scan(&keyID, &lastUsed, &a.ID, &a.PublicID, &a.Name, &a.CompanyName, &a.CompanyDomain, &a.Timezone, &a.CreatedAt, &a.MailSenderName, &a.MailReplyDomain); err != nil {
 		return nil, notFound(err)
 	}
 	// Record use at most once a minute: no write on every request.

@@ -34,8 +34,8 @@ func (s *Store) APIKeyWithRole(ctx context.Context, secret string) (*Account, st
 	var role string
 	var lastUsed *time.Time
 	row := s.db.QueryRowxContext(ctx, `SELECT k.id, k.role, k.last_used_at, a.id, a.public_id, a.name, a.company_name,
-		a.company_domain, a.timezone, a.created_at FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, HashToken(secret))
-	if err := row.Scan(&keyID, &role, &lastUsed, &a.ID, &a.PublicID, &a.Name, &a.CompanyName, &a.CompanyDomain, &a.Timezone, &a.CreatedAt); err != nil {
+		a.company_domain, a.timezone, a.created_at, a.mail_sender_name, a.mail_reply_domain FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.key_hash = $1`, HashToken(secret))
+	if err := row.Scan(&keyID, &role, &lastUsed, &a.ID, &a.PublicID, &a.Name, &a.CompanyName, &a.CompanyDomain, &a.Timezone, &a.CreatedAt, &a.MailSenderName, &a.MailReplyDomain); err != nil {
 		return nil, "", notFound(err)
 	}
 	if lastUsed == nil || time.Since(*lastUsed) > time.Minute {

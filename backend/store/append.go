@@ -115,7 +115,13 @@ const appendBatchSQL = `WITH input AS (
 		INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
 		SELECT conv, seq, client_id, author_type, author_id, internal, body FROM ok
 		ON CONFLICT (conversation_id, client_id) DO NOTHING
-		RETURNING conversation_id, seq, id, created_at)
+		RETURNING conversation_id, seq, id, created_at),
+	-- The first agent reply of a burst marks the conversation for the
+	-- mail job (backend/mail), in this same commit: nothing due is lost.
+	due AS (
+		INSERT INTO mail_due (conversation_id, kind)
+		SELECT DISTINCT conv, 'reply' FROM ok WHERE author_type = 'agent' AND NOT internal
+		ON CONFLICT (conversation_id, kind) DO NOTHING)
 	SELECT i.ord, e.id IS NOT NULL, l.account_id, l.id IS NOT NULL AND ok.ord IS NULL AND e.id IS NULL,
 		ins.id, ins.seq, ins.created_at
 	FROM input i

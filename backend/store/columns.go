@@ -8,7 +8,7 @@ import "strings"
 // old code has no field for. Each list holds the table's columns its struct
 // reads; TestColumnLists checks them against the schema and the structs.
 const (
-	accountColumns          = "id, public_id, name, company_name, company_domain, timezone, created_at"
+	accountColumns          = "id, public_id, name, company_name, company_domain, timezone, created_at, mail_sender_name, mail_reply_domain"
 	botColumns              = "id, account_id, name, flow, version, created_at, updated_at"
 	botStateColumns         = "conversation_id, account_id, kind, bot_id, active, state, pending_contact, created_at, updated_at"
 	botMessageColumns       = "message_id, conversation_id, quick_replies, link, link_title"

@@ -301,6 +301,11 @@ func (s *Store) CloseConversation(ctx context.Context, accountID, convID int64, 
 		if err := appendSystemNote(ctx, tx, &conv, note); err != nil {
 			return err
 		}
+		// The mail job decides on a transcript at close (backend/mail).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_due (conversation_id, kind) VALUES ($1, 'close')
+			ON CONFLICT (conversation_id, kind) DO NOTHING`, convID); err != nil {
+			return err
+		}
 		changed = true
 		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
 	})
@@ -345,6 +350,11 @@ func (s *Store) ReopenConversation(ctx context.Context, accountID, convID int64,
 			return err
 		}
 		if err := appendSystemNote(ctx, tx, &conv, note); err != nil {
+			return err
+		}
+		// The mail job decides on a transcript at close (backend/mail).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mail_due (conversation_id, kind) VALUES ($1, 'close')
+			ON CONFLICT (conversation_id, kind) DO NOTHING`, convID); err != nil {
 			return err
 		}
 		changed = true

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -33,12 +34,17 @@ func main() {
 	binDir := flag.String("bin", "bin", "folder holding parley-backend and parley-edge")
 	edgeAddr := flag.String("edge", envOr("EDGE_ADDR", "127.0.0.1:8080"), "edge listen address")
 	backendAddr := flag.String("backend", envOr("BACKEND_ADDR", "127.0.0.1:8081"), "backend listen address")
+	flag.StringVar(&mailpitSMTP, "mailpit-smtp", "127.0.0.1:1025", "SMTP address of the local Mailpit (unless SMTP_HOST is set)")
+	flag.StringVar(&mailpitUI, "mailpit-ui", "127.0.0.1:8025", "web address of the local Mailpit's mailbox")
 	flag.Parse()
 	if err := run(*dataDir, *pgPort, *binDir, *edgeAddr, *backendAddr); err != nil {
 		slog.Error("parley-dev", "err", err)
 		os.Exit(1)
 	}
 }
+
+// Where the local Mailpit listens.
+var mailpitSMTP, mailpitUI string
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
@@ -98,6 +104,23 @@ func run(dataDir string, pgPort int, binDir, edgeAddr, backendAddr string) error
 	env := append(os.Environ(), "DATABASE_URL="+dsn, "LINK_SECRET="+secret,
 		"BACKEND_ADDR="+backendAddr, "EDGE_ADDR="+edgeAddr, "BACKEND_URL=http://"+backendAddr)
 	var wg sync.WaitGroup
+	mailbox := "(SMTP_HOST is set: email goes to " + os.Getenv("SMTP_HOST") + ")"
+	if os.Getenv("SMTP_HOST") == "" {
+		// Every email Parley sends lands in a local Mailpit, never in a real inbox.
+		host, port, _ := net.SplitHostPort(mailpitSMTP)
+		mp, err := start(&wg, filepath.Join(binDir, "mailpit"), "mailpit", os.Environ(), "--smtp", mailpitSMTP, "--listen", mailpitUI,
+			"--database", filepath.Join(dataDir, "mailpit.db"), "--disable-version-check", "--smtp-disable-rdns", "--quiet")
+		if err != nil {
+			return err
+		}
+		defer terminate(mp)
+		if err := waitHealthy(ctx, "http://"+mailpitUI+"/api/v1/messages?limit=1"); err != nil {
+			return err
+		}
+		env = append(env, "SMTP_HOST="+host, "SMTP_PORT="+port, "SMTP_TLS=none", "MAIL_FROM=parley@localhost",
+			"PUBLIC_URL=http://"+edgeAddr)
+		mailbox = "http://" + mailpitUI
+	}
 	backend, err := start(&wg, filepath.Join(binDir, "parley-backend"), "backend", env)
 	if err != nil {
 		return err
@@ -123,9 +146,10 @@ Parley is running.
   Agent inbox:     %s/inbox   (sign in as %s / %s)
   Admin REST:      %s/api/v1  (Authorization: Bearer %s)
   Script tag:      <script src="%s/loader.js" data-site="%s" async></script>
+  Mailbox:         %s   (every email Parley sends)
 
 Press Ctrl-C to stop.
-`, base, base, demo.AgentEmail, demo.AgentPass, base, demo.APIKey, base, demo.Site)
+`, base, base, demo.AgentEmail, demo.AgentPass, base, demo.APIKey, base, demo.Site, mailbox)
 
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -145,8 +169,8 @@ type child struct {
 }
 
 // start runs a server binary with its output prefixed by name.
-func start(wg *sync.WaitGroup, path, name string, env []string) (*child, error) {
-	cmd := exec.Command(path)
+func start(wg *sync.WaitGroup, path, name string, env []string, args ...string) (*child, error) {
+	cmd := exec.Command(path, args...)
 	cmd.Env = env
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
