@@ -119,6 +119,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// A handler's gin.Context is its request's context: when the client goes
+	// away, the queries the handler runs with it are cancelled and their
+	// connections go back to the pool instead of waiting out a lock.
+	r.ContextWithFallback = true
 	r.Use(gin.Recovery())
 	r.GET("/healthz", func(c *gin.Context) {
 		if err := st.Ping(c); err != nil {
