@@ -58,7 +58,7 @@ func New(s Settings) (*Server, error) {
 	srv.mux.Handle("/ws", srv.visitors)
 	srv.mux.HandleFunc("GET /healthz", srv.healthz)
 	// Visitors' file uploads and downloads go to the backend as they are.
-	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/", "/v1/attachments", "/v1/attachments/"} {
+	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/", "/setup", "/v1/attachments", "/v1/attachments/"} {
 		srv.mux.Handle(p, proxy)
 	}
 	srv.mux.Handle("/", assets)

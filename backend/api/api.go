@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +25,12 @@ const MaxBodyBytes = 1 << 20
 type API struct {
 	st         *store.Store
 	linkSecret string
+
+	// PublicURL is the edge's public address invitation links are built
+	// on; empty uses the address each request came to.
+	PublicURL string
+	// InvitationTTL is how long an invitation link works (0: 7 days).
+	InvitationTTL time.Duration
 }
 
 // New returns the API on st. linkSecret guards the /internal endpoints the edge calls.
@@ -53,6 +60,7 @@ func (a *API) Register(r *gin.Engine) {
 	v1.GET("/users/:id", a.getUser)
 	v1.PATCH("/users/:id", administers, a.patchUser)
 	v1.DELETE("/users/:id", administers, a.deleteUser)
+	v1.POST("/users/:id/invitation", administers, a.inviteUser)
 
 	v1.GET("/teams", a.listTeams)
 	v1.POST("/teams", administers, a.createTeam)

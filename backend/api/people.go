@@ -183,7 +183,7 @@ func (a *API) createUser(c *gin.Context) {
 		return
 	}
 	c.Header("Location", "/api/v1/users/"+strconv.FormatInt(u.ID, 10))
-	c.JSON(http.StatusCreated, u)
+	a.userCreated(c, u)
 }
 
 func (a *API) patchUser(c *gin.Context) {

@@ -109,10 +109,16 @@ type ClusterOptions struct {
 	EdgeBackend func(edge int) int
 	// Env is extra environment for every process (EDGE_RATE_BURST=..., say).
 	Env []string
+	// Empty starts on a database without any account: a first install
+	// (Cluster.Demo is then nil).
+	Empty bool
+	// BinDir holds the parley-backend and parley-edge to run instead of
+	// the ones the harness builds (release binaries, say).
+	BinDir string
 }
 
 // Cluster is a running Parley of several backends and edges as real
-// processes on one fresh database holding the demo account. Any node can
+// processes on one fresh database holding the demo account (unless Empty). Any node can
 // be killed and started again; all stop when the test ends.
 type Cluster struct {
 	t        *testing.T
@@ -152,6 +158,9 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 		o.EdgeBackend = func(i int) int { return i % o.Backends }
 	}
 	bin, build := binaries(t)
+	if o.BinDir != "" {
+		bin = o.BinDir
+	}
 	dsn := dbtest.URL(t)
 	db, err := sqlx.Open("postgres", dsn)
 	if err != nil {
@@ -159,9 +168,11 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	}
 	t.Cleanup(func() { db.Close() })
 	st := store.New(db)
-	demo, err := seed.EnsureDemo(context.Background(), st, filepath.Join(t.TempDir(), "demo.json"))
-	if err != nil {
-		t.Fatal(err)
+	var demo *seed.Demo
+	if !o.Empty {
+		if demo, err = seed.EnsureDemo(context.Background(), st, filepath.Join(t.TempDir(), "demo.json")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c := &Cluster{t: t, DSN: dsn, DB: db, Store: st, Demo: demo}
 	common := append([]string{"DATABASE_URL=" + dsn, "LINK_SECRET=" + store.NewToken(),
@@ -175,6 +186,9 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 		n := c.node(fmt.Sprintf("edge %d", i+1), filepath.Join(bin, "parley-edge"))
 		n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_URL="+c.Backends[o.EdgeBackend(i)].URL)
 		c.Edges = append(c.Edges, n)
+	}
+	for _, n := range c.Backends {
+		n.env = append(n.env, "PUBLIC_URL="+c.Edges[0].URL) // links the backend hands out lead to the first edge
 	}
 	t.Cleanup(func() {
 		// Edges first: their visitors' sessions end before the backends go.

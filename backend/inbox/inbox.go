@@ -66,6 +66,9 @@ type Config struct {
 	LoginWindow           time.Duration
 	// Logger receives errors; nil uses slog.Default().
 	Logger *slog.Logger
+	// PublicURL is the edge's public address, for the script tag the setup
+	// page shows; empty uses the address the request came to.
+	PublicURL string
 }
 
 func (c Config) withDefaults() Config {
@@ -126,6 +129,10 @@ func (h *Handler) Register(r *gin.Engine) {
 	g := r.Group("/inbox", securityHeaders)
 	g.GET("/login", h.loginPage)
 	g.POST("/login", h.login)
+	g.GET("/invite/:token", h.invitePage)
+	g.POST("/invite/:token", h.acceptInvite)
+	r.GET("/setup", securityHeaders, h.setupPage)
+	r.POST("/setup", securityHeaders, h.setup)
 
 	authed := g.Group("", h.requireSession)
 	authed.GET("", h.list)
@@ -184,7 +191,7 @@ func parsePages(as *assets) map[string]*template.Template {
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html", "account.html"} {
+	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html", "account.html", "setup.html", "invite.html"} {
 		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
 	}
 	return pages

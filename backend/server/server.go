@@ -37,6 +37,10 @@ type Config struct {
 	HousekeepingEvery time.Duration
 	// Mail is the outgoing email settings (SMTP_*, MAIL_*).
 	Mail mail.Config
+	// PUBLIC_URL: the edge's public address (https://chat.example.com) for
+	// the setup link, script tags and invitation links; empty uses the
+	// address each request came to.
+	PublicURL string
 }
 
 // FromEnv reads Config from environment variables.
@@ -48,6 +52,7 @@ func FromEnv() Config {
 		SecureCookies: os.Getenv("SECURE_COOKIES") == "1",
 		MaxDBConns:    80,
 		Migrate:       os.Getenv("MIGRATE_ON_START") != "0",
+		PublicURL:     os.Getenv("PUBLIC_URL"),
 	}
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
 		c.MaxDBConns = n
@@ -136,8 +141,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
 	r.Any(chat.AttachmentPath, gin.WrapH(engine.AttachmentHandler()))
 	r.Any(chat.AttachmentPath+"/:id", gin.WrapH(engine.AttachmentHandler()))
-	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies}).Register(r)
-	api.New(st, cfg.LinkSecret).Register(r)
+	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL}).Register(r)
+	rest := api.New(st, cfg.LinkSecret)
+	rest.PublicURL = cfg.PublicURL
+	rest.Register(r)
 	stopHousekeeping := func() {}
 	if cfg.HousekeepingEvery > 0 {
 		stopHousekeeping = housekeeping.New(st, housekeeping.Config{Every: cfg.HousekeepingEvery}).Start()

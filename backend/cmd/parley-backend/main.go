@@ -2,7 +2,10 @@
 // conversation engine. "parley-backend migrate" only applies migrations;
 // "parley-backend seed FILE" creates the demo account; "parley-backend
 // reset-password EMAIL" sets a new password read from standard input (or
-// prints a generated one when the input is empty) and signs the user out.
+// prints a generated one when the input is empty) and signs the user out;
+// "parley-backend create-account --company … --domains … --admin-email …"
+// makes an account with its first admin and prints it as JSON. Serving on
+// a database without accounts logs a one-time setup link instead.
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/parleychat/parley/backend/inbox"
+	"github.com/parleychat/parley/backend/onboarding"
 	"github.com/parleychat/parley/backend/profiling"
 	"github.com/parleychat/parley/backend/seed"
 	"github.com/parleychat/parley/backend/server"
@@ -43,8 +47,10 @@ func main() {
 		err = seedDemo(ctx, cfg, arg(2))
 	case "reset-password":
 		err = resetPassword(ctx, cfg, arg(2))
+	case "create-account":
+		err = createAccount(ctx, cfg, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (serve, migrate, seed FILE, reset-password EMAIL)", cmd)
+		err = fmt.Errorf("unknown command %q (serve, migrate, seed FILE, reset-password EMAIL, create-account)", cmd)
 	}
 	if err != nil {
 		slog.Error("parley-backend", "err", err)
@@ -90,6 +96,9 @@ func serve(ctx context.Context, cfg server.Config) error {
 		return err
 	}
 	defer s.Close()
+	if _, err := onboarding.AnnounceSetup(ctx, s.Store, publicURL(cfg), slog.Default()); err != nil {
+		slog.Warn("first-run setup link", "err", err)
+	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
