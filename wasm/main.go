@@ -55,6 +55,7 @@ const (
 	evTyping     // the visitor typed in the message box
 	evVisibility // the page became visible or hidden
 	evEmail      // the visitor submitted the email form
+	evTranscript // "email me this conversation"
 	evRelive     // a live indicator may have expired: render again
 	evStart      // Parley.refresh() or the first start: pick the chatflow for this page
 	evRemove     // Parley.remove()
@@ -131,6 +132,9 @@ type app struct {
 	// contact's properties: they feed targeting.
 	ident int
 	props widget.Properties
+	// resume is an email's reopen-link token taken from the address, for
+	// the next session's hello.
+	resume string
 }
 
 // Identification outcomes of app.ident.
@@ -240,6 +244,12 @@ func start() {
 		a.css, a.html = str(look, "0"), str(look, "1")
 	}
 	visit := currentVisit()
+	// An email's reopen link: its token goes to the server in hello, and
+	// out of the address bar (bookmarks, shares, later Referer headers).
+	if tok, rest := widget.TakeResume(visit.URL); tok != "" {
+		a.resume, visit.URL = tok, rest
+		try(get(global, "history"), "replaceState", safejs.Null(), "", rest)
+	}
 	flow, ok := widget.PickChatflow(a.cfg, visit)
 	if ok && a.sh != nil && a.sh.flow.ID == flow.ID {
 		a.sh.sess.Page = visit.URL
@@ -257,6 +267,7 @@ func start() {
 	}
 	sess := widget.NewSession(a.site, flow.ID, randomID())
 	sess.Page, sess.Referrer = visit.URL, visit.Referrer
+	sess.Resume, a.resume = a.resume, ""
 	sess.Lang, sess.EmailCapture, sess.Presence = flow.Language, flow.EmailCapture, flow.Presence
 	sh := &shell{flow: flow, sess: sess, device: visit.Device, msgEls: map[string]safejs.Value{}}
 	sh.privacySetup()
@@ -285,7 +296,10 @@ func start() {
 	// Identified visitors connect at once (their contact's properties
 	// feed targeting), and so does a visitor with a stored conversation
 	// (agent answers show as unread on every page).
-	if sh.sess.State() == widget.ConnIdle && (sh.sess.Identifying() || sh.sess.Conversation != "") {
+	if sh.sess.Resume != "" {
+		sh.setOpen(true, false) // the visitor came to continue the chat
+	}
+	if sh.sess.State() == widget.ConnIdle && (sh.sess.Identifying() || sh.sess.Conversation != "" || sh.sess.Resume != "") {
 		sh.connect()
 	}
 	emit("widgetLoaded", "loaded", true)
@@ -680,6 +694,10 @@ func handle(e event) {
 		sh.markRead()
 	case evEmail:
 		sh.submitEmail()
+	case evTranscript:
+		if f, ok := sh.sess.EmailTranscript(); ok {
+			sh.write(f)
+		}
 	case evRelive:
 		sh.renderLive()
 	default:

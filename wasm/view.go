@@ -24,9 +24,9 @@ type shell struct {
 	open                                                                bool
 
 	// Live parts: presence line, typing line, note, email form, "Seen".
-	presence, typing, note, emailForm, emailPrompt, emailInput safejs.Value
-	seenEl                                                     safejs.Value // the "Seen" mark, once made
-	seenKey                                                    string       // the entry it is under
+	presence, typing, note, emailForm, emailPrompt, emailInput, transcriptBtn safejs.Value
+	seenEl                                                                    safejs.Value // the "Seen" mark, once made
+	seenKey                                                                   string       // the entry it is under
 
 	els map[string]safejs.Value // the markup's elements by data-parley name
 
@@ -131,6 +131,7 @@ func (sh *shell) render() {
 	sh.emailForm = q("email-form")
 	sh.emailPrompt = q("email-prompt")
 	sh.emailInput = q("email-input")
+	sh.transcriptBtn = q("transcript")
 	sh.seenEl = safejs.Null()
 	sh.quickEl = safejs.Null()
 	sh.els = els
@@ -155,7 +156,7 @@ func (sh *shell) render() {
 		code    int
 	}{
 		{"launcher", "click", evToggle, 0}, {"prompt-open", "click", evToggle, 0}, {"prompt-dismiss", "click", evDismiss, 0},
-		{"close", "click", evClose, 0}, {"composer", "submit", evSend, 0}, {"email-form", "submit", evEmail, 0},
+		{"close", "click", evClose, 0}, {"composer", "submit", evSend, 0}, {"email-form", "submit", evEmail, 0}, {"transcript", "click", evTranscript, 0},
 		{"input", "input", evTyping, 0}, {"root", "keydown", evKey, 0},
 		{"cookie-accept", "click", evCookie, 1}, {"cookie-decline", "click", evCookie, 0}, {"data-agree", "click", evDataAgree, 0},
 		{"comm-box", "change", evComm, 0}, {"survey", "submit", evSurvey, 0}, {"attach", "click", evAttach, 0},
@@ -240,6 +241,7 @@ func (sh *shell) renderLive() {
 		text(sh.emailPrompt, sh.sess.EmailPrompt())
 	}
 	set(sh.emailForm, "hidden", !ask)
+	set(sh.transcriptBtn, "hidden", !sh.sess.CanEmailTranscript())
 
 	// Presence may hide the launcher (never under an open window).
 	ap := widget.Appearance{Launcher: true}

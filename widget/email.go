@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -83,4 +84,36 @@ func NoteText(p Presence, sent bool, email string) string {
 		return T("email_saved", "email", email)
 	}
 	return ""
+}
+
+// ResumeFragment starts the part of a page address that carries an
+// email's reopen link token (#parley-resume=<token>).
+const ResumeFragment = "#parley-resume="
+
+// TakeResume splits a reopen link's token off a page address: the token
+// ("" when there is none) and the address without it.
+func TakeResume(url string) (token, rest string) {
+	i := strings.Index(url, ResumeFragment)
+	if i < 0 {
+		return "", url
+	}
+	token = url[i+len(ResumeFragment):]
+	if j := strings.IndexAny(token, "&#?"); j >= 0 {
+		token = token[:j]
+	}
+	return token, url[:i]
+}
+
+// CanEmailTranscript says whether "email me this conversation" can be
+// offered: there is a conversation and an address is stored.
+func (s *Session) CanEmailTranscript() bool { return s.Email != "" && s.Conversation != "" }
+
+// EmailTranscript returns the frame asking for the conversation by email,
+// when connected.
+func (s *Session) EmailTranscript() (Frame, bool) {
+	if !s.CanEmailTranscript() || s.state != ConnConnected {
+		return Frame{}, false
+	}
+	s.nextID++
+	return Frame{Type: FrameTranscript, ID: s.idPrefix + "-" + strconv.Itoa(s.nextID)}, true
 }

@@ -19,6 +19,9 @@ const (
 	// published config: kind, decision, version, page; the server answers
 	// with consent when stored.
 	FrameConsent = "consent"
+	// FrameTranscript asks for the conversation by email, to the address
+	// left: id; the server answers with transcript once it is queued.
+	FrameTranscript = "transcript"
 )
 
 // Frame types the server sends.
@@ -58,6 +61,7 @@ const (
 	ErrVersion     = "version"      // unsupported protocol version
 	ErrConvClosed  = "closed"       // the conversation is closed; a new send starts a new one
 	ErrBadEmail    = "bad_email"    // an email frame whose address is not a valid email address
+	ErrNoEmail     = "no_email"     // a transcript frame before an address and a conversation exist
 	ErrNoSurvey    = "no_survey"    // a survey_answer with no survey waiting for it (not closed, none linked, another survey)
 	ErrBadAnswer   = "bad_answer"   // a survey_answer with a score outside 1-5 or a comment the survey does not take
 	// ErrStaleConsent refuses a consent whose version is not the current
@@ -108,6 +112,9 @@ type Frame struct {
 	// hello: an identified visitor's email (with Email) and the token the
 	// site's server got for it (SPEC 1.10).
 	IDToken string `json:"id_token,omitempty"`
+	// hello: the token of an email's reopen link (#parley-resume=…): the
+	// server continues that conversation for this visitor.
+	Resume string `json:"resume,omitempty"`
 
 	// welcome: identification's outcome. Identified says the visitor chats
 	// as the contact of the hello's email; Properties are that contact's

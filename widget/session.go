@@ -87,6 +87,7 @@ type Session struct {
 	Referrer string
 
 	Token        string // the visitor token; memory only
+	Resume       string // a reopen link's token, sent in hello until welcomed
 	Conversation string // the conversation's public id; empty before the first send
 	LastSeq      int64  // highest seq received in a message frame
 
@@ -195,6 +196,7 @@ func (s *Session) Hello() Frame {
 		Referrer:     s.Referrer,
 		Email:        s.IDEmail,
 		IDToken:      s.IDToken,
+		Resume:       s.Resume,
 	}
 }
 
@@ -237,6 +239,7 @@ func (s *Session) Receive(f Frame) Update {
 		if f.Token != "" {
 			s.Token = f.Token
 		}
+		s.Resume = "" // used: the conversation is this visitor's now
 		s.switchConversation(f.Conversation)
 		if f.Conversation != "" {
 			s.sent = true // a resumed conversation: the visitor wrote before
@@ -324,6 +327,8 @@ func (s *Session) Receive(f Frame) Update {
 		}
 		u.Changed = append(u.Changed, s.insertConfirmed(e))
 
+	case FrameTranscript:
+		s.notice = T("transcript_sent")
 	case FrameError:
 		s.notice = ErrorText(f.Code)
 		i := s.unconfirmed(f.ID)

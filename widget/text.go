@@ -92,7 +92,7 @@ func ErrorText(code string) string {
 	switch code {
 	case ErrTooLong:
 		return T("err_too_long", "max", strconv.Itoa(MaxTextRunes))
-	case ErrRateLimited, ErrUnavailable, ErrForbidden, ErrConvClosed, ErrBadEmail, ErrConsentRequired, ErrStaleConsent:
+	case ErrRateLimited, ErrUnavailable, ErrForbidden, ErrConvClosed, ErrBadEmail, ErrConsentRequired, ErrStaleConsent, ErrNoEmail:
 		return T("err_" + code)
 	case ErrBadAnswer:
 		return T("err_bad_answer", "max", strconv.Itoa(MaxSurveyComment))

@@ -66,4 +66,7 @@ var builtinTexts = Texts{
 	"survey_comment":       "Comment (optional)",
 	"survey_send":          "Send rating",
 	"survey_thanks":        "Thank you for your feedback!",
+	"email_transcript":     "Email me this conversation",
+	"transcript_sent":      "We have emailed you this conversation.",
+	"err_no_email":         "Leave your email address first; then we can email you the conversation.",
 }

@@ -26,6 +26,7 @@ func EncodeFrame(f Frame) string {
 	b = appendStringField(b, "page", f.Page)
 	b = appendStringField(b, "referrer", f.Referrer)
 	b = appendStringField(b, "id_token", f.IDToken)
+	b = appendStringField(b, "resume", f.Resume)
 	b = appendStringField(b, "conversation", f.Conversation)
 	b = appendIntField(b, "last_seq", f.LastSeq)
 	b = appendStringField(b, "id", f.ID)

@@ -51,6 +51,9 @@ type Config struct {
 	// Presence computes a chatflow's availability (default
 	// availability.Compute in the chatflow's language).
 	Presence PresenceFunc
+	// Mailer sends the chat's email (reopen links, transcripts, offline
+	// confirmations); nil: none.
+	Mailer Mailer
 	// MaxAttachmentBytes is the largest file a visitor may upload
 	// (default DefaultMaxAttachmentBytes, 10 MiB).
 	MaxAttachmentBytes int64

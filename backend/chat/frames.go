@@ -43,6 +43,11 @@ func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
 		return f, checkSurveyAnswer(&f, cfg)
 	case widget.FrameConsent:
 		return f, checkConsent(&f, cfg)
+	case widget.FrameTranscript:
+		if len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0) {
+			return f, &frameError{code: widget.ErrBadFrame, message: "The id is too long."}
+		}
+		return f, nil
 	case widget.FrameEmail:
 		if len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0) {
 			return f, &frameError{code: widget.ErrBadFrame, message: "The id is too long."}

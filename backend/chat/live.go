@@ -75,6 +75,7 @@ func (s *session) onEmail(f *widget.Frame) {
 	s.visitor.ContactID = &c.ID
 	s.contactLinked(ctx)
 	s.write(widget.Frame{Type: widget.FrameEmail, ID: f.ID, Email: f.Email})
+	s.confirmOffline(ctx) // a message left while offline, now with an address
 }
 
 // deliver hands a typing or read notice of the followed conversation to

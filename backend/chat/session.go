@@ -51,6 +51,7 @@ type session struct {
 	dataConsent        bool             // the visitor granted explicit data-processing consent (consent.go)
 	dataConsentVersion string           // … to the notice of this version
 	flowAt             time.Time        // when flow was read (consent.go re-reads it)
+	offlineConfirmed   bool             // the offline confirmation was queued (mail.go)
 
 	// Handed over by the hub, guarded by liveMu; liveWake says there is some.
 	liveMu       sync.Mutex
@@ -174,6 +175,8 @@ func (s *session) handle(raw json.RawMessage) {
 		s.onSurveyAnswer(&f)
 	case widget.FrameConsent:
 		s.onConsent(&f)
+	case widget.FrameTranscript:
+		s.onTranscript(&f)
 	}
 }
 
@@ -216,8 +219,9 @@ func (s *session) onHello(f *widget.Frame) {
 		return
 	}
 
-	var conv *store.Conversation
-	if f.Conversation != "" {
+	// A reopen link from an email continues its conversation here.
+	conv := s.resumed(ctx, account, cf, visitor, f.Resume)
+	if conv == nil && f.Conversation != "" {
 		c, err := s.e.st.ConversationByPublicID(ctx, f.Conversation)
 		if err == nil && c.AccountID == account.ID && c.VisitorID != visitor.ID && contact != nil &&
 			c.ContactID != nil && *c.ContactID == contact.ID && c.ChatflowID != nil && *c.ChatflowID == cf.ID {
@@ -408,6 +412,9 @@ func (s *session) onSend(f *widget.Frame) {
 	}
 	// Only now is the message durable.
 	s.write(widget.Frame{Type: widget.FrameAck, ID: f.ID, Seq: msg.Seq, Conversation: s.conv.PublicID})
+	if fresh {
+		s.confirmOffline(ctx)
+	}
 	// Echo it at once rather than waiting for the notice: straight from the
 	// stored row when it is the next event, else by reading what came before.
 	if msg.Seq == s.lastSent+1 {

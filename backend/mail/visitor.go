@@ -2,7 +2,6 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -20,7 +19,7 @@ var now = time.Now
 // replies and what they asked for still reach them.
 
 // ErrNoAddress: the conversation has no address to mail.
-var ErrNoAddress = errors.New("mail: the conversation has no email address")
+var ErrNoAddress = store.ErrNoMailAddress
 
 // ErrRateLimited: the address has had its share of email for now.
 var ErrRateLimited = store.ErrMailRateLimited

@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		c.String(http.StatusOK, "ok")
 	})
 	mailer := mail.New(st, cfg.Mail)
-	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret})
+	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret, Mailer: mailer})
 	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
 	r.Any(chat.AttachmentPath, gin.WrapH(engine.AttachmentHandler()))
 	r.Any(chat.AttachmentPath+"/:id", gin.WrapH(engine.AttachmentHandler()))

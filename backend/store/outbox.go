@@ -8,6 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/parleychat/parley/backend/events"
 )
 
 // Email kinds in the outbox.
@@ -39,6 +41,9 @@ type OutboxEmail struct {
 
 const outboxCols = `id, account_id, conversation_id, kind, dedupe_key, message_id, recipient, from_name, reply_to,
 	subject, text_body, html_body, attempts`
+
+// ErrNoMailAddress: the conversation has no address to mail.
+var ErrNoMailAddress = errors.New("store: the conversation has no email address")
 
 // ErrMailRateLimited refuses an email to an address that has had its share.
 var ErrMailRateLimited = errors.New("store: too many emails to this address")
@@ -349,4 +354,31 @@ func (s *Store) ProcessClosed(ctx context.Context, limit int,
 		done++
 	}
 	return done, nil
+}
+
+// ResumeConversation hands conversation id of account and chatflow to
+// visitorID (a reopen link clicked in another browser): the conversation
+// follows the link, and the visitor takes the conversation's contact when
+// it has none. ErrNotFound when the conversation is not of that account
+// and chatflow.
+func (s *Store) ResumeConversation(ctx context.Context, accountID, chatflowID, id, visitorID int64) (*Conversation, error) {
+	var c Conversation
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &c, `UPDATE conversations SET visitor_id = $4, updated_at = now()
+			WHERE id = $1 AND account_id = $2 AND chatflow_id = $3
+			RETURNING `+conversationColumns, id, accountID, chatflowID, visitorID); err != nil {
+			return notFound(err)
+		}
+		if c.ContactID != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE visitors SET contact_id = $2 WHERE id = $1 AND contact_id IS NULL`,
+				visitorID, *c.ContactID); err != nil {
+				return err
+			}
+		}
+		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: id, Kind: events.KindConversation})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }

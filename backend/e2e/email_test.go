@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/backend/mail/mailpittest"
+	"github.com/parleychat/parley/backend/store"
+)
+
+// mailSystem is Parley sending through a throwaway Mailpit.
+func mailSystem(t *testing.T, env ...string) (*System, *mailpittest.Mailpit) {
+	t.Helper()
+	mp := mailpittest.Start(t)
+	c := StartCluster(t, ClusterOptions{Env: append([]string{"SMTP_HOST=127.0.0.1", "SMTP_PORT=" + strconv.Itoa(mp.SMTPPort),
+		"SMTP_TLS=none", "MAIL_FROM=chat@parley.test", "MAIL_REPLY_DELAY=1s"}, env...)})
+	return &System{Cluster: c, Edge: c.Edges[0].URL}, mp
+}
+
+var resumeLink = regexp.MustCompile(`https?://\S+#parley-resume=[0-9a-v]+`)
+
+// The promise the widget makes offline, kept: a visitor leaves a message
+// and an address while the team is away and gets the confirmation once; the
+// agent's replies reach them by email after the delay, once for the burst;
+// the email's link opens the chat in a fresh browser (no cookie, no
+// storage) on the page where it started, with the same conversation, and
+// what they write there lands in it; "email me this conversation" mails
+// the transcript.
+func TestEmailOfflineReplyAndReopenLink(t *testing.T) {
+	s, mp := mailSystem(t)
+	var cfID, agentID int64
+	if err := s.DB.Get(&cfID, `SELECT id FROM chatflows WHERE public_id = $1`, s.Demo.ChatflowID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.Get(&agentID, `SELECT id FROM users WHERE email = $1`, s.Demo.AgentEmail); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := liveREST(t, s, "PATCH", fmt.Sprintf("/api/v1/chatflows/%d", cfID), map[string]any{
+		"availability":  map[string]any{"mode": "user_availability", "reply_time": "few_minutes", "away_message": "We are away right now"},
+		"email_capture": map[string]any{"when": "when_offline"},
+	}); code != 200 {
+		t.Fatalf("patch chatflow: %d %s", code, body)
+	}
+	if code, body := liveREST(t, s, "PATCH", fmt.Sprintf("/api/v1/users/%d", agentID), map[string]any{"status": "away"}); code != 200 {
+		t.Fatalf("patch user: %d %s", code, body)
+	}
+
+	visitor := Tab(t)
+	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/?from=email-test"))
+	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
+	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
+	waitJS(t, visitor, "the away presence", widgetShows("presence", "We are away right now"), 10*time.Second)
+	visitorSays(t, visitor, "Do you ship to Belgium?")
+	waitJS(t, visitor, "the email ask", widgetShows("email-form", "email"), 10*time.Second)
+	addr := fmt.Sprintf("ana-%d@example.net", time.Now().UnixNano())
+	runT(t, visitor,
+		chromedp.SendKeys(chromedp.JSPath(shadow+`.querySelector('[data-parley=email-input]')`), addr),
+		chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=email-send]')`)))
+	waitJS(t, visitor, "the offline note with the address", widgetShows("note", addr), 10*time.Second)
+
+	got := mp.WaitTo(t, addr, 1, 20*time.Second)
+	if got[0].Subject != "We received your message" || !strings.Contains(got[0].Text, "Do you ship to Belgium?") {
+		t.Fatalf("offline confirmation: %q\n%s", got[0].Subject, got[0].Text)
+	}
+
+	// The visitor leaves; the agent answers twice (as stored by the inbox).
+	runT(t, visitor, chromedp.Navigate("about:blank"))
+	var conv store.Conversation
+	if err := s.DB.Get(&conv, `SELECT id, public_id, visitor_id FROM conversations ORDER BY id DESC LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"Yes, we ship to Belgium.", "Delivery takes 2 days."} {
+		if _, _, err := s.Store.AppendMessage(context.Background(), store.NewMessage{ConversationID: conv.ID,
+			ClientID: store.NewToken()[:10], AuthorType: store.AuthorAgent, AuthorID: agentID, Body: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = mp.WaitTo(t, addr, 2, 20*time.Second)
+	reply := got[1]
+	if reply.Subject != "New reply from Parley Demo Shop" {
+		t.Fatalf("reply subject %q", reply.Subject)
+	}
+	for _, want := range []string{"Yes, we ship to Belgium.", "Delivery takes 2 days."} {
+		if !strings.Contains(reply.Text, want) {
+			t.Fatalf("the reply email lacks %q:\n%s", want, reply.Text)
+		}
+	}
+	link := resumeLink.FindString(reply.Text)
+	if !strings.HasPrefix(link, s.Edge+"/demo/?from=email-test#parley-resume=") {
+		t.Fatalf("reopen link %q is not on the start page", link)
+	}
+
+	// A fresh browser: no cookie, no storage. The link reopens the chat
+	// with the conversation, and the token leaves the address bar.
+	fresh := Tab(t)
+	runT(t, fresh, chromedp.Navigate(link))
+	waitJS(t, fresh, "the chat open on its own", shadow+`.querySelector('[data-parley=window]').hidden === false`, 20*time.Second)
+	waitJS(t, fresh, "the agent's replies", widgetHas("agent", "Delivery takes 2 days."), 10*time.Second)
+	waitJS(t, fresh, "the visitor's first message", widgetHas("visitor", "Do you ship to Belgium?"), 10*time.Second)
+	if href := evalString(t, fresh, `location.href`); strings.Contains(href, "parley-resume") {
+		t.Fatalf("the token stayed in the address bar: %s", href)
+	}
+	visitorSays(t, fresh, "Great, thanks!")
+	waitFor(t, "the new message in the same conversation", 10*time.Second, func() bool {
+		var n int
+		s.DB.Get(&n, `SELECT count(*) FROM messages WHERE conversation_id = $1 AND body = 'Great, thanks!'`, conv.ID)
+		return n == 1
+	})
+
+	// "Email me this conversation".
+	btn := chromedp.JSPath(shadow + `.querySelector('[data-parley=transcript]')`)
+	waitJS(t, fresh, "the transcript button", shadow+`.querySelector('[data-parley=transcript]').hidden === false`, 10*time.Second)
+	runT(t, fresh, chromedp.Click(btn))
+	waitJS(t, fresh, "the transcript notice", widgetShows("status", "emailed you this conversation"), 10*time.Second)
+	got = mp.WaitTo(t, addr, 3, 20*time.Second)
+	if tr := got[2]; !strings.HasPrefix(tr.Subject, "Your conversation with") || !strings.Contains(tr.Text, "Great, thanks!") ||
+		!strings.Contains(tr.Text, "Yes, we ship to Belgium.") {
+		t.Fatalf("transcript: %q\n%s", tr.Subject, tr.Text)
+	}
+	// Exactly once each.
+	time.Sleep(1500 * time.Millisecond)
+	if all := mp.WaitTo(t, addr, 3, time.Second); len(all) != 3 {
+		for _, m := range all {
+			t.Logf("%s", m.Subject)
+		}
+		t.Fatalf("%d emails, want 3", len(all))
+	}
+}
