@@ -26,12 +26,12 @@ import (
 // setupURLRE finds the setup link a backend logs on an empty database.
 var setupURLRE = regexp.MustCompile(`https?://[^\s"]+/setup\?token=[A-Za-z0-9_-]+`)
 
-// setupURL waits for the first backend's log to show the setup link.
-func setupURL(t *testing.T, c *Cluster) string {
+// setupURL waits for backend n's log to show the setup link.
+func setupURL(t *testing.T, n *Node) string {
 	t.Helper()
 	var u string
-	waitFor(t, "the setup link in the backend's log", 10*time.Second, func() bool {
-		u = setupURLRE.FindString(c.Backends[0].Log())
+	waitFor(t, "the setup link in the log of "+n.Name, 10*time.Second, func() bool {
+		u = setupURLRE.FindString(n.Log())
 		return u != ""
 	})
 	return u
@@ -98,14 +98,21 @@ func fill(values map[string]string) chromedp.Action[chromedp.Void] {
 // PARLEY_RELEASE_BIN names a folder of release binaries to install instead
 // of the ones the harness builds.
 func TestCleanInstall(t *testing.T) {
-	c := StartCluster(t, ClusterOptions{Empty: true, BinDir: os.Getenv("PARLEY_RELEASE_BIN")})
+	// Two backends, each with its own setup link; the edge proxies to the
+	// first, and the second's link works there.
+	c := StartCluster(t, ClusterOptions{Empty: true, Backends: 2, EdgeBackend: func(int) int { return 0 }, BinDir: os.Getenv("PARLEY_RELEASE_BIN")})
 	edge := c.Edges[0].URL
-	link := setupURL(t, c)
+	link := setupURL(t, c.Backends[1])
 	if !strings.HasPrefix(link, edge+"/setup?token=") {
 		t.Fatalf("setup link %s is not on the edge %s", link, edge)
 	}
-	if n := strings.Count(c.Backends[0].Log(), "/setup?token="); n != 1 {
-		t.Fatalf("the setup link is logged %d times", n)
+	if first := setupURL(t, c.Backends[0]); first == link {
+		t.Fatal("two backends logged the same setup token")
+	}
+	for _, b := range c.Backends {
+		if n := strings.Count(b.Log(), "/setup?token="); n != 1 {
+			t.Fatalf("%s logs the setup link %d times", b.Name, n)
+		}
 	}
 
 	admin := Tab(t)
@@ -172,7 +179,7 @@ func TestCleanInstall(t *testing.T) {
 	}
 
 	// Setup is over: the link is refused, as is any other token.
-	for _, u := range []string{link, edge + "/setup?token=guess"} {
+	for _, u := range []string{link, setupURL(t, c.Backends[0]), edge + "/setup?token=guess"} {
 		res, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
@@ -212,7 +219,7 @@ func createAccount(t *testing.T, c *Cluster, stdin string, env []string, args ..
 func TestCreateAccountCommand(t *testing.T) {
 	c := StartCluster(t, ClusterOptions{Empty: true})
 	edge := c.Edges[0].URL
-	link := setupURL(t, c)
+	link := setupURL(t, c.Backends[0])
 
 	_, stderr, err := createAccount(t, c, "", nil, "--company", "Bad", "--domains", "http://x.example/", "--timezone", "Nowhere/Town",
 		"--admin-name", "B", "--admin-email", "b@", "--admin-password", "short")

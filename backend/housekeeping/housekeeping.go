@@ -105,6 +105,7 @@ func (j *Job) RunOnce(ctx context.Context) (Result, error) {
 	}{
 		{"identification_tokens", sw.DeleteExpiredIdentificationTokens},
 		{"user_sessions", sw.DeleteExpiredSessions},
+		{"user_invitations", sw.DeleteExpiredInvitations},
 		{"login_failures", func(ctx context.Context, limit int) (int64, error) {
 			return sw.DeleteLoginFailuresOlderThan(ctx, j.cfg.LoginFailureAge, limit)
 		}},

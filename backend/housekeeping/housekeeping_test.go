@@ -21,13 +21,14 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // tables are what a round sweeps, as Result.Removed names them.
-var tables = []string{"identification_tokens", "user_sessions", "login_failures"}
+var tables = []string{"identification_tokens", "user_sessions", "login_failures", "user_invitations"}
 
 // live is one row of each kind that must survive a round.
 type live struct {
 	accountID      int64
 	email, token   string
 	sessionSecret  string
+	invitation     string
 	failureEmail   string
 	failureAddress string
 }
@@ -50,6 +51,8 @@ func seed(t *testing.T, st *store.Store, n int) live {
 	check(t, err)
 	l.sessionSecret, _, err = st.CreateSession(ctx, u.ID, time.Hour)
 	check(t, err)
+	l.invitation, _, err = st.CreateInvitation(ctx, acct.ID, u.ID, time.Hour)
+	check(t, err)
 
 	var old [][]byte
 	for i := range n {
@@ -59,6 +62,10 @@ func seed(t *testing.T, st *store.Store, n int) live {
 		check(t, err)
 		old = append(old, store.HashToken(secret))
 		check(t, st.RecordLoginFailure(ctx, "guesser@example.com", fmt.Sprintf("192.0.2.%d", i), time.Hour))
+		invited := &store.User{AccountID: acct.ID, Email: fmt.Sprintf("invited%d@example.com", i), Name: "Invited"}
+		check(t, st.CreateUser(ctx, invited))
+		_, _, err = st.CreateInvitation(ctx, acct.ID, invited.ID, -time.Minute)
+		check(t, err)
 	}
 	check(t, st.RecordLoginFailure(ctx, l.failureEmail, l.failureAddress, time.Hour))
 	_, err = st.DB().Exec(`UPDATE user_sessions SET expires_at = now() - interval '1 minute' WHERE id_hash = ANY($1)`, pq.ByteaArray(old))
@@ -91,6 +98,9 @@ func stillLive(t *testing.T, st *store.Store, l live) {
 	if _, err := st.SessionBySecret(ctx, l.sessionSecret); err != nil {
 		t.Errorf("live session: %v", err)
 	}
+	if _, err := st.InvitedUser(ctx, l.invitation); err != nil {
+		t.Errorf("live invitation: %v", err)
+	}
 	byEmail, byIP, err := st.LoginFailures(ctx, l.failureEmail, l.failureAddress, time.Hour)
 	check(t, err)
 	if byEmail != 1 || byIP != 1 {
@@ -120,8 +130,8 @@ func TestRunOnceDeletesExpiredRowsInBatchesAndKeepsLiveOnes(t *testing.T) {
 	res, err := job.RunOnce(context.Background())
 	check(t, err)
 	wantRemoved(t, res, 5)
-	if res.Total() != 15 {
-		t.Errorf("total %d, want 15", res.Total())
+	if res.Total() != 20 {
+		t.Errorf("total %d, want 20", res.Total())
 	}
 	for table, n := range counts(t, db) {
 		if n != 1 {

@@ -218,3 +218,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, token, hash string) (*User
 	}
 	return &u, nil
 }
+
+// DeleteExpiredInvitations removes at most limit invitations past their
+// expiry and says how many.
+func (w *Sweep) DeleteExpiredInvitations(ctx context.Context, limit int) (int64, error) {
+	return w.exec(ctx, `DELETE FROM user_invitations WHERE token_hash IN (
+		SELECT token_hash FROM user_invitations WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`, limit)
+}
