@@ -353,8 +353,8 @@ func ServeAttachment(w http.ResponseWriter, a *store.Attachment, data []byte) {
 	h.Set("Content-Type", a.ContentType)
 	h.Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(a.Filename))
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.Set("Cache-Control", "private, max-age=3600")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
+	h.Set("Cache-Control", "private, no-store") // not kept past a sign-out or an erasure
 	h.Set("Last-Modified", a.CreatedAt.UTC().Format(time.RFC1123))
 	w.Write(data)
 }

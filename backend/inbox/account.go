@@ -112,12 +112,12 @@ func (h *Handler) changePassword(c *gin.Context) {
 		return
 	}
 	// Throttle before the password check, exactly as sign-in does.
-	byEmail, byIP, err := h.st.LoginFailures(c, u.Email, c.ClientIP(), h.cfg.LoginWindow)
+	byPair, byIP, err := h.st.LoginFailures(c, u.Email, c.ClientIP(), h.cfg.LoginWindow)
 	if err != nil {
 		h.fail(c, "password", err)
 		return
 	}
-	if byEmail >= h.cfg.LoginMaxFailures || byIP >= h.cfg.LoginMaxFailuresPerIP {
+	if byPair >= h.cfg.LoginMaxFailures || byIP >= h.cfg.LoginMaxFailuresPerIP {
 		c.Header("Retry-After", strconv.Itoa(int(h.cfg.LoginWindow.Seconds())))
 		refuse(http.StatusTooManyRequests, fmt.Sprintf(
 			"Too many wrong passwords. Wait %d minutes and try again, or ask an admin to reset your password.", int(h.cfg.LoginWindow.Minutes())))
@@ -144,7 +144,7 @@ func (h *Handler) changePassword(c *gin.Context) {
 		h.fail(c, "password", err)
 		return
 	}
-	if err := h.st.ClearLoginFailures(c, u.Email); err != nil {
+	if err := h.st.ClearLoginFailures(c, u.Email, c.ClientIP()); err != nil {
 		h.log.Warn("inbox: clear login failures", "err", err)
 	}
 	c.Redirect(http.StatusSeeOther, "/inbox/account?saved=password")

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/parleychat/parley/backend/proxies"
 	"github.com/parleychat/parley/backend/store"
 )
 
@@ -167,12 +168,12 @@ func (h *Handler) login(c *gin.Context) {
 		return
 	}
 	// Throttle before any password check: guessing costs the guesser, not bcrypt time.
-	byEmail, byIP, err := h.st.LoginFailures(c, email, c.ClientIP(), h.cfg.LoginWindow)
+	byPair, byIP, err := h.st.LoginFailures(c, email, c.ClientIP(), h.cfg.LoginWindow)
 	if err != nil {
 		h.fail(c, "login", err)
 		return
 	}
-	if byEmail >= h.cfg.LoginMaxFailures || byIP >= h.cfg.LoginMaxFailuresPerIP {
+	if byPair >= h.cfg.LoginMaxFailures || byIP >= h.cfg.LoginMaxFailuresPerIP {
 		c.Header("Retry-After", strconv.Itoa(int(h.cfg.LoginWindow.Seconds())))
 		h.renderLogin(c, http.StatusTooManyRequests, email, fmt.Sprintf(
 			"Too many failed sign-ins. Wait %d minutes and try again, or ask an admin to reset your password.", int(h.cfg.LoginWindow.Minutes())))
@@ -192,7 +193,7 @@ func (h *Handler) login(c *gin.Context) {
 		h.loginFailed(c, email)
 		return
 	}
-	if err := h.st.ClearLoginFailures(c, email); err != nil {
+	if err := h.st.ClearLoginFailures(c, email, c.ClientIP()); err != nil {
 		h.log.Warn("inbox: clear login failures", "err", err)
 	}
 	secret, _, err := h.st.CreateSession(c, u.ID, h.cfg.SessionLifetime)
@@ -251,10 +252,13 @@ func safeNext(next string) string {
 	return out
 }
 
+// setCookie sets an inbox cookie: Secure when configured so, and whenever
+// the request came over HTTPS (TLS here, or a trusted proxy's
+// X-Forwarded-Proto; backend/proxies drops an untrusted peer's).
 func (h *Handler) setCookie(c *gin.Context, name, value, path string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: name, Value: value, Path: path, MaxAge: maxAge,
-		HttpOnly: true, Secure: h.cfg.SecureCookies, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: h.cfg.SecureCookies || proxies.HTTPS(c.Request), SameSite: http.SameSiteLaxMode,
 	})
 }
 

@@ -30,8 +30,10 @@ const (
 	DefaultThreadPageSize  = 50  // messages per thread page; older ones behind a link
 	DefaultListLimit       = 200 // conversations on the list page
 	DefaultMaxTextRunes    = 4000
-	// Sign-in throttling: at most this many failures per email, and per
-	// client address, within DefaultLoginWindow.
+	// Sign-in throttling: at most this many failures per email and client
+	// address pair, and per client address whatever the email, within
+	// DefaultLoginWindow. Never per email alone: anyone could then lock
+	// any agent out.
 	DefaultLoginMaxFailures      = 5
 	DefaultLoginMaxFailuresPerIP = 30
 	DefaultLoginWindow           = 15 * time.Minute
@@ -41,7 +43,8 @@ const (
 type Config struct {
 	// SessionLifetime is how long a sign-in lasts (default 12h).
 	SessionLifetime time.Duration
-	// SecureCookies sets the Secure flag on cookies; turn it on behind HTTPS.
+	// SecureCookies sets the Secure flag on every cookie; without it a
+	// cookie is Secure when its request came over HTTPS.
 	SecureCookies bool
 	// ThreadPageSize is how many messages a thread page shows (default 50).
 	ThreadPageSize int
@@ -59,8 +62,10 @@ type Config struct {
 	// AttachmentTypes are the MIME types agents may send, judged by content
 	// (default chat.DefaultAttachmentTypes).
 	AttachmentTypes []string
-	// LoginMaxFailures and LoginMaxFailuresPerIP refuse sign-in for an email
-	// or a client address with that many failures within LoginWindow.
+	// LoginMaxFailures refuses sign-in to an email from a client address
+	// with that many failures of the pair within LoginWindow (the same
+	// email from another address is not refused); LoginMaxFailuresPerIP
+	// refuses an address with that many failures for any emails.
 	LoginMaxFailures      int
 	LoginMaxFailuresPerIP int
 	LoginWindow           time.Duration

@@ -129,6 +129,7 @@ type browser struct {
 	e    *env
 	c    *http.Client
 	csrf string // the session's token, from the last page's meta tag
+	base string // the server's URL when not e.srv's
 }
 
 func (e *env) browser() *browser {
@@ -152,7 +153,11 @@ func (b *browser) do(method, path string, form url.Values, header map[string]str
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, b.e.srv.URL+path, body)
+	base := b.e.srv.URL
+	if b.base != "" {
+		base = b.base
+	}
+	req, err := http.NewRequest(method, base+path, body)
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
@@ -597,7 +602,12 @@ func TestAssetsCached(t *testing.T) {
 // dial opens the live socket as b from a page of origin; a non-empty
 // forwardedHost is what a reverse proxy in front would report.
 func (b *browser) dial(t *testing.T, origin string, forwardedHost ...string) (*websocket.Conn, *http.Response, error) {
-	u, _ := url.Parse(b.e.srv.URL + "/inbox")
+	return b.dialAt(b.e.srv.URL, origin, forwardedHost...)
+}
+
+// dialAt is dial to the server at base.
+func (b *browser) dialAt(base, origin string, forwardedHost ...string) (*websocket.Conn, *http.Response, error) {
+	u, _ := url.Parse(base + "/inbox")
 	h := http.Header{}
 	h.Set("Origin", origin)
 	for _, fh := range forwardedHost {
@@ -608,7 +618,7 @@ func (b *browser) dial(t *testing.T, origin string, forwardedHost ...string) (*w
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.e.srv.URL, "http")+"/inbox/ws", &websocket.DialOptions{HTTPHeader: h})
+	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/inbox/ws", &websocket.DialOptions{HTTPHeader: h})
 }
 
 type frame struct {

@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/parleychat/parley/backend/housekeeping"
 	"github.com/parleychat/parley/backend/inbox"
 	"github.com/parleychat/parley/backend/mail"
+	"github.com/parleychat/parley/backend/proxies"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/edge/link"
 	"github.com/parleychat/parley/migrations"
@@ -30,9 +32,13 @@ type Config struct {
 	DatabaseURL   string // DATABASE_URL
 	Addr          string // BACKEND_ADDR, default 127.0.0.1:8081
 	LinkSecret    string // LINK_SECRET: edges and /internal endpoints
-	SecureCookies bool   // SECURE_COOKIES=1 behind HTTPS
-	MaxDBConns    int    // DB_MAX_CONNS, default 80
-	Migrate       bool   // MIGRATE_ON_START, default true
+	SecureCookies bool   // SECURE_COOKIES=1: always Secure cookies (HTTPS requests get them anyway)
+	// TrustedProxies (BACKEND_TRUSTED_PROXIES) lists the proxies whose
+	// X-Forwarded-* headers are believed: IPs or CIDR ranges, comma
+	// separated; "" is proxies.DefaultTrusted (loopback), "none" trusts none.
+	TrustedProxies string
+	MaxDBConns     int  // DB_MAX_CONNS, default 80
+	Migrate        bool // MIGRATE_ON_START, default true
 	// BACKEND_HOUSEKEEPING_EVERY, default housekeeping.DefaultEvery; 0 turns it off.
 	HousekeepingEvery time.Duration
 	// Mail is the outgoing email settings (SMTP_*, MAIL_*).
@@ -46,13 +52,14 @@ type Config struct {
 // FromEnv reads Config from environment variables.
 func FromEnv() Config {
 	c := Config{
-		DatabaseURL:   os.Getenv("DATABASE_URL"),
-		Addr:          envOr("BACKEND_ADDR", "127.0.0.1:8081"),
-		LinkSecret:    os.Getenv("LINK_SECRET"),
-		SecureCookies: os.Getenv("SECURE_COOKIES") == "1",
-		MaxDBConns:    80,
-		Migrate:       os.Getenv("MIGRATE_ON_START") != "0",
-		PublicURL:     os.Getenv("PUBLIC_URL"),
+		DatabaseURL:    os.Getenv("DATABASE_URL"),
+		Addr:           envOr("BACKEND_ADDR", "127.0.0.1:8081"),
+		LinkSecret:     os.Getenv("LINK_SECRET"),
+		SecureCookies:  os.Getenv("SECURE_COOKIES") == "1",
+		TrustedProxies: os.Getenv("BACKEND_TRUSTED_PROXIES"),
+		MaxDBConns:     80,
+		Migrate:        os.Getenv("MIGRATE_ON_START") != "0",
+		PublicURL:      os.Getenv("PUBLIC_URL"),
 	}
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
 		c.MaxDBConns = n
@@ -103,6 +110,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.TrustedProxies == "" {
+		cfg.TrustedProxies = proxies.DefaultTrusted
+	}
+	trusted, err := proxies.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server: BACKEND_TRUSTED_PROXIES: %w", err)
+	}
 	db, err := sqlx.Open("postgres", cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -128,7 +142,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// away, the queries the handler runs with it are cancelled and their
 	// connections go back to the pool instead of waiting out a lock.
 	r.ContextWithFallback = true
-	r.Use(gin.Recovery())
+	r.Use(gin.Recovery(), proxies.SecurityHeaders)
 	r.GET("/healthz", func(c *gin.Context) {
 		if err := st.Ping(c); err != nil {
 			c.String(http.StatusServiceUnavailable, "database unavailable")
@@ -149,7 +163,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.HousekeepingEvery > 0 {
 		stopHousekeeping = housekeeping.New(st, housekeeping.Config{Every: cfg.HousekeepingEvery}).Start()
 	}
-	return &Server{DB: db, Store: st, Bus: bus, Handler: r, Mail: mailer, stopHousekeeping: stopHousekeeping,
+	handler, err := trusted.Wrap(r)
+	if err != nil {
+		stopHousekeeping()
+		bus.Close()
+		db.Close()
+		return nil, err
+	}
+	return &Server{DB: db, Store: st, Bus: bus, Handler: handler, Mail: mailer, stopHousekeeping: stopHousekeeping,
 		stopMail: mailer.Start()}, nil
 }
 

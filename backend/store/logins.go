@@ -6,14 +6,16 @@ import (
 	"time"
 )
 
-// LoginFailures counts the failed sign-ins for email (any case) and for
-// ip within the last window.
-func (s *Store) LoginFailures(ctx context.Context, email, ip string, window time.Duration) (byEmail, byIP int, err error) {
+// LoginFailures counts the failed sign-ins within the last window of the
+// pair email (any case) and ip, and of ip whatever the email. Throttling
+// by pair, never by email alone, means failures from one address cannot
+// refuse the agent signing in from another.
+func (s *Store) LoginFailures(ctx context.Context, email, ip string, window time.Duration) (byPair, byIP int, err error) {
 	err = s.db.QueryRowxContext(ctx, `SELECT
-		count(*) FILTER (WHERE email = $1), count(*) FILTER (WHERE ip = $2)
-		FROM login_failures WHERE (email = $1 OR ip = $2) AND created_at > now() - make_interval(secs => $3)`,
-		strings.ToLower(email), ip, window.Seconds()).Scan(&byEmail, &byIP)
-	return byEmail, byIP, err
+		count(*) FILTER (WHERE email = $1), count(*)
+		FROM login_failures WHERE ip = $2 AND created_at > now() - make_interval(secs => $3)`,
+		strings.ToLower(email), ip, window.Seconds()).Scan(&byPair, &byIP)
+	return byPair, byIP, err
 }
 
 // RecordLoginFailure notes a failed sign-in and sweeps failures older than keep.
@@ -25,9 +27,10 @@ func (s *Store) RecordLoginFailure(ctx context.Context, email, ip string, keep t
 	return err
 }
 
-// ClearLoginFailures forgets an email's failures after a successful sign-in.
-func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE email = $1`, strings.ToLower(email))
+// ClearLoginFailures forgets the failures of the pair email and ip after a
+// successful sign-in from there (an attacker's elsewhere still count).
+func (s *Store) ClearLoginFailures(ctx context.Context, email, ip string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE email = $1 AND ip = $2`, strings.ToLower(email), ip)
 	return err
 }
 
