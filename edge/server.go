@@ -1,12 +1,14 @@
 package edge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +29,7 @@ type Server struct {
 	s        Settings
 	mux      *http.ServeMux
 	visitors *visitorHandler
+	draining atomic.Bool
 }
 
 // New loads the assets, starts the link pool and returns the edge. Close
@@ -82,6 +85,20 @@ func (srv *Server) Close() {
 	case <-time.After(6 * time.Second):
 	}
 }
+
+// Drain is the first half of a graceful stop, for a deploy: new visitor
+// sockets are refused and every open one is closed with
+// widget.CloseServiceRestart, so its widget reconnects at once to whatever
+// answers the edge's address next. It returns when the sockets are gone or
+// ctx ends; the links stay up meanwhile, so frames already relayed are
+// answered. Call Close after it.
+func (srv *Server) Drain(ctx context.Context) {
+	srv.draining.Store(true)
+	srv.visitors.drain(ctx)
+}
+
+// Draining reports whether Drain has begun.
+func (srv *Server) Draining() bool { return srv.draining.Load() }
 
 // healthz answers 200 while the edge runs, with how many backend links are
 // up (an edge without links still serves assets and cached configs).

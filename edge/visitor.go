@@ -24,6 +24,58 @@ type visitorHandler struct {
 	pool    *Pool
 	s       Settings
 	running sync.WaitGroup // open visitor sockets, so shutdown can wait for their close frames
+
+	// open lists the sockets a drain closes; draining refuses new ones.
+	openMu   sync.Mutex
+	open     map[*visitorSocket]struct{}
+	draining bool
+}
+
+// drainReason is the close reason sent with widget.CloseServiceRestart.
+const drainReason = "service restart"
+
+// add registers an accepted socket; false when the edge is draining.
+func (h *visitorHandler) add(v *visitorSocket) bool {
+	h.openMu.Lock()
+	defer h.openMu.Unlock()
+	if h.draining {
+		return false
+	}
+	if h.open == nil {
+		h.open = map[*visitorSocket]struct{}{}
+	}
+	h.open[v] = struct{}{}
+	return true
+}
+
+func (h *visitorHandler) remove(v *visitorSocket) {
+	h.openMu.Lock()
+	delete(h.open, v)
+	h.openMu.Unlock()
+}
+
+// drain refuses new sockets and closes every open one with
+// widget.CloseServiceRestart, so its widget reconnects at once (to another
+// edge behind the same address). It returns when all have ended or ctx has.
+func (h *visitorHandler) drain(ctx context.Context) {
+	h.openMu.Lock()
+	h.draining = true
+	socks := make([]*visitorSocket, 0, len(h.open))
+	for v := range h.open {
+		socks = append(socks, v)
+	}
+	h.openMu.Unlock()
+	for _, v := range socks {
+		// Close waits for the widget's close frame: in parallel, so one
+		// slow client does not hold up the others.
+		go v.c.Close(widget.CloseServiceRestart, drainReason)
+	}
+	done := make(chan struct{})
+	go func() { h.running.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // visitorSocket is one open visitor socket. An idle one has a single
@@ -49,6 +101,14 @@ var pongFrame, _ = json.Marshal(widget.Frame{Type: widget.FramePong})
 func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.running.Add(1)
 	v := &visitorSocket{h: h}
+	h.openMu.Lock()
+	draining := h.draining
+	h.openMu.Unlock()
+	if draining {
+		h.running.Done()
+		http.Error(w, "This server is restarting; connect again.", http.StatusServiceUnavailable)
+		return
+	}
 	c, err := websocket.Accept(smallHijacker{w, &v.wc}, r, &websocket.AcceptOptions{
 		// Host pages live on customers' domains: any origin may connect.
 		// The origin goes on to the backend, which knows the site.
@@ -61,11 +121,17 @@ func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.SetReadLimit(h.s.MaxFrameBytes)
 
 	v.c = c
+	if !h.add(v) { // a drain began during the handshake
+		c.Close(widget.CloseServiceRestart, drainReason)
+		h.running.Done()
+		return
+	}
 	v.bucket.init(h.s.RateBurst, h.s.RatePerSecond)
 	meta := link.Meta{RemoteIP: remoteIP(r), Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent()}
 	sess, err := h.pool.Open(r.Context(), meta, v.kick)
 	if err != nil {
 		c.Close(widget.CloseTryAgain, "backend unavailable")
+		h.remove(v)
 		h.running.Done()
 		return
 	}
@@ -81,6 +147,7 @@ func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // run reads the visitor's frames until the socket ends, then cleans up.
 func (v *visitorSocket) run() {
 	defer v.h.running.Done()
+	defer v.h.remove(v)
 	v.read()
 	v.mu.Lock()
 	v.gone = true

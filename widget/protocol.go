@@ -88,12 +88,15 @@ const (
 
 // WebSocket close codes the server uses (4000-4999 are the application's).
 const (
-	CloseTooBig      = 1009 // a frame over the size limit (RFC 6455 "message too big")
-	CloseTryAgain    = 1013 // the backend is unreachable; reconnect with backoff
-	CloseBadFrame    = 4400
-	CloseForbidden   = 4403
-	CloseNotFound    = 4404
-	CloseRateLimited = 4429
+	CloseTooBig = 1009 // a frame over the size limit (RFC 6455 "message too big")
+	// CloseServiceRestart: this edge is shutting down for a deploy; reconnect
+	// at once (the address leads to another edge, or to this one restarted).
+	CloseServiceRestart = 1012
+	CloseTryAgain       = 1013 // the backend is unreachable; reconnect with backoff
+	CloseBadFrame       = 4400
+	CloseForbidden      = 4403
+	CloseNotFound       = 4404
+	CloseRateLimited    = 4429
 )
 
 // Frame is every frame of the visitor protocol: one JSON object with a "type"

@@ -92,6 +92,9 @@ type Session struct {
 	LastSeq      int64  // highest seq received in a message frame
 
 	Backoff Backoff
+	// restarted: the last close was a service restart, answered with an
+	// immediate reconnect that has not been welcomed yet.
+	restarted bool
 
 	// Live state (live.go): the chatflow's settings the session acts on,
 	// what the server told about presence, typing and reading.
@@ -236,6 +239,7 @@ func (s *Session) Receive(f Frame) Update {
 		s.state = ConnConnected
 		s.notice = ""
 		s.Backoff.Reset()
+		s.restarted = false
 		if f.Token != "" {
 			s.Token = f.Token
 		}
@@ -412,6 +416,12 @@ func (s *Session) Closed(code int) (delay time.Duration, retry bool) {
 		s.switchConversation("")
 	}
 	s.state = ConnReconnecting
+	if code == CloseServiceRestart && !s.restarted {
+		// A deploy, not a fault: come back at once, without counting an
+		// attempt. Twice without a welcome between falls back to backoff.
+		s.restarted = true
+		return 0, true
+	}
 	d := s.Backoff.Next()
 	if code == CloseRateLimited {
 		d = max(d, RateLimitedDelay)

@@ -357,3 +357,35 @@ func TestConnStateString(t *testing.T) {
 		t.Fatal(ConnReconnecting.String(), ConnState(99).String())
 	}
 }
+
+// TestServiceRestartReconnectsAtOnce: an edge closing for a deploy (1012)
+// gets an immediate reconnect that resends what was not acknowledged; a
+// second 1012 before a welcome backs off like any other failure.
+func TestServiceRestartReconnectsAtOnce(t *testing.T) {
+	s := newTestSession()
+	s.Dial()
+	s.Receive(Frame{Type: FrameWelcome, Token: "t"})
+	a := mustSend(t, s, "in flight").Send[0]
+	for range 3 {
+		s.Closed(CloseTryAgain) // earlier trouble: the schedule has grown
+	}
+	s.Dial()
+	s.Receive(Frame{Type: FrameWelcome, Token: "t"})
+
+	d, retry := s.Closed(CloseServiceRestart)
+	if !retry || d != 0 || s.State() != ConnReconnecting {
+		t.Fatalf("Closed(1012) = %v, %v, state %v; want an immediate retry", d, retry, s.State())
+	}
+	s.Dial()
+	if d2, _ := s.Closed(CloseServiceRestart); d2 < BackoffMin/2 {
+		t.Fatalf("a second 1012 without a welcome retried after %v, want backoff", d2)
+	}
+	s.Dial()
+	u := s.Receive(Frame{Type: FrameWelcome, Token: "t"})
+	if got := ids(u.Send); !reflect.DeepEqual(got, []string{"send:" + a.ID}) {
+		t.Fatalf("after the restart resent %v, want the unacknowledged message once", got)
+	}
+	if d3, _ := s.Closed(CloseServiceRestart); d3 != 0 {
+		t.Fatalf("1012 after a welcome: delay %v, want 0", d3)
+	}
+}

@@ -114,8 +114,9 @@ type Engine struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
-	mu   sync.Mutex
-	hubs map[int64]*hub // by account
+	mu    sync.Mutex
+	hubs  map[int64]*hub // by account
+	links sync.WaitGroup // running link handlers; Add under mu
 }
 
 // New returns an engine storing in st and following bus. A nil bus disables
@@ -128,8 +129,37 @@ func New(st *store.Store, bus *events.Bus, cfg Config) *Engine {
 }
 
 // Close drops every link (edges close their visitors with 1013 and reconnect,
-// to another backend if there is one). The engine accepts no links afterwards.
-func (e *Engine) Close() { e.stop() }
+// to another backend if there is one) and waits, up to closeWait, until
+// their sessions have ended. The engine accepts no links afterwards.
+// Appends a session had handed to the store may still be committing: the
+// store's WaitAppends waits for those.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	e.stop()
+	e.mu.Unlock()
+	done := make(chan struct{})
+	go func() { e.links.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeWait):
+		e.log.Warn("chat: links still open after closing the engine", "waited", closeWait)
+	}
+}
+
+// closeWait bounds how long Close waits for the links' sessions to end
+// (each ends at its next step once its link's context is cancelled).
+const closeWait = 10 * time.Second
+
+// linkStarted counts a new link unless the engine has closed.
+func (e *Engine) linkStarted() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx.Err() != nil {
+		return false
+	}
+	e.links.Add(1)
+	return true
+}
 
 // hub fans one account's bus notices out to its sessions: one subscription
 // per account per engine, not per visitor. Every welcomed session belongs

@@ -19,15 +19,16 @@ import (
 // session the edge carries over it until the link drops.
 func (e *Engine) LinkHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if e.ctx.Err() != nil {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
-			return
-		}
 		if !e.authorised(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parley-link"`)
 			http.Error(w, "link secret required", http.StatusUnauthorized)
 			return
 		}
+		if !e.linkStarted() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		defer e.links.Done()
 		conn, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return // Accept has answered the request

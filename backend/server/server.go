@@ -91,6 +91,8 @@ type Server struct {
 	Handler http.Handler
 
 	Mail *mail.Service
+	// Engine runs the visitor sessions of the linked edges.
+	Engine *chat.Engine
 
 	stopHousekeeping func()
 	stopMail         func()
@@ -170,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Server{DB: db, Store: st, Bus: bus, Handler: handler, Mail: mailer, stopHousekeeping: stopHousekeeping,
+	return &Server{DB: db, Store: st, Bus: bus, Handler: handler, Mail: mailer, Engine: engine, stopHousekeeping: stopHousekeeping,
 		stopMail: mailer.Start()}, nil
 }
 
@@ -193,8 +195,21 @@ func migrateWhenReady(ctx context.Context, db *sqlx.DB) error {
 	}
 }
 
-// Close stops the housekeeping job and releases the database and the listener.
+// Close stops the backend's work in order, for a deploy: the chat engine
+// drops its links (edges close their visitors, who reconnect and resend
+// what was not acknowledged) and waits for their sessions; appends already
+// handed to the store are committed (up to appendsWait); then the jobs, the
+// listener and the database go. Stop the HTTP server first, so no request
+// starts meanwhile.
 func (s *Server) Close() {
+	if s.Engine != nil {
+		s.Engine.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), appendsWait)
+	defer cancel()
+	if err := s.Store.WaitAppends(ctx); err != nil {
+		slog.Warn("backend stopping with appends unfinished", "err", err)
+	}
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
 	}
@@ -204,3 +219,7 @@ func (s *Server) Close() {
 	s.Bus.Close()
 	s.DB.Close()
 }
+
+// appendsWait bounds how long Close waits for appends in flight (a batch
+// statement has its own limit; commits take milliseconds).
+const appendsWait = 10 * time.Second

@@ -63,6 +63,29 @@ func (s *Store) submitAppend(r *appendReq) {
 	}
 }
 
+// WaitAppends returns once no append waits or is being written (or when
+// ctx ends, with its error): a stopping backend calls it after its callers
+// have stopped, before closing the database, so that what it accepted is
+// committed, not cut off.
+func (s *Store) WaitAppends(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		a := &s.appends
+		a.mu.Lock()
+		idle := len(a.pending) == 0 && a.running == 0
+		a.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // runAppends writes batches until nothing waits. It runs in a goroutine of
 // its own, so no caller's latency includes other callers' batches.
 func (s *Store) runAppends() {

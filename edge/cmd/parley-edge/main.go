@@ -34,6 +34,15 @@ func main() {
 	flag.StringVar(&s.BuildDir, "build", s.BuildDir, "built widget folder (BUILD_DIR)")
 	flag.IntVar(&s.LinkCount, "links", s.LinkCount, "WebSocket links to the backend (EDGE_LINKS)")
 	flag.DurationVar(&s.ConfigTTL, "config-ttl", s.ConfigTTL, "how long a site config is cached (EDGE_CONFIG_TTL)")
+	drain := defaultDrainTime
+	if v := os.Getenv("EDGE_DRAIN_TIME"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			drain = d
+		} else {
+			slog.Warn("EDGE_DRAIN_TIME is not a positive duration; using the default", "value", v, "default", drain)
+		}
+	}
+	flag.DurationVar(&drain, "drain", drain, "on SIGTERM, the longest the edge takes to close its sockets and exit (EDGE_DRAIN_TIME)")
 	flag.Parse()
 	if s.LinkSecret == "" {
 		slog.Warn("LINK_SECRET is empty; the backend will refuse the edge's links unless it is empty there too")
@@ -63,13 +72,32 @@ func main() {
 		os.Exit(1)
 	case <-ctx.Done():
 	}
-	slog.Info("edge shutting down")
-	// Stop taking requests, then close the visitor sockets with 1013 (by
-	// dropping the links) so widgets reconnect elsewhere or after restart.
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	slog.Info("edge draining", "drain_time", drain)
+	start := time.Now()
+	// Stop accepting at once (Shutdown closes the listener first, then waits
+	// for proxied requests in flight); close every visitor socket with
+	// 1012, service restart, so widgets reconnect at once to another edge
+	// or to this one restarted; then drop the links. All within drain.
+	dctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	shut := make(chan error, 1)
+	go func() { shut <- hs.Shutdown(dctx) }()
+	srv.Drain(dctx)
+	if err := <-shut; err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		slog.Warn("edge shutdown", "err", err)
 	}
-	srv.Close()
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-dctx.Done():
+		slog.Warn("edge drain time over; exiting with sockets still open")
+	}
+	slog.Info("edge stopped", "took", time.Since(start).Round(time.Millisecond))
 }
+
+// defaultDrainTime is how long a stopping edge may take to close its
+// visitor sockets and links (EDGE_DRAIN_TIME): widgets answer a close at
+// once, so seconds are plenty; it must stay under the service manager's
+// stop timeout (systemd's TimeoutStopSec, 90 s by default).
+const defaultDrainTime = 10 * time.Second

@@ -41,6 +41,9 @@ type VisitorConfig struct {
 	// OnFrame, when set, sees every frame the server sends, after the
 	// session has applied it. It runs on the reading goroutine: keep it short.
 	OnFrame func(widget.Frame)
+	// OnClose, when set, learns how each socket ended: its close code (1006
+	// without a close frame) and the delay before the next dial.
+	OnClose func(code int, delay time.Duration)
 }
 
 // Visitor is one simulated widget. Run keeps its socket up; Send queues a
@@ -89,6 +92,9 @@ func (v *Visitor) Run(ctx context.Context) error {
 		v.mu.Lock()
 		delay, retry := v.sess.Closed(code)
 		v.mu.Unlock()
+		if v.cfg.OnClose != nil {
+			v.cfg.OnClose(code, delay)
+		}
 		if !retry {
 			return errors.New("chatsim: the edge refused the visitor for good (close " + websocket.StatusCode(code).String() + ")")
 		}
