@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,7 +22,7 @@ import (
 // Limits on account settings.
 const (
 	MaxDomainLen   = 253 // a DNS name
-	MaxTimezoneLen = 64
+	MaxTimezoneLen = chatflow.MaxTimezoneLen
 )
 
 // accountInput is PATCH /account: a field the body leaves out (nil) keeps
@@ -194,7 +193,7 @@ func checkAccount(e *problem.Errors, in *accountInput, null map[string]bool) sto
 		u.MailReplyDomain = &d
 	}
 	u.Timezone = text("timezone", in.Timezone, true, func(s string) {
-		if !ianaZone(s) {
+		if !chatflow.ValidTimezone(s) {
 			e.Add("timezone", "must be an IANA time zone name like Europe/Amsterdam or UTC")
 		}
 	})
@@ -233,20 +232,4 @@ func hostName(s string) bool {
 	}
 	tld := labels[len(labels)-1]
 	return strings.ContainsFunc(tld, func(r rune) bool { return r >= 'a' && r <= 'z' }) // 10.0.0.1 is no domain
-}
-
-// zoneName is the shape of an IANA zone name: Area/Location segments.
-var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
-
-// ianaZone reports whether name is an IANA time zone that loads here:
-// not "" or "Local" (which time.LoadLocation accepts as UTC and the
-// server's zone), and not the posix/ and right/ copies some systems keep
-// beside the database (the embedded one, time/tzdata, has neither).
-func ianaZone(name string) bool {
-	if name == "" || name == "Local" || len(name) > MaxTimezoneLen || !zoneName.MatchString(name) ||
-		strings.HasPrefix(name, "posix/") || strings.HasPrefix(name, "right/") {
-		return false
-	}
-	_, err := time.LoadLocation(name)
-	return err == nil
 }

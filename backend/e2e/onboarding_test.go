@@ -115,6 +115,14 @@ func TestCleanInstall(t *testing.T) {
 		}
 	}
 
+	// A form posted from elsewhere (no CSRF cookie) is refused, even with the token.
+	token := link[strings.Index(link, "token=")+len("token="):]
+	if r, err := http.PostForm(edge+"/setup", map[string][]string{"token": {token}, "csrf_token": {"x"}, "company": {"Evil"},
+		"domains": {"evil.example"}, "timezone": {"UTC"}, "admin_name": {"Eve"}, "admin_email": {"eve@evil.example"},
+		"admin_password": {"eve-password-1"}}); err != nil || r.StatusCode != http.StatusForbidden {
+		t.Fatalf("setup without the CSRF cookie: %v %v", r, err)
+	}
+
 	admin := Tab(t)
 	runT(t, admin, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
@@ -191,6 +199,9 @@ func TestCleanInstall(t *testing.T) {
 		}
 	}
 	runT(t, admin, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("setup-refused")))
+	// Setup signed its admin in.
+	runT(t, admin, chromedp.Navigate(edge+"/inbox"))
+	waitJS(t, admin, "the admin in the inbox after setup", `document.querySelector('.who') && document.querySelector('.who').textContent === 'Ana Admin'`, 10*time.Second)
 
 }
 
