@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-smtp"
 
+	"github.com/parleychat/parley/backend/mail"
 	"github.com/parleychat/parley/backend/mail/mailpittest"
 	"github.com/parleychat/parley/backend/store"
 )
@@ -133,3 +136,74 @@ func TestEmailOfflineReplyAndReopenLink(t *testing.T) {
 		t.Fatalf("%d emails, want 3", len(all))
 	}
 }
+
+// A visitor's reply by email shows up live in the agent's open thread,
+// quoted history stripped; mail for anyone else is refused at RCPT.
+func TestEmailReplyLiveInAgentThread(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inAddr := l.Addr().String()
+	l.Close()
+	s, _ := mailSystem(t, "MAIL_IN_ADDR="+inAddr)
+	ctx := context.Background()
+	var acctID int64
+	if err := s.DB.Get(&acctID, `SELECT id FROM accounts WHERE public_id = $1`, s.Demo.Site); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.UpdateAccount(ctx, acctID, store.AccountUpdate{MailReplyDomain: ptrTo("reply.demo.test")}); err != nil {
+		t.Fatal(err)
+	}
+
+	visitor, agent := Tab(t), Tab(t)
+	signIn(t, agent, s)
+	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
+	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
+	visitorSays(t, visitor, "hello from the chat")
+	waitJS(t, agent, "the conversation in the list", `document.querySelector('[data-conversation]')`, 10*time.Second)
+	runT(t, agent, chromedp.Click(chromedp.CSS(`[data-conversation]`)))
+	waitJS(t, agent, "the message in the thread", threadHas("hello from the chat"), 10*time.Second)
+	waitJS(t, agent, "the thread's live socket", `document.getElementById('live-status').dataset.state === 'live'`, 10*time.Second)
+
+	var convID int64
+	if err := s.DB.Get(&convID, `SELECT id FROM conversations ORDER BY id DESC LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.Store.MailKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := "reply+" + mail.Sign(key, mail.PurposeReply, convID, time.Hour, time.Now()) + "@reply.demo.test"
+	c, err := smtp.Dial(inAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("ana@example.net", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("someone@gmail.com", nil); err == nil {
+		t.Fatal("a foreign recipient was accepted: the server relays")
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(w, "From: ana@example.net\r\nTo: "+to+"\r\nSubject: Re: your chat\r\nMessage-ID: <e2e-1@example.net>\r\n\r\n"+
+		"I answer by email, thanks!\r\n\r\nOn Tue, Parley Demo Shop <chat@parley.test> wrote:\r\n> hello from the chat\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, agent, "the emailed reply in the open thread", threadHas("I answer by email, thanks!"), 10*time.Second)
+	if n := evalString(t, agent, `String([...document.querySelectorAll('#thread [data-seq]')].filter(m => m.textContent.includes('wrote:')).length)`); n != "0" {
+		t.Fatalf("the quoted history reached the thread (%s messages)", n)
+	}
+	waitJS(t, visitor, "the emailed reply in the widget too", widgetHas("visitor", "I answer by email, thanks!"), 10*time.Second)
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -21,6 +21,7 @@ import (
 	"github.com/parleychat/parley/backend/housekeeping"
 	"github.com/parleychat/parley/backend/inbox"
 	"github.com/parleychat/parley/backend/mail"
+	"github.com/parleychat/parley/backend/mailin"
 	"github.com/parleychat/parley/backend/proxies"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/edge/link"
@@ -43,6 +44,8 @@ type Config struct {
 	HousekeepingEvery time.Duration
 	// Mail is the outgoing email settings (SMTP_*, MAIL_*).
 	Mail mail.Config
+	// MailIn is the server taking visitors' replies by email (MAIL_IN_*).
+	MailIn mailin.Config
 	// PUBLIC_URL: the edge's public address (https://chat.example.com) for
 	// the setup link, script tags and invitation links; empty uses the
 	// address each request came to.
@@ -65,6 +68,7 @@ func FromEnv() Config {
 		c.MaxDBConns = n
 	}
 	c.Mail = mail.FromEnv()
+	c.MailIn = mailin.FromEnv()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
 	if v := os.Getenv("BACKEND_HOUSEKEEPING_EVERY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
@@ -96,6 +100,7 @@ type Server struct {
 
 	stopHousekeeping func()
 	stopMail         func()
+	stopMailIn       func()
 }
 
 // New connects to the database (migrating it if asked) and builds the router.
@@ -172,8 +177,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
+	stopMailIn := func() {}
+	if cfg.MailIn.Addr != "" {
+		if stopMailIn, err = mailin.New(st, mailer, cfg.MailIn).Start(); err != nil {
+			stopHousekeeping()
+			bus.Close()
+			db.Close()
+			return nil, err
+		}
+	}
 	return &Server{DB: db, Store: st, Bus: bus, Handler: handler, Mail: mailer, Engine: engine, stopHousekeeping: stopHousekeeping,
-		stopMail: mailer.Start()}, nil
+		stopMail: mailer.Start(), stopMailIn: stopMailIn}, nil
 }
 
 // migrateWhenReady applies migrations, retrying while the database is starting.
@@ -212,6 +226,9 @@ func (s *Server) Close() {
 	}
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
+	}
+	if s.stopMailIn != nil {
+		s.stopMailIn()
 	}
 	if s.stopMail != nil {
 		s.stopMail()
