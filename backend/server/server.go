@@ -216,6 +216,9 @@ func migrateWhenReady(ctx context.Context, db *sqlx.DB) error {
 // listener and the database go. Stop the HTTP server first, so no request
 // starts meanwhile.
 func (s *Server) Close() {
+	if s.stopMailIn != nil {
+		s.stopMailIn() // no more replies by email: they append too
+	}
 	if s.Engine != nil {
 		s.Engine.Close()
 	}
@@ -226,9 +229,6 @@ func (s *Server) Close() {
 	}
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
-	}
-	if s.stopMailIn != nil {
-		s.stopMailIn()
 	}
 	if s.stopMail != nil {
 		s.stopMail()
