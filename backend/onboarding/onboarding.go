@@ -24,6 +24,7 @@ import (
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/password"
 	"github.com/parleychat/parley/backend/problem"
+	"github.com/parleychat/parley/backend/proxies"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/widget/origins"
 )
@@ -229,13 +230,14 @@ func companyDomain(domains []string) string {
 
 // Base returns the public address links are built on: configured (the
 // PUBLIC_URL setting) when set, else the address the request came to (the
-// edge keeps the public Host and says the scheme in X-Forwarded-Proto).
+// edge keeps the public Host and says the scheme in X-Forwarded-Proto,
+// believed from trusted proxies only).
 func Base(configured string, r *http.Request) string {
 	if configured != "" || r == nil {
 		return strings.TrimRight(configured, "/")
 	}
 	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if proxies.HTTPS(r) {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
