@@ -64,9 +64,10 @@ func rest(t *testing.T, edge, key, method, path string, body any) (int, map[stri
 	return res.StatusCode, out
 }
 
-// hostPage serves a page carrying tag on another origin than the edge:
-// http://localhost:PORT, while the edge is at 127.0.0.1.
-func hostPage(t *testing.T, tag string) string {
+// hostPage serves a page carrying tag on another origin than the edge
+// (http://localhost:PORT, while the edge is at 127.0.0.1), under the
+// Content-Security-Policy csp when it is not empty.
+func hostPage(t *testing.T, tag, csp string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,6 +75,9 @@ func hostPage(t *testing.T, tag string) string {
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if csp != "" {
+			w.Header().Set("Content-Security-Policy", csp)
+		}
 		fmt.Fprintf(w, "<!doctype html><html lang=en><head><meta charset=utf-8><title>Acme Bikes</title></head><body><h1>Acme Bikes</h1><p>Bikes.</p>%s</body></html>", tag)
 	}))
 	srv.Listener.Close()

@@ -146,6 +146,6 @@ func (h *Handler) setup(c *gin.Context) {
 	} else {
 		h.log.Warn("inbox: setup sign-in", "err", err)
 	}
-	domains, _ := onboarding.Validate(in)
-	h.renderSetup(c, http.StatusCreated, setupData{Done: res, Domains: domains.Domains, Form: in})
+	clean, _ := onboarding.Validate(in) // as stored: trimmed, domains normalized
+	h.renderSetup(c, http.StatusCreated, setupData{Done: res, Domains: clean.Domains, Form: clean})
 }
