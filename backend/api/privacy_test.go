@@ -199,6 +199,18 @@ type privacyFixture struct {
 	otherConv, subscription int64
 }
 
+// identifyVisitor makes (or finds) the verified contact with email and
+// links the visitor and its open conversations to it, as an identified
+// hello does.
+func (e *env) identifyVisitor(visitorID int64, email string) *store.Contact {
+	e.t.Helper()
+	ctx := context.Background()
+	_, _, c, err := e.st.IdentifyContact(ctx, store.Identification{AccountID: e.acct.ID, Email: email}, time.Hour)
+	must(e.t, err)
+	must(e.t, e.st.LinkVisitorContact(ctx, e.acct.ID, visitorID, c.ID))
+	return c
+}
+
 func (e *env) privacyFixture() *privacyFixture {
 	e.t.Helper()
 	ctx := context.Background()
@@ -219,9 +231,7 @@ func (e *env) privacyFixture() *privacyFixture {
 			must(e.t, err)
 		}
 	}
-	c, _, err := e.st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: e.acct.ID, VisitorID: v.ID, ConversationID: f.convs[1], Email: "ann@example.com"})
-	must(e.t, err)
-	f.contact = c.ID
+	f.contact = e.identifyVisitor(v.ID, "ann@example.com").ID
 	_, err = e.st.RecordConsent(ctx, store.NewConsent{AccountID: e.acct.ID, VisitorID: v.ID, Kind: store.ConsentCookie, Decision: store.ConsentGranted, Text: "Cookies?"})
 	must(e.t, err)
 	_, err = e.st.RecordConsent(ctx, store.NewConsent{AccountID: e.acct.ID, ConversationID: f.convs[1], Kind: store.ConsentDataProcessing,
@@ -240,8 +250,7 @@ func (e *env) privacyFixture() *privacyFixture {
 	must(e.t, err)
 	_, _, err = e.st.AppendMessage(ctx, store.NewMessage{ConversationID: oc.ID, ClientID: "m1", AuthorType: store.AuthorVisitor, Body: "Bob here"})
 	must(e.t, err)
-	bob, err := e.st.CaptureEmail(ctx, e.acct.ID, v2.ID, oc.ID, "bob@example.com")
-	must(e.t, err)
+	bob := e.identifyVisitor(v2.ID, "bob@example.com")
 	_, err = e.st.RecordConsent(ctx, store.NewConsent{AccountID: e.acct.ID, ConversationID: oc.ID, Kind: store.ConsentCookie, Decision: store.ConsentGranted, Text: "Cookies?"})
 	must(e.t, err)
 	f.otherContact, f.otherConv = bob.ID, oc.ID

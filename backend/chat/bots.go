@@ -64,8 +64,8 @@ type botAction struct {
 	say          string
 	quickReplies []string
 	link, title  string
-	contact      map[string]string // answers for the visitor's contact
-	email        string            // an address that makes (or finds) the contact; contact is then written to it
+	contact      map[string]string // answers for the visitor's (identified) contact
+	email        string            // an address the visitor typed: kept as their unverified claim
 	ticket       map[string]string // fields for the conversation's ticket
 }
 
@@ -207,9 +207,9 @@ func (s *session) ruleDecide(b *store.BotState, flow *bot.Flow, msg *store.Messa
 			case o.Property.Object == bot.ObjectTicket:
 				ticket[name] = o.Value
 			case name == "email" && widget.ValidEmail(o.Value):
-				// The address makes the contact; what waited goes onto it.
-				*actions = append(*actions, botAction{email: o.Value, contact: pending})
-				pending, hasContact = map[string]string{}, true
+				// A typed address is only a claim (claim.go): it makes no
+				// contact, so the other answers keep waiting for one.
+				*actions = append(*actions, botAction{email: o.Value})
 			case hasContact:
 				*actions = append(*actions, botAction{contact: map[string]string{name: o.Value}})
 			default:
@@ -253,14 +253,7 @@ func (s *session) botAct(ctx context.Context, trigger int64, i int, a botAction)
 	case a.say != "":
 		return s.botSay(ctx, trigger, i, a.say, a.quickReplies, a.link, a.title)
 	case a.email != "":
-		c, _, err := s.e.st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: s.account.ID,
-			VisitorID: s.visitor.ID, ConversationID: s.conv.ID, Email: a.email, Marketing: s.flow.Options.MarketingContacts})
-		if err != nil {
-			return err
-		}
-		s.visitor.ContactID = &c.ID
-		s.applySubscription(ctx)
-		return s.e.st.SetContactFields(ctx, s.account.ID, c.ID, a.contact)
+		return s.claimEmail(ctx, a.email)
 	case a.contact != nil:
 		if s.visitor.ContactID == nil {
 			return nil

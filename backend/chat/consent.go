@@ -21,8 +21,9 @@ import (
 // and records legitimate interest as implied by the first message.
 //
 // A communication choice made before the visitor has a contact is kept in
-// its consent record and applied to the contact as soon as there is one
-// (an address left, an identification).
+// its consent record and applied to the contact as soon as there is one:
+// when the visitor is identified. An address typed into the chat is no
+// contact (claim.go), so it never changes anyone's subscriptions.
 
 // onConsent records a consent decision (decodeFrame has checked its shape).
 func (s *session) onConsent(f *widget.Frame) {

@@ -92,9 +92,8 @@ func welcomeProperties(c *store.Contact) *widget.Properties {
 	return &out
 }
 
-// contactLinked runs when the visitor has just got a contact (an address
-// left, an identification, a bot's email question): choices made before
-// it follow it.
+// contactLinked runs when the visitor has just got a contact (only ever
+// by identification): choices made before it follow it.
 func (s *session) contactLinked(ctx context.Context) {
 	s.applySubscription(ctx)
 	s.flushPendingContact(ctx)

@@ -47,33 +47,18 @@ func (s *session) onRead(f *widget.Frame) {
 	}
 }
 
-// onEmail stores the address the visitor left (decodeFrame has checked it)
-// on a contact, links visitor and conversation to it, and confirms it.
+// onEmail keeps the address the visitor left (decodeFrame has checked it)
+// as their unverified claim (claim.go) and confirms it.
 func (s *session) onEmail(f *widget.Frame) {
 	ctx, cancel := s.dbctx()
 	defer cancel()
-	var conv int64
-	if s.conv != nil {
-		conv = s.conv.ID
-	}
-	capture := func() (*store.Contact, error) {
-		c, _, err := s.e.st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: s.account.ID,
-			VisitorID: s.visitor.ID, ConversationID: conv, Email: f.Email, Marketing: s.flow.Options.MarketingContacts})
-		return c, err
-	}
-	c, err := capture()
-	if err != nil && s.visitorGone(ctx, err) {
-		c, err = capture() // the address is this person's, now as a new visitor
-	}
-	if err != nil {
+	if err := s.claimEmail(ctx, f.Email); err != nil {
 		if s.ctx.Err() == nil {
 			s.e.log.Warn("chat: email not stored", "err", err)
 			s.fail(widget.ErrUnavailable, f.ID, "Your email address could not be saved yet; try again.")
 		}
 		return
 	}
-	s.visitor.ContactID = &c.ID
-	s.contactLinked(ctx)
 	s.write(widget.Frame{Type: widget.FrameEmail, ID: f.ID, Email: f.Email})
 	s.confirmOffline(ctx) // a message left while offline, now with an address
 }

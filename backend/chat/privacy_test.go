@@ -170,7 +170,7 @@ func TestCookieRefusalHasNoVisitorAndCommunicationReachesTheContact(t *testing.T
 	}
 	s := w.link(t).open()
 	s.send(hello("", "", 0))
-	s.next(t, widget.FrameWelcome)
+	wel := s.next(t, widget.FrameWelcome)
 	s.send(widget.Frame{Type: widget.FrameConsent, Kind: widget.ConsentCookie, Decision: widget.DecisionRefused, Version: cfg.Consents.Cookie.Version})
 	s.next(t, widget.FrameConsent)
 	var visitor *int64
@@ -178,14 +178,18 @@ func TestCookieRefusalHasNoVisitorAndCommunicationReachesTheContact(t *testing.T
 	if visitor != nil {
 		t.Fatalf("a refused cookie banner was recorded with visitor %d", *visitor)
 	}
-	// Subscribed before there is a contact: it lands on the contact the address makes.
+	// Subscribed before there is a contact: it lands on the contact an
+	// identification of this visitor brings (a typed address brings none).
 	s.send(widget.Frame{Type: widget.FrameConsent, Kind: widget.ConsentCommunication, Decision: widget.DecisionGranted, Version: cfg.Consents.Communication.Version})
 	s.next(t, widget.FrameConsent)
-	s.send(widget.Frame{Type: widget.FrameEmail, ID: "e1", Email: "nina@example.com"})
-	s.next(t, widget.FrameEmail)
-	c, err := w.st.ContactByEmail(ctx, w.account.ID, "nina@example.com")
+	tok, err := identity.Issue(ctx, w.st, w.account.ID, identity.Request{Email: "nina@example.com"})
 	must(t, err)
-	subs, err := w.st.ContactSubscriptions(ctx, w.account.ID, c.ID)
+	s = w.link(t).open() // the next page, identified
+	s.send(identifiedHello(wel.Token, "nina@example.com", tok.Token))
+	if wel := s.next(t, widget.FrameWelcome); !wel.Identified {
+		t.Fatalf("identified welcome %+v", wel)
+	}
+	subs, err := w.st.ContactSubscriptions(ctx, w.account.ID, tok.ContactID)
 	must(t, err)
 	if len(subs) != 1 || subs[0].Status != store.Subscribed || subs[0].Name != "Newsletter" {
 		t.Fatalf("subscriptions %+v", subs)
@@ -205,24 +209,9 @@ func TestCookieRefusalHasNoVisitorAndCommunicationReachesTheContact(t *testing.T
 	// Unsubscribing with a known contact changes it at once.
 	s.send(widget.Frame{Type: widget.FrameConsent, Kind: widget.ConsentCommunication, Decision: widget.DecisionRefused, Version: renamed.Version})
 	s.next(t, widget.FrameConsent)
-	subs, _ = w.st.ContactSubscriptions(ctx, w.account.ID, c.ID)
+	subs, _ = w.st.ContactSubscriptions(ctx, w.account.ID, tok.ContactID)
 	if len(subs) != 1 || subs[0].Status != store.Unsubscribed {
 		t.Fatalf("after refusing: %+v", subs)
-	}
-}
-
-func TestEmailCaptureMarksContactsAsTheChatflowSays(t *testing.T) {
-	w := newWorld(t)
-	w.setFlow(t, "live_agent", `{"options":{"marketing_contacts":true}}`)
-	s := w.link(t).open()
-	s.send(hello("", "", 0))
-	s.next(t, widget.FrameWelcome)
-	s.send(widget.Frame{Type: widget.FrameEmail, ID: "e1", Email: "mo@example.com"})
-	s.next(t, widget.FrameEmail)
-	c, err := w.st.ContactByEmail(context.Background(), w.account.ID, "mo@example.com")
-	must(t, err)
-	if !c.Marketing {
-		t.Fatal("a contact created by a marketing chatflow is not a marketing contact")
 	}
 }
 
@@ -301,10 +290,15 @@ func TestErasureMidSessionStartsOverAsANewVisitor(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	l := w.link(t)
-	s, token, convID := w.chat(t, l, "Please forget me afterwards")
-	s.send(widget.Frame{Type: widget.FrameEmail, ID: "e1", Email: "gone@example.com"})
-	s.next(t, widget.FrameEmail)
-	c, err := w.st.ContactByEmail(ctx, w.account.ID, "gone@example.com")
+	idt, err := identity.Issue(ctx, w.st, w.account.ID, identity.Request{Email: "gone@example.com"})
+	must(t, err)
+	s := l.open()
+	s.send(identifiedHello("", "gone@example.com", idt.Token))
+	token := s.next(t, widget.FrameWelcome).Token
+	s.send(widget.Frame{Type: widget.FrameSend, ID: "m1", Text: "Please forget me afterwards"})
+	convID := s.next(t, widget.FrameAck).Conversation
+	s.next(t, widget.FrameMessage)
+	c, err := w.st.Contact(ctx, w.account.ID, idt.ContactID)
 	must(t, err)
 	oldConv := w.conversation(t, convID)
 

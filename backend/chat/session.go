@@ -272,6 +272,8 @@ func (s *session) onHello(f *widget.Frame) {
 		if c, err := s.e.st.Contact(ctx, account.ID, *visitor.ContactID); err == nil {
 			email = c.Email
 		}
+	default:
+		email = visitor.ClaimedEmail // what this visitor typed, told back only to them
 	}
 	// Join the account's hub before computing presence: a change from now
 	// on reaches this session, so the first value cannot go stale unseen.
@@ -381,7 +383,7 @@ func (s *session) onSend(f *widget.Frame) {
 		s.agentReadSent = 0
 		s.e.follow(s, conv.ID)
 		if s.visitor.ContactID != nil {
-			// An address left before the conversation began belongs to it too.
+			// A visitor identified before the conversation began: it is the contact's.
 			if err := s.e.st.LinkConversationContact(ctx, conv.ID, s.visitor.ID); err != nil {
 				s.e.log.Warn("chat: link contact", "err", err)
 			}

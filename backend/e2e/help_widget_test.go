@@ -13,7 +13,7 @@ import (
 // Issues 6 and 7 in the widget: the satisfaction survey after the agent
 // closes, a file sent from the widget, the Help tab, the customer agent
 // answering from an article and handing over, and a template bot's quick
-// replies with the answers on the contact and ticket.
+// replies with the answers on the ticket.
 
 // restID posts body to path and returns the new object's id.
 func restID(t *testing.T, s *System, path string, body map[string]any) int64 {
@@ -185,14 +185,15 @@ func TestWidgetRuleBotQuickReplies(t *testing.T) {
 	waitJS(t, visitor, "the hand-over", widgetHas("bot", "bringing in someone"), 15*time.Second)
 	waitJS(t, visitor, "no quick replies under later messages", `!`+quick, 5*time.Second)
 
-	// The agent who takes over sees the answers on the contact and ticket.
+	// The agent who takes over sees the answers on the ticket (a typed
+	// address makes no contact) and the address marked unverified.
 	var convID int64
 	if err := s.DB.Get(&convID, `SELECT id FROM conversations ORDER BY id DESC LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
 	signIn(t, agent, s)
 	runT(t, agent, chromedp.Navigate(fmt.Sprintf("%s/inbox/conversations/%d", s.Edge, convID)))
-	waitJS(t, agent, "the answers on the contact", `(p => p.textContent.includes('buying_timeline') && p.textContent.includes('quarter') && p.textContent.includes('team_size'))(document.querySelector('aside.panel'))`, 10*time.Second)
+	waitJS(t, agent, "the answers in the panel", `(p => p.textContent.includes('buying_timeline') && p.textContent.includes('quarter') && p.textContent.includes('team_size') && p.querySelector('#panel-claimed-email').textContent.includes('ida@example.com unverified'))(document.querySelector('aside.panel'))`, 10*time.Second)
 	var ticket string
 	if err := s.DB.Get(&ticket, `SELECT properties::text FROM tickets WHERE conversation_id = $1`, convID); err != nil || !strings.Contains(ticket, "quarter") {
 		t.Fatalf("the ticket's properties %s (%v)", ticket, err)

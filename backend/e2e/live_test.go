@@ -46,7 +46,7 @@ func widgetShows(name, text string) string {
 // TestLiveTypingReceiptsPresenceAndEmail drives issue 3's live features in
 // two real browsers: typing indicators and read receipts both ways, an
 // availability change reaching an open widget within 5 s, and an email
-// address left in the widget stored on a contact.
+// address left in the widget stored as the visitor's unverified claim.
 func TestLiveTypingReceiptsPresenceAndEmail(t *testing.T) {
 	s := StartSystem(t)
 	var cfID, agentID int64
@@ -133,10 +133,12 @@ func TestLiveTypingReceiptsPresenceAndEmail(t *testing.T) {
 	waitJS(t, visitor, "the note naming the address", widgetShows("note", "by email at ana@example.com"), 10*time.Second)
 	waitJS(t, visitor, "the email form gone", shadow+`.querySelector('[data-parley=email-form]').hidden`, 5*time.Second)
 
-	var linked int
-	if err := s.DB.Get(&linked, `SELECT count(*) FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
-		JOIN visitors v ON v.id = c.visitor_id AND v.contact_id = ct.id WHERE ct.email = 'ana@example.com'`); err != nil || linked != 1 {
-		t.Fatalf("%d conversations linked to the contact (%v)", linked, err)
+	// The address is the visitor's unverified claim, on visitor and conversation; no contact.
+	var claimed int
+	if err := s.DB.Get(&claimed, `SELECT count(*) FROM conversations c JOIN visitors v ON v.id = c.visitor_id
+		WHERE c.claimed_email = 'ana@example.com' AND v.claimed_email = 'ana@example.com' AND c.contact_id IS NULL AND v.contact_id IS NULL
+		AND NOT EXISTS (SELECT 1 FROM contacts)`); err != nil || claimed != 1 {
+		t.Fatalf("%d conversations carry the claimed address (%v)", claimed, err)
 	}
 
 	// Away, the visitor can still leave a message; the agent sees it.

@@ -165,6 +165,7 @@ type listItem struct {
 	PublicID string `json:"public_id"`
 	Href     string `json:"href"`
 	Label    string `json:"label"`
+	Claim    string `json:"claim,omitempty"` // the address the visitor typed, shown marked unverified
 	Inbox    string `json:"inbox"`
 	Preview  string `json:"preview"`
 	Note     bool   `json:"note"` // the preview is an internal note
@@ -177,7 +178,7 @@ type listItem struct {
 func item(c store.ConversationSummary) listItem {
 	return listItem{
 		ID: c.ID, PublicID: c.PublicID, Href: "/inbox/conversations/" + strconv.FormatInt(c.ID, 10),
-		Label: c.VisitorLabel, Inbox: c.InboxName, Preview: preview(c.LastBody), Note: c.LastInternal,
+		Label: c.VisitorLabel, Claim: c.ClaimedEmail, Inbox: c.InboxName, Preview: preview(c.LastBody), Note: c.LastInternal,
 		At: c.LastMessageAt.UTC().Format(time.RFC3339), When: when(c.LastMessageAt),
 		Unread: c.Unread(), Assignee: c.AssigneeName,
 	}

@@ -39,11 +39,14 @@ func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *
 	}
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
 		// Locking the visitor serialises concurrent first messages from several tabs.
-		var visitorAccount int64
-		if err := tx.GetContext(ctx, &visitorAccount, `SELECT account_id FROM visitors WHERE id = $1 FOR UPDATE`, nc.VisitorID); err != nil {
+		var visitor struct {
+			AccountID    int64  `db:"account_id"`
+			ClaimedEmail string `db:"claimed_email"`
+		}
+		if err := tx.GetContext(ctx, &visitor, `SELECT account_id, claimed_email FROM visitors WHERE id = $1 FOR UPDATE`, nc.VisitorID); err != nil {
 			return notFound(err)
 		}
-		if visitorAccount != nc.AccountID {
+		if visitor.AccountID != nc.AccountID {
 			return ErrNotFound
 		}
 		if chatflow != nil {
@@ -59,10 +62,12 @@ func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *
 			}
 		}
 		var out Conversation
-		err := tx.GetContext(ctx, &out, `INSERT INTO conversations (account_id, public_id, chatflow_id, inbox_id, visitor_id, page_url, referrer, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+conversationColumns,
+		// An address the visitor claimed before belongs to the new conversation too (ClaimEmail).
+		err := tx.GetContext(ctx, &out, `INSERT INTO conversations (account_id, public_id, chatflow_id, inbox_id, visitor_id, page_url, referrer, user_agent, claimed_email)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+conversationColumns,
 			nc.AccountID, NewPublicID("conv"), chatflow, nc.InboxID, nc.VisitorID,
-			cleanText(nc.PageURL, MaxContextChars), cleanText(nc.Referrer, MaxContextChars), cleanText(nc.UserAgent, MaxContextChars))
+			cleanText(nc.PageURL, MaxContextChars), cleanText(nc.Referrer, MaxContextChars), cleanText(nc.UserAgent, MaxContextChars),
+			visitor.ClaimedEmail)
 		if err != nil {
 			return err
 		}

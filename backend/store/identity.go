@@ -42,9 +42,11 @@ func (s *Store) IdentifyContact(ctx context.Context, id Identification, ttl time
 	token = "idt_" + NewToken()
 	c = &Contact{}
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, c, `INSERT INTO contacts (account_id, email, name, properties)
-			VALUES ($1, $2, $3, $4::jsonb - $5::text[])
+		// The site's server vouches for the address: the contact is verified.
+		err := tx.GetContext(ctx, c, `INSERT INTO contacts (account_id, email, name, properties, verified)
+			VALUES ($1, $2, $3, $4::jsonb - $5::text[], true)
 			ON CONFLICT (account_id, lower(email)) WHERE email <> '' DO UPDATE SET
+				verified = true,
 				name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE contacts.name END,
 				properties = (contacts.properties || $4::jsonb) - $5::text[],
 				updated_at = now()

@@ -24,6 +24,9 @@ type ConversationSummary struct {
 	// VisitorLabel names the visitor: the contact's name or email, the
 	// visitor's name, else "Visitor N".
 	VisitorLabel string `db:"visitor_label"`
+	// ClaimedEmail is the address the visitor typed into the chat: shown
+	// marked unverified, never as who the visitor is.
+	ClaimedEmail string `db:"claimed_email"`
 	LastBody     string `db:"last_body"`     // the latest message or note, whole; "" when none
 	LastAuthor   string `db:"last_author"`   // its author type
 	LastInternal bool   `db:"last_internal"` // whether it is an agents' note
@@ -41,7 +44,7 @@ const summarySelect = `SELECT c.id, c.public_id, c.account_id, c.inbox_id, i.nam
 	c.last_seq, c.page_url, c.created_at, c.last_message_at,
 	COALESCE(a.name, '') AS assignee_name, c.assignee_id,
 	COALESCE((SELECT r.agent_read_seq FROM conversation_reads r WHERE r.conversation_id = c.id), 0) AS agent_read_seq,
-	COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label,
+	COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label, c.claimed_email,
 	COALESCE(lm.body, '') AS last_body, COALESCE(lm.author_type, '') AS last_author, COALESCE(lm.internal, false) AS last_internal
 	FROM conversations c
 	JOIN inboxes i ON i.id = c.inbox_id

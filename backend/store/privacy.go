@@ -362,55 +362,6 @@ func (s *Store) ListContacts(ctx context.Context, accountID int64, f ContactFilt
 	return out, err
 }
 
-// NewChatflowContact is an address a visitor left in a chatflow.
-type NewChatflowContact struct {
-	AccountID      int64
-	VisitorID      int64
-	ConversationID int64 // 0: no conversation yet
-	Email          string
-	Name           string // "" keeps (or leaves) the name empty
-	Marketing      bool   // the chatflow's options.marketing_contacts
-}
-
-// CaptureChatflowContact is CaptureEmail for a chatflow: it finds the
-// account's contact with the email or creates one, links the visitor (and
-// the conversation) to it, and sets the marketing flag only on a contact it
-// creates (a chatflow never changes an existing contact's marketing status).
-// created says whether the contact is new. The caller validates the email.
-func (s *Store) CaptureChatflowContact(ctx context.Context, n NewChatflowContact) (c *Contact, created bool, err error) {
-	email := cleanText(n.Email, 254)
-	var row struct {
-		Contact
-		Inserted bool `db:"inserted"`
-	}
-	err = s.tx(ctx, func(tx *sqlx.Tx) error {
-		// xmax = 0 only on a freshly inserted row; the no-op update returns an existing one.
-		err := tx.GetContext(ctx, &row, `INSERT INTO contacts (account_id, email, name, marketing) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (account_id, lower(email)) WHERE email <> '' DO UPDATE SET updated_at = now()
-			RETURNING `+contactColumns+`, (xmax = 0) AS inserted`, n.AccountID, email, cleanText(n.Name, 200), n.Marketing)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE visitors SET contact_id = $1 WHERE id = $2 AND account_id = $3`, row.ID, n.VisitorID, n.AccountID)
-		if err := rowsOrNotFound(res, err); err != nil {
-			return err
-		}
-		if n.ConversationID == 0 {
-			return nil
-		}
-		res, err = tx.ExecContext(ctx, `UPDATE conversations SET contact_id = $1, updated_at = now()
-			WHERE id = $2 AND account_id = $3 AND visitor_id = $4`, row.ID, n.ConversationID, n.AccountID, n.VisitorID)
-		if err := rowsOrNotFound(res, err); err != nil {
-			return err
-		}
-		return events.Notify(ctx, tx, events.Notice{Account: n.AccountID, Conversation: n.ConversationID, Kind: events.KindConversation})
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return &row.Contact, row.Inserted, nil
-}
-
 // ExportedConversation is one conversation of a contact with its transcript
 // (agents' notes included, marked internal) and its ticket.
 type ExportedConversation struct {

@@ -4,45 +4,81 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/backend/dbtest"
 	"github.com/parleychat/parley/backend/store"
 )
 
-func TestChatflowContactsGetTheMarketingFlagOnlyWhenCreated(t *testing.T) {
+// identifyVisitor makes (or finds) the contact with email, verified, and
+// links the visitor and its open conversations to it, as an identified
+// hello does.
+func identifyVisitor(t *testing.T, st *store.Store, accountID, visitorID int64, email string) *store.Contact {
+	t.Helper()
+	ctx := context.Background()
+	_, _, c, err := st.IdentifyContact(ctx, store.Identification{AccountID: accountID, Email: email}, time.Hour)
+	check(t, err)
+	check(t, st.LinkVisitorContact(ctx, accountID, visitorID, c.ID))
+	return c
+}
+
+func TestAClaimedEmailTouchesNoContact(t *testing.T) {
 	st := store.New(dbtest.New(t))
 	ctx := context.Background()
-	f := newFixture(t, st, "mk")
+	f := newFixture(t, st, "cl")
+	_, owner, err := st.CreateVisitor(ctx, f.account.ID)
+	check(t, err)
+	ann := identifyVisitor(t, st, f.account.ID, owner.ID, "ann@example.com")
+	if !ann.Verified {
+		t.Fatal("an identified contact is not verified")
+	}
+
 	_, v, err := st.CreateVisitor(ctx, f.account.ID)
 	check(t, err)
-
-	c, created, err := st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: f.account.ID, VisitorID: v.ID, Email: "Ann@Example.com", Marketing: true})
+	conv, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID, VisitorID: v.ID})
 	check(t, err)
-	if !created || !c.Marketing {
-		t.Fatalf("new contact: created %v, marketing %v", created, c.Marketing)
-	}
-	again, created, err := st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: f.account.ID, VisitorID: v.ID, Email: "ann@example.com", Marketing: false})
+	check(t, st.ClaimEmail(ctx, f.account.ID, v.ID, conv.ID, "ANN@example.com"))
+	got, err := st.Conversation(ctx, f.account.ID, conv.ID)
 	check(t, err)
-	if created || again.ID != c.ID || !again.Marketing {
-		t.Fatalf("existing contact: created %v, same %v, marketing %v", created, again.ID == c.ID, again.Marketing)
+	if got.ContactID != nil || got.ClaimedEmail != "ANN@example.com" {
+		t.Fatalf("claimed conversation: contact %v, claim %q", got.ContactID, got.ClaimedEmail)
 	}
-	// A contact that existed before (left through another chatflow) is not made a marketing contact.
-	old, err := st.CaptureEmail(ctx, f.account.ID, v.ID, 0, "bob@example.com")
+	var linked *int64
+	var claim string
+	check(t, st.DB().QueryRow(`SELECT contact_id, claimed_email FROM visitors WHERE id = $1`, v.ID).Scan(&linked, &claim))
+	if linked != nil || claim != "ANN@example.com" {
+		t.Fatalf("claiming visitor: contact %v, claim %q", linked, claim)
+	}
+	if after, err := st.Contact(ctx, f.account.ID, ann.ID); err != nil || !after.UpdatedAt.Equal(ann.UpdatedAt) {
+		t.Fatalf("the contact changed: %v %v", after, err)
+	}
+	if n := countRows(t, st, `SELECT count(*) FROM contacts WHERE account_id = $1`, f.account.ID); n != 1 {
+		t.Fatalf("%d contacts: a claim made one", n)
+	}
+	// A later conversation of the visitor carries the claim too.
+	_, err = st.CloseConversation(ctx, f.account.ID, conv.ID, "closed")
 	check(t, err)
-	bob, created, err := st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: f.account.ID, VisitorID: v.ID, Email: "bob@example.com", Marketing: true})
+	next, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID, VisitorID: v.ID})
 	check(t, err)
-	if created || bob.ID != old.ID || bob.Marketing {
-		t.Fatalf("older contact: created %v, marketing %v", created, bob.Marketing)
+	if next.ClaimedEmail != "ANN@example.com" || next.ContactID != nil {
+		t.Fatalf("next conversation: claim %q, contact %v", next.ClaimedEmail, next.ContactID)
 	}
-	var linked int64
-	check(t, st.DB().Get(&linked, `SELECT contact_id FROM visitors WHERE id = $1`, v.ID))
-	if linked != bob.ID {
-		t.Fatal("the visitor is not linked to the contact")
-	}
-	other := newFixture(t, st, "mk2")
-	if _, _, err := st.CaptureChatflowContact(ctx, store.NewChatflowContact{AccountID: other.account.ID, VisitorID: v.ID, Email: "eve@example.com"}); !errors.Is(err, store.ErrNotFound) {
+	other := newFixture(t, st, "cl2")
+	if err := st.ClaimEmail(ctx, other.account.ID, v.ID, 0, "eve@example.com"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another account's visitor: %v", err)
 	}
+	_, v2, err := st.CreateVisitor(ctx, f.account.ID)
+	check(t, err)
+	if err := st.ClaimEmail(ctx, f.account.ID, v2.ID, next.ID, "eve@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another visitor's conversation: %v", err)
+	}
+}
+
+func countRows(t *testing.T, st *store.Store, q string, args ...any) int {
+	t.Helper()
+	var n int
+	check(t, st.DB().Get(&n, q, args...))
+	return n
 }
 
 func TestConsentRecordsStayInTheirAccountAndConversation(t *testing.T) {
@@ -55,8 +91,7 @@ func TestConsentRecordsStayInTheirAccountAndConversation(t *testing.T) {
 	check(t, err)
 	conv, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: a.account.ID, ChatflowID: a.chatflow, InboxID: a.inbox.ID, VisitorID: v.ID})
 	check(t, err)
-	contact, err := st.CaptureEmail(ctx, a.account.ID, v.ID, conv.ID, "ann@example.com")
-	check(t, err)
+	contact := identifyVisitor(t, st, a.account.ID, v.ID, "ann@example.com")
 
 	// Refused cookie banner: no visitor exists, nothing identifying is kept.
 	r, err := st.RecordConsent(ctx, store.NewConsent{AccountID: a.account.ID, ChatflowID: a.chatflow, Kind: store.ConsentCookie,
@@ -106,14 +141,12 @@ func TestErasureLeavesAnotherContactsConversationOnASharedBrowser(t *testing.T) 
 	// Bob chats first on this browser, then Ann on the same one.
 	bobConv, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID, VisitorID: v.ID})
 	check(t, err)
-	bob, err := st.CaptureEmail(ctx, f.account.ID, v.ID, bobConv.ID, "bob@example.com")
-	check(t, err)
+	bob := identifyVisitor(t, st, f.account.ID, v.ID, "bob@example.com")
 	_, err = st.CloseConversation(ctx, f.account.ID, bobConv.ID, "closed")
 	check(t, err)
-	annConv, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID, VisitorID: v.ID})
+	_, _, err = st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID, VisitorID: v.ID})
 	check(t, err)
-	ann, err := st.CaptureEmail(ctx, f.account.ID, v.ID, annConv.ID, "ann@example.com")
-	check(t, err)
+	ann := identifyVisitor(t, st, f.account.ID, v.ID, "ann@example.com")
 
 	n, err := st.EraseContact(ctx, f.account.ID, ann.ID)
 	check(t, err)

@@ -57,10 +57,16 @@ func (t *Ticket) PropertyMap() (map[string]string, error) {
 	return m, err
 }
 
-// ConversationView is a conversation as the REST API shows it: the row and its ticket's id.
+// ConversationView is a conversation as the REST API shows it: the row,
+// its ticket's id, and the visitor's address with whether it is proven.
 type ConversationView struct {
 	Conversation
 	TicketID *int64 `db:"ticket_id" json:"ticket_id"`
+	// Email is the linked contact's address, else the one the visitor typed
+	// (claimed_email); EmailVerified says identification proved it, which a
+	// typed address never is.
+	Email         string `db:"email" json:"email"`
+	EmailVerified bool   `db:"email_verified" json:"email_verified"`
 }
 
 // ConversationFilter selects conversations for a list; zero fields do not filter.
@@ -73,7 +79,9 @@ type ConversationFilter struct {
 	Limit      int
 }
 
-var viewSelect = `SELECT ` + conversationColumnsC + `, t.id AS ticket_id FROM conversations c LEFT JOIN tickets t ON t.conversation_id = c.id`
+var viewSelect = `SELECT ` + conversationColumnsC + `, t.id AS ticket_id,
+	COALESCE(NULLIF(ct.email, ''), c.claimed_email) AS email, COALESCE(ct.email <> '' AND ct.verified, false) AS email_verified
+	FROM conversations c LEFT JOIN tickets t ON t.conversation_id = c.id LEFT JOIN contacts ct ON ct.id = c.contact_id`
 
 // ConversationViews lists the account's conversations matching f, newest first.
 func (s *Store) ConversationViews(ctx context.Context, accountID int64, f ConversationFilter) ([]ConversationView, error) {

@@ -22,7 +22,7 @@ type ListFilter struct {
 	UserID  int64
 	View    string // one of the View constants; "" is ViewOpen
 	InboxID int64  // ViewInbox: which inbox
-	// Query searches visitor and contact names, emails and message text
+	// Query searches visitor and contact names, emails (claimed ones too) and message text
 	// (PostgreSQL full text, 'simple' configuration); "" lists everything.
 	Query string
 	// Before pages: only conversations older than this position.
@@ -66,7 +66,7 @@ func (s *Store) ConversationList(ctx context.Context, f ListFilter) ([]Conversat
 		tq := "websearch_to_tsquery('simple', " + arg(q) + ")"
 		like := arg("%" + likeEscape(q) + "%")
 		where = append(where, `(c.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', m.body) @@ `+tq+`)
-			OR to_tsvector('simple', v.name) @@ `+tq+`
+			OR to_tsvector('simple', v.name) @@ `+tq+` OR c.claimed_email ILIKE `+like+`
 			OR EXISTS (SELECT 1 FROM contacts x WHERE x.id = COALESCE(c.contact_id, v.contact_id)
 				AND (to_tsvector('simple', x.name || ' ' || x.email) @@ `+tq+` OR x.email ILIKE `+like+`)))`)
 	}

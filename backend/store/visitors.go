@@ -8,13 +8,16 @@ import (
 // Visitor is a browser (or app install) that chats. It is known only by a
 // random token it keeps; the database holds the token's hash.
 type Visitor struct {
-	ID         int64     `db:"id" json:"id"`
-	AccountID  int64     `db:"account_id" json:"-"`
-	TokenHash  []byte    `db:"token_hash" json:"-"`
-	ContactID  *int64    `db:"contact_id" json:"contact_id"`
-	Name       string    `db:"name" json:"name"`
-	CreatedAt  time.Time `db:"created_at" json:"created_at"`
-	LastSeenAt time.Time `db:"last_seen_at" json:"last_seen_at"`
+	ID        int64  `db:"id" json:"id"`
+	AccountID int64  `db:"account_id" json:"-"`
+	TokenHash []byte `db:"token_hash" json:"-"`
+	ContactID *int64 `db:"contact_id" json:"contact_id"`
+	Name      string `db:"name" json:"name"`
+	// ClaimedEmail is the address the visitor last typed into a chat: an
+	// unverified claim (ClaimEmail), "" when none.
+	ClaimedEmail string    `db:"claimed_email" json:"claimed_email"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+	LastSeenAt   time.Time `db:"last_seen_at" json:"last_seen_at"`
 }
 
 // visitorSeenEvery is how stale last_seen_at may get before a lookup refreshes

@@ -217,7 +217,15 @@
     const pv = el("span", "preview");
     if (it.note) pv.append(el("em", "", "Note:"), " ");
     pv.append(it.preview);
-    a.append(el("span", "label", it.label), t, pv, el("span", "inbox", it.inbox + (it.assignee ? " · " + it.assignee : "")));
+    const label = el("span", "label", it.label);
+    if (it.claim) {
+      // An address typed into the chat: the visitor's claim, not proven.
+      const cl = el("span", "claim", it.claim + " ");
+      cl.title = "Typed into the chat; not verified";
+      cl.append(el("em", "unverified", "unverified"));
+      label.append(" ", cl);
+    }
+    a.append(label, t, pv, el("span", "inbox", it.inbox + (it.assignee ? " · " + it.assignee : "")));
     if (it.unread) li.dataset.unread = "1";
     li.append(a);
     return li;
