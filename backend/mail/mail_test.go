@@ -62,8 +62,7 @@ func newWorld(t *testing.T, lang string, edit func(*chatflow.Chatflow)) *world {
 		VisitorID: v.ID, PageURL: "https://shop.example/pricing?x=1"})
 	check(t, err)
 	w.email = fmt.Sprintf("visitor-%d-%d@example.net", w.conv.ID, time.Now().UnixNano())
-	_, err = st.CaptureEmail(ctx, w.acct.ID, v.ID, w.conv.ID, w.email)
-	check(t, err)
+	check(t, st.ClaimEmail(ctx, w.acct.ID, v.ID, w.conv.ID, w.email))
 	return w
 }
 
@@ -257,7 +256,7 @@ func TestVisitorEmails(t *testing.T) {
 
 	check(t, svc.SendTranscript(ctx, w.conv))
 	got = mp.WaitTo(t, w.email, 2, 10*time.Second)
-	if got[1].Subject != "Ihr Gespräch mit Acme Shoes" || !strings.Contains(strings.ReplaceAll(got[1].Text, "\r\n", "\n"), "Sie:\nHallo, ist jemand da?") {
+	if got[1].Subject != "Ihr Gespräch mit Acme Shoes" || !strings.Contains(strings.ReplaceAll(got[1].Text, "\r\n", "\n"), "Sie:\n    Hallo, ist jemand da?") {
 		t.Fatalf("transcript: %q\n%s", got[1].Subject, got[1].Text)
 	}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/transcript"
 )
 
 // Brand is how an email presents the account: the chatflow's heading.
@@ -54,12 +55,20 @@ var htmlTmpl = htmltemplate.Must(htmltemplate.New("html").Parse(`<!DOCTYPE html>
 </td></tr></table></body></html>
 `))
 
-var textTmpl = texttemplate.Must(texttemplate.New("text").Parse(`{{.Brand.Name}}
+// textTmpl writes each message's author on a line of its own and every
+// line of the message indented (backend/transcript), so no text a visitor
+// types can pass for another author's message.
+var textTmpl = texttemplate.Must(texttemplate.New("text").Funcs(texttemplate.FuncMap{
+	"oneline": transcript.OneLine,
+	"indent": func(s string) string {
+		return transcript.Indent + strings.Join(transcript.Lines(s), "\n"+transcript.Indent)
+	},
+}).Parse(`{{.Brand.Name}}
 
 {{.Intro}}
 {{range .Lines}}
-{{.Author}}:
-{{if .File}}[{{.Text}}]{{else}}{{.Text}}{{end}}
+{{oneline .Author}}:
+{{if .File}}{{indent (printf "[%s]" .Text)}}{{else}}{{indent .Text}}{{end}}
 {{end}}{{if .Button}}
 {{.Button}}: {{.ButtonURL}}
 {{end}}{{if .Hint}}

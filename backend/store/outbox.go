@@ -198,8 +198,10 @@ type MailRecipient struct {
 // place that knows where a typed address is kept.
 func conversationRecipient(ctx context.Context, q sqlx.QueryerContext, id int64) (MailRecipient, error) {
 	var r MailRecipient
-	err := sqlx.GetContext(ctx, q, &r, `SELECT COALESCE(ct.email, '') AS email,
-			COALESCE(EXISTS (SELECT 1 FROM identification_tokens it WHERE it.contact_id = ct.id), false) AS verified,
+	// The identified contact's address, else the one the visitor typed
+	// (ClaimEmail): a claim reaches only this visitor's own chat.
+	err := sqlx.GetContext(ctx, q, &r, `SELECT COALESCE(NULLIF(ct.email, ''), c.claimed_email) AS email,
+			COALESCE(ct.email <> '' AND ct.verified, false) AS verified,
 			COALESCE((SELECT k.decision = 'refused' FROM consents k
 				WHERE k.account_id = c.account_id AND k.kind = 'communication' AND k.chatflow_id = c.chatflow_id
 				AND (k.visitor_id = c.visitor_id OR k.contact_id = c.contact_id OR k.conversation_id = c.id)
