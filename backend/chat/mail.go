@@ -78,7 +78,7 @@ func (s *session) onTranscript(f *widget.Frame) {
 func (s *session) confirmOffline(ctx context.Context) {
 	m := s.e.cfg.Mailer
 	if m == nil || s.conv == nil || s.offlineConfirmed || s.presenceSent == nil || !widget.Offline(*s.presenceSent) ||
-		s.visitor.ContactID == nil {
+		(s.visitor.ContactID == nil && s.conv.ClaimedEmail == "") {
 		return
 	}
 	err := m.ConfirmOffline(ctx, s.conv)

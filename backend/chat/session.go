@@ -272,8 +272,10 @@ func (s *session) onHello(f *widget.Frame) {
 		if c, err := s.e.st.Contact(ctx, account.ID, *visitor.ContactID); err == nil {
 			email = c.Email
 		}
-	default:
+	case visitor.ClaimedEmail != "":
 		email = visitor.ClaimedEmail // what this visitor typed, told back only to them
+	case conv != nil:
+		email = conv.ClaimedEmail // typed in this conversation (reopened from its email, say)
 	}
 	// Join the account's hub before computing presence: a change from now
 	// on reaches this session, so the first value cannot go stale unseen.
