@@ -31,10 +31,10 @@ type botDoc struct {
 
 func (a *API) registerBots(v1 *gin.RouterGroup) {
 	v1.GET("/bots", a.listBots)
-	v1.POST("/bots", editsChatflows, a.createBot)
+	v1.POST("/bots", a.createBot)
 	v1.GET("/bots/:id", a.getBot)
-	v1.PUT("/bots/:id", editsChatflows, a.replaceBot)
-	v1.DELETE("/bots/:id", editsChatflows, a.deleteBot)
+	v1.PUT("/bots/:id", a.replaceBot)
+	v1.DELETE("/bots/:id", a.deleteBot)
 	v1.GET("/bot-templates", a.listBotTemplates)
 	v1.GET("/bot-templates/:template", a.getBotTemplate)
 }

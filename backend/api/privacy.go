@@ -19,18 +19,18 @@ import (
 // See PRIVACY.md beside this file.
 func (a *API) registerPrivacy(v1 *gin.RouterGroup) {
 	v1.GET("/subscription-types", a.listSubscriptionTypes)
-	v1.POST("/subscription-types", editsChatflows, a.createSubscriptionType)
+	v1.POST("/subscription-types", a.createSubscriptionType)
 	v1.GET("/subscription-types/:id", a.getSubscriptionType)
-	v1.PUT("/subscription-types/:id", editsChatflows, a.replaceSubscriptionType)
-	v1.PATCH("/subscription-types/:id", editsChatflows, a.patchSubscriptionType)
-	v1.DELETE("/subscription-types/:id", editsChatflows, a.deleteSubscriptionType)
+	v1.PUT("/subscription-types/:id", a.replaceSubscriptionType)
+	v1.PATCH("/subscription-types/:id", a.patchSubscriptionType)
+	v1.DELETE("/subscription-types/:id", a.deleteSubscriptionType)
 
 	v1.GET("/consents", a.listConsents)
 
 	v1.GET("/contacts", a.listContacts)
 	v1.GET("/contacts/:id", a.getContact)
-	v1.GET("/contacts/:id/export", administers, a.exportContact)
-	v1.DELETE("/contacts/:id", administers, a.eraseContact)
+	v1.GET("/contacts/:id/export", a.exportContact)
+	v1.DELETE("/contacts/:id", a.eraseContact)
 	v1.PUT("/contacts/:id/subscriptions/:type_id", a.setContactSubscription)
 
 	v1.POST("/visitor-identification", a.identifyVisitor)

@@ -3,8 +3,14 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleychat/parley/backend/api"
 	"github.com/parleychat/parley/backend/store"
 )
 
@@ -32,6 +38,9 @@ func TestRolesGuardEveryWrite(t *testing.T) {
 		{"POST", "/api/v1/api-keys", `{"name":"mine","role":"admin"}`},
 		{"GET", "/api/v1/contacts/1/export", ``},
 		{"DELETE", "/api/v1/contacts/1", ``},
+		{"PUT", "/api/v1/contacts/1/subscriptions/1", `{"status":"unsubscribed"}`},
+		{"POST", "/api/v1/visitor-identification", `{"email":"cara@example.com","name":"Mallory"}`},
+		{"GET", "/api/v1/api-keys", ``},
 	}
 	editors := []struct{ method, path, body string }{
 		{"POST", "/api/v1/bots", `{"name":"B"}`},
@@ -60,13 +69,134 @@ func TestRolesGuardEveryWrite(t *testing.T) {
 			t.Errorf("agent key reading %s: %d %v", path, code, out)
 		}
 	}
-	var admins int
+	var admins, contacts int
 	must(t, e.st.DB().Get(&admins, `SELECT count(*) FROM users WHERE email = 'm@example.com'`))
 	if admins != 0 {
 		t.Fatal("a lower key made a user")
 	}
+	must(t, e.st.DB().Get(&contacts, `SELECT count(*) FROM contacts`))
+	if contacts != 0 {
+		t.Fatal("a lower key identified a visitor")
+	}
 	// The admin key itself may do what the others may not.
 	if code, out := e.do("POST", "/api/v1/teams", `{"name":"Night shift"}`); code != http.StatusCreated {
 		t.Fatalf("admin key creates a team: %d %v", code, out)
+	}
+}
+
+// roleSpec is the README's role table, route by route: the lowest role
+// that may call it. Every GET not listed is open to every role.
+var roleSpec = map[string]string{
+	// Agents work conversations and tickets.
+	"POST /api/v1/conversations/:id/assign": store.RoleAgent,
+	"POST /api/v1/conversations/:id/close":  store.RoleAgent,
+	"POST /api/v1/conversations/:id/reopen": store.RoleAgent,
+	"PATCH /api/v1/tickets/:id":             store.RoleAgent,
+	// Editors change what visitors see.
+	"POST /api/v1/chatflows":                      store.RoleEditor,
+	"PUT /api/v1/chatflows/:id":                   store.RoleEditor,
+	"PATCH /api/v1/chatflows/:id":                 store.RoleEditor,
+	"DELETE /api/v1/chatflows/:id":                store.RoleEditor,
+	"POST /api/v1/surveys":                        store.RoleEditor,
+	"PATCH /api/v1/surveys/:id":                   store.RoleEditor,
+	"DELETE /api/v1/surveys/:id":                  store.RoleEditor,
+	"POST /api/v1/bots":                           store.RoleEditor,
+	"PUT /api/v1/bots/:id":                        store.RoleEditor,
+	"DELETE /api/v1/bots/:id":                     store.RoleEditor,
+	"POST /api/v1/knowledge-bases":                store.RoleEditor,
+	"PATCH /api/v1/knowledge-bases/:id":           store.RoleEditor,
+	"DELETE /api/v1/knowledge-bases/:id":          store.RoleEditor,
+	"POST /api/v1/knowledge-bases/:id/categories": store.RoleEditor,
+	"POST /api/v1/knowledge-bases/:id/articles":   store.RoleEditor,
+	"PATCH /api/v1/kb-categories/:id":             store.RoleEditor,
+	"DELETE /api/v1/kb-categories/:id":            store.RoleEditor,
+	"PUT /api/v1/kb-articles/:id":                 store.RoleEditor,
+	"PATCH /api/v1/kb-articles/:id":               store.RoleEditor,
+	"DELETE /api/v1/kb-articles/:id":              store.RoleEditor,
+	"POST /api/v1/subscription-types":             store.RoleEditor,
+	"PUT /api/v1/subscription-types/:id":          store.RoleEditor,
+	"PATCH /api/v1/subscription-types/:id":        store.RoleEditor,
+	"DELETE /api/v1/subscription-types/:id":       store.RoleEditor,
+	// Admins change the account and contacts' personal data.
+	"PATCH /api/v1/account":                           store.RoleAdmin,
+	"POST /api/v1/users":                              store.RoleAdmin,
+	"PATCH /api/v1/users/:id":                         store.RoleAdmin,
+	"DELETE /api/v1/users/:id":                        store.RoleAdmin,
+	"POST /api/v1/users/:id/invitation":               store.RoleAdmin,
+	"POST /api/v1/inboxes":                            store.RoleAdmin,
+	"PATCH /api/v1/inboxes/:id":                       store.RoleAdmin,
+	"DELETE /api/v1/inboxes/:id":                      store.RoleAdmin,
+	"POST /api/v1/teams":                              store.RoleAdmin,
+	"PATCH /api/v1/teams/:id":                         store.RoleAdmin,
+	"DELETE /api/v1/teams/:id":                        store.RoleAdmin,
+	"GET /api/v1/api-keys":                            store.RoleAdmin,
+	"POST /api/v1/api-keys":                           store.RoleAdmin,
+	"GET /api/v1/api-keys/:id":                        store.RoleAdmin,
+	"DELETE /api/v1/api-keys/:id":                     store.RoleAdmin,
+	"GET /api/v1/contacts/:id/export":                 store.RoleAdmin,
+	"DELETE /api/v1/contacts/:id":                     store.RoleAdmin,
+	"PUT /api/v1/contacts/:id/subscriptions/:type_id": store.RoleAdmin,
+	"POST /api/v1/visitor-identification":             store.RoleAdmin,
+}
+
+// Every registered route has a role decision matching the README's table,
+// checked by calling it with an agent, an editor and an admin key: a new
+// route nobody decided on fails here. /internal routes take the edge's
+// secret only, never an API key.
+func TestRolesGuardEveryRoute(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	keys := map[string]string{store.RoleAdmin: e.key}
+	for _, role := range []string{store.RoleAgent, store.RoleEditor} {
+		k, err := e.st.CreateAPIKeyWithRole(ctx, e.acct.ID, role+" key", role)
+		must(t, err)
+		keys[role] = k
+	}
+	rank := map[string]int{store.RoleAgent: 1, store.RoleEditor: 2, store.RoleAdmin: 3}
+	r := gin.New()
+	api.New(e.st, e.secret).Register(r)
+	params := regexp.MustCompile(`:[a-z_]+`)
+	seen := map[string]bool{}
+	for _, rt := range r.Routes() {
+		key := rt.Method + " " + rt.Path
+		seen[key] = true
+		path := params.ReplaceAllString(rt.Path, "999999")
+		if strings.HasPrefix(rt.Path, "/internal/") {
+			for _, k := range []string{"", e.key} {
+				req := httptest.NewRequest(rt.Method, path, nil)
+				if k != "" {
+					req.Header.Set("Authorization", "Bearer "+k)
+				}
+				w := httptest.NewRecorder()
+				r.ServeHTTP(w, req)
+				if w.Code != http.StatusUnauthorized {
+					t.Errorf("%s with key %q: %d, want 401", key, k, w.Code)
+				}
+			}
+			continue
+		}
+		if !strings.HasPrefix(rt.Path, "/api/v1/") {
+			t.Errorf("%s: a route outside /api/v1 and /internal has no role decision", key)
+			continue
+		}
+		want, ok := roleSpec[key]
+		if !ok && rt.Method != http.MethodGet {
+			t.Errorf("%s: no role decision in the README's table (roleSpec)", key)
+			continue
+		}
+		if !ok {
+			want = store.RoleAgent
+		}
+		for _, role := range []string{store.RoleAgent, store.RoleEditor, store.RoleAdmin} {
+			code, out := e.doKey(keys[role], rt.Method, path, "{}")
+			if denied := code == http.StatusForbidden; denied != (rank[role] < rank[want]) {
+				t.Errorf("%s with an %s key: %d %v; the lowest role allowed is %s", key, role, code, out, want)
+			}
+		}
+	}
+	for key := range roleSpec {
+		if !seen[key] {
+			t.Errorf("%s is in the role table but not registered", key)
+		}
 	}
 }
