@@ -122,9 +122,16 @@ func tokensEqual(got, want string) bool {
 
 type loginData struct {
 	basePage
-	Email string
-	Next  string
-	Error string
+	Email    string
+	Next     string
+	Error    string
+	Accounts []accountChoice // set when the email and password fit users of several accounts
+}
+
+// accountChoice is one account the sign-in form offers.
+type accountChoice struct {
+	ID   int64
+	Name string
 }
 
 // loginPage shows the sign-in form, or the inbox to an agent already signed in.
@@ -142,17 +149,22 @@ func (h *Handler) loginPage(c *gin.Context) {
 // value in a cookie and in the form. A cross-site form cannot read the cookie,
 // so it cannot send the matching field (no login CSRF).
 func (h *Handler) renderLogin(c *gin.Context, status int, email, msg string) {
+	h.renderLoginWith(c, status, loginData{Email: email, Error: msg})
+}
+
+func (h *Handler) renderLoginWith(c *gin.Context, status int, d loginData) {
 	token, _ := c.Cookie(LoginCSRFCookie)
 	if len(token) != 43 { // NewToken's length; anything else is not ours
 		token = store.NewToken()
 		h.setCookie(c, LoginCSRFCookie, token, "/inbox/login", 3600)
 	}
-	h.render(c, status, "login.html", loginData{
-		basePage: basePage{Title: "Sign in", CSRF: token},
-		Email:    email,
-		Next:     safeNext(c.Query("next")),
-		Error:    msg,
-	})
+	next := c.Query("next")
+	if next == "" {
+		next = c.PostForm("next")
+	}
+	d.basePage = basePage{Title: "Sign in", CSRF: token}
+	d.Next = safeNext(next)
+	h.render(c, status, "login.html", d)
 }
 
 func (h *Handler) login(c *gin.Context) {
@@ -179,20 +191,46 @@ func (h *Handler) login(c *gin.Context) {
 			"Too many failed sign-ins. Wait %d minutes and try again, or ask an admin to reset your password.", int(h.cfg.LoginWindow.Minutes())))
 		return
 	}
-	u, err := h.st.UserByLogin(c, email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) // same time as a wrong password
-		h.loginFailed(c, email)
-		return
-	case err != nil:
+	// An email is unique within an account only: the password says which
+	// of the accounts' users is signing in (the form names the account
+	// once several fit).
+	users, err := h.st.UsersByLogin(c, email)
+	if err != nil {
 		h.fail(c, "login", err)
 		return
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+	chosen, _ := strconv.ParseInt(c.PostForm("account"), 10, 64)
+	var fits []store.User
+	compared := false
+	for _, cand := range users {
+		if chosen != 0 && cand.AccountID != chosen {
+			continue
+		}
+		compared = true
+		if bcrypt.CompareHashAndPassword([]byte(cand.PasswordHash), []byte(password)) == nil {
+			fits = append(fits, cand)
+		}
+	}
+	if !compared {
+		bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) // same time as a wrong password
+	}
+	if len(fits) == 0 {
 		h.loginFailed(c, email)
 		return
 	}
+	if len(fits) > 1 {
+		d := loginData{Email: email, Error: "This email and password sign in to several accounts. Choose one and enter your password again."}
+		for _, f := range fits {
+			name := strconv.FormatInt(f.AccountID, 10)
+			if a, err := h.st.Account(c, f.AccountID); err == nil {
+				name = a.Name
+			}
+			d.Accounts = append(d.Accounts, accountChoice{ID: f.AccountID, Name: name})
+		}
+		h.renderLoginWith(c, http.StatusOK, d)
+		return
+	}
+	u := fits[0]
 	if err := h.st.ClearLoginFailures(c, email, c.ClientIP()); err != nil {
 		h.log.Warn("inbox: clear login failures", "err", err)
 	}

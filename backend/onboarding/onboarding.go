@@ -171,7 +171,8 @@ type Options struct {
 
 // Create validates in and makes the account with everything it starts
 // with, in one transaction. Bad answers are problem.Errors (nothing is
-// made); an admin email that already signs in elsewhere is one too.
+// made). Emails are unique per account only: an admin email that signs in
+// to another account makes a separate user.
 func Create(ctx context.Context, st *store.Store, in Input, o Options) (*Result, error) {
 	in, err := Validate(in)
 	if err != nil {

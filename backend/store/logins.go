@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // LoginFailures counts the failed sign-ins within the last window of the
@@ -34,22 +38,59 @@ func (s *Store) ClearLoginFailures(ctx context.Context, email, ip string) error 
 	return err
 }
 
-// ResetPassword sets the password hash of the user who signs in with email
-// (any account) and ends their sessions, so the old password's sessions
-// stop working. ErrNotFound when no user has that email.
-func (s *Store) ResetPassword(ctx context.Context, email, hash string) (*User, error) {
-	var u User
-	err := s.db.GetContext(ctx, &u, `UPDATE users SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING `+userColumns, email, hash)
-	if err != nil {
-		if isUnique(err) {
-			return nil, ErrConflict // two accounts' users share the email and both would sign in with it
-		}
-		return nil, notFound(err)
+// AmbiguousEmailError is ResetPassword's answer when users of several
+// accounts have the email and no account was named.
+type AmbiguousEmailError struct {
+	Email    string
+	Accounts []int64 // the accounts' ids
+}
+
+func (e *AmbiguousEmailError) Error() string {
+	ids := make([]string, len(e.Accounts))
+	for i, id := range e.Accounts {
+		ids[i] = strconv.FormatInt(id, 10)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, u.ID); err != nil {
+	return fmt.Sprintf("users of several accounts have the email %q (account ids %s); name the account", e.Email, strings.Join(ids, ", "))
+}
+
+// ResetPassword sets the password hash of the user with email in account
+// accountID (0: in whichever account has one; several answer
+// *AmbiguousEmailError), ends their sessions (their open sockets close on
+// every backend) and clears their sign-in throttling. ErrNotFound when no
+// such user.
+func (s *Store) ResetPassword(ctx context.Context, email string, accountID int64, hash string) (*User, error) {
+	var u User
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		var us []User
+		if err := tx.SelectContext(ctx, &us, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)
+			AND ($2::bigint = 0 OR account_id = $2) ORDER BY account_id FOR UPDATE`, email, accountID); err != nil {
+			return err
+		}
+		switch len(us) {
+		case 0:
+			return ErrNotFound
+		case 1:
+		default:
+			amb := &AmbiguousEmailError{Email: email}
+			for _, x := range us {
+				amb.Accounts = append(amb.Accounts, x.AccountID)
+			}
+			return amb
+		}
+		u = us[0]
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, hash); err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if _, err := tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, u.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE email = lower($1)`, email)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.accessChanged(ctx, u.AccountID, u.ID)
-	_, err = s.db.ExecContext(ctx, `DELETE FROM login_failures WHERE email = lower($1)`, email)
-	return &u, err
+	return &u, nil
 }

@@ -68,11 +68,28 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 	return &u, notFound(err)
 }
 
-// UserByLogin returns the user who signs in with email.
+// UserByLogin returns a user who signs in with email: of the oldest
+// account when users of several accounts do (sign-in itself uses
+// UsersByLogin and the password).
 func (s *Store) UserByLogin(ctx context.Context, email string) (*User, error) {
-	var u User
-	err := s.db.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1) AND password_hash <> ''`, email)
-	return &u, notFound(err)
+	us, err := s.UsersByLogin(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 {
+		return nil, ErrNotFound
+	}
+	return &us[0], nil
+}
+
+// UsersByLogin returns the users who sign in with email (any case): one per
+// account at most, since an email is unique within an account only. The
+// list is capped; sign-in compares the password with each.
+func (s *Store) UsersByLogin(ctx context.Context, email string) ([]User, error) {
+	var us []User
+	err := s.db.SelectContext(ctx, &us, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1) AND password_hash <> ''
+		ORDER BY account_id LIMIT 20`, email)
+	return us, err
 }
 
 // Users lists the account's users by name.

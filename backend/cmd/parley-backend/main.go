@@ -1,8 +1,9 @@
 // Command parley-backend runs the backend: admin REST, agent inbox and
 // conversation engine. "parley-backend migrate" only applies migrations;
 // "parley-backend seed FILE" creates the demo account; "parley-backend
-// reset-password EMAIL" sets a new password read from standard input (or
-// prints a generated one when the input is empty) and signs the user out;
+// reset-password EMAIL [ACCOUNT_ID]" sets a new password read from standard
+// input (or prints a generated one when the input is empty) and signs the
+// user out (ACCOUNT_ID picks the user when several accounts have the email);
 // "parley-backend create-account --company … --domains … --admin-email …"
 // makes an account with its first admin and prints it as JSON. Serving on
 // a database without accounts logs a one-time setup link instead.
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -46,11 +48,11 @@ func main() {
 	case "seed":
 		err = seedDemo(ctx, cfg, arg(2))
 	case "reset-password":
-		err = resetPassword(ctx, cfg, arg(2))
+		err = resetPassword(ctx, cfg, arg(2), arg(3))
 	case "create-account":
 		err = createAccount(ctx, cfg, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (serve, migrate, seed FILE, reset-password EMAIL, create-account)", cmd)
+		err = fmt.Errorf("unknown command %q (serve, migrate, seed FILE, reset-password EMAIL [ACCOUNT_ID], create-account)", cmd)
 	}
 	if err != nil {
 		slog.Error("parley-backend", "err", err)
@@ -60,7 +62,15 @@ func main() {
 
 // resetPassword reads the new password from standard input, not the
 // command line, so it stays out of shell history and the process list.
-func resetPassword(ctx context.Context, cfg server.Config, email string) error {
+func resetPassword(ctx context.Context, cfg server.Config, email, account string) error {
+	var accountID int64
+	if account != "" {
+		id, err := strconv.ParseInt(account, 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("the account id %q is not a number", account)
+		}
+		accountID = id
+	}
 	db, err := open(cfg)
 	if err != nil {
 		return err
@@ -70,7 +80,7 @@ func resetPassword(ctx context.Context, cfg server.Config, email string) error {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	generated, err := inbox.ResetPassword(ctx, store.New(db), email, strings.TrimRight(line, "\r\n"))
+	generated, err := inbox.ResetPasswordIn(ctx, store.New(db), email, accountID, strings.TrimRight(line, "\r\n"))
 	if err != nil {
 		return err
 	}
