@@ -99,6 +99,16 @@ func TestAgentInBrowser(t *testing.T) {
 	if live := text(ctx, t, `#thread [data-seq="2"] .text`); live != "live <script>window.pwned=2</script> hello" {
 		t.Fatalf("live message shows %q", live)
 	}
+	// The visible page reports both read (the page view itself marked nothing).
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, agent, _ := e.st.ReadPositions(context.Background(), conv); agent == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the open thread was not marked read up to the live message")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	// Reply: sent by fetch, the box empties, the reply comes back through the socket.
 	err = chromedp.Do(ctx,

@@ -145,6 +145,7 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.GET("/conversations/:id", h.thread)
 	authed.POST("/logout", h.requireCSRF, h.logout)
 	authed.POST("/conversations/:id/messages", h.requireCSRF, h.reply)
+	authed.POST("/conversations/:id/read", h.requireCSRF, h.markRead)
 	authed.POST("/conversations/:id/attachments", h.limitUpload, h.requireCSRF, h.upload)
 	authed.POST("/conversations/:id/assign", h.requireCSRF, h.assign)
 	authed.POST("/conversations/:id/close", h.requireCSRF, h.closeConv)

@@ -2,6 +2,8 @@ package inbox_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,9 +28,12 @@ func TestLiveTypingAndReadReceipts(t *testing.T) {
 	}
 	b := e.signedIn(e.alice)
 
-	// Opening the thread marks it read for the team.
+	// Opening the thread, the page reports it read for the team.
 	if p := b.get("/inbox/conversations/" + strconv.FormatInt(conv, 10)); p.status != 200 || strings.Contains(p.body, `id="seen"`) {
 		t.Fatalf("thread: %d, seen before the visitor read anything", p.status)
+	}
+	if p := b.post("/inbox/conversations/"+strconv.FormatInt(conv, 10)+"/read", url.Values{"seq": {strconv.FormatInt(agentMsg.Seq, 10)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("read: %d", p.status)
 	}
 	if _, agent, err := e.st.ReadPositions(ctx, conv); err != nil || agent != agentMsg.Seq {
 		t.Fatalf("agent read %d (%v), want %d", agent, err, agentMsg.Seq)

@@ -158,7 +158,7 @@ func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (t
 	if d.Latest && d.LastSeq < conv.LastSeq {
 		d.LastSeq = conv.LastSeq
 	}
-	visitorRead, agentRead, err := h.st.ReadPositions(c, conv.ID)
+	visitorRead, _, err := h.st.ReadPositions(c, conv.ID)
 	if err != nil {
 		return d, err
 	}
@@ -168,13 +168,9 @@ func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (t
 			d.SeenSeq = m.Seq
 		}
 	}
-	// An agent looking at the newest messages has read them; the visitor
-	// sees "Seen" (the live socket marks later ones while the page is visible).
-	if d.Latest && conv.LastSeq > agentRead {
-		if _, _, err := h.st.MarkRead(c, conv.ID, store.ReadAgent, conv.LastSeq); err != nil {
-			h.log.Warn("inbox: mark read", "conversation", conv.ID, "err", err)
-		}
-	}
+	// Showing the page changes nothing (a GET never does): the page's
+	// script reports what the agent has seen while the page is visible, by
+	// the live socket or POST .../read.
 	return d, nil
 }
 

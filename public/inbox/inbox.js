@@ -108,14 +108,25 @@
     if (seen.parentNode !== target) target.append(seen);
   }
 
-  // The agent has read what the page shows while it is visible.
+  // The agent has read what the page shows while it is visible: told over
+  // the live socket, or by a POST while it is not open (showing the page,
+  // a GET, marks nothing).
   let readSent = 0;
   function markRead() {
-    if (!ws || ws.readyState !== 1 || document.visibilityState !== "visible" || lastSeq <= readSent) return;
+    if (!thread || document.visibilityState !== "visible" || lastSeq <= readSent) return;
     readSent = lastSeq;
-    ws.send(JSON.stringify({ type: "read", conversation: convId, seq: lastSeq }));
+    if (ws && ws.readyState === 1) {
+      ws.send(JSON.stringify({ type: "read", conversation: convId, seq: lastSeq }));
+      return;
+    }
+    fetch("/inbox/conversations/" + convId + "/read", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+      body: "seq=" + lastSeq,
+    }).then((r) => { if (!r.ok) readSent = 0; }).catch(() => { readSent = 0; });
   }
   document.addEventListener("visibilitychange", () => live && markRead());
+  if (live) markRead();
 
   function sizeText(n) {
     if (n >= 1048576) return (n / 1048576).toFixed(1) + " MB";
