@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/parleychat/parley/backend/mail"
 	"github.com/parleychat/parley/backend/problem"
 	"github.com/parleychat/parley/backend/store"
 )
@@ -29,6 +30,9 @@ type API struct {
 	// PublicURL is the edge's public address invitation links are built
 	// on; empty uses the address each request came to.
 	PublicURL string
+	// Mail, when set, emails each invitation to its user (written with the
+	// invitation); the link is also in the answer either way.
+	Mail *mail.Service
 	// InvitationTTL is how long an invitation link works (0: 7 days).
 	InvitationTTL time.Duration
 }

@@ -57,6 +57,25 @@ func (a *API) inviteUser(c *gin.Context) {
 }
 
 func (a *API) invite(c *gin.Context, accountID, userID int64) (invitation, error) {
-	link, expires, err := onboarding.CreateInvitation(c, a.st, onboarding.Base(a.PublicURL, c.Request), accountID, userID, a.InvitationTTL)
-	return invitation{URL: link, ExpiresAt: expires}, err
+	base := onboarding.Base(a.PublicURL, c.Request)
+	if a.Mail == nil {
+		link, expires, err := onboarding.CreateInvitation(c, a.st, base, accountID, userID, a.InvitationTTL)
+		return invitation{URL: link, ExpiresAt: expires}, err
+	}
+	ttl := a.InvitationTTL
+	if ttl <= 0 {
+		ttl = onboarding.DefaultInvitationTTL
+	}
+	acct := account(c)
+	name := acct.CompanyName
+	if name == "" {
+		name = acct.Name
+	}
+	token, expires, err := a.st.CreateInvitation(c, accountID, userID, ttl, func(u *store.User, token string) (*store.OutboxEmail, error) {
+		return a.Mail.InvitationEmail(u, name, onboarding.InvitationLink(base, token))
+	})
+	if err == nil {
+		a.Mail.Poke()
+	}
+	return invitation{URL: onboarding.InvitationLink(base, token), ExpiresAt: expires}, err
 }

@@ -25,6 +25,7 @@ type accountData struct {
 	ProfileError   string
 	PasswordError  string
 	Saved          string // what the last form changed, shown once after the redirect
+	Notify         string // email news: store.NotifyOff, NotifyInstant or NotifyHourly
 	MinPasswordLen int
 }
 
@@ -37,6 +38,8 @@ func (h *Handler) account(c *gin.Context) {
 		d.Saved = "Your profile is saved."
 	case "password":
 		d.Saved = "Your password is changed. Every other session of yours is signed out."
+	case "email":
+		d.Saved = "Your email choice is saved."
 	}
 	h.renderAccount(c, http.StatusOK, d)
 }
@@ -44,6 +47,9 @@ func (h *Handler) account(c *gin.Context) {
 func (h *Handler) renderAccount(c *gin.Context, status int, d accountData) {
 	d.basePage = h.base(c, "My account")
 	d.MinPasswordLen = password.MinLen
+	if n, err := h.st.AgentMailPref(c, user(c).ID); err == nil {
+		d.Notify = n
+	}
 	h.render(c, status, "account.html", d)
 }
 

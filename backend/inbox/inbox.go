@@ -21,6 +21,7 @@ import (
 
 	"github.com/parleychat/parley/backend/chat"
 	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/mail"
 	"github.com/parleychat/parley/backend/store"
 )
 
@@ -74,6 +75,9 @@ type Config struct {
 	// PublicURL is the edge's public address, for the script tag the setup
 	// page shows; empty uses the address the request came to.
 	PublicURL string
+	// Mail sends "forgot password" links and learns which agents have an
+	// inbox page open (no email news for them); nil: neither.
+	Mail *mail.Service
 }
 
 func (c Config) withDefaults() Config {
@@ -136,6 +140,10 @@ func (h *Handler) Register(r *gin.Engine) {
 	g.POST("/login", h.login)
 	g.GET("/invite/:token", h.invitePage)
 	g.POST("/invite/:token", h.acceptInvite)
+	g.GET("/forgot", h.forgotPage)
+	g.POST("/forgot", h.forgot)
+	g.GET("/reset/:token", h.resetPage)
+	g.POST("/reset/:token", h.reset)
 	r.GET("/setup", securityHeaders, h.setupPage)
 	r.POST("/setup", securityHeaders, h.setup)
 
@@ -157,6 +165,7 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.GET("/account", h.account)
 	authed.POST("/account/profile", h.requireCSRF, h.updateProfile)
 	authed.POST("/account/password", h.requireCSRF, h.changePassword)
+	authed.POST("/account/email", h.requireCSRF, h.saveMailPref)
 	authed.GET("/replies", h.replies)
 	authed.POST("/replies", h.requireCSRF, h.createReply)
 	authed.GET("/replies/:id/edit", h.editReply)
@@ -197,7 +206,7 @@ func parsePages(as *assets) map[string]*template.Template {
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html", "account.html", "setup.html", "invite.html"} {
+	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html", "account.html", "setup.html", "invite.html", "forgot.html", "reset.html"} {
 		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
 	}
 	return pages

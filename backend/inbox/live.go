@@ -250,6 +250,9 @@ func (h *Handler) live(c *gin.Context) {
 	expire := time.NewTimer(time.Until(sess.ExpiresAt))
 	defer expire.Stop()
 
+	if h.cfg.Mail != nil {
+		defer h.cfg.Mail.InboxOpened(u.ID)() // no email news while a page is open
+	}
 	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub}
 	if err := s.loadInboxes(ctx); err != nil {
 		h.log.Error("inbox: live", "err", err)

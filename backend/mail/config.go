@@ -35,6 +35,9 @@ type Config struct {
 	// ReplyDelay (MAIL_REPLY_DELAY) is how long an agent's reply may stay
 	// unread by the visitor before it is emailed; replies within it go in one email.
 	ReplyDelay time.Duration
+	// WaitingAfter (MAIL_AGENT_WAITING_AFTER) is how long an unassigned
+	// chat may wait before its inbox's agents hear of it by email.
+	WaitingAfter time.Duration
 	// PublicURL (PUBLIC_URL) is the inbox's address for links in agents'
 	// emails (sign-in, password reset), e.g. https://chat.example.com.
 	PublicURL string
@@ -57,6 +60,7 @@ type Config struct {
 // Defaults for the settings without an environment variable.
 const (
 	DefaultReplyDelay  = 2 * time.Minute
+	DefaultWaiting     = 5 * time.Minute
 	DefaultPerAddress  = 10
 	DefaultWindow      = time.Hour
 	DefaultResumeTTL   = 14 * 24 * time.Hour
@@ -90,6 +94,13 @@ func FromEnv() Config {
 			slog.Warn("MAIL_REPLY_DELAY is not a duration; using the default", "value", v)
 		}
 	}
+	if v := os.Getenv("MAIL_AGENT_WAITING_AFTER"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			c.WaitingAfter = d
+		} else {
+			slog.Warn("MAIL_AGENT_WAITING_AFTER is not a duration; using the default", "value", v)
+		}
+	}
 	return c.WithDefaults()
 }
 
@@ -113,6 +124,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ReplyDelay == 0 {
 		c.ReplyDelay = DefaultReplyDelay
+	}
+	if c.WaitingAfter == 0 {
+		c.WaitingAfter = DefaultWaiting
 	}
 	if c.PerAddress == 0 {
 		c.PerAddress = DefaultPerAddress

@@ -28,11 +28,14 @@ type Service struct {
 	key   []byte
 
 	wake chan struct{}
+
+	presence inboxPresence
 }
 
 // New returns a Service on st; Start runs it.
 func New(st *store.Store, cfg Config) *Service {
-	return &Service{st: st, cfg: cfg.WithDefaults(), log: slog.Default(), wake: make(chan struct{}, 1)}
+	return &Service{st: st, cfg: cfg.WithDefaults(), log: slog.Default(), wake: make(chan struct{}, 1),
+		presence: inboxPresence{open: map[int64]int{}, backend: store.NewPublicID("backend")}}
 }
 
 // Config returns the settings in use.
@@ -51,6 +54,7 @@ func (s *Service) Start() (stop func()) {
 		s.log.Info("mail: SMTP_HOST is not set; emails wait in the outbox")
 	}
 	wg.Go(func() { s.replyJob(ctx) })
+	wg.Go(func() { s.agentJob(ctx) })
 	return func() {
 		cancel()
 		wg.Wait()

@@ -154,7 +154,11 @@ func (s *Store) CreateAccountWithAdmin(ctx context.Context, n NewAccount) (*Crea
 // CreateInvitation makes a one-time link token for user userID of the
 // account, valid for ttl, replacing any earlier one of theirs.
 // ErrNotFound for no such user, ErrHasPassword for a user who signs in already.
-func (s *Store) CreateInvitation(ctx context.Context, accountID, userID int64, ttl time.Duration) (string, time.Time, error) {
+//
+// With invitationMail, the email it renders for the user and token is
+// written to the outbox in the same transaction.
+func (s *Store) CreateInvitation(ctx context.Context, accountID, userID int64, ttl time.Duration,
+	invitationMail ...func(u *User, token string) (*OutboxEmail, error)) (string, time.Time, error) {
 	token := NewToken()
 	var expires time.Time
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
@@ -169,9 +173,25 @@ func (s *Store) CreateInvitation(ctx context.Context, accountID, userID int64, t
 		if _, err := tx.ExecContext(ctx, `DELETE FROM user_invitations WHERE user_id = $1`, userID); err != nil {
 			return err
 		}
-		return tx.GetContext(ctx, &expires, `INSERT INTO user_invitations (token_hash, user_id, account_id, expires_at)
+		if err := tx.GetContext(ctx, &expires, `INSERT INTO user_invitations (token_hash, user_id, account_id, expires_at)
 			VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING expires_at`,
-			HashToken(token), userID, accountID, ttl.Seconds())
+			HashToken(token), userID, accountID, ttl.Seconds()); err != nil {
+			return err
+		}
+		for _, render := range invitationMail {
+			var u User
+			if err := tx.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID); err != nil {
+				return err
+			}
+			e, err := render(&u, token)
+			if err != nil {
+				return err
+			}
+			if _, err := enqueueEmail(ctx, tx, e, MailLimit{}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return "", time.Time{}, err

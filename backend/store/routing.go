@@ -256,6 +256,10 @@ func setAssignee(ctx context.Context, tx *sqlx.Tx, conv *Conversation, userID in
 		return err
 	}
 	conv.AssigneeID = &userID
+	// The agent may hear of it by email (backend/mail), decided with the assignment.
+	if err := addAssignedNews(ctx, tx, userID, conv.ID); err != nil {
+		return err
+	}
 	return events.Notify(ctx, tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Kind: events.KindConversation})
 }
 
