@@ -87,7 +87,7 @@ fuzz:
 
 # Figures, not pass/fail: each step prints what it measured against its target.
 # The load steps start their own throwaway PostgreSQL (fsync on) and servers.
-bench: deps-postgres build
+bench: deps-postgres deps-mailpit build
 	$(GO) build -o $(BIN)/ ./backend/cmd/parley-load
 	$(GO) test -run='^$$' -bench=. -benchmem ./edge/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) throughput
@@ -96,6 +96,7 @@ bench: deps-postgres build
 	$(GO) run ./widget/cmd/parley-widget-bench -public public -build $(BUILD)
 	$(GO) test -run='^$$' -bench=Search -benchtime=3000x ./backend/kb/
 	$(GO) test -run='^$$' -bench=List10k -benchtime=20x ./backend/inbox/
+	$(GO) run ./backend/cmd/parley-mailbench -mailpit $(BIN)/mailpit
 
 clean:
 	rm -rf $(BIN) $(BUILD)

@@ -207,3 +207,49 @@ func TestEmailReplyLiveInAgentThread(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// "Forgot password?" on the sign-in page: the same answer for a known and
+// an unknown address, one email with a one-time link, a new password that
+// signs in, and the old one and the used link that no longer work.
+func TestForgotPasswordByEmail(t *testing.T) {
+	s, mp := mailSystem(t)
+	tab := Tab(t)
+	ask := func(email string) string {
+		runT(t, tab,
+			chromedp.Navigate(s.Edge+"/inbox/login"),
+			chromedp.Click(chromedp.CSS(`#forgot-link`)),
+			chromedp.WaitVisible(chromedp.CSS(`#forgot-email`)),
+			chromedp.SendKeys(chromedp.CSS(`#forgot-email`), email),
+			chromedp.Click(chromedp.CSS(`[data-action=send-reset]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#forgot-sent`)))
+		return evalString(t, tab, `document.getElementById('forgot-sent').textContent`)
+	}
+	unknown := ask("nobody-here@example.net")
+	known := ask(s.Demo.AgentEmail)
+	if unknown != known {
+		t.Fatalf("the answer tells addresses apart: %q vs %q", unknown, known)
+	}
+	got := mp.WaitTo(t, s.Demo.AgentEmail, 1, 20*time.Second)
+	link := regexp.MustCompile(`https?://\S+/inbox/reset/\S+`).FindString(got[0].Text)
+	if link == "" {
+		t.Fatalf("no reset link:\n%s", got[0].Text)
+	}
+	const newPass = "a new long password 42"
+	runT(t, tab,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`#new-password`)),
+		chromedp.SendKeys(chromedp.CSS(`#new-password`), newPass),
+		chromedp.SendKeys(chromedp.CSS(`#new-password-again`), newPass),
+		chromedp.Click(chromedp.CSS(`[data-action=set-password]`)))
+	waitJS(t, tab, "the sign-in page", `location.pathname === '/inbox/login'`, 10*time.Second)
+	runT(t, tab,
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), s.Demo.AgentEmail),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), newPass),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)))
+	waitJS(t, tab, "the inbox with the new password", `location.pathname === '/inbox' || location.pathname === '/inbox/'`, 10*time.Second)
+	runT(t, tab, chromedp.Navigate(link))
+	waitJS(t, tab, "the used link refused", `!!document.getElementById('reset-refused')`, 10*time.Second)
+	if all, _ := mp.Messages(); len(all) != 1 {
+		t.Fatalf("%d emails; only the known address should get one", len(all))
+	}
+}

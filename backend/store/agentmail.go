@@ -150,7 +150,7 @@ func (s *Store) DeliverAgentNews(ctx context.Context, render func(ctx context.Co
 				return nil
 			}
 			if err := tx.SelectContext(ctx, &to.News, `SELECT n.id, n.kind, n.conversation_id,
-					COALESCE(NULLIF(ct.name, ''), ct.email, '') AS who,
+					COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), c.claimed_email, '') AS who,
 					COALESCE((SELECT m.body FROM messages m WHERE m.conversation_id = n.conversation_id AND m.author_type = 'visitor'
 						ORDER BY m.seq DESC LIMIT 1), '') AS last
 				FROM agent_news n JOIN conversations c ON c.id = n.conversation_id
