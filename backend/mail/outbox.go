@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -176,15 +175,12 @@ func delivered(m *gomail.Msg, err error) bool {
 
 // permanent is a 5xx answer: the server will never take it.
 func permanent(err error) bool {
+	var se *gomail.SendError
+	if errors.As(err, &se) && se.ErrorCode() >= 500 {
+		return true
+	}
 	var te *textproto.Error
-	if errors.As(err, &te) {
-		return te.Code >= 500
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return false
-	}
-	return false
+	return errors.As(err, &te) && te.Code >= 500
 }
 
 // compose turns an outbox row into a message with its fixed Message-ID.
