@@ -235,7 +235,10 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	as, ok := a.byName[name]
 	if !ok {
 		if _, dir := a.byName[path.Join(name, "index.html")]; dir && !strings.HasSuffix(p, "/") {
-			http.Redirect(w, r, p+"/", http.StatusMovedPermanently)
+			// From the cleaned name only: the raw path may start "//host"
+			// ("/%2Fevil.example/..%2Fdemo"), which a browser reads as
+			// another site.
+			http.Redirect(w, r, "/"+name+"/", http.StatusMovedPermanently)
 			return
 		}
 		http.NotFound(w, r)

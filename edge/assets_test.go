@@ -181,6 +181,13 @@ func TestAssetsHashedCompressedAndLoaderRewritten(t *testing.T) {
 	if resp, _ := get(t, srv.URL+"/demo", ""); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/demo/" {
 		t.Errorf("/demo: %s → %q", resp.Status, resp.Header.Get("Location"))
 	}
+	// Redirects are built from the cleaned path, never toward another host.
+	for _, p := range []string{"/%2Fevil.example/..%2Fdemo", "//evil.example/../demo", "/./demo", "/x/../demo", "/%5Cevil.example/..%2Fdemo"} {
+		resp, _ := get(t, srv.URL+p, "")
+		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "/demo/" {
+			t.Errorf("%s: %s → %q, want /demo/ or no redirect", p, resp.Status, loc)
+		}
+	}
 	for _, p := range []string{"/.hidden", "/nope.js", "/assets/widget.wasm", "/assets/widget.0000000000000000.wasm", "/../../etc/passwd"} {
 		if resp, _ := get(t, srv.URL+p, ""); resp.StatusCode != 404 {
 			t.Errorf("%s: %s, want 404", p, resp.Status)

@@ -53,6 +53,9 @@ type cacheSource struct {
 	reencode func(key string, raw []byte) ([]byte, error)
 	// missing is the message of the 404.
 	missing string
+	// origins, when set, reads the account's allowed domains from the
+	// backend's JSON; pages of other origins are then refused.
+	origins func(raw []byte) []string
 }
 
 // siteConfigs caches GET /v1/sites/{site}/config.
@@ -64,6 +67,7 @@ var siteConfigs = cacheSource{
 	path:     func(site string) string { return "/internal/sites/" + site + "/config" },
 	reencode: reencodeConfig,
 	missing:  "unknown site",
+	origins:  configOrigins,
 }
 
 // configEntry is one site's cached answer and any fetch in flight.
@@ -72,6 +76,7 @@ type configEntry struct {
 	body    []byte // JSON of widget.Config
 	gz      []byte // body gzipped, nil when it does not pay
 	etag    string
+	allowed []string // the account's allowed domains (site configs only)
 	fetched time.Time
 	expires time.Time // fresh until then
 	valid   bool      // found or known-missing has been learnt at least once
@@ -114,7 +119,7 @@ func (c *ConfigCache) Fetches() int {
 // and its CORS preflight.
 func (c *ConfigCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
+	setPublic(h)
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
 		h.Set("Access-Control-Allow-Headers", "Content-Type")
@@ -144,9 +149,16 @@ func (c *ConfigCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, widget.ErrNotFound, c.src.missing)
 		return
 	}
+	if c.src.origins != nil {
+		// The answer depends on the page asking.
+		h.Add("Vary", "Origin")
+		if refuseOrigin(w, r, e.allowed, site) {
+			return
+		}
+	}
 	body, enc := e.body, ""
 	if e.gz != nil {
-		h.Set("Vary", "Accept-Encoding")
+		h.Add("Vary", "Accept-Encoding")
 		if acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
 			body, enc = e.gz, "gzip"
 		}
@@ -215,7 +227,7 @@ func (c *ConfigCache) get(ctx context.Context, site string) (configEntry, error)
 
 // fetch asks the backend for site's config and stores the answer in e.
 func (c *ConfigCache) fetch(site string, e *configEntry, f *configFlight) {
-	found, body, err := c.request(site)
+	found, body, allowed, err := c.request(site)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e.flight = nil
@@ -242,38 +254,52 @@ func (c *ConfigCache) fetch(site string, e *configEntry, f *configFlight) {
 		body:    body,
 		gz:      smaller(compressGzip(body), body),
 		etag:    `"` + hex.EncodeToString(sum[:8]) + `"`,
+		allowed: allowed,
 		fetched: now,
 		expires: now.Add(c.s.ConfigTTL),
 	}
 }
 
 // request performs one backend fetch and returns the re-encoded config.
-func (c *ConfigCache) request(site string) (found bool, body []byte, err error) {
+func (c *ConfigCache) request(site string) (found bool, body []byte, allowed []string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.s.ConfigFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.backend+c.src.path(site), nil)
 	if err != nil {
-		return false, nil, err
+		return false, nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.secret)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return false, nil, err
+		return false, nil, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return false, nil, err
+		return false, nil, nil, err
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return false, nil, nil
+		return false, nil, nil, nil
 	case resp.StatusCode != http.StatusOK:
-		return false, nil, fmt.Errorf("backend answered %s", resp.Status)
+		return false, nil, nil, fmt.Errorf("backend answered %s", resp.Status)
 	}
 	body, err = c.src.reencode(site, raw)
-	return true, body, err
+	if err == nil && c.src.origins != nil {
+		allowed = c.src.origins(raw)
+	}
+	return true, body, allowed, err
+}
+
+// configOrigins reads the allowed domains the backend sends beside a site
+// config; they are the edge's to enforce, not part of what pages receive.
+func configOrigins(raw []byte) []string {
+	var v struct {
+		AllowedDomains []string `json:"allowed_domains"`
+	}
+	_ = json.Unmarshal(raw, &v) // reencodeConfig has checked the JSON
+	return v.AllowedDomains
 }
 
 // reencodeConfig decodes a site config: decoding checks the backend keeps

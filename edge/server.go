@@ -55,16 +55,21 @@ func New(s Settings) (*Server, error) {
 	}
 	srv.visitors = &visitorHandler{pool: srv.Pool, s: s}
 	proxy := newProxy(backend)
-	srv.mux.Handle("/v1/sites/{site}/config", srv.Configs)
-	srv.mux.Handle("/v1/sites/{site}/mobile/{tag}", srv.Mobile)
-	srv.mux.Handle("/v1/sites/{site}/kb/{kb}/{rest...}", srv.KB)
+	const reads = "GET, HEAD, OPTIONS"
+	srv.mux.Handle("/v1/sites/{site}/config", public(srv.Configs, reads, ""))
+	srv.mux.Handle("/v1/sites/{site}/mobile/{tag}", public(srv.Mobile, reads, ""))
+	srv.mux.Handle("/v1/sites/{site}/kb/{kb}/{rest...}", public(srv.KB, reads, ""))
 	srv.mux.Handle("/ws", srv.visitors)
 	srv.mux.HandleFunc("GET /healthz", srv.healthz)
-	// Visitors' file uploads and downloads go to the backend as they are.
-	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/", "/setup", "/v1/attachments", "/v1/attachments/"} {
+	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/", "/setup"} {
 		srv.mux.Handle(p, proxy)
 	}
-	srv.mux.Handle("/", assets)
+	// Visitors' file uploads and downloads go to the backend as they are,
+	// from pages of any origin, with the visitor token as a bearer header.
+	attachments := public(proxy, "GET, HEAD, POST, OPTIONS", "Authorization, Content-Type")
+	srv.mux.Handle("/v1/attachments", attachments)
+	srv.mux.Handle("/v1/attachments/", attachments)
+	srv.mux.Handle("/", public(assets, reads, ""))
 	return srv, nil
 }
 

@@ -111,7 +111,8 @@ func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := websocket.Accept(smallHijacker{w, &v.wc}, r, &websocket.AcceptOptions{
 		// Host pages live on customers' domains: any origin may connect.
-		// The origin goes on to the backend, which knows the site.
+		// The origin goes on to the backend, which knows the site and its
+		// allowed domains (hello is refused there).
 		OriginPatterns: []string{"*"},
 	})
 	if err != nil {
@@ -127,7 +128,7 @@ func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.bucket.init(h.s.RateBurst, h.s.RatePerSecond)
-	meta := link.Meta{RemoteIP: remoteIP(r), Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent()}
+	meta := link.Meta{RemoteIP: remoteIP(r), Origin: pageOrigin(r), UserAgent: r.UserAgent()}
 	sess, err := h.pool.Open(r.Context(), meta, v.kick)
 	if err != nil {
 		c.Close(widget.CloseTryAgain, "backend unavailable")

@@ -124,7 +124,8 @@ type app struct {
 	site      string
 	cfg       *widget.Config
 	css, html string
-	lang      string // the language loaded into widget.UseTexts
+	sheet     safejs.Value // the CSS as a constructed stylesheet, once made
+	lang      string       // the language loaded into widget.UseTexts
 	sh        *shell
 	status    string
 	listening bool // the page listeners are set
@@ -430,6 +431,9 @@ func fetchConfig(base, site string) (*widget.Config, error) {
 		if err == nil {
 			return decodeConfig(v), nil
 		}
+		if r, ok := err.(refused); ok {
+			return nil, r
+		}
 		last = errors.New("config: " + err.Error())
 		if _, retry := err.(retryable); !retry {
 			break
@@ -437,6 +441,11 @@ func fetchConfig(base, site string) (*widget.Config, error) {
 	}
 	return nil, last
 }
+
+// refused is the edge's sentence for a page the site does not allow.
+type refused string
+
+func (e refused) Error() string { return string(e) }
 
 // retryable is a network or server error: trying again may help.
 type retryable string
@@ -462,6 +471,14 @@ func fetchJSON(url string) (safejs.Value, error) {
 		msg := "HTTP " + strconv.Itoa(code)
 		if code >= 500 {
 			return safejs.Undefined(), retryable(msg)
+		}
+		// The edge explains a refused page in a sentence for the owner.
+		if code == 403 {
+			if p, err := resp.Call("json"); err == nil {
+				if v, err := await(p); err == nil && str(v, "error") == widget.ErrOriginNotAllowed {
+					return safejs.Undefined(), refused(str(v, "message"))
+				}
+			}
 		}
 		return safejs.Undefined(), errors.New(msg)
 	}
@@ -946,6 +963,9 @@ func (sh *shell) receive(data string) {
 	case widget.FrameError:
 		if f.Code == widget.ErrConvClosed {
 			sh.closedConv(conv)
+		}
+		if f.Code == widget.ErrOriginNotAllowed {
+			warn("Parley: " + f.Message + " The site's owner can add this page's host to the account's allowed domains.")
 		}
 		if sh.sess.StaleConsent() {
 			sh.refetchConfig()

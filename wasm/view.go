@@ -77,11 +77,15 @@ func (sh *shell) render() {
 	if !sh.inline.IsUndefined() {
 		style = inlineStyle
 	}
-	attr(host, "style", style)
+	// Through the CSSOM, not a style attribute or a <style> element: a
+	// host page's Content-Security-Policy without 'unsafe-inline' in
+	// style-src blocks those, never these.
+	set(get(host, "style"), "cssText", style)
 	opts := newObject()
 	set(opts, "mode", "open")
 	shadow := call(host, "attachShadow", opts)
-	set(shadow, "innerHTML", "<style>"+a.css+"</style>"+a.html)
+	set(shadow, "innerHTML", a.html)
+	adoptStyle(shadow)
 	// Every element the shell touches has a data-parley name; fixed texts
 	// in the chatflow's language: data-t sets the text, data-t-label the
 	// aria-label, data-t-ph the placeholder.
@@ -433,4 +437,25 @@ func (sh *shell) messageEl(e *widget.Entry) safejs.Value {
 
 func (sh *shell) scrollDown() {
 	set(sh.body, "scrollTop", num(sh.body, "scrollHeight"))
+}
+
+// adoptStyle gives the shadow root the widget's CSS as a constructed
+// stylesheet (one parsed sheet shared by every render), or as a <style>
+// element in browsers without constructable stylesheets.
+func adoptStyle(shadow safejs.Value) {
+	if a.sheet.IsUndefined() {
+		if ctor := get(global, "CSSStyleSheet"); !ctor.IsUndefined() && !get(shadow, "adoptedStyleSheets").IsUndefined() {
+			if sheet, err := ctor.New(); err == nil && try(sheet, "replaceSync", a.css) == nil {
+				a.sheet = sheet
+			}
+		}
+	}
+	if !a.sheet.IsUndefined() {
+		arr := call(get(global, "Array"), "of", a.sheet)
+		set(shadow, "adoptedStyleSheets", arr)
+		return
+	}
+	st := call(get(global, "document"), "createElement", "style")
+	text(st, a.css)
+	call(shadow, "prepend", st)
 }

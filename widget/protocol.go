@@ -71,6 +71,10 @@ const (
 	// ErrConsentRequired refuses a send on a chatflow with explicit
 	// data-processing consent before the visitor agreed; nothing is stored.
 	ErrConsentRequired = "consent_required"
+	// ErrOriginNotAllowed refuses a page whose host the account's allowed
+	// domains do not name (also for Origin "null" or garbage while the
+	// list is not empty); nothing is stored. Reconnecting cannot help.
+	ErrOriginNotAllowed = "origin_not_allowed"
 )
 
 // Consent kinds of a consent frame (and of the published notices).
@@ -97,6 +101,9 @@ const (
 	CloseForbidden      = 4403
 	CloseNotFound       = 4404
 	CloseRateLimited    = 4429
+	// CloseOriginNotAllowed ends a socket whose hello came from a page
+	// the account does not allow: do not reconnect.
+	CloseOriginNotAllowed = 4401
 )
 
 // Frame is every frame of the visitor protocol: one JSON object with a "type"

@@ -407,7 +407,7 @@ func (s *Session) Receive(f Frame) Update {
 // wait before reconnecting; retry is false when reconnecting cannot help.
 func (s *Session) Closed(code int) (delay time.Duration, retry bool) {
 	switch code {
-	case CloseNotFound:
+	case CloseNotFound, CloseOriginNotAllowed:
 		s.state = ConnUnavailable
 		return 0, false
 	case CloseForbidden:

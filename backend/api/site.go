@@ -36,8 +36,18 @@ func (a *API) siteConfig(c *gin.Context) {
 		}
 		cfg.Chatflows = append(cfg.Chatflows, pub)
 	}
+	// The edge enforces the allowed domains and keeps them out of what
+	// pages receive.
+	allowed, err := a.st.AllowedDomains(c, acct.ID)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, cfg)
+	c.JSON(http.StatusOK, struct {
+		widget.Config
+		AllowedDomains []string `json:"allowed_domains"`
+	}{cfg, allowed})
 }
 
 // site resolves the :site parameter, answering 404 for an unknown one.

@@ -201,6 +201,9 @@ func (s *session) onHello(f *widget.Frame) {
 		s.storeFailed(err, "Unknown site.")
 		return
 	}
+	if !s.originAllowed(ctx, account) {
+		return
+	}
 	cf, err := s.e.st.ChatflowByPublicID(ctx, f.Chatflow)
 	if err == nil && (cf.AccountID != account.ID || !cf.Enabled) {
 		err = store.ErrNotFound // another account's or unpublished: the visitor cannot tell the difference

@@ -44,7 +44,7 @@ func TestWidgetSurveyAndAttachment(t *testing.T) {
 	patchFlow(t, s, id, map[string]any{"options": map[string]any{"survey_id": survey, "attachments": true}})
 
 	visitor, agent := Tab(t), Tab(t)
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, visitor)
 	attach := shadow + `.querySelector('[data-parley=attach]')`
 	waitJS(t, visitor, "the attach button", `!`+attach+`.hidden`, time.Second)
@@ -107,7 +107,7 @@ func TestWidgetHelpTabAndCustomerAgent(t *testing.T) {
 	patchFlow(t, s, id, map[string]any{"options": map[string]any{"knowledge_base_id": kb, "help_tab": true}})
 
 	visitor := Tab(t)
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, visitor)
 	tabHelp := chromedp.JSPath(shadow + `.querySelector('[data-parley=tab-help]')`)
 	waitJS(t, visitor, "the Help tab", `!`+shadow+`.querySelector('[data-parley=tabs]').hidden`, time.Second)
@@ -127,7 +127,7 @@ func TestWidgetHelpTabAndCustomerAgent(t *testing.T) {
 	// The customer agent answers from the article, with its link, marked as a bot.
 	patchFlow(t, s, id, map[string]any{"type": "customer_agent"})
 	bot := Tab(t)
-	runT(t, bot, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, bot, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, bot)
 	visitorSays(t, bot, "How many days do I have to return an order for a refund?")
 	waitJS(t, bot, "the bot's answer", widgetHas("bot", "30 days"), 15*time.Second)
@@ -165,7 +165,7 @@ func TestWidgetRuleBotQuickReplies(t *testing.T) {
 	patchFlow(t, s, id, map[string]any{"type": "rule_bot", "options": map[string]any{"bot_id": botID}})
 
 	visitor, agent := Tab(t), Tab(t)
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, visitor)
 	input := shadow + `.querySelector('[data-parley=input]')`
 	say := func(text, then string) {

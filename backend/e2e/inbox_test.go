@@ -62,7 +62,7 @@ func TestAgentDayInBrowser(t *testing.T) {
 
 	// The visitor writes through the real widget, hostile markup included.
 	hostile := `<img src=x onerror="window.pwned=1"> I need <script>window.pwned=2</script> help`
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
 	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
 	waitJS(t, visitor, "the chat window", shadow+`.querySelector('[data-parley=window]').hidden === false`, 5*time.Second)

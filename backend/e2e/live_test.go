@@ -66,7 +66,7 @@ func TestLiveTypingReceiptsPresenceAndEmail(t *testing.T) {
 
 	visitor, agent := Tab(t), Tab(t)
 	signIn(t, agent, s)
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
 	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
 	waitJS(t, visitor, "the welcome presence", shadow+`.querySelector('[data-parley=welcome]') && `+widgetShows("presence", ""), 10*time.Second)

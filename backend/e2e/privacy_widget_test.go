@@ -18,9 +18,11 @@ import (
 // the cookie banner, an identified visitor (and three bad tokens), the
 // explicit data-processing consent, and consent texts holding markup.
 
-// jar is everything a page keeps in the browser: every cookie of the
-// browser context (read over the DevTools protocol, HttpOnly ones too) and
-// the page's localStorage, sessionStorage and IndexedDB databases.
+// jar is everything the widget could keep in the browser, on both origins
+// it touches (the host page's and the edge's): their cookies (read over
+// the DevTools protocol, HttpOnly ones too) and each origin's
+// localStorage, sessionStorage and IndexedDB databases (the edge's keys
+// prefixed "edge ").
 type jar struct {
 	Cookies map[string]string
 	Local   map[string]string
@@ -45,11 +47,15 @@ func readJar(t *testing.T, ctx context.Context) jar {
 	// Network.getCookies on the page's target answers from the tab's own
 	// browser context (HttpOnly cookies included), for the page's URL.
 	page := evalString(t, ctx, `location.href`)
+	edge := evalString(t, ctx, `(() => { const s = document.querySelector('script[data-site]'); return s ? new URL(s.src).origin : '' })()`)
+	if edge == "" || strings.HasPrefix(page, edge+"/") {
+		t.Fatalf("the host page %s must be on another origin than the edge %q", page, edge)
+	}
 	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		if err := tg.Call(ctx, "Network.enable", map[string]any{}, nil); err != nil {
 			return err
 		}
-		return tg.Call(ctx, "Network.getCookies", map[string]any{"urls": []string{page}}, &res)
+		return tg.Call(ctx, "Network.getCookies", map[string]any{"urls": []string{page, edge + "/"}}, &res)
 	})); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +72,30 @@ func readJar(t *testing.T, ctx context.Context) jar {
 	}
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatal(err)
+	}
+	// The edge's origin, read from a tab of the same browser context.
+	edgeTab, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	var e jar
+	runT(t, edgeTab, chromedp.Navigate(edge+"/healthz"))
+	out, err = chromedp.Run(edgeTab, chromedp.Evaluate[string](`(async () => JSON.stringify({
+		Local: Object.fromEntries(Object.entries(localStorage)),
+		Session: Object.fromEntries(Object.entries(sessionStorage)),
+		IDB: (await indexedDB.databases()).map(d => d.name)}))()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range e.Local {
+		j.Local["edge "+k] = v
+	}
+	for k, v := range e.Session {
+		j.Session["edge "+k] = v
+	}
+	for _, n := range e.IDB {
+		j.IDB = append(j.IDB, "edge "+n)
 	}
 	return j
 }
@@ -133,7 +163,7 @@ func TestWidgetCookieConsentAndStorage(t *testing.T) {
 
 	// Before any answer: the banner shows and the chat works, in memory only.
 	tab := Tab(t)
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, tab)
 	waitJS(t, tab, "the cookie banner", `!`+banner+`.hidden && `+banner+`.textContent.includes('Accept')`, 5*time.Second)
 	visitorSays(t, tab, "Asked before any consent")
@@ -149,14 +179,14 @@ func TestWidgetCookieConsentAndStorage(t *testing.T) {
 		t.Fatalf("after accepting: %s (document.cookie %q)", j, evalString(t, tab, `document.cookie`))
 	}
 	waitREST(t, s, "/api/v1/consents", `"kind":"cookie"`, `"decision":"granted"`)
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	openWidget(t, tab)
 	waitJS(t, tab, "the conversation on the next page", widgetHas("visitor", "Asked before any consent"), 10*time.Second)
 	waitJS(t, tab, "no banner once accepted", banner+`.hidden`, time.Second)
 
 	// Declining is one click too, and is remembered without an identifier.
 	other := Tab(t)
-	runT(t, other, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, other, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, other)
 	waitJS(t, other, "the cookie banner", `!`+banner+`.hidden`, 5*time.Second)
 	runT(t, other, chromedp.Click(chromedp.JSPath(banner+`.querySelector('[data-parley=cookie-decline]')`)))
@@ -169,7 +199,7 @@ func TestWidgetCookieConsentAndStorage(t *testing.T) {
 	if j.Cookies["parley-cookie-consent"] != "refused" {
 		t.Fatalf("the refusal is not remembered: %s", j)
 	}
-	runT(t, other, chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, other, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	openWidget(t, other)
 	time.Sleep(500 * time.Millisecond)
 	waitJS(t, other, "no banner after declining, and no conversation carried over",
@@ -215,7 +245,7 @@ func TestWidgetIdentification(t *testing.T) {
 	// conversation on the contact.
 	tab := Tab(t)
 	withSettings(t, tab, map[string]any{"identificationEmail": "ida@example.com", "identificationToken": good})
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, tab, "the widget", ready, 20*time.Second)
 	noIdentifiers(t, "identified, loaded", readJar(t, tab), good)
 	openWidget(t, tab)
@@ -248,7 +278,7 @@ func TestWidgetIdentification(t *testing.T) {
 	for name, tok := range map[string]string{"another account's token": foreign, "an expired token": expired, "another email's token": otherEmail} {
 		tab := Tab(t)
 		withSettings(t, tab, map[string]any{"identificationEmail": "ida@example.com", "identificationToken": tok})
-		runT(t, tab, chromedp.Navigate(s.Edge+"/demo/"))
+		runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
 		waitJS(t, tab, name+": the console warning", `window.__warns.some(w => w.startsWith('Parley:'))`, 20*time.Second)
 		openWidget(t, tab)
 		waitJS(t, tab, name+": the cookie banner of an anonymous visitor", `!`+banner+`.hidden`, 5*time.Second)
@@ -271,7 +301,7 @@ func TestWidgetExplicitConsentAndMarkup(t *testing.T) {
 		"privacy_url": "https://example.com/privacy"}}})
 
 	visitor, agent := Tab(t), Tab(t)
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, visitor)
 	data := shadow + `.querySelector('[data-parley=data-text]')`
 	waitJS(t, visitor, "the notice with its markup as text", `(e => !e.hidden && e.textContent.includes('<b>your</b>') && e.textContent.includes('<img src=x'))(`+data+`)`, 5*time.Second)
@@ -308,7 +338,7 @@ func TestWidgetExplicitConsentAndMarkup(t *testing.T) {
 	}
 	time.Sleep(1200 * time.Millisecond)
 	again := Tab(t)
-	runT(t, again, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, again, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, again)
 	waitJS(t, again, "the notice", `!`+data+`.hidden && `+data+`.textContent.includes('We process')`, 5*time.Second)
 	if n := evalString(t, again, `String(`+shadow+`.querySelectorAll('a[href^="javascript"], a[href^="JAVASCRIPT"]').length + `+data+`.querySelectorAll('a').length)`); n != "0" {

@@ -100,7 +100,7 @@ func TestVisitorAndAgentChat(t *testing.T) {
 	signIn(t, agent, s)
 	runT(t, agent, js(`window.__notReloaded = true`))
 
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
 	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
 	waitJS(t, visitor, "the chat window", shadow+`.querySelector('[data-parley=window]').hidden === false`, 5*time.Second)

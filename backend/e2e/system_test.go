@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/parleychat/parley/backend/dbtest"
+	"github.com/parleychat/parley/backend/hostpage"
 	"github.com/parleychat/parley/backend/pgcluster"
 	"github.com/parleychat/parley/backend/seed"
 	"github.com/parleychat/parley/backend/store"
@@ -87,6 +88,10 @@ type System struct {
 	Edge string // http://127.0.0.1:port
 }
 
+// Host is where the demo host pages are: an origin of their own, like an
+// owner's website, with the script tag pointing at the first edge.
+func (s *System) Host() string { return s.Pages.URL }
+
 // StartSystem starts backend and edge; both stop when the test ends.
 func StartSystem(t *testing.T) *System {
 	t.Helper()
@@ -128,6 +133,9 @@ type Cluster struct {
 	Demo     *seed.Demo
 	Backends []*Node
 	Edges    []*Node
+	// Pages serves the demo host pages on their own origin, pointing at
+	// the first edge.
+	Pages *hostpage.Server
 }
 
 // Node is one backend or edge process.
@@ -204,7 +212,27 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	for _, n := range append(append([]*Node(nil), c.Backends...), c.Edges...) {
 		n.Start()
 	}
+	c.Pages = c.HostPages(hostpage.Options{})
 	return c
+}
+
+// HostPages serves the demo host pages on a new origin of their own
+// (127.0.0.1 on a free port), stopped when the test ends. o.Edge defaults
+// to the first edge and o.Site to the demo site.
+func (c *Cluster) HostPages(o hostpage.Options) *hostpage.Server {
+	c.t.Helper()
+	if o.Edge == "" {
+		o.Edge = c.Edges[0].URL
+	}
+	if o.Site == "" {
+		o.Site = c.Demo.Site
+	}
+	h, err := hostpage.Start("127.0.0.1:0", o, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { h.Close() })
+	return h
 }
 
 func (c *Cluster) node(name, path string) *Node {

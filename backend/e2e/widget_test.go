@@ -68,7 +68,7 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	patchFlow(t, s, id, map[string]any{"targeting": map[string]any{"exclusions": excludePrivacy},
 		"display": map[string]any{"desktop": "open_on_trigger", "mobile": "prompt", "triggers": map[string]any{"scroll_percent": 80}}})
 	tab := Tab(t)
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, tab, "the widget", ready, 20*time.Second)
 	early := evalString(t, tab, `(() => { const load = performance.getEntriesByType('navigation')[0].loadEventStart;
 		return performance.getEntriesByType('resource').filter(e => e.startTime < load).map(e => e.name).join(' '); })()`)
@@ -86,7 +86,7 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	// Time on page: two seconds.
 	patchFlow(t, s, id, display("open_on_trigger", "prompt", map[string]any{"time_on_page": 2}))
 	tab = Tab(t)
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, tab, "the widget", ready, 20*time.Second)
 	start := time.Now()
 	waitJS(t, tab, "the chat opened by time on page", winOpen, 6*time.Second)
@@ -95,7 +95,7 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	// Exit intent: the pointer leaves through the top of the window.
 	patchFlow(t, s, id, display("open_on_trigger", "prompt", map[string]any{"exit_intent": true}))
 	tab = Tab(t)
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, tab, "the widget", ready, 20*time.Second)
 	runT(t, tab, js(`document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: 200, bubbles: true}))`))
 	time.Sleep(300 * time.Millisecond)
@@ -110,7 +110,7 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	if c := evalString(t, tab, `document.cookie`); !strings.Contains(c, "hide-welcome-message=1") {
 		t.Fatalf("cookies after minimising: %q", c)
 	}
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, tab, "the widget on another page", ready, 20*time.Second)
 	runT(t, tab, js(`document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: -2, bubbles: true}))`))
 	time.Sleep(500 * time.Millisecond)
@@ -121,10 +121,10 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	patchFlow(t, s, id, map[string]any{"look": map[string]any{"show_close_button": false},
 		"display": map[string]any{"desktop": "prompt", "mobile": "launcher_only", "triggers": map[string]any{}}})
 	desk := Tab(t)
-	runT(t, desk, chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, desk, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, desk, "the desktop prompt", ready+` && `+promptOpen+` && `+launcherShown, 20*time.Second)
 	phone := Tab(t)
-	runT(t, phone, chromedp.EmulateViewport(390, 800, chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, phone, chromedp.EmulateViewport(390, 800, chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, phone, "the mobile widget", ready+` && `+launcherShown, 20*time.Second)
 	if d := evalString(t, phone, shadow+`.querySelector('[data-parley=root]').dataset.device`); d != "mobile" {
 		t.Fatalf("device %q on a phone", d)
@@ -166,7 +166,7 @@ func TestWidgetTargeting(t *testing.T) {
 		{"/demo/long.html?utm_source=fr", "Parley Demo Shop", "Send"},
 	} {
 		tab := Tab(t)
-		runT(t, tab, chromedp.Navigate(s.Edge+c.path))
+		runT(t, tab, chromedp.Navigate(s.Host()+c.path))
 		waitJS(t, tab, "the widget on "+c.path, ready, 20*time.Second)
 		if h := heading(t, tab); h != c.heading {
 			t.Errorf("%s: heading %q, want %q", c.path, h, c.heading)
@@ -177,14 +177,14 @@ func TestWidgetTargeting(t *testing.T) {
 	}
 	// Black text on the yellow accent: WCAG AA.
 	tab := Tab(t)
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/long.html?utm_source=de"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/long.html?utm_source=de"))
 	waitJS(t, tab, "the German widget", ready, 20*time.Second)
 	if c := evalString(t, tab, `getComputedStyle(`+shadow+`.querySelector('[data-parley=launcher]')).color`); c != "rgb(0, 0, 0)" {
 		t.Errorf("launcher text colour on #ffd600: %s", c)
 	}
 
 	// The excluded page shows nothing at all.
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/privacy.html"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/privacy.html"))
 	waitJS(t, tab, "the widget to decide", `window.Parley && Parley.status() === 'hidden'`, 20*time.Second)
 	if n := evalString(t, tab, `String(document.querySelectorAll('#parley-widget').length)`); n != "0" {
 		t.Fatalf("%s widget elements on the excluded page", n)
@@ -204,7 +204,7 @@ func TestWidgetJavaScriptAPIAndEvents(t *testing.T) {
 	signIn(t, agent, s)
 
 	// Wait for load(): nothing but the loader is fetched, calls queue.
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/long.html?manual"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/long.html?manual"))
 	waitJS(t, visitor, "the loader", `window.Parley && Parley.status() === 'not_loaded'`, 10*time.Second)
 	runT(t, visitor, js(`Parley.open()`))
 	time.Sleep(time.Second)
@@ -276,14 +276,14 @@ func TestWidgetRobustnessAndAccessibility(t *testing.T) {
 
 	// The page's own control where the closed window would be still takes clicks.
 	tab := Tab(t)
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/long.html"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, tab, "the widget", ready+` && `+launcherShown, 20*time.Second)
 	runT(t, tab, chromedp.Click(chromedp.CSS(`#under`)))
 	waitJS(t, tab, "the page's button clicked", `document.getElementById('under').textContent === 'Clicked'`, 5*time.Second)
 
 	// The page's CSS cannot hide or restyle the widget.
 	hostile := Tab(t)
-	runT(t, hostile, chromedp.Navigate(s.Edge+"/demo/long.html?hostile"))
+	runT(t, hostile, chromedp.Navigate(s.Host()+"/demo/long.html?hostile"))
 	waitJS(t, hostile, "the widget despite hostile CSS", ready+` && `+launcherShown, 20*time.Second)
 	if fs := evalString(t, hostile, `getComputedStyle(`+shadow+`.querySelector('[data-parley=send]')).fontSize`); fs != "14px" {
 		t.Errorf("font size inside the widget %s under hostile CSS", fs)
@@ -291,11 +291,11 @@ func TestWidgetRobustnessAndAccessibility(t *testing.T) {
 
 	// Inline embedding: the chat sits open in the page's element.
 	inline := Tab(t)
-	runT(t, inline, chromedp.Navigate(s.Edge+"/demo/long.html?inline"))
+	runT(t, inline, chromedp.Navigate(s.Host()+"/demo/long.html?inline"))
 	waitJS(t, inline, "the inline chat", ready+` && document.querySelector('#embed > #parley-widget') && `+winOpen, 20*time.Second)
 
 	// A repeat visit downloads no wasm bytes (immutable, content-hashed URL).
-	runT(t, tab, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, tab, "the widget again", ready, 20*time.Second)
 	if w := evalString(t, tab, `performance.getEntriesByType('resource').filter(e => e.name.endsWith('.wasm')).map(e => e.name + ' ' + e.transferSize).join()`); !strings.HasSuffix(w, " 0") {
 		t.Errorf("repeat visit: wasm %q, want 0 bytes transferred", w)
@@ -308,7 +308,7 @@ func TestWidgetRobustnessAndAccessibility(t *testing.T) {
 			return err
 		}
 		return tg.Call(ctx, "Network.setBlockedURLs", map[string]any{"urls": []string{"*.wasm"}}, nil)
-	}), chromedp.Navigate(s.Edge+"/demo/long.html"))
+	}), chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, broken, "status failed", `Parley.status() === 'failed'`, 20*time.Second)
 	runT(t, broken, js(`Parley.open(); Parley.close(); Parley.refresh()`), chromedp.Click(chromedp.CSS(`#under`)))
 	waitJS(t, broken, "the page still working", `document.getElementById('under').textContent === 'Clicked'`, 5*time.Second)

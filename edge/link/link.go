@@ -35,7 +35,9 @@ type Envelope struct {
 
 // Meta describes the visitor socket behind a session.
 type Meta struct {
-	RemoteIP  string `json:"ip"`
+	RemoteIP string `json:"ip"`
+	// Origin is the page's Origin header; empty for apps and for pages
+	// the edge serves itself (the inbox's preview).
 	Origin    string `json:"origin"`
 	UserAgent string `json:"ua"`
 }

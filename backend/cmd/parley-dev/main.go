@@ -22,6 +22,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/parleychat/parley/backend/hostpage"
 	"github.com/parleychat/parley/backend/pgcluster"
 	"github.com/parleychat/parley/backend/seed"
 	"github.com/parleychat/parley/backend/store"
@@ -36,8 +37,9 @@ func main() {
 	backendAddr := flag.String("backend", envOr("BACKEND_ADDR", "127.0.0.1:8081"), "backend listen address")
 	flag.StringVar(&mailpitSMTP, "mailpit-smtp", "127.0.0.1:1025", "SMTP address of the local Mailpit (unless SMTP_HOST is set)")
 	flag.StringVar(&mailpitUI, "mailpit-ui", "127.0.0.1:8025", "web address of the local Mailpit's mailbox")
+	demoAddr := flag.String("demo", envOr("DEMO_ADDR", "127.0.0.1:8090"), "listen address of the demo host pages (an origin of their own, like a customer's site)")
 	flag.Parse()
-	if err := run(*dataDir, *pgPort, *binDir, *edgeAddr, *backendAddr); err != nil {
+	if err := run(*dataDir, *pgPort, *binDir, *edgeAddr, *backendAddr, *demoAddr); err != nil {
 		slog.Error("parley-dev", "err", err)
 		os.Exit(1)
 	}
@@ -53,7 +55,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(dataDir string, pgPort int, binDir, edgeAddr, backendAddr string) error {
+func run(dataDir string, pgPort int, binDir, edgeAddr, backendAddr, demoAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -139,17 +141,24 @@ func run(dataDir string, pgPort int, binDir, edgeAddr, backendAddr string) error
 	}
 
 	base := "http://" + edgeAddr
+	// The demo site lives on its own origin, as every customer's site
+	// does; the edge serves only what a production edge serves.
+	pages, err := hostpage.Start(demoAddr, hostpage.Options{Edge: base, Site: demo.Site}, nil)
+	if err != nil {
+		return fmt.Errorf("demo host pages: %w", err)
+	}
+	defer pages.Close()
 	fmt.Printf(`
 Parley is running.
 
-  Demo host page:  %s/demo/
+  Demo host page:  %s/demo/   (a site of its own origin, with the script tag)
   Agent inbox:     %s/inbox   (sign in as %s / %s)
   Admin REST:      %s/api/v1  (Authorization: Bearer %s)
   Script tag:      <script src="%s/loader.js" data-site="%s" async></script>
   Mailbox:         %s   (every email Parley sends)
 
 Press Ctrl-C to stop.
-`, base, base, demo.AgentEmail, demo.AgentPass, base, demo.APIKey, base, demo.Site, mailbox)
+`, pages.URL, base, demo.AgentEmail, demo.AgentPass, base, demo.APIKey, base, demo.Site, mailbox)
 
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

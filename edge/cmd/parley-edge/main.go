@@ -43,7 +43,14 @@ func main() {
 		}
 	}
 	flag.DurationVar(&drain, "drain", drain, "on SIGTERM, the longest the edge takes to close its sockets and exit (EDGE_DRAIN_TIME)")
+	certFile, keyFile := os.Getenv("EDGE_TLS_CERT"), os.Getenv("EDGE_TLS_KEY")
+	flag.StringVar(&certFile, "tls-cert", certFile, "PEM certificate chain: serve HTTPS and wss:// (EDGE_TLS_CERT)")
+	flag.StringVar(&keyFile, "tls-key", keyFile, "PEM private key of -tls-cert (EDGE_TLS_KEY)")
 	flag.Parse()
+	if (certFile == "") != (keyFile == "") {
+		slog.Error("EDGE_TLS_CERT and EDGE_TLS_KEY go together")
+		os.Exit(2)
+	}
 	if s.LinkSecret == "" {
 		slog.Warn("LINK_SECRET is empty; the backend will refuse the edge's links unless it is empty there too")
 	}
@@ -63,8 +70,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	slog.Info("edge listening", "addr", "http://"+addr, "backend", s.BackendURL, "demo", "http://"+addr+"/demo/")
+	scheme := "http"
+	if certFile != "" {
+		scheme = "https"
+		go func() { errc <- hs.ListenAndServeTLS(certFile, keyFile) }()
+	} else {
+		go func() { errc <- hs.ListenAndServe() }()
+	}
+	slog.Info("edge listening", "addr", scheme+"://"+addr, "backend", s.BackendURL)
 
 	select {
 	case err := <-errc:
