@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,7 @@ func New(s Settings) (*Server, error) {
 		mux:     http.NewServeMux(),
 	}
 	srv.visitors = &visitorHandler{pool: srv.Pool, s: s}
-	proxy := newProxy(backend)
+	proxy := newProxy(backend, s)
 	const reads = "GET, HEAD, OPTIONS"
 	srv.mux.Handle("/v1/sites/{site}/config", public(srv.Configs, reads, ""))
 	srv.mux.Handle("/v1/sites/{site}/mobile/{tag}", public(srv.Mobile, reads, ""))
@@ -115,13 +116,20 @@ func (srv *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // newProxy forwards to the backend, WebSocket upgrades included.
-func newProxy(backend *url.URL) *httputil.ReverseProxy {
+func newProxy(backend *url.URL, s Settings) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(backend)
 			// Rewrite drops client-sent X-Forwarded-* headers, so what the
-			// backend sees is what this edge observed.
+			// backend sees is what this edge observed, or what a trusted
+			// TLS proxy in front of it (EDGE_TRUSTED_PROXIES) told it.
 			pr.SetXForwarded()
+			pr.Out.Header.Set("X-Forwarded-For", s.clientIP(pr.In))
+			if peer, err := netip.ParseAddrPort(pr.In.RemoteAddr); err == nil && s.trusted(peer.Addr()) {
+				if p := pr.In.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+					pr.Out.Header.Set("X-Forwarded-Proto", p)
+				}
+			}
 			// Keep the public Host: the backend builds links and checks
 			// inbox WebSocket origins against it.
 			pr.Out.Host = pr.In.Host

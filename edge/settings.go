@@ -6,6 +6,8 @@
 package edge
 
 import (
+	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"time"
@@ -75,6 +77,12 @@ type Settings struct {
 	VisitorPingTimeout  time.Duration
 	// WriteTimeout bounds one write to a visitor or link socket.
 	WriteTimeout time.Duration
+
+	// TrustedProxies are the addresses of TLS proxies in front of the
+	// edge: from them, the visitor's address is taken from
+	// X-Forwarded-For (the nearest address no trusted proxy holds).
+	// Empty: the connection's own address, whatever headers say.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultSettings returns the settings an edge runs with unless told otherwise.
@@ -132,6 +140,13 @@ func SettingsFromEnv() Settings {
 	}
 	if f, err := strconv.ParseFloat(os.Getenv("EDGE_RATE_PER_SECOND"), 64); err == nil && f > 0 {
 		s.RatePerSecond = f
+	}
+	if v := os.Getenv("EDGE_TRUSTED_PROXIES"); v != "" {
+		p, err := ParsePrefixes(v)
+		if err != nil {
+			slog.Error("EDGE_TRUSTED_PROXIES ignored", "err", err)
+		}
+		s.TrustedProxies = p
 	}
 	return s
 }

@@ -128,7 +128,7 @@ func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.bucket.init(h.s.RateBurst, h.s.RatePerSecond)
-	meta := link.Meta{RemoteIP: remoteIP(r), Origin: pageOrigin(r), UserAgent: r.UserAgent()}
+	meta := link.Meta{RemoteIP: h.s.clientIP(r), Origin: pageOrigin(r), UserAgent: r.UserAgent()}
 	sess, err := h.pool.Open(r.Context(), meta, v.kick)
 	if err != nil {
 		c.Close(widget.CloseTryAgain, "backend unavailable")
@@ -372,14 +372,6 @@ func frameType(data []byte) string {
 		return ""
 	}
 	return f.Type
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // tokenBucket allows burst events at once and rate events a second after.

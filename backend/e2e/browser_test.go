@@ -44,6 +44,9 @@ func browser(t *testing.T) context.Context {
 			chromedp.Flag("disable-component-update", true),
 			chromedp.Flag("disable-sync", true),
 			chromedp.Flag("disable-dev-shm-usage", true),
+			// Host pages on names of their own (eu.shop.test, other.test),
+			// all on this machine: origins differ by host, as real sites do.
+			chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
 			chromedp.WindowSize(1280, 900),
 		}
 		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

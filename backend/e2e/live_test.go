@@ -24,7 +24,7 @@ func liveREST(t *testing.T, s *System, method, path string, body any) (int, stri
 	}
 	req.Header.Set("Authorization", "Bearer "+s.Demo.APIKey)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

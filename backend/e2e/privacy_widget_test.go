@@ -18,11 +18,12 @@ import (
 // the cookie banner, an identified visitor (and three bad tokens), the
 // explicit data-processing consent, and consent texts holding markup.
 
-// jar is everything the widget could keep in the browser, on both origins
-// it touches (the host page's and the edge's): their cookies (read over
-// the DevTools protocol, HttpOnly ones too) and each origin's
-// localStorage, sessionStorage and IndexedDB databases (the edge's keys
-// prefixed "edge ").
+// jar is everything the widget could keep in the browser: the cookies of
+// both origins it touches, the host page's and the edge's (read over the
+// DevTools protocol, HttpOnly ones too; the edge's would be third-party
+// cookies set by its answers), and the page's localStorage, sessionStorage
+// and IndexedDB databases. The edge's origin has no storage to read: no
+// document of it ever runs in a visitor's browser.
 type jar struct {
 	Cookies map[string]string
 	Local   map[string]string
@@ -72,30 +73,6 @@ func readJar(t *testing.T, ctx context.Context) jar {
 	}
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatal(err)
-	}
-	// The edge's origin, read from a tab of the same browser context.
-	edgeTab, cancel := chromedp.NewContext(ctx)
-	defer cancel()
-	var e jar
-	runT(t, edgeTab, chromedp.Navigate(edge+"/healthz"))
-	out, err = chromedp.Run(edgeTab, chromedp.Evaluate[string](`(async () => JSON.stringify({
-		Local: Object.fromEntries(Object.entries(localStorage)),
-		Session: Object.fromEntries(Object.entries(sessionStorage)),
-		IDB: (await indexedDB.databases()).map(d => d.name)}))()`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(out), &e); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range e.Local {
-		j.Local["edge "+k] = v
-	}
-	for k, v := range e.Session {
-		j.Session["edge "+k] = v
-	}
-	for _, n := range e.IDB {
-		j.IDB = append(j.IDB, "edge "+n)
 	}
 	return j
 }

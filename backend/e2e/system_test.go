@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
 	"context"
 	"fmt"
 	"io"
@@ -120,6 +121,9 @@ type ClusterOptions struct {
 	// BinDir holds the parley-backend and parley-edge to run instead of
 	// the ones the harness builds (release binaries, say).
 	BinDir string
+	// EdgeTLS makes the edges serve HTTPS (and wss://) with a certificate
+	// made for the test (Cluster.Cert); browsers must be told to accept it.
+	EdgeTLS bool
 }
 
 // Cluster is a running Parley of several backends and edges as real
@@ -136,6 +140,9 @@ type Cluster struct {
 	// Pages serves the demo host pages on their own origin, pointing at
 	// the first edge.
 	Pages *hostpage.Server
+	// Cert is the test's own certificate for 127.0.0.1, localhost and
+	// *.test names, made on first use.
+	Cert *testCert
 }
 
 // Node is one backend or edge process.
@@ -193,6 +200,11 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	for i := range o.Edges {
 		n := c.node(fmt.Sprintf("edge %d", i+1), filepath.Join(bin, "parley-edge"))
 		n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_URL="+c.Backends[o.EdgeBackend(i)].URL)
+		if o.EdgeTLS {
+			cert := c.TestCert()
+			n.URL = "https://" + n.Addr
+			n.env = append(n.env, "EDGE_TLS_CERT="+cert.CertFile, "EDGE_TLS_KEY="+cert.KeyFile)
+		}
 		c.Edges = append(c.Edges, n)
 	}
 	for _, n := range c.Backends {
@@ -212,7 +224,9 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	for _, n := range append(append([]*Node(nil), c.Backends...), c.Edges...) {
 		n.Start()
 	}
-	c.Pages = c.HostPages(hostpage.Options{})
+	if c.Demo != nil {
+		c.Pages = c.HostPages(hostpage.Options{})
+	}
 	return c
 }
 
@@ -221,13 +235,24 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 // to the first edge and o.Site to the demo site.
 func (c *Cluster) HostPages(o hostpage.Options) *hostpage.Server {
 	c.t.Helper()
+	return c.hostPages(o, nil)
+}
+
+// HostPagesTLS is HostPages over HTTPS with the cluster's certificate.
+func (c *Cluster) HostPagesTLS(o hostpage.Options) *hostpage.Server {
+	c.t.Helper()
+	return c.hostPages(o, &c.TestCert().TLS)
+}
+
+func (c *Cluster) hostPages(o hostpage.Options, cert *tls.Certificate) *hostpage.Server {
+	c.t.Helper()
 	if o.Edge == "" {
 		o.Edge = c.Edges[0].URL
 	}
 	if o.Site == "" {
 		o.Site = c.Demo.Site
 	}
-	h, err := hostpage.Start("127.0.0.1:0", o, nil)
+	h, err := hostpage.Start("127.0.0.1:0", o, cert)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -313,6 +338,11 @@ func (p *proc) output() string {
 	return p.log.String()
 }
 
+// testClient also reaches edges serving the test's own certificate.
+var testClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // only /healthz, only on loopback
+}}
+
 func waitHealthy(t *testing.T, url string, p *proc) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -322,7 +352,7 @@ func waitHealthy(t *testing.T, url string, p *proc) {
 			t.Fatalf("%s exited:\n%s", p.cmd.Path, p.output())
 		default:
 		}
-		if res, err := http.Get(url); err == nil {
+		if res, err := testClient.Get(url); err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			if res.StatusCode == 200 {

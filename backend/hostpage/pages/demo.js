@@ -18,3 +18,9 @@ document.addEventListener("click", function (e) {
   var b = e.target;
   if (b && (b.id === "under" || b.id === "page-button")) b.textContent = "Clicked";
 });
+// Every Content-Security-Policy violation on the page, for the tests that
+// serve it under a strict policy.
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});

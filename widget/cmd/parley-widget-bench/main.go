@@ -23,15 +23,17 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/parleychat/parley/backend/hostpage"
 	"github.com/parleychat/parley/edge"
 )
 
@@ -62,28 +64,41 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	index, err := os.ReadFile(filepath.Join(*public, "demo", "index.html"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	plain := regexpCut(string(index), `<script src="/loader.js"`, "</script>")
+	// The edge: its files and the site config, on an origin of its own.
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/sites/demo/config", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Access-Control-Allow-Origin", "*")
 		io.WriteString(w, config)
-	})
-	mux.HandleFunc("/bench/plain.html", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, plain)
 	})
 	mux.Handle("/", assets)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
 	}
-	go http.Serve(ln, mux)
+	go http.Serve(ln, edge.CrossOrigin(mux))
 	base := "http://" + ln.Addr().String()
+
+	// The host page, on another origin (as every customer's site is), and
+	// the same page without the script tag.
+	pages, err := hostpage.Handler(hostpage.Options{Edge: base, Site: "demo"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	pages.ServeHTTP(rec, httptest.NewRequest("GET", "/demo/", nil))
+	plain := regexpCut(rec.Body.String(), `<script src="`+base+`/loader.js"`, "</script>")
+	hostMux := http.NewServeMux()
+	hostMux.HandleFunc("/bench/plain.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, plain)
+	})
+	hostMux.Handle("/", pages)
+	hostLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go http.Serve(hostLn, hostMux)
+	host := "http://" + hostLn.Addr().String()
 
 	wasmPath, _ := assets.Path("widget.wasm")
 	loader := servedBrotli(base + "/loader.js")
@@ -91,12 +106,12 @@ func main() {
 	fmt.Printf("widget: loader.js %d bytes = %.1f KiB brotli (target ≤ 4 KB)  %s\n", loader, kb(loader), verdict(loader <= loaderBudget))
 	fmt.Printf("widget: widget.wasm %d bytes = %.1f KiB brotli (target ≤ 650 KB, taken as 650,000 bytes)  %s\n", wasm, kb(wasm), verdict(wasm <= wasmBudget))
 
-	if err := browserFigures(base, *runs); err != nil {
+	if err := browserFigures(host, base, *runs); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func browserFigures(base string, runs int) error {
+func browserFigures(host, edgeBase string, runs int) error {
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		return fmt.Errorf("chromium: %v (make deps-chromium installs it)", err)
@@ -123,7 +138,7 @@ func browserFigures(base string, runs int) error {
 	for i := 0; i < runs; i++ {
 		for _, widget := range []bool{false, true} {
 			ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-			d, e, err := longTasks(ctx, base, widget)
+			d, e, err := longTasks(ctx, host, edgeBase, widget)
 			cancel()
 			if err != nil {
 				return err
@@ -147,10 +162,10 @@ func browserFigures(base string, runs int) error {
 	// Repeat visit: the same browser context loads the page again.
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancel()
-	if _, _, err := longTasks(ctx, base, true); err != nil {
+	if _, _, err := longTasks(ctx, host, edgeBase, true); err != nil {
 		return err
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/demo/"), waitReady()); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(host+"/demo/"), waitReady()); err != nil {
 		return err
 	}
 	bytes, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType('resource').filter(e => e.name.endsWith('.wasm')).reduce((n, e) => n + e.transferSize, 0)`))
@@ -167,10 +182,10 @@ const observer = `window.__longTasks = 0; new PerformanceObserver(l => l.getEntr
 // longTasks loads the demo page with or without the widget and returns the
 // long-task time until the widget is up (or as long after load without
 // it), and which files started before the page's load event.
-func longTasks(ctx context.Context, base string, widget bool) (time.Duration, string, error) {
-	url := base + "/bench/plain.html"
+func longTasks(ctx context.Context, host, edgeBase string, widget bool) (time.Duration, string, error) {
+	url := host + "/bench/plain.html"
 	if widget {
-		url = base + "/demo/"
+		url = host + "/demo/"
 	}
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
@@ -194,8 +209,10 @@ func longTasks(ctx context.Context, base string, widget bool) (time.Duration, st
 	if err != nil {
 		return 0, "", err
 	}
+	// What the page fetched from the edge before its load event (the
+	// page's own files do not count).
 	early, err := chromedp.Run(c, chromedp.Evaluate[string](`(() => { const load = performance.getEntriesByType('navigation')[0].loadEventStart;
-		return performance.getEntriesByType('resource').filter(e => e.startTime < load).map(e => e.name.replace(/^.*\//, '')).join(' ') || 'nothing'; })()`))
+		return performance.getEntriesByType('resource').filter(e => e.startTime < load && e.name.startsWith(`+strconv.Quote(edgeBase+"/")+`)).map(e => e.name.replace(/^.*\//, '')).join(' ') || 'nothing'; })()`))
 	return time.Duration(ms * float64(time.Millisecond)), early, err
 }
 
