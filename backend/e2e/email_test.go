@@ -56,7 +56,7 @@ func TestEmailOfflineReplyAndReopenLink(t *testing.T) {
 	}
 
 	visitor := Tab(t)
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/?from=email-test"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/?from=email-test"))
 	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
 	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
 	waitJS(t, visitor, "the away presence", widgetShows("presence", "We are away right now"), 10*time.Second)
@@ -96,7 +96,7 @@ func TestEmailOfflineReplyAndReopenLink(t *testing.T) {
 		}
 	}
 	link := resumeLink.FindString(reply.Text)
-	if !strings.HasPrefix(link, s.Edge+"/demo/?from=email-test#parley-resume=") {
+	if !strings.HasPrefix(link, s.Host()+"/demo/?from=email-test#parley-resume=") {
 		t.Fatalf("reopen link %q is not on the start page", link)
 	}
 
@@ -158,7 +158,7 @@ func TestEmailReplyLiveInAgentThread(t *testing.T) {
 
 	visitor, agent := Tab(t), Tab(t)
 	signIn(t, agent, s)
-	runT(t, visitor, chromedp.Navigate(s.Edge+"/demo/"))
+	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
 	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
 	visitorSays(t, visitor, "hello from the chat")
