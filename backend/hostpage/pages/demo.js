@@ -3,7 +3,9 @@
 // inline script, so the page also runs under a strict Content-Security-Policy.
 var q = location.search;
 window.__events = [];
-window.ParleySettings = { loadImmediately: !/manual/.test(q) };
+// Settings a test put in place before the page ran are kept.
+window.ParleySettings = window.ParleySettings || {};
+if (/manual/.test(q)) window.ParleySettings.loadImmediately = false;
 if (/inline/.test(q)) window.ParleySettings.inlineEmbedSelector = "#embed";
 if (/hostile/.test(q)) document.write('<style>#parley-widget, div, button, section { display: none !important; opacity: 0 !important; font-size: 40px !important; color: red !important; transform: scale(0) !important }</style>');
 // The ready queue: callbacks pushed before the loader exists run once it does.
