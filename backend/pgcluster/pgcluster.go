@@ -4,10 +4,13 @@ package pgcluster
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,12 +25,15 @@ import (
 )
 
 // Cluster is a PostgreSQL server whose data lives in Dir and which listens on
-// 127.0.0.1:Port only, trusting local connections as user "parley".
+// 127.0.0.1:Port only, for user "parley" with a random password kept beside
+// Dir (Dir + ".password", readable by this user only): another local user or
+// process cannot connect without reading that file.
 type Cluster struct {
-	Dir  string
-	Port int
-	bin  string
-	cred *syscall.Credential
+	Dir      string
+	Port     int
+	bin      string
+	cred     *syscall.Credential
+	password string
 }
 
 // User is the superuser every cluster is created with.
@@ -69,6 +75,9 @@ func New(dir string, port int) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Dir: abs, Port: port, bin: bin}
+	if b, err := os.ReadFile(c.passwordFile()); err == nil {
+		c.password = strings.TrimSpace(string(b))
+	}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -81,9 +90,73 @@ func New(dir string, port int) (*Cluster, error) {
 	return c, nil
 }
 
-// URL is the connection string for database name.
+// URL is the connection string for database name, password included.
 func (c *Cluster) URL(name string) string {
-	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", User, c.Port, name)
+	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", User, url.QueryEscape(c.password), c.Port, name)
+}
+
+// Password is the superuser's password (PGPASSWORD for PostgreSQL's tools).
+func (c *Cluster) Password() string { return c.password }
+
+func (c *Cluster) passwordFile() string { return c.Dir + ".password" }
+
+// ensurePassword makes the password and its file if there is none yet.
+func (c *Cluster) ensurePassword() error {
+	if c.password != "" {
+		return nil
+	}
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	pw := hex.EncodeToString(b[:])
+	if err := os.WriteFile(c.passwordFile(), []byte(pw+"\n"), 0o600); err != nil {
+		return err
+	}
+	c.password = pw
+	return nil
+}
+
+// hbaConf allows the superuser in with its password only, over TCP on the
+// loopback addresses (the server has no Unix socket).
+const hbaConf = `# Written by Parley's pgcluster: password (SCRAM) only, loopback only.
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+`
+
+// requirePassword turns a cluster made before clusters had passwords (it
+// trusted every local connection) into one that wants the password: it
+// sets the password, rewrites pg_hba.conf and reloads. A no-op otherwise.
+func (c *Cluster) requirePassword(ctx context.Context) error {
+	hbaPath := filepath.Join(c.Dir, "pg_hba.conf")
+	hba, err := os.ReadFile(hbaPath)
+	if err != nil {
+		return err
+	}
+	if string(hba) == hbaConf {
+		return nil
+	}
+	if err := c.ensurePassword(); err != nil {
+		return err
+	}
+	db, err := sql.Open("postgres", c.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `SET password_encryption = 'scram-sha-256'`); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `ALTER ROLE `+quoteIdent(User)+` PASSWORD '`+c.password+`'`); err != nil {
+		return fmt.Errorf("pgcluster: set the password: %w", err)
+	}
+	if err := os.WriteFile(hbaPath, []byte(hbaConf), 0o600); err != nil {
+		return err
+	}
+	if out, err := c.cmd("pg_ctl", "-D", c.Dir, "reload").CombinedOutput(); err != nil {
+		return fmt.Errorf("pgcluster: pg_ctl reload: %v\n%s", err, out)
+	}
+	return nil
 }
 
 func (c *Cluster) cmd(name string, args ...string) *exec.Cmd {
@@ -125,11 +198,31 @@ func (c *Cluster) Init() error {
 			_ = os.Chmod(p, fi.Mode().Perm()|0o001)
 		}
 	}
-	out, err := c.cmd("initdb", "-D", c.Dir, "-U", User, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput()
+	if err := c.ensurePassword(); err != nil {
+		return err
+	}
+	// initdb reads the password from a file (as the postgres user when root).
+	pwFile, err := os.CreateTemp("", "parley-pgpw-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(pwFile.Name())
+	_, err = pwFile.WriteString(c.password + "\n")
+	if cerr := pwFile.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = c.chown(pwFile.Name())
+	}
+	if err != nil {
+		return err
+	}
+	out, err := c.cmd("initdb", "-D", c.Dir, "-U", User, "--auth=scram-sha-256", "--pwfile="+pwFile.Name(),
+		"-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("pgcluster: initdb: %v\n%s", err, out)
 	}
-	return nil
+	return os.WriteFile(filepath.Join(c.Dir, "pg_hba.conf"), []byte(hbaConf), 0o600)
 }
 
 // Start starts the server and waits until it accepts connections. fast trades
@@ -145,7 +238,10 @@ func (c *Cluster) Start(ctx context.Context, fast bool) error {
 		log, _ := os.ReadFile(logFile)
 		return fmt.Errorf("pgcluster: pg_ctl start: %v\n%s\n%s", err, out, tail(string(log), 2000))
 	}
-	return c.waitReady(ctx)
+	if err := c.waitReady(ctx); err != nil {
+		return err
+	}
+	return c.requirePassword(ctx)
 }
 
 func (c *Cluster) waitReady(ctx context.Context) error {

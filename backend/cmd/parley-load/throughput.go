@@ -327,6 +327,7 @@ func pgbenchInserts(ctx context.Context, sys *system, clients int, d time.Durati
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pgbench"), "-n", "-h", "127.0.0.1", "-p", strconv.Itoa(sys.pg.Port),
 		"-U", pgcluster.User, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-M", "prepared",
 		"-f", script, "parley")
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+sys.pg.Password())
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
