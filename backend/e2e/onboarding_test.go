@@ -295,10 +295,15 @@ func TestCreateAccountCommand(t *testing.T) {
 	if list, _ := flows["chatflows"].([]any); code != 200 || len(list) != 1 || list[0].(map[string]any)["language"] != "de" || list[0].(map[string]any)["enabled"] != true {
 		t.Fatalf("alpha's chatflows: %d %v", code, flows)
 	}
-	// The same admin email cannot sign in to two accounts.
-	if _, stderr, err := createAccount(t, c, "", []string{"PARLEY_ADMIN_PASSWORD=gamma-password-1"}, "--company", "Gamma", "--domains", "gamma.example",
-		"--admin-name", "Alma", "--admin-email", "ALMA@alpha.example"); err == nil || !strings.Contains(stderr, "--admin-email:") {
-		t.Fatalf("a second account with the same admin email: %v %s", err, stderr)
+	// Emails are unique per account only: the same admin email makes a
+	// separate admin of a third account, and Alpha still sees only its own.
+	g, stderr, err := createAccount(t, c, "", []string{"PARLEY_ADMIN_PASSWORD=gamma-password-1"}, "--company", "Gamma", "--domains", "gamma.example",
+		"--admin-name", "Alma", "--admin-email", "ALMA@alpha.example")
+	if err != nil || g["account_id"] == a["account_id"] || g["admin_user_id"] == a["admin_user_id"] {
+		t.Fatalf("a third account with Alpha's admin email: %v %v %s", g, err, stderr)
+	}
+	if code, users := rest(t, edge, a["api_key"].(string), "GET", "/api/v1/users", nil); code != 200 || len(users["users"].([]any)) != 1 {
+		t.Fatalf("alpha's users after gamma: %d %v", code, users)
 	}
 	// An account exists: the first-run setup link is refused.
 	if res, err := http.Get(link); err != nil || res.StatusCode != http.StatusGone {

@@ -87,9 +87,6 @@ func (h *Handler) acceptInvite(c *gin.Context) {
 	case errors.Is(err, store.ErrNotFound):
 		h.renderInvite(c, http.StatusGone, inviteData{Refused: invitationGone})
 		return
-	case errors.Is(err, store.ErrConflict):
-		h.renderInvite(c, http.StatusConflict, inviteData{Invitee: u, Error: "Your email address already signs in to another Parley account. Ask your admin to invite you with another address."})
-		return
 	case err != nil:
 		h.fail(c, "invite", err)
 		return

@@ -9,7 +9,6 @@ package onboarding
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -196,9 +195,6 @@ func Create(ctx context.Context, st *store.Store, in Input, o Options) (*Result,
 		KeyName:    "first admin key",
 		SetupToken: o.SetupToken,
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return nil, problem.Errors{{Field: "admin_email", Message: "This email already signs in to Parley; use another one."}}
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -73,8 +73,7 @@ type CreatedAccount struct {
 // CreateAccountWithAdmin creates, in one transaction, the account with its
 // allowed domains, its first admin, an inbox with the admin as member, a
 // chatflow on that inbox and an admin API key. Any account made here ends
-// first-run setup: the setup tokens are deleted. ErrConflict when the
-// admin's email already signs in to another account.
+// first-run setup: the setup tokens are deleted.
 func (s *Store) CreateAccountWithAdmin(ctx context.Context, n NewAccount) (*CreatedAccount, error) {
 	out := &CreatedAccount{Account: n.Account}
 	a := &out.Account
@@ -216,8 +215,7 @@ func (s *Store) InvitedUser(ctx context.Context, token string) (*User, error) {
 
 // AcceptInvitation uses a live invitation token once: the user's password
 // hash becomes hash and the token is gone. ErrNotFound for a token that is
-// unknown, used, replaced or expired; ErrConflict when the user's email
-// already signs in elsewhere (the invitation then stays usable).
+// unknown, used, replaced or expired.
 func (s *Store) AcceptInvitation(ctx context.Context, token, hash string) (*User, error) {
 	var u User
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
