@@ -137,3 +137,36 @@ func TestPasswordResetMail(t *testing.T) {
 		t.Fatalf("%d emails in all; the unknown address got one?", len(all))
 	}
 }
+
+// Emails are unique per account only: "forgot password" for an address that
+// signs in to two accounts mails each account's user a link of their own.
+func TestPasswordResetMailForEachAccount(t *testing.T) {
+	mp := mailpittest.Start(t)
+	w := newWorld(t, "en", nil)
+	ctx := context.Background()
+	_, err := w.st.DB().Exec(`UPDATE users SET password_hash = 'x' WHERE id = $1`, w.agent.ID)
+	check(t, err)
+	other := &store.Account{Name: "Globex"}
+	check(t, w.st.CreateAccount(ctx, other))
+	twin := &store.User{AccountID: other.ID, Email: w.agent.Email, Name: "Ann at Globex", PasswordHash: "y"}
+	check(t, w.st.CreateUser(ctx, twin))
+	svc := New(w.st, testConfig(mp))
+	stop := svc.Start()
+	defer stop()
+	const base = "https://chat.acme.test/inbox/reset/"
+	check(t, svc.RequestPasswordReset(ctx, w.agent.Email, "192.0.2.1", func(tok string) string { return base + tok }))
+	got := mp.WaitTo(t, w.agent.Email, 2, 10*time.Second)
+	users := map[int64]bool{}
+	for _, m := range got {
+		i := strings.Index(m.Text, base)
+		if i < 0 {
+			t.Fatalf("no link:\n%s", m.Text)
+		}
+		u, err := w.st.PasswordResetUser(ctx, strings.Fields(m.Text[i+len(base):])[0])
+		check(t, err)
+		users[u.ID] = true
+	}
+	if len(got) != 2 || !users[w.agent.ID] || !users[twin.ID] {
+		t.Fatalf("reset links for users %v, want %d and %d", users, w.agent.ID, twin.ID)
+	}
+}

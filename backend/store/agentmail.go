@@ -220,25 +220,28 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, address string,
 		if perEmail >= lim.PerEmail || perAddr >= lim.PerAddress {
 			return nil // throttled, silently
 		}
-		var u User
-		err := tx.GetContext(ctx, &u, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1) AND password_hash <> ''`, email)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+		// An email is unique per account only: each account's user of it
+		// gets a link of their own.
+		var us []User
+		if err := tx.SelectContext(ctx, &us, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1) AND password_hash <> ''
+			ORDER BY account_id LIMIT 20`, email); err != nil {
 			return err
 		}
-		token := NewToken()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)`,
-			HashToken(token), u.ID, ttl.String()); err != nil {
-			return err
+		for i := range us {
+			token := NewToken()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, now() + $3::interval)`,
+				HashToken(token), us[i].ID, ttl.String()); err != nil {
+				return err
+			}
+			e, err := render(&us[i], token)
+			if err != nil {
+				return err
+			}
+			if _, err := enqueueEmail(ctx, tx, e, MailLimit{}); err != nil {
+				return err
+			}
 		}
-		e, err := render(&u, token)
-		if err != nil {
-			return err
-		}
-		_, err = enqueueEmail(ctx, tx, e, MailLimit{})
-		return err
+		return nil
 	})
 }
 
