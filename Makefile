@@ -73,7 +73,7 @@ test: deps-postgres deps-chromium deps-mailpit build test-go fuzz
 # and the browser tests want the two cores to themselves.
 test-go:
 	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_MAILPIT=$(CURDIR)/$(BIN)/mailpit PARLEY_BUILD=$(CURDIR)/$(BUILD) PARLEY_PUBLIC=$(CURDIR)/public \
-		$(GO) test -p 1 -count=1 -timeout 12m ./...
+		$(GO) test -p 1 -count=1 -timeout 25m ./...
 
 # Short fuzz runs of every decoder of client input.
 fuzz:
