@@ -91,6 +91,7 @@ bench: deps-postgres deps-mailpit build
 	$(GO) build -o $(BIN)/ ./backend/cmd/parley-load
 	$(GO) test -run='^$$' -bench=. -benchmem ./edge/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) throughput
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -metrics both throughput
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) idle
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) config
 	$(GO) run ./widget/cmd/parley-widget-bench -public public -build $(BUILD)

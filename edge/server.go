@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"sync/atomic"
 	"time"
+
+	"github.com/parleychat/parley/backend/version"
 )
 
 // Server is a whole edge: assets, site configs, visitor sockets, the link
@@ -31,6 +33,7 @@ type Server struct {
 	mux      *http.ServeMux
 	visitors *visitorHandler
 	draining atomic.Bool
+	metrics  *edgeMetrics
 }
 
 // New loads the assets, starts the link pool and returns the edge. Close
@@ -55,6 +58,8 @@ func New(s Settings) (*Server, error) {
 		mux:     http.NewServeMux(),
 	}
 	srv.visitors = &visitorHandler{pool: srv.Pool, s: s}
+	srv.metrics = newEdgeMetrics(srv)
+	srv.visitors.m = srv.metrics
 	proxy := newProxy(backend, s)
 	const reads = "GET, HEAD, OPTIONS"
 	srv.mux.Handle("/v1/sites/{site}/config", public(srv.Configs, reads, ""))
@@ -62,6 +67,7 @@ func New(s Settings) (*Server, error) {
 	srv.mux.Handle("/v1/sites/{site}/kb/{kb}/{rest...}", public(srv.KB, reads, ""))
 	srv.mux.Handle("/ws", srv.visitors)
 	srv.mux.HandleFunc("GET /healthz", srv.healthz)
+	srv.mux.HandleFunc("GET /readyz", srv.readyz)
 	for _, p := range []string{"/api/", "/inbox", "/inbox/", "/static/", "/setup"} {
 		srv.mux.Handle(p, proxy)
 	}
@@ -76,7 +82,7 @@ func New(s Settings) (*Server, error) {
 
 // ServeHTTP routes a request.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	srv.mux.ServeHTTP(w, r)
+	srv.serveObserved(w, r)
 }
 
 // Close drops the links; every visitor socket is closed with 1013 so the
@@ -109,7 +115,7 @@ func (srv *Server) Draining() bool { return srv.draining.Load() }
 // healthz answers 200 while the edge runs, with how many backend links are
 // up (an edge without links still serves assets and cached configs).
 func (srv *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	body, _ := json.Marshal(map[string]any{"status": "ok", "links": srv.Pool.Live(), "links_wanted": srv.s.LinkCount})
+	body, _ := json.Marshal(map[string]any{"status": "ok", "version": version.Version, "links": srv.Pool.Live(), "links_wanted": srv.s.LinkCount})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(append(body, '\n'))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parleychat/parley/backend/metrics"
 	"github.com/parleychat/parley/edge/link"
 	"github.com/parleychat/parley/widget"
 )
@@ -29,6 +30,15 @@ type visitorHandler struct {
 	openMu   sync.Mutex
 	open     map[*visitorSocket]struct{}
 	draining bool
+
+	m *edgeMetrics
+}
+
+// count returns how many visitor sockets are open.
+func (h *visitorHandler) count() int {
+	h.openMu.Lock()
+	defer h.openMu.Unlock()
+	return len(h.open)
 }
 
 // drainReason is the close reason sent with widget.CloseServiceRestart.
@@ -179,7 +189,11 @@ func (v *visitorSocket) read() {
 // handle acts on one frame from the visitor; false ends the socket.
 func (v *visitorSocket) handle(typ websocket.MessageType, data []byte) bool {
 	h, c := v.h, v.c
+	if metrics.Enabled {
+		h.m.framesIn.Inc()
+	}
 	if !v.bucket.take(time.Now()) {
+		h.m.rateLimited.Inc()
 		h.writeError(c, widget.ErrRateLimited, "too many messages; slow down")
 		c.Close(widget.CloseRateLimited, "rate limited")
 		return false
@@ -275,6 +289,9 @@ func (v *visitorSocket) writeAll(frames [][]byte) bool {
 		if ok = v.h.writeRaw(v.c, f); !ok {
 			break
 		}
+	}
+	if metrics.Enabled {
+		v.h.m.framesOut.Add(float64(len(frames)))
 	}
 	if v.wc != nil && !v.wc.uncork(v.h.s.WriteTimeout) {
 		ok = false

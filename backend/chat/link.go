@@ -29,6 +29,8 @@ func (e *Engine) LinkHandler() http.Handler {
 			return
 		}
 		defer e.links.Done()
+		LinksOpen.Inc()
+		defer LinksOpen.Dec()
 		conn, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return // Accept has answered the request
@@ -123,8 +125,10 @@ func (l *linkConn) open(env link.Envelope) {
 	s := newSession(l, env.Session, env.Meta)
 	l.sessions[env.Session] = s
 	l.wg.Add(1)
+	VisitorSessions.Inc()
 	go func() {
 		defer l.wg.Done()
+		defer VisitorSessions.Dec()
 		s.run()
 	}()
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Batching limits of the sender.
@@ -19,9 +21,21 @@ const (
 
 // batch is the NOTIFY payload of a batching sender: notices from one origin.
 type batch struct {
-	Origin  string   `json:"o"`
+	Origin string `json:"o"` // first: decode tells batches by it
+	// At is when the batch was sent, in Unix microseconds, for NoticeLag
+	// (0 from a sender that does not say).
+	At      int64    `json:"t,omitempty"`
 	Notices []Notice `json:"n"`
 }
+
+// NoticeLag is how long other backends' batches took to arrive here, from
+// their send to this backend's decoding (clocks of different machines
+// differ: keep them synchronised).
+var NoticeLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+	Name:    "parley_backend_notice_lag_seconds",
+	Help:    "Delay of notices from other backends: their NOTIFY to this backend's receipt.",
+	Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+})
 
 // startSender opens the connection pool the batching sender notifies on.
 func (b *Bus) startSender(dsn string) error {
@@ -74,7 +88,7 @@ func (b *Bus) sendLoop() {
 }
 
 func (b *Bus) notify(notices []Notice) {
-	payload, _ := json.Marshal(batch{Origin: b.origin, Notices: notices})
+	payload, _ := json.Marshal(batch{Origin: b.origin, At: time.Now().UnixMicro(), Notices: notices})
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := b.sendDB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, string(payload))
@@ -99,6 +113,9 @@ func (b *Bus) decode(payload string) []Notice {
 		var bt batch
 		if err := json.Unmarshal([]byte(payload), &bt); err != nil || bt.Origin == b.origin {
 			return nil
+		}
+		if bt.At > 0 {
+			NoticeLag.Observe(max(0, time.Since(time.UnixMicro(bt.At)).Seconds()))
 		}
 		return bt.Notices
 	}

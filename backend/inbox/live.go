@@ -207,6 +207,8 @@ func (h *Handler) live(c *gin.Context) {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(liveReadLimit)
+	AgentSockets.Inc()
+	defer AgentSockets.Dec()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleychat/parley/backend/api"
 	"github.com/parleychat/parley/backend/chat"
@@ -24,6 +26,7 @@ import (
 	"github.com/parleychat/parley/backend/mailin"
 	"github.com/parleychat/parley/backend/proxies"
 	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/version"
 	"github.com/parleychat/parley/edge/link"
 	"github.com/parleychat/parley/migrations"
 )
@@ -50,7 +53,13 @@ type Config struct {
 	// the setup link, script tags and invitation links; empty uses the
 	// address each request came to.
 	PublicURL string
+	// MetricsAddr (BACKEND_METRICS_ADDR) is where /metrics and /readyz are
+	// served, apart from the public address; "off" turns metrics off.
+	MetricsAddr string
 }
+
+// DefaultMetricsAddr is BACKEND_METRICS_ADDR's default: loopback only.
+const DefaultMetricsAddr = "127.0.0.1:9181"
 
 // FromEnv reads Config from environment variables.
 func FromEnv() Config {
@@ -63,6 +72,7 @@ func FromEnv() Config {
 		MaxDBConns:     80,
 		Migrate:        os.Getenv("MIGRATE_ON_START") != "0",
 		PublicURL:      os.Getenv("PUBLIC_URL"),
+		MetricsAddr:    envOr("BACKEND_METRICS_ADDR", DefaultMetricsAddr),
 	}
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
 		c.MaxDBConns = n
@@ -97,6 +107,11 @@ type Server struct {
 	Mail *mail.Service
 	// Engine runs the visitor sessions of the linked edges.
 	Engine *chat.Engine
+	// Metrics holds the backend's metrics, for a listener of their own
+	// (metrics.Serve), never the public router.
+	Metrics *prometheus.Registry
+
+	stopping atomic.Bool // Close has begun: /readyz answers 503
 
 	stopHousekeeping func()
 	stopMail         func()
@@ -149,14 +164,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// away, the queries the handler runs with it are cancelled and their
 	// connections go back to the pool instead of waiting out a lock.
 	r.ContextWithFallback = true
-	r.Use(gin.Recovery(), proxies.SecurityHeaders)
+	s := &Server{DB: db, Store: st, Bus: bus}
+	reg, httpMetrics := newRegistry(s)
+	s.Metrics = reg
+	r.Use(observe(httpMetrics), gin.Recovery(), proxies.SecurityHeaders)
 	r.GET("/healthz", func(c *gin.Context) {
 		if err := st.Ping(c); err != nil {
-			c.String(http.StatusServiceUnavailable, "database unavailable")
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "database unavailable", "version": version.Version})
 			return
 		}
-		c.String(http.StatusOK, "ok")
+		c.JSON(http.StatusOK, gin.H{"status": "ok", "version": version.Version})
 	})
+	r.GET("/readyz", s.readyz)
 	mailer := mail.New(st, cfg.Mail)
 	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret, Mailer: mailer})
 	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
@@ -187,8 +206,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	return &Server{DB: db, Store: st, Bus: bus, Handler: handler, Mail: mailer, Engine: engine, stopHousekeeping: stopHousekeeping,
-		stopMail: mailer.Start(), stopMailIn: stopMailIn}, nil
+	s.Handler, s.Mail, s.Engine, s.stopHousekeeping, s.stopMail, s.stopMailIn = handler, mailer, engine, stopHousekeeping, mailer.Start(), stopMailIn
+	return s, nil
 }
 
 // migrateWhenReady applies migrations, retrying while the database is starting.
@@ -217,6 +236,7 @@ func migrateWhenReady(ctx context.Context, db *sqlx.DB) error {
 // listener and the database go. Stop the HTTP server first, so no request
 // starts meanwhile.
 func (s *Server) Close() {
+	s.stopping.Store(true)
 	if s.stopMailIn != nil {
 		s.stopMailIn() // no more replies by email: they append too
 	}

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleychat/parley/backend/metrics"
 )
 
 // Group commit of message appends. Appends arriving while earlier ones are
@@ -30,6 +33,35 @@ const (
 type appendReq struct {
 	m    NewMessage
 	done chan appendRes // buffered: the batch never waits for a caller
+	at   time.Time      // when it was queued (for AppendSeconds; zero with metrics off)
+}
+
+// Append metrics, registered by the backend on its metrics registry.
+var (
+	// MessagesStored counts messages and notes written by AppendMessage
+	// (not resends of stored ones, nor refused ones).
+	MessagesStored = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_backend_messages_stored_total",
+		Help: "Messages and notes stored (resends of stored ones not counted).",
+	})
+	// AppendSeconds is the time from AppendMessage queueing a message until
+	// its batch committed: the wait for the batch and its statement.
+	AppendSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_backend_append_duration_seconds",
+		Help:    "Time from queueing a message to its batch's commit.",
+		Buckets: metrics.LatencyBuckets,
+	})
+	// AppendBatchSize is how many messages each batch statement wrote.
+	AppendBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_backend_append_batch_size",
+		Help:    "Messages per group-commit batch.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
+)
+
+// Collectors returns the store's metrics, for a registry.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{MessagesStored, AppendSeconds, AppendBatchSize}
 }
 
 // appendRes is what the batch statement said about one message.
@@ -50,6 +82,9 @@ type appender struct {
 
 // submit queues r and makes sure a batch runner will take it.
 func (s *Store) submitAppend(r *appendReq) {
+	if metrics.Enabled {
+		r.at = time.Now()
+	}
 	a := &s.appends
 	a.mu.Lock()
 	a.pending = append(a.pending, r)
@@ -186,6 +221,17 @@ func (s *Store) writeBatch(batch []*appendReq) {
 	var pe *pq.Error
 	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
 		res, err = s.execBatch(rows)
+	}
+	if metrics.Enabled {
+		stored := 0
+		for i, r := range rows {
+			AppendSeconds.Observe(time.Since(r.at).Seconds())
+			if err == nil && res[i].id.Valid {
+				stored++
+			}
+		}
+		MessagesStored.Add(float64(stored))
+		AppendBatchSize.Observe(float64(len(rows)))
 	}
 	for i, r := range rows {
 		if err != nil {

@@ -27,15 +27,23 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/parleychat/parley/backend/inbox"
+	"github.com/parleychat/parley/backend/logging"
+	"github.com/parleychat/parley/backend/metrics"
 	"github.com/parleychat/parley/backend/onboarding"
 	"github.com/parleychat/parley/backend/profiling"
 	"github.com/parleychat/parley/backend/seed"
 	"github.com/parleychat/parley/backend/server"
 	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/version"
 	"github.com/parleychat/parley/migrations"
 )
 
 func main() {
+	if v := arg(1); v == "--version" || v == "-version" || v == "version" {
+		fmt.Println("parley-backend", version.Version)
+		return
+	}
+	logging.Setup()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg := server.FromEnv()
@@ -101,11 +109,16 @@ func arg(i int) string {
 
 func serve(ctx context.Context, cfg server.Config) error {
 	profiling.StartFromEnv("BACKEND_PPROF_ADDR")
+	if cfg.MetricsAddr == metrics.Off {
+		metrics.Disable()
+	}
 	s, err := server.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	metrics.Serve(cfg.MetricsAddr, s.Metrics, map[string]http.Handler{"GET /readyz": s.Handler, "GET /healthz": s.Handler})
+	slog.Info("backend starting", "version", version.Version)
 	if _, err := onboarding.AnnounceSetup(ctx, s.Store, publicURL(cfg), slog.Default()); err != nil {
 		slog.Warn("first-run setup link", "err", err)
 	}

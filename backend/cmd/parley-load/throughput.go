@@ -26,6 +26,10 @@ type throughputOpts struct {
 	rate     int
 	rateFor  time.Duration
 	pgbench  time.Duration
+	// metrics: "on" (the servers' defaults) or "both": measure the
+	// saturated rate with metrics off and on, side by side.
+	metrics       string
+	metricsRounds int
 }
 
 func throughputFlags(fs *flag.FlagSet) *throughputOpts {
@@ -36,6 +40,8 @@ func throughputFlags(fs *flag.FlagSet) *throughputOpts {
 	fs.IntVar(&o.rate, "rate", 1000, "throughput: the fixed rate (messages/s) latency is measured at")
 	fs.DurationVar(&o.rateFor, "rate-for", 10*time.Second, "throughput: how long the fixed rate runs")
 	fs.DurationVar(&o.pgbench, "pgbench", 10*time.Second, "throughput: how long pgbench runs")
+	fs.StringVar(&o.metrics, "metrics", "on", `throughput: "both" measures the saturated rate with the servers' metrics off and on, side by side`)
+	fs.IntVar(&o.metricsRounds, "metrics-rounds", 3, "throughput -metrics both: rounds of each, alternating (the median is compared)")
 	return o
 }
 
@@ -47,6 +53,9 @@ const (
 )
 
 func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
+	if o.metrics == "both" {
+		return runMetricsCompare(ctx, d, o)
+	}
 	began := time.Now()
 	fmt.Println("== throughput: durable messages from visitor sockets through edge and backend to an agent socket")
 	sys, err := startSystem(ctx, d)

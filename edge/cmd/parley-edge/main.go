@@ -11,7 +11,7 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"github.com/parleychat/parley/backend/profiling"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,10 +19,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parleychat/parley/backend/logging"
+	"github.com/parleychat/parley/backend/metrics"
+	"github.com/parleychat/parley/backend/profiling"
+	"github.com/parleychat/parley/backend/version"
 	"github.com/parleychat/parley/edge"
 )
 
 func main() {
+	logging.Setup()
 	s := edge.SettingsFromEnv()
 	addr := os.Getenv("EDGE_ADDR")
 	if addr == "" {
@@ -46,7 +51,20 @@ func main() {
 	certFile, keyFile := os.Getenv("EDGE_TLS_CERT"), os.Getenv("EDGE_TLS_KEY")
 	flag.StringVar(&certFile, "tls-cert", certFile, "PEM certificate chain: serve HTTPS and wss:// (EDGE_TLS_CERT)")
 	flag.StringVar(&keyFile, "tls-key", keyFile, "PEM private key of -tls-cert (EDGE_TLS_KEY)")
+	metricsAddr := os.Getenv("EDGE_METRICS_ADDR")
+	if metricsAddr == "" {
+		metricsAddr = defaultMetricsAddr
+	}
+	flag.StringVar(&metricsAddr, "metrics", metricsAddr, `address of /metrics and /readyz, apart from the public one; "off" for none (EDGE_METRICS_ADDR)`)
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("parley-edge", version.Version)
+		return
+	}
+	if metricsAddr == metrics.Off {
+		metrics.Disable()
+	}
 	if (certFile == "") != (keyFile == "") {
 		slog.Error("EDGE_TLS_CERT and EDGE_TLS_KEY go together")
 		os.Exit(2)
@@ -61,6 +79,7 @@ func main() {
 		os.Exit(1)
 	}
 	profiling.StartFromEnv("EDGE_PPROF_ADDR")
+	metrics.Serve(metricsAddr, srv.Metrics(), map[string]http.Handler{"GET /readyz": srv, "GET /healthz": srv})
 	hs := &http.Server{
 		Addr:              addr,
 		Handler:           srv,
@@ -77,7 +96,7 @@ func main() {
 	} else {
 		go func() { errc <- hs.ListenAndServe() }()
 	}
-	slog.Info("edge listening", "addr", scheme+"://"+addr, "backend", s.BackendURL)
+	slog.Info("edge listening", "version", version.Version, "addr", scheme+"://"+addr, "backend", s.BackendURL)
 
 	select {
 	case err := <-errc:
@@ -108,6 +127,9 @@ func main() {
 	}
 	slog.Info("edge stopped", "took", time.Since(start).Round(time.Millisecond))
 }
+
+// defaultMetricsAddr is EDGE_METRICS_ADDR's default: loopback only.
+const defaultMetricsAddr = "127.0.0.1:9180"
 
 // defaultDrainTime is how long a stopping edge may take to close its
 // visitor sockets and links (EDGE_DRAIN_TIME): widgets answer a close at
