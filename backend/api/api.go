@@ -17,6 +17,7 @@ import (
 	"github.com/parleychat/parley/backend/mail"
 	"github.com/parleychat/parley/backend/problem"
 	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/textcheck"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -42,7 +43,7 @@ func New(st *store.Store, linkSecret string) *API { return &API{st: st, linkSecr
 
 // Register mounts the API's routes on r.
 func (a *API) Register(r *gin.Engine) {
-	v1 := r.Group("/api/v1", a.authenticate, authorize) // roles.go: who may call what
+	v1 := r.Group("/api/v1", checkText, a.authenticate, authorize) // roles.go: who may call what
 	v1.GET("/account", a.getAccount)
 	v1.PATCH("/account", a.patchAccount)
 
@@ -126,7 +127,7 @@ func (a *API) internal(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	c.Next()
+	checkText(c)
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -166,7 +167,29 @@ func body(c *gin.Context) ([]byte, bool) {
 		problem.Status(c.Writer, http.StatusBadRequest, "Could not read the body.")
 		return nil, false
 	}
+	if field, ok := textcheck.JSON(b); !ok {
+		problem.Invalid(c.Writer, "Invalid input", problem.Errors{{Field: field, Message: textcheck.Problem}})
+		return nil, false
+	}
 	return b, true
+}
+
+// checkText refuses a request whose query or path parameters are not valid
+// text (invalid UTF-8, a NUL), naming the parameter; bodies are checked
+// where they are read (body).
+func checkText(c *gin.Context) {
+	name, ok := textcheck.Values(c.Request.URL.Query())
+	for _, p := range c.Params {
+		if ok && !textcheck.Valid(p.Value) {
+			name, ok = p.Key, false
+		}
+	}
+	if !ok {
+		problem.Invalid(c.Writer, "Invalid input", problem.Errors{{Field: name, Message: textcheck.Problem}})
+		c.Abort()
+		return
+	}
+	c.Next()
 }
 
 // fail answers an error from the layers below.

@@ -2,9 +2,11 @@ package chat
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/backend/textcheck"
 	"github.com/parleychat/parley/widget"
 )
 
@@ -22,9 +24,15 @@ type frameError struct {
 // checks need the database (onHello).
 func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
 	var f widget.Frame
-	// encoding/json would quietly turn invalid UTF-8 into U+FFFD: refuse it instead.
-	if !utf8.Valid(raw) {
-		return f, &frameError{code: widget.ErrBadFrame, message: "The frame is not valid UTF-8.", structural: true}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD and keep a
+	// NUL the database cannot store: refuse both, for every field of every
+	// frame, naming the field.
+	if field, ok := textcheck.JSON(raw); !ok {
+		what := "The frame"
+		if field != "" {
+			what = "The frame's " + strconv.Quote(field)
+		}
+		return f, &frameError{code: widget.ErrBadFrame, message: what + " is not valid text (invalid UTF-8 or a NUL character).", structural: true}
 	}
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return widget.Frame{}, &frameError{code: widget.ErrBadFrame, message: "The frame is not a JSON object.", structural: true}

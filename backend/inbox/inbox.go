@@ -135,7 +135,7 @@ func New(st *store.Store, bus *events.Bus, cfg Config) *Handler {
 func (h *Handler) Register(r *gin.Engine) {
 	r.GET("/static/inbox/*file", h.assets.serve)
 
-	g := r.Group("/inbox", securityHeaders)
+	g := r.Group("/inbox", securityHeaders, checkText)
 	g.GET("/login", h.loginPage)
 	g.POST("/login", h.login)
 	g.GET("/invite/:token", h.invitePage)
@@ -144,8 +144,8 @@ func (h *Handler) Register(r *gin.Engine) {
 	g.POST("/forgot", h.forgot)
 	g.GET("/reset/:token", h.resetPage)
 	g.POST("/reset/:token", h.reset)
-	r.GET("/setup", securityHeaders, h.setupPage)
-	r.POST("/setup", securityHeaders, h.setup)
+	r.GET("/setup", securityHeaders, checkText, h.setupPage)
+	r.POST("/setup", securityHeaders, checkText, h.setup)
 
 	authed := g.Group("", h.requireSession)
 	authed.GET("", h.list)
