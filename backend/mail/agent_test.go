@@ -70,12 +70,19 @@ func TestAgentNews(t *testing.T) {
 		t.Fatalf("waiting email: %q\n%s", got[2].Subject, got[2].Text)
 	}
 
+	// Assigned with no inbox page open: told at once.
+	check(t, w.st.AssignToUser(ctx, w.acct.ID, waiting.ID, w.agent.ID, "Assigned to Ann"))
+	got = mp.WaitTo(t, to, 4, 10*time.Second)
+	if !strings.Contains(got[3].Subject, "Assigned to you") {
+		t.Fatalf("assignment email: %q\n%s", got[3].Subject, got[3].Text)
+	}
+
 	// Off: nothing more.
 	check(t, w.st.SetAgentMailPref(ctx, w.agent.ID, store.NotifyOff))
 	w.say(t, store.AuthorVisitor, "Bye then.")
 	waitNews(t, w.st)
 	time.Sleep(500 * time.Millisecond)
-	if got := mp.WaitTo(t, to, 3, time.Second); len(got) != 3 {
+	if got := mp.WaitTo(t, to, 4, time.Second); len(got) != 4 {
 		t.Fatalf("an agent who chose off got %d emails", len(got))
 	}
 }

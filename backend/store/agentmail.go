@@ -56,7 +56,13 @@ const InboxPresenceFresh = time.Minute
 
 // addAssignedNews tells userID, in tx, that conversation convID is theirs now.
 func addAssignedNews(ctx context.Context, tx *sqlx.Tx, userID, convID int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO agent_news (user_id, conversation_id, kind) VALUES ($1, $2, 'assigned')`, userID, convID)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO agent_news (user_id, conversation_id, kind) VALUES ($1, $2, 'assigned')`, userID, convID); err != nil {
+		return err
+	}
+	// The assignment tells of the messages so far; only later ones are news.
+	_, err := tx.ExecContext(ctx, `INSERT INTO agent_message_told (conversation_id, told_seq)
+		SELECT id, last_seq FROM conversations WHERE id = $1
+		ON CONFLICT (conversation_id) DO UPDATE SET told_seq = GREATEST(agent_message_told.told_seq, EXCLUDED.told_seq)`, convID)
 	return err
 }
 
