@@ -96,8 +96,10 @@ func fill(values map[string]string) chromedp.Action[chromedp.Void] {
 // TestCleanInstall: a first install in real processes and Chromium. The
 // backend on an empty database logs a setup link; the setup form names
 // each bad answer beside its field and keeps what was typed; the good
-// answers make an account whose API key works and whose admin signs in to
-// the inbox. The setup link is refused afterwards.
+// answers make an account whose API key works and whose script tag, put on
+// a page of another origin that sends the setup page's CSP lines, lets a
+// visitor chat with the new admin, who signs in to the inbox and answers.
+// The setup link is refused afterwards.
 //
 // PARLEY_RELEASE_BIN names a folder of release binaries to install instead
 // of the ones the harness builds.
@@ -207,6 +209,39 @@ func TestCleanInstall(t *testing.T) {
 	runT(t, admin, chromedp.Navigate(edge+"/inbox"))
 	waitJS(t, admin, "the admin in the inbox after setup", `document.querySelector('.who') && document.querySelector('.who').textContent === 'Ana Admin'`, 10*time.Second)
 
+	// The admin signs in to the inbox with the password chosen at setup.
+	agent := Tab(t)
+	runT(t, agent,
+		chromedp.Navigate(edge+"/inbox/login"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=email]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=email]`), "ana@acme.example"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "ana-password-1"),
+		chromedp.Submit(chromedp.CSS(`input[name=password]`)),
+	)
+	waitJS(t, agent, "the inbox list", `location.pathname === '/inbox' && document.querySelector('.who').textContent === 'Ana Admin'`, 10*time.Second)
+
+	// A visitor on the site (another origin) chats with the new admin.
+	// The site sends a strict policy with the setup page's lines added.
+	page := hostPage(t, tag, "default-src 'self'; "+strings.ReplaceAll(strings.TrimSpace(csp), "\n", " "))
+	visitor := Tab(t)
+
+	runT(t, visitor, chromedp.Navigate(page))
+	waitJS(t, visitor, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
+	runT(t, visitor, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
+	waitJS(t, visitor, "the chat window", shadow+`.querySelector('[data-parley=window]').hidden === false`, 5*time.Second)
+	waitJS(t, visitor, "the welcome message", shadow+`.querySelector('[data-parley=welcome]').textContent.includes(`+fmt.Sprintf("%q", onboarding.Welcome["en"])+`)`, 5*time.Second)
+	visitorSays(t, visitor, "Do you have red bikes?")
+	waitJS(t, visitor, "the visitor's message sent", `[...`+shadow+`.querySelectorAll('[data-parley=message][data-from=visitor]')].some(m => m.dataset.state === 'sent')`, 10*time.Second)
+
+	waitJS(t, agent, "the conversation in the list", `document.querySelector('[data-conversation]')`, 10*time.Second)
+	runT(t, agent, chromedp.Click(chromedp.CSS(`[data-conversation]`)))
+	waitJS(t, agent, "the message in the thread", threadHas("Do you have red bikes?"), 10*time.Second)
+	runT(t, agent,
+		chromedp.WaitVisible(chromedp.CSS(`#live-status[data-state=live]`)),
+		chromedp.SendKeys(chromedp.CSS(`#reply textarea[name=text]`), "Yes, in every size!"),
+		chromedp.Click(chromedp.CSS(`#reply [data-action=send]`)),
+	)
+	waitJS(t, visitor, "the admin's reply", widgetHas("agent", "Yes, in every size!"), 10*time.Second)
 }
 
 // createAccount runs parley-backend create-account against the cluster's database.
