@@ -73,6 +73,8 @@ func (s *Service) agentJob(ctx context.Context) {
 	defer t.Stop()
 	refresh := time.NewTicker(store.InboxPresenceFresh / 3)
 	defer refresh.Stop()
+	prune := time.NewTicker(10 * time.Minute)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -83,6 +85,10 @@ func (s *Service) agentJob(ctx context.Context) {
 			return
 		case <-refresh.C:
 			s.syncPresence()
+		case <-prune.C:
+			if _, err := s.st.PruneMail(context.WithoutCancel(ctx)); err != nil {
+				s.log.Warn("mail: prune", "err", err)
+			}
 		case <-t.C:
 			if _, err := s.AgentNewsOnce(context.WithoutCancel(ctx)); err != nil {
 				s.log.Warn("mail: agent news", "err", err)

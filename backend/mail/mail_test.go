@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -333,3 +334,32 @@ func ptr[T any](v T) *T { return &v }
 
 var _ = json.Marshal
 var _ sync.Mutex
+
+// Old sent email, spent reset links and stale presence are pruned; what
+// is recent or still due stays.
+func TestPruneMail(t *testing.T) {
+	w := newWorld(t, "en", nil)
+	ctx := context.Background()
+	db := w.st.DB()
+	for i, q := range []string{
+		`INSERT INTO outbox (kind, message_id, recipient, subject, text_body, sent_at, created_at) VALUES ('agent', '<old@x>', 'a@x', 's', 't', now() - interval '40 days', now() - interval '40 days')`,
+		`INSERT INTO outbox (kind, message_id, recipient, subject, text_body, sent_at) VALUES ('agent', '<new@x>', 'a@x', 's', 't', now())`,
+		`INSERT INTO outbox (kind, message_id, recipient, subject, text_body, created_at) VALUES ('agent', '<due@x>', 'a@x', 's', 't', now() - interval '40 days')`,
+		`INSERT INTO password_reset_requests (email, created_at) VALUES ('a@x', now() - interval '2 days')`,
+		`INSERT INTO inbox_presence (user_id, backend, seen_at) VALUES (` + strconv.FormatInt(w.agent.ID, 10) + `, 'gone', now() - interval '2 hours')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+	}
+	n, err := w.st.PruneMail(ctx)
+	check(t, err)
+	if n != 3 {
+		t.Fatalf("pruned %d rows, want 3", n)
+	}
+	var left []string
+	check(t, db.Select(&left, `SELECT message_id FROM outbox ORDER BY id`))
+	if len(left) != 2 || left[0] != "<new@x>" || left[1] != "<due@x>" {
+		t.Fatalf("outbox left %v", left)
+	}
+}

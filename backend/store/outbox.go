@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -383,4 +384,34 @@ func (s *Store) ResumeConversation(ctx context.Context, accountID, chatflowID, i
 		return nil, err
 	}
 	return &c, nil
+}
+
+// MailKeep is how long sent and given-up emails stay in the outbox (for
+// the per-address limits and for looking back), and PruneMail's batch.
+const (
+	MailKeep       = 30 * 24 * time.Hour
+	mailPruneBatch = 5000
+)
+
+// PruneMail deletes what email leaves behind once it is of no use: outbox
+// rows older than MailKeep that were sent or given up, expired reset links,
+// reset requests older than a day and inbox presence rows of backends that
+// stopped. It deletes in bounded batches and returns how many rows went.
+func (s *Store) PruneMail(ctx context.Context) (int64, error) {
+	var total int64
+	for _, q := range []string{
+		`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+			WHERE (sent_at < now() - $1::interval OR failed_at < now() - $1::interval) LIMIT ` + strconv.Itoa(mailPruneBatch) + `)`,
+		`DELETE FROM password_resets WHERE expires_at < now() AND $1::interval IS NOT NULL`,
+		`DELETE FROM password_reset_requests WHERE created_at < now() - interval '1 day' AND $1::interval IS NOT NULL`,
+		`DELETE FROM inbox_presence WHERE seen_at < now() - interval '1 hour' AND $1::interval IS NOT NULL`,
+	} {
+		res, err := s.db.ExecContext(ctx, q, MailKeep.String())
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
 }
