@@ -172,6 +172,18 @@ func TestRevokedSocketsCloseOnEveryBackend(t *testing.T) {
 			t.Fatal("the API's password did not replace the old one")
 		}
 	})
+	t.Run("password reset by an emailed link", func(t *testing.T) {
+		e, _, otherSt, conv, _, c := revocationWorld(t, false)
+		token := store.NewToken()
+		if _, err := e.db.Exec(`INSERT INTO password_resets (token_hash, user_id, expires_at) VALUES ($1, $2, now() + interval '1 hour')`,
+			store.HashToken(token), e.alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := otherSt.UsePasswordReset(context.Background(), token, e.alice.PasswordHash); err != nil {
+			t.Fatal(err)
+		}
+		e.expectCut(t, otherSt, c, conv, inbox.CloseSessionEnded)
+	})
 	t.Run("user deleted", func(t *testing.T) {
 		e, other, otherSt, conv, _, c := revocationWorld(t, false)
 		if st := e.callAPI(other+"/api/v1", e.adminKey(), "DELETE", fmt.Sprintf("/users/%d", e.alice.ID), ""); st != http.StatusNoContent {
