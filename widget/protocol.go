@@ -75,6 +75,13 @@ const (
 	// domains do not name (also for Origin "null" or garbage while the
 	// list is not empty); nothing is stored. Reconnecting cannot help.
 	ErrOriginNotAllowed = "origin_not_allowed"
+	// ErrTooManySockets refuses a hello whose visitor token already holds
+	// the most sockets a backend allows; close 4429 follows.
+	ErrTooManySockets = "too_many_sockets"
+	// ErrTooManyVisitors refuses a hello without a known token when the
+	// client address made the most new visitors its window allows; close
+	// 4429 follows.
+	ErrTooManyVisitors = "too_many_visitors"
 )
 
 // Consent kinds of a consent frame (and of the published notices).

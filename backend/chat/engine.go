@@ -60,6 +60,16 @@ type Config struct {
 	// AttachmentTypes are the MIME types a visitor may upload, judged by
 	// content (default DefaultAttachmentTypes).
 	AttachmentTypes []string
+	// MaxSocketsPerVisitor bounds the sockets one visitor token holds on
+	// this backend (default DefaultMaxSocketsPerVisitor); one more is
+	// refused with too_many_sockets.
+	MaxSocketsPerVisitor int
+	// NewVisitorsPerAddress bounds the new visitors one client address
+	// makes on this backend per NewVisitorsWindow (defaults
+	// DefaultNewVisitorsPerAddress, DefaultNewVisitorsWindow); one more
+	// hello without a token is refused with too_many_visitors.
+	NewVisitorsPerAddress int
+	NewVisitorsWindow     time.Duration
 	// Logger receives operational messages (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -98,6 +108,15 @@ func (c *Config) defaults() {
 	if c.PresenceEvery <= 0 {
 		c.PresenceEvery = 30 * time.Second
 	}
+	if c.MaxSocketsPerVisitor <= 0 {
+		c.MaxSocketsPerVisitor = DefaultMaxSocketsPerVisitor
+	}
+	if c.NewVisitorsPerAddress <= 0 {
+		c.NewVisitorsPerAddress = DefaultNewVisitorsPerAddress
+	}
+	if c.NewVisitorsWindow <= 0 {
+		c.NewVisitorsWindow = DefaultNewVisitorsWindow
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -113,6 +132,8 @@ type Engine struct {
 	// ctx ends every link when the engine closes.
 	ctx  context.Context
 	stop context.CancelFunc
+
+	limits limits // sockets per visitor, new visitors per address (limits.go)
 
 	mu    sync.Mutex
 	hubs  map[int64]*hub // by account

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/backend/identity"
@@ -50,6 +51,9 @@ func (s *session) helloVisitor(ctx context.Context, account *store.Account, toke
 		err = store.ErrNotFound
 	}
 	if errors.Is(err, store.ErrNotFound) {
+		if !s.e.limits.newVisitor(s.meta.RemoteIP, s.e.cfg.NewVisitorsPerAddress, s.e.cfg.NewVisitorsWindow, time.Now()) {
+			return "", nil, errTooManyVisitors
+		}
 		token, v, err = s.e.st.CreateVisitor(ctx, account.ID)
 	}
 	if err != nil {

@@ -36,8 +36,10 @@ type session struct {
 	flow     *chatflow.Chatflow // its settings, decoded
 	visitor  *store.Visitor
 	token    string // the visitor's token, as last told in a welcome
-	conv     *store.Conversation
-	lastSent int64 // highest seq pushed to the visitor
+	// heldVisitor is the visitor whose socket count this session holds (limits.go).
+	heldVisitor int64
+	conv        *store.Conversation
+	lastSent    int64 // highest seq pushed to the visitor
 	// pushed mirrors lastSent for the hub, which skips pokes for notices the
 	// session has already pushed (its own messages, echoed at once).
 	pushed atomic.Int64
@@ -83,6 +85,9 @@ func (s *session) poke() {
 
 func (s *session) run() {
 	defer func() {
+		if s.heldVisitor != 0 {
+			s.e.limits.releaseVisitor(s.heldVisitor)
+		}
 		s.e.leave(s)
 		s.l.forget(s)
 		if s.retry != nil {
@@ -217,10 +222,19 @@ func (s *session) onHello(f *widget.Frame) {
 	// anything else chats anonymously, with a warning for the console.
 	contact, warning := s.identify(ctx, account, f)
 	token, visitor, err := s.helloVisitor(ctx, account, f.Token, contact)
+	if errors.Is(err, errTooManyVisitors) {
+		s.close(widget.ErrTooManyVisitors, widget.CloseRateLimited, "Too many new visitors from this address; try again later.")
+		return
+	}
 	if err != nil {
 		s.storeFailed(err, "")
 		return
 	}
+	if !s.e.limits.holdVisitor(visitor.ID, s.e.cfg.MaxSocketsPerVisitor) {
+		s.close(widget.ErrTooManySockets, widget.CloseRateLimited, "This visitor has too many chat windows open; close some and try again.")
+		return
+	}
+	s.heldVisitor = visitor.ID
 
 	// A reopen link from an email continues its conversation here.
 	conv := s.resumed(ctx, account, cf, visitor, f.Resume)

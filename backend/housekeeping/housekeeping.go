@@ -22,6 +22,9 @@ import (
 const (
 	DefaultEvery = 5 * time.Minute
 	DefaultBatch = 1000
+	// DefaultSilentVisitorAge is how long a visitor that never sent
+	// anything is kept after it was last seen.
+	DefaultSilentVisitorAge = 24 * time.Hour
 )
 
 // Config holds the job's settings; zero values take the defaults.
@@ -34,6 +37,10 @@ type Config struct {
 	// LoginFailureAge is when a failed sign-in stops counting towards
 	// throttling (default inbox.DefaultLoginWindow, the inbox's window).
 	LoginFailureAge time.Duration
+	// SilentVisitorAge is when a visitor that never sent anything (no
+	// conversation, consent, address or identification), created and last
+	// seen that long ago, is deleted (default DefaultSilentVisitorAge).
+	SilentVisitorAge time.Duration
 	// Logger receives what was removed and errors; nil uses slog.Default().
 	Logger *slog.Logger
 }
@@ -47,6 +54,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginFailureAge <= 0 {
 		c.LoginFailureAge = inbox.DefaultLoginWindow
+	}
+	if c.SilentVisitorAge <= 0 {
+		c.SilentVisitorAge = DefaultSilentVisitorAge
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -108,6 +118,9 @@ func (j *Job) RunOnce(ctx context.Context) (Result, error) {
 		{"user_invitations", sw.DeleteExpiredInvitations},
 		{"login_failures", func(ctx context.Context, limit int) (int64, error) {
 			return sw.DeleteLoginFailuresOlderThan(ctx, j.cfg.LoginFailureAge, limit)
+		}},
+		{"visitors", func(ctx context.Context, limit int) (int64, error) {
+			return sw.DeleteSilentVisitors(ctx, j.cfg.SilentVisitorAge, limit)
 		}},
 	}
 	res := Result{Removed: map[string]int64{}}

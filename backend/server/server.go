@@ -45,6 +45,15 @@ type Config struct {
 	Migrate        bool // MIGRATE_ON_START, default true
 	// BACKEND_HOUSEKEEPING_EVERY, default housekeeping.DefaultEvery; 0 turns it off.
 	HousekeepingEvery time.Duration
+	// SilentVisitorAge (BACKEND_SILENT_VISITOR_AGE, default
+	// housekeeping.DefaultSilentVisitorAge): visitors that never sent
+	// anything are deleted this long after they were last seen.
+	SilentVisitorAge time.Duration
+	// Per-process visitor limits (chat.Config): CHAT_MAX_SOCKETS_PER_VISITOR,
+	// CHAT_NEW_VISITORS_PER_ADDRESS per CHAT_NEW_VISITORS_WINDOW; 0 takes the defaults.
+	MaxSocketsPerVisitor  int
+	NewVisitorsPerAddress int
+	NewVisitorsWindow     time.Duration
 	// Mail is the outgoing email settings (SMTP_*, MAIL_*).
 	Mail mail.Config
 	// MailIn is the server taking visitors' replies by email (MAIL_IN_*).
@@ -77,6 +86,10 @@ func FromEnv() Config {
 	if n, err := strconv.Atoi(os.Getenv("DB_MAX_CONNS")); err == nil && n > 0 {
 		c.MaxDBConns = n
 	}
+	c.MaxSocketsPerVisitor = envInt("CHAT_MAX_SOCKETS_PER_VISITOR")
+	c.NewVisitorsPerAddress = envInt("CHAT_NEW_VISITORS_PER_ADDRESS")
+	c.NewVisitorsWindow = envDuration("CHAT_NEW_VISITORS_WINDOW")
+	c.SilentVisitorAge = envDuration("BACKEND_SILENT_VISITOR_AGE")
 	c.Mail = mail.FromEnv()
 	c.MailIn = mailin.FromEnv()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
@@ -88,6 +101,34 @@ func FromEnv() Config {
 		}
 	}
 	return c
+}
+
+// envInt reads a positive integer setting; anything else is 0 (the default), with a warning.
+func envInt(k string) int {
+	v := os.Getenv(k)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		slog.Warn(k+" is not a positive number; using the default", "value", v)
+		return 0
+	}
+	return n
+}
+
+// envDuration reads a positive Go duration setting; anything else is 0 (the default), with a warning.
+func envDuration(k string) time.Duration {
+	v := os.Getenv(k)
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		slog.Warn(k+" is not a positive duration; using the default", "value", v)
+		return 0
+	}
+	return d
 }
 
 func envOr(k, def string) string {
@@ -177,7 +218,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	r.GET("/readyz", s.readyz)
 	mailer := mail.New(st, cfg.Mail)
-	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret, Mailer: mailer})
+	engine := chat.New(st, bus, chat.Config{LinkSecret: cfg.LinkSecret, Mailer: mailer,
+		MaxSocketsPerVisitor: cfg.MaxSocketsPerVisitor, NewVisitorsPerAddress: cfg.NewVisitorsPerAddress, NewVisitorsWindow: cfg.NewVisitorsWindow})
 	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
 	r.Any(chat.AttachmentPath, gin.WrapH(engine.AttachmentHandler()))
 	r.Any(chat.AttachmentPath+"/:id", gin.WrapH(engine.AttachmentHandler()))
@@ -188,7 +230,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	rest.Register(r)
 	stopHousekeeping := func() {}
 	if cfg.HousekeepingEvery > 0 {
-		stopHousekeeping = housekeeping.New(st, housekeeping.Config{Every: cfg.HousekeepingEvery}).Start()
+		stopHousekeeping = housekeeping.New(st, housekeeping.Config{Every: cfg.HousekeepingEvery, SilentVisitorAge: cfg.SilentVisitorAge}).Start()
 	}
 	handler, err := trusted.Wrap(r)
 	if err != nil {
