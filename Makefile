@@ -12,7 +12,7 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # exceeded" as the time runs out (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME  ?= 40000x
 
-.PHONY: all build wasm servers run test test-go fuzz bench deps-postgres deps-chromium deps-mailpit clean
+.PHONY: all build wasm servers run test test-go fuzz bench deps-postgres deps-chromium deps-mailpit deps-caddy release clean
 
 # Mailpit, the local mail catcher of `make run` and the tests, built from
 # source by the Go toolchain (no download of its own), once.
@@ -45,6 +45,26 @@ servers:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/ ./backend/cmd/parley-backend ./backend/cmd/parley-dev ./edge/cmd/parley-edge
 
+# One binary per role for Linux servers: dist/linux-<arch>/parley-backend
+# and parley-edge, the edge with public/ and the built widget embedded (the
+# wasm is built first: the edge's compile embeds it), the version stamped
+# in (--version, /healthz), and the deploy/ files beside them.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+EMBED     := edge/cmd/parley-edge/embedded
+LDFLAGS   := -s -w -X github.com/parleychat/parley/backend/version.Version=$(VERSION)
+release: wasm
+	rm -rf $(EMBED) && mkdir -p $(EMBED)/public $(EMBED)/build
+	cp -r public/. $(EMBED)/public/ && find $(EMBED)/public -name '*.go' -delete
+	cp $(BUILD)/widget.wasm $(BUILD)/widget.wasm.br $(BUILD)/wasm_exec.js $(EMBED)/build/
+	for arch in amd64 arm64; do \
+		mkdir -p dist/linux-$$arch && \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags release -trimpath -ldflags '$(LDFLAGS)' \
+			-o dist/linux-$$arch/ ./backend/cmd/parley-backend ./edge/cmd/parley-edge || exit 1; \
+		cp -r deploy dist/linux-$$arch/; \
+	done
+	rm -rf $(EMBED)
+	@echo "dist/: parley-backend and parley-edge $(VERSION) for linux/amd64 and linux/arm64"
+
 run: deps-postgres deps-mailpit build
 	$(BIN)/parley-dev -data .data -bin $(BIN)
 
@@ -67,7 +87,14 @@ deps-chromium:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: deps-postgres deps-chromium deps-mailpit build test-go fuzz
+# Caddy (the reverse proxy of deploy/Caddyfile, run by the deploy test), from Debian, if missing.
+deps-caddy:
+	@if ! command -v caddy >/dev/null 2>&1; then \
+		echo "installing Caddy from Debian's packages"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq caddy >/dev/null; \
+	fi
+
+test: deps-postgres deps-chromium deps-mailpit deps-caddy build test-go fuzz
 
 # Packages run one at a time (-p 1): each starts its own throwaway PostgreSQL,
 # and the browser tests want the two cores to themselves.
@@ -100,4 +127,4 @@ bench: deps-postgres deps-mailpit build
 	$(GO) run ./backend/cmd/parley-mailbench -mailpit $(BIN)/mailpit
 
 clean:
-	rm -rf $(BIN) $(BUILD)
+	rm -rf $(BIN) $(BUILD) dist $(EMBED)

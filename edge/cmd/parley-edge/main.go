@@ -72,6 +72,15 @@ func main() {
 	if s.LinkSecret == "" {
 		slog.Warn("LINK_SECRET is empty; the backend will refuse the edge's links unless it is empty there too")
 	}
+	assetDir, err := useEmbedded(&s.PublicDir, &s.BuildDir)
+	if err != nil {
+		slog.Error("starting the edge", "err", err)
+		os.Exit(1)
+	}
+	if assetDir != "" {
+		defer os.RemoveAll(assetDir)
+		slog.Info("serving the assets embedded in this binary")
+	}
 
 	srv, err := edge.New(s)
 	if err != nil {

@@ -12,6 +12,7 @@ package chatsim
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net"
@@ -44,6 +45,9 @@ type VisitorConfig struct {
 	// OnClose, when set, learns how each socket ended: its close code (1006
 	// without a close frame) and the delay before the next dial.
 	OnClose func(code int, delay time.Duration)
+	// TLS, when set, is the client TLS configuration for an https:// edge
+	// (a private CA's roots, say).
+	TLS *tls.Config
 }
 
 // Visitor is one simulated widget. Run keeps its socket up; Send queues a
@@ -77,7 +81,7 @@ func NewVisitor(cfg VisitorConfig) *Visitor {
 	// One transport per visitor: a WebSocket takes its TCP connection
 	// over, so there is nothing to pool, and the source address is the
 	// visitor's own.
-	v.client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	v.client = &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true, TLSClientConfig: cfg.TLS}}
 	return v
 }
 
