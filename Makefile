@@ -94,11 +94,13 @@ deps-caddy:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq caddy >/dev/null; \
 	fi
 
-test: deps-postgres deps-chromium deps-mailpit deps-caddy build test-go fuzz
+test: deps-postgres deps-chromium deps-mailpit deps-caddy build release test-go fuzz
 
 # Packages run one at a time (-p 1): each starts its own throwaway PostgreSQL,
-# and the browser tests want the two cores to themselves.
+# and the browser tests want the two cores to themselves. The clean-install
+# test runs the release binaries of this machine's architecture.
 test-go:
+	PARLEY_RELEASE_BIN=$(CURDIR)/dist/linux-$(shell $(GO) env GOARCH) \
 	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_MAILPIT=$(CURDIR)/$(BIN)/mailpit PARLEY_BUILD=$(CURDIR)/$(BUILD) PARLEY_PUBLIC=$(CURDIR)/public \
 		$(GO) test -p 1 -count=1 -timeout 25m ./...
 
