@@ -152,7 +152,7 @@ func (c *ConfigCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.src.origins != nil {
 		// The answer depends on the page asking.
 		h.Add("Vary", "Origin")
-		if refuseOrigin(w, r, e.allowed, site) {
+		if c.s.refuseOrigin(w, r, e.allowed, site) {
 			return
 		}
 	}

@@ -3,6 +3,7 @@ package edge
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -76,13 +77,17 @@ func (p *publicWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
 // pageOrigin returns the Origin header of a request from a page on
 // another origin, or "" when no page asked (an app) or the page is the
 // edge's own (the inbox's chatflow preview is served through the edge).
-func pageOrigin(r *http.Request) string {
+// The request's scheme is its own, or a trusted proxy's X-Forwarded-Proto.
+func (s Settings) pageOrigin(r *http.Request) string {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return ""
 	}
-	if u, err := url.Parse(o); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) &&
-		(u.Scheme == "https") == (r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https") {
+	https := r.TLS != nil
+	if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && s.trusted(peer.Addr()) {
+		https = https || r.Header.Get("X-Forwarded-Proto") == "https"
+	}
+	if u, err := url.Parse(o); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) && (u.Scheme == "https") == https {
 		return ""
 	}
 	return o
@@ -90,8 +95,8 @@ func pageOrigin(r *http.Request) string {
 
 // refuseOrigin answers 403 origin_not_allowed when allowed (an account's
 // list) does not name the page asking, and reports whether it did.
-func refuseOrigin(w http.ResponseWriter, r *http.Request, allowed []string, site string) bool {
-	origin := pageOrigin(r)
+func (s Settings) refuseOrigin(w http.ResponseWriter, r *http.Request, allowed []string, site string) bool {
+	origin := s.pageOrigin(r)
 	msg := ""
 	switch origins.Check(allowed, origin) {
 	case origins.Allowed:

@@ -138,7 +138,7 @@ func (h *visitorHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.bucket.init(h.s.RateBurst, h.s.RatePerSecond)
-	meta := link.Meta{RemoteIP: h.s.clientIP(r), Origin: pageOrigin(r), UserAgent: r.UserAgent()}
+	meta := link.Meta{RemoteIP: h.s.clientIP(r), Origin: h.s.pageOrigin(r), UserAgent: r.UserAgent()}
 	sess, err := h.pool.Open(r.Context(), meta, v.kick)
 	if err != nil {
 		c.Close(widget.CloseTryAgain, "backend unavailable")

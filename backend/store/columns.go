@@ -4,8 +4,8 @@ import "strings"
 
 // Every query names the columns it reads, never `*`: a migration may add a
 // column while an older backend still runs (add first, use later, drop
-// last), and a struct scan of `SELECT *` would then fail on the column the
-// old code has no field for. Each list holds the table's columns its struct
+// last), and a struct scan of a star select would then fail on the column
+// the old code has no field for. Each list holds the table's columns its struct
 // reads; TestColumnLists checks them against the schema and the structs.
 const (
 	accountColumns          = "id, public_id, name, company_name, company_domain, timezone, created_at, mail_sender_name, mail_reply_domain"
