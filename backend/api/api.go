@@ -44,6 +44,22 @@ func New(st *store.Store, linkSecret string) *API { return &API{st: st, linkSecr
 // Register mounts the API's routes on r.
 func (a *API) Register(r *gin.Engine) {
 	v1 := r.Group("/api/v1", checkText, a.authenticate, authorize) // roles.go: who may call what
+	a.routes(v1, r)
+
+	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
+	r.GET("/internal/sites/:site/mobile/:tag", a.internal, a.mobileChatflow)
+	r.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			problem.Status(c.Writer, http.StatusNotFound, "No such endpoint.")
+			return
+		}
+		c.String(http.StatusNotFound, "not found")
+	})
+}
+
+// routes mounts the /api/v1 routes on v1 and the public reads that go
+// with them on r.
+func (a *API) routes(v1 *gin.RouterGroup, r *gin.Engine) {
 	v1.GET("/account", a.getAccount)
 	v1.PATCH("/account", a.patchAccount)
 
@@ -79,16 +95,6 @@ func (a *API) Register(r *gin.Engine) {
 	a.registerSurveys(v1)
 	a.registerPrivacy(v1)
 	a.registerAPIKeys(v1)
-
-	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
-	r.GET("/internal/sites/:site/mobile/:tag", a.internal, a.mobileChatflow)
-	r.NoRoute(func(c *gin.Context) {
-		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
-			problem.Status(c.Writer, http.StatusNotFound, "No such endpoint.")
-			return
-		}
-		c.String(http.StatusNotFound, "not found")
-	})
 }
 
 const accountKey = "account"

@@ -12,13 +12,17 @@ import (
 	"bytes"
 	"embed"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/parleychat/parley/backend/api"
 	"github.com/parleychat/parley/backend/chat"
 	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/mail"
@@ -78,6 +82,9 @@ type Config struct {
 	// Mail sends "forgot password" links and learns which agents have an
 	// inbox page open (no email news for them); nil: neither.
 	Mail *mail.Service
+	// REST is the API called in-process by the console's forms; nil shows
+	// the console but refuses every save.
+	REST *api.Local
 }
 
 func (c Config) withDefaults() Config {
@@ -176,6 +183,7 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.GET("/chatflows", h.chatflows)
 	authed.POST("/chatflows/:id/enabled", RequireChatflowEditor, h.requireCSRF, h.setChatflowEnabled)
 	authed.GET("/chatflows/:id/preview/*part", RequireChatflowEditor, h.preview)
+	h.registerSettings(authed)
 }
 
 // securityHeaders keeps the pages out of frames and caches and lets them
@@ -195,19 +203,30 @@ var templateFS embed.FS
 // parsePages builds one template set per page on the shared layout.
 func parsePages(as *assets) map[string]*template.Template {
 	funcs := template.FuncMap{
-		"asset":   as.url,
-		"clock":   func(t time.Time) string { return t.UTC().Format("15:04") },
-		"stamp":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"when":    when,
-		"preview": preview,
-		"date":    stampDate,
-		"size":    humanSize,
-		"eq64":    func(a *int64, b int64) bool { return a != nil && *a == b },
+		"asset":    as.url,
+		"clock":    func(t time.Time) string { return t.UTC().Format("15:04") },
+		"stamp":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"when":     when,
+		"preview":  preview,
+		"date":     stampDate,
+		"size":     humanSize,
+		"eq64":     func(a *int64, b int64) bool { return a != nil && *a == b },
+		"fielderr": fieldError,
 	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	// Partials (templates/_*.html) are shared by every page; every other
+	// template but the preview's stand-alone one is a page on the layout.
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html"))
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login.html", "list.html", "thread.html", "surveys.html", "survey.html", "replies.html", "chatflows.html", "account.html", "setup.html", "invite.html", "forgot.html", "reset.html"} {
-		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name))
+	for _, p := range names {
+		name := path.Base(p)
+		if name == "layout.html" || name == "preview.html" || strings.HasPrefix(name, "_") {
+			continue
+		}
+		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, p))
 	}
 	return pages
 }

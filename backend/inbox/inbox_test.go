@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/parleychat/parley/backend/api"
 	"github.com/parleychat/parley/backend/dbtest"
 	"github.com/parleychat/parley/backend/events"
 	"github.com/parleychat/parley/backend/inbox"
@@ -62,6 +63,9 @@ func setup(t testing.TB, cfg inbox.Config) *env {
 	st.SetNotifier(bus.Send) // as the server wires it: this process's writes reach its sockets directly
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
+	if cfg.REST == nil {
+		cfg.REST = api.New(st, "").Local() // the console's saves, as the server wires them
+	}
 	inbox.New(st, bus, cfg).Register(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)

@@ -270,7 +270,7 @@ func (h *Handler) deleteReply(c *gin.Context) {
 
 // requireRole lets only the given roles through (403 otherwise): for pages
 // that change chatflows, which only admins and editors may do.
-func requireRole(roles ...string) gin.HandlerFunc {
+func requireRole(msg string, roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		for _, r := range roles {
 			if user(c).Role == r {
@@ -278,11 +278,15 @@ func requireRole(roles ...string) gin.HandlerFunc {
 				return
 			}
 		}
-		c.Data(http.StatusForbidden, "text/plain; charset=utf-8", []byte("Only admins and chatflow editors may do this."))
+		c.Data(http.StatusForbidden, "text/plain; charset=utf-8", []byte(msg))
 		c.Abort()
 	}
 }
 
-// RequireChatflowEditor is the gate for inbox pages that change chatflows:
-// admins and editors pass, agents get 403.
-var RequireChatflowEditor = requireRole(store.RoleAdmin, store.RoleEditor)
+// RequireChatflowEditor is the gate for inbox pages that change what
+// visitors see: admins and editors pass, agents get 403.
+var RequireChatflowEditor = requireRole("Only admins and chatflow editors may do this.", store.RoleAdmin, store.RoleEditor)
+
+// RequireAdmin is the gate for the account's own settings (account, users,
+// teams, inboxes, API keys): only admins pass.
+var RequireAdmin = requireRole("Only admins may do this.", store.RoleAdmin)

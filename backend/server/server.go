@@ -223,10 +223,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.GET(link.Path, gin.WrapH(engine.LinkHandler()))
 	r.Any(chat.AttachmentPath, gin.WrapH(engine.AttachmentHandler()))
 	r.Any(chat.AttachmentPath+"/:id", gin.WrapH(engine.AttachmentHandler()))
-	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Mail: mailer}).Register(r)
 	rest := api.New(st, cfg.LinkSecret)
 	rest.PublicURL = cfg.PublicURL
 	rest.Mail = mailer
+	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Mail: mailer, REST: rest.Local()}).Register(r)
 	rest.Register(r)
 	stopHousekeeping := func() {}
 	if cfg.HousekeepingEvery > 0 {
