@@ -90,6 +90,10 @@ func (a *API) createChatflow(c *gin.Context) {
 	if !a.validate(c, &cf) {
 		return
 	}
+	if dryRun(c) {
+		c.JSON(http.StatusOK, &cf)
+		return
+	}
 	row, err := cf.Row(account(c).ID)
 	if err == nil {
 		err = a.st.CreateChatflow(c, row)
@@ -133,6 +137,10 @@ func (a *API) updateChatflow(c *gin.Context, replace bool) {
 	if !a.validate(c, &next) {
 		return
 	}
+	if dryRun(c) {
+		c.JSON(http.StatusOK, &next)
+		return
+	}
 	ifVersion, ok := ifMatch(c)
 	if !ok {
 		return
@@ -161,6 +169,10 @@ func (a *API) deleteChatflow(c *gin.Context) {
 	}
 	c.Status(http.StatusNoContent)
 }
+
+// dryRun reports ?dry_run=true: build and validate the chatflow as the
+// write would, answer it, store nothing (the console's live preview).
+func dryRun(c *gin.Context) bool { return c.Query("dry_run") == "true" }
 
 func (a *API) validate(c *gin.Context, cf *chatflow.Chatflow) bool {
 	r, err := a.refs(c, account(c).ID)
