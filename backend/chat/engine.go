@@ -133,7 +133,8 @@ type Engine struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
-	limits limits // sockets per visitor, new visitors per address (limits.go)
+	limits limits  // sockets per visitor, new visitors per address (limits.go)
+	online *online // which visitors have a socket here, for the database (online.go)
 
 	mu    sync.Mutex
 	hubs  map[int64]*hub // by account
@@ -146,6 +147,8 @@ func New(st *store.Store, bus *events.Bus, cfg Config) *Engine {
 	cfg.defaults()
 	e := &Engine{st: st, bus: bus, cfg: cfg, log: cfg.Logger, hubs: map[int64]*hub{}}
 	e.ctx, e.stop = context.WithCancel(context.Background())
+	e.online = newOnline(st, e.log, &e.limits)
+	go e.online.run(e.ctx)
 	return e
 }
 

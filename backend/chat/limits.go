@@ -62,6 +62,24 @@ func (l *limits) releaseVisitor(id int64) {
 	l.sockets[id]--
 }
 
+// holding reports whether visitor id has a socket on this backend.
+func (l *limits) holding(id int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sockets[id] > 0
+}
+
+// held returns every visitor with a socket on this backend.
+func (l *limits) held() []int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := make([]int64, 0, len(l.sockets))
+	for id := range l.sockets {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // newVisitor counts a new visitor for address addr, unless it made max in
 // the current window ("" — no address known — is not limited).
 func (l *limits) newVisitor(addr string, max int, every time.Duration, now time.Time) bool {

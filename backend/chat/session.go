@@ -87,6 +87,7 @@ func (s *session) run() {
 	defer func() {
 		if s.heldVisitor != 0 {
 			s.e.limits.releaseVisitor(s.heldVisitor)
+			s.e.online.note(s.heldVisitor)
 		}
 		s.e.leave(s)
 		s.l.forget(s)
@@ -235,6 +236,7 @@ func (s *session) onHello(f *widget.Frame) {
 		return
 	}
 	s.heldVisitor = visitor.ID
+	s.e.online.note(visitor.ID)
 
 	// A reopen link from an email continues its conversation here.
 	conv := s.resumed(ctx, account, cf, visitor, f.Resume)

@@ -32,8 +32,10 @@ type Config struct {
 	Password string // SMTP_PASSWORD
 	From     string // MAIL_FROM: the sender address, e.g. chat@example.com
 
-	// ReplyDelay (MAIL_REPLY_DELAY) is how long an agent's reply may stay
-	// unread by the visitor before it is emailed; replies within it go in one email.
+	// ReplyDelay (MAIL_REPLY_DELAY): an agent's reply is emailed once it is
+	// this old and the visitor has had no widget socket open for this long
+	// (one with the widget open sees it live); the replies still unread then
+	// go in one email.
 	ReplyDelay time.Duration
 	// WaitingAfter (MAIL_AGENT_WAITING_AFTER) is how long an unassigned
 	// chat may wait before its inbox's agents hear of it by email.

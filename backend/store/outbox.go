@@ -229,11 +229,12 @@ type DueReply struct {
 }
 
 // ProcessDueReplies handles up to limit conversations whose first unmailed
-// agent reply is older than delay, one transaction each: render returns the
-// email (nil for none: no address, all read); it is written to the outbox
-// together with how far the conversation is now mailed, and the burst's
-// marker goes. Backends share the work (SKIP LOCKED). It returns how many
-// bursts it handled.
+// agent reply is older than delay and whose visitor has had no widget
+// socket open for delay either (one with a socket sees the replies live),
+// one transaction each: render returns the email (nil for none: no
+// address, all read); it is written to the outbox together with how far
+// the conversation is now mailed, and the burst's marker goes. Backends
+// share the work (SKIP LOCKED). It returns how many bursts it handled.
 func (s *Store) ProcessDueReplies(ctx context.Context, delay time.Duration, limit int,
 	render func(ctx context.Context, d *DueReply) (*OutboxEmail, MailLimit, error)) (int, error) {
 	done := 0
@@ -241,8 +242,10 @@ func (s *Store) ProcessDueReplies(ctx context.Context, delay time.Duration, limi
 		found := false
 		err := s.tx(ctx, func(tx *sqlx.Tx) error {
 			var convID int64
-			err := tx.GetContext(ctx, &convID, `SELECT conversation_id FROM mail_due WHERE kind = 'reply' AND since <= now() - $1::interval
-				ORDER BY since LIMIT 1 FOR UPDATE SKIP LOCKED`, delay.String())
+			err := tx.GetContext(ctx, &convID, `DELETE FROM mail_due WHERE ctid = (SELECT d.ctid FROM mail_due d
+					JOIN conversations c ON c.id = d.conversation_id
+				WHERE d.kind = 'reply' AND d.since <= now() - $1::interval AND NOT `+visitorConnected("$1")+`
+				ORDER BY d.since LIMIT 1 FOR UPDATE OF d SKIP LOCKED) RETURNING conversation_id`, delay.String())
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
@@ -250,9 +253,6 @@ func (s *Store) ProcessDueReplies(ctx context.Context, delay time.Duration, limi
 				return err
 			}
 			found = true
-			if _, err := tx.ExecContext(ctx, `DELETE FROM mail_due WHERE conversation_id = $1 AND kind = 'reply'`, convID); err != nil {
-				return err
-			}
 			d := DueReply{}
 			if err := tx.GetContext(ctx, &d.Conversation, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, convID); err != nil {
 				return notFound(err)
