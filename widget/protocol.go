@@ -22,6 +22,10 @@ const (
 	// FrameTranscript asks for the conversation by email, to the address
 	// left: id; the server answers with transcript once it is queued.
 	FrameTranscript = "transcript"
+	// FramePush registers the app's device push token (push_token,
+	// platform) for the visitor, replacing an earlier one; an empty
+	// push_token removes it. The server answers with push once stored.
+	FramePush = "push"
 )
 
 // Frame types the server sends.
@@ -189,6 +193,11 @@ type Frame struct {
 	Kind     string `json:"kind,omitempty"`     // cookie | data_processing | communication
 	Decision string `json:"decision,omitempty"` // granted | refused
 	Version  string `json:"version,omitempty"`  // the notice's version from the published config
+
+	// push (apps only, both ways): the device's push token and its
+	// platform (apns | fcm). Apps encode this frame with encoding/json.
+	PushToken string `json:"push_token,omitempty"`
+	Platform  string `json:"platform,omitempty"`
 }
 
 // Properties are an identified contact's properties by name, as

@@ -69,4 +69,5 @@ var builtinTexts = Texts{
 	"email_transcript":     "Email me this conversation",
 	"transcript_sent":      "We have emailed you this conversation.",
 	"err_no_email":         "Leave your email address first; then we can email you the conversation.",
+	"err_consent_refused":  "You declined the processing of your data, so no message can be sent. Agree to the notice to chat.",
 }

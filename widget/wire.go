@@ -8,7 +8,8 @@ import (
 // EncodeFrame returns f as JSON, byte for byte what encoding/json produces
 // for a Frame of the fields a client sends (the server-only fields —
 // identified, properties, warning, question, scale, allow_comment,
-// attachment, quick_replies, link, link_title — are left out). The browser build uses it instead of encoding/json (or a JS
+// attachment, quick_replies, link, link_title — and the apps' push_token and
+// platform are left out). The browser build uses it instead of encoding/json (or a JS
 // round trip) to keep widget.wasm small, and to know a frame's exact size
 // before sending it: a frame over MaxFrameBytes would make the edge close
 // the socket, and resending it after every reconnect would loop forever.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/widget"
 	"github.com/parleychat/parley/widget/client"
 )
 
@@ -231,6 +232,9 @@ func terminalChatResumes(t *testing.T, s *System) {
 	chat := startChat(t, bin, args...)
 	at := chat.waitLine(0, "Hi from the app team")
 	at = chat.waitLine(at, "* connected")
+	// The chatflow asks cookie consent: the command keeps nothing until it is given.
+	chat.say("/agree cookie")
+	at = chat.waitLine(at, "* consent cookie granted")
 
 	chat.say("Hello from the terminal")
 	at = chat.waitLine(at, "as #1")
@@ -288,29 +292,31 @@ func terminalChatResumes(t *testing.T, s *System) {
 	checkThread(t, s, conv.ID, append(wantBodies, "Are you still there?", "Yes, back again"))
 }
 
-// conversationOf reads the conversation the command saved in its state file.
+// conversationOf reads the conversation the command's SDK saved in its state file.
 func conversationOf(t *testing.T, s *System, statePath string) *store.Conversation {
 	t.Helper()
-	var st struct{ Token, Conversation string }
+	var sc widget.StoredChat
 	deadline := time.Now().Add(10 * time.Second)
-	for st.Conversation == "" {
+	for sc.Conversation == "" {
 		b, _ := os.ReadFile(statePath)
-		json.Unmarshal(b, &st)
+		var m map[string]string
+		json.Unmarshal(b, &m)
+		sc, _ = widget.ParseStoredChat(m["parley:"+s.Demo.Site+":chat"])
 		if time.Now().After(deadline) {
 			t.Fatalf("state file has no conversation: %s", b)
 		}
-		if st.Conversation == "" {
+		if sc.Conversation == "" {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	if st.Token == "" {
+	if sc.Token == "" {
 		t.Fatal("state file has no token")
 	}
 	fi, err := os.Stat(statePath)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("state file mode %v (%v), want 0600: it holds the visitor token", fi.Mode().Perm(), err)
 	}
-	c, err := s.Store.ConversationByPublicID(context.Background(), st.Conversation)
+	c, err := s.Store.ConversationByPublicID(context.Background(), sc.Conversation)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -44,7 +46,51 @@ type Message struct {
 	Avatar string // the author's image URL; may be empty
 	Text   string // plain text: escape it wherever it is shown as markup
 	At     string // RFC 3339, UTC
+
+	// Attachment is the file the message carries (Text is then its
+	// caption or name); nil for none. Fetch it with Chat.Download.
+	Attachment *Attachment
+	// Link is a bot answer's help article as an absolute URL of the edge
+	// ("" for none); ArticleID is that article, for Help.Article, and
+	// LinkTitle its title (untrusted text).
+	Link      string
+	LinkTitle string
+	ArticleID int64
+
+	quickReplies []string
 }
+
+// QuickReplyCount is how many answers a bot's question offers as buttons.
+// Show them under the newest message only: hide them once any later
+// message arrives. A tap sends the label with Chat.Send.
+func (m *Message) QuickReplyCount() int { return len(m.quickReplies) }
+
+// QuickReply returns the label of quick reply i (0 ≤ i < QuickReplyCount).
+func (m *Message) QuickReply(i int) string {
+	if i < 0 || i >= len(m.quickReplies) {
+		return ""
+	}
+	return m.quickReplies[i]
+}
+
+// Presence is the team's availability, live.
+type Presence struct {
+	State  string // available | away | offline | at_capacity
+	Text   string // the line to show; may be empty
+	BackAt string // offline: RFC 3339 time the team is back; may be empty
+	Hide   bool   // the chatflow asks to hide the chat entry point
+}
+
+// Survey is the satisfaction survey of a closed conversation.
+type Survey struct {
+	ID           int64
+	Question     string // untrusted text
+	Scale        string // numeric (1-5) | emoji (five faces, 1-5)
+	AllowComment bool   // offer a comment box
+}
+
+// ScoreLabel is what the button for score n (1-5) shows: the number or its face.
+func (s *Survey) ScoreLabel(n int) string { return widget.ScoreLabel(s.Scale, n) }
 
 // Listener hears what happens on a Chat. Its methods are called one at a
 // time from the client's own goroutine, in the order things happened; they
@@ -63,11 +109,29 @@ type Listener interface {
 	// id the message it concerns (if any), text a sentence for the visitor.
 	// A message refused with too_long or bad_frame is not retried.
 	OnError(code, id, text string)
-	// OnPresence reports the team's availability: state (available, away,
-	// offline, at_capacity) and the line to show, if any.
-	OnPresence(state, text string)
-	// OnTyping says someone of the team (name) is typing.
+	// OnPresence reports the team's availability, after the welcome and
+	// whenever it changes.
+	OnPresence(p *Presence)
+	// OnTyping says someone of the team (name) is typing: show it for
+	// about five seconds after the last call.
 	OnTyping(name string)
+	// OnRead says the team has read the visitor's messages up to seq
+	// (mark them "Seen").
+	OnRead(seq int64)
+	// OnSurvey asks the visitor to rate the closed conversation; answer
+	// with Chat.AnswerSurvey.
+	OnSurvey(s *Survey)
+	// OnSurveyAnswered says the answer is stored: thank the visitor.
+	OnSurveyAnswered(score int, comment string)
+	// OnConversationEnd says the conversation was closed: the next
+	// message starts a new one.
+	OnConversationEnd(conversation string)
+	// OnEmail says the visitor's address is stored.
+	OnEmail(email string)
+	// OnConsent says a consent decision is recorded.
+	OnConsent(kind, decision string)
+	// OnPush says the device's push token is registered (true) or removed.
+	OnPush(registered bool)
 }
 
 // Chat is one visitor's chat with a chatflow. It holds the visitor token,
@@ -78,7 +142,17 @@ type Listener interface {
 // use.
 type Chat struct {
 	wsURL string
+	base  string                 // the edge, http(s)://host
+	cf    *widget.ChatflowConfig // the chatflow as resolved; nil when made by id
 	l     Listener
+	tx    widget.Texts // the SDK's sentences, in the chatflow's language
+
+	st          Storage       // where the chat is kept across runs; nil keeps nothing
+	saved       string        // what was last written to st
+	dataRefused bool          // the visitor refused explicit data-processing consent
+	typingName  string        // who of the team typed last
+	push        *widget.Frame // the push registration to (re)send after each welcome
+	pushN       int
 
 	mu        sync.Mutex
 	s         *widget.Session
@@ -115,6 +189,8 @@ func NewChat(edgeURL, site, chatflow string, l Listener) (*Chat, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Chat{
 		wsURL: "ws" + strings.TrimPrefix(base, "http") + "/ws",
+		base:  base,
+		tx:    texts("en"),
 		l:     l,
 		// Message ids must be unique per conversation across runs and
 		// devices: a random prefix per client makes them so.
@@ -183,14 +259,33 @@ func (c *Chat) Send(text string) (string, error) {
 	if c.closed {
 		return "", errors.New("parley: the chat is closed")
 	}
+	if n := c.s.Consents.DataProcessing; c.dataRefused && n != nil && n.Mode == widget.ConsentExplicit {
+		return "", c.errf("err_consent_refused")
+	}
 	u, err := c.s.Send(text)
-	if err != nil {
+	switch {
+	case errors.Is(err, widget.ErrEmptyMessage):
+		return "", c.errf("empty")
+	case errors.Is(err, widget.ErrLongMessage):
+		return "", &textError{errorText(c.tx, widget.ErrTooLong)}
+	case err != nil:
 		return "", err
 	}
 	id := c.s.Entries()[u.Changed[0]].ID
 	c.pending[id] = true
 	c.queueLocked(u.Send)
 	return id, nil
+}
+
+// SendBlocked reports whether the chatflow asks explicit data-processing
+// consent that the visitor has not given: show the notice
+// (Chatflow.Consent("data_processing")) with its buttons. A message sent
+// meanwhile waits and goes out once the visitor agrees; after a refusal
+// Send refuses with a sentence to show.
+func (c *Chat) SendBlocked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.SendBlocked()
 }
 
 // Typing tells the team the visitor is typing; call it on every keystroke,
@@ -219,10 +314,112 @@ func (c *Chat) SubmitEmail(addr string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	u, err := c.s.SubmitEmail(addr)
-	if err == nil {
-		c.queueLocked(u.Send)
+	if err != nil {
+		return c.errf("err_bad_email")
 	}
-	return err
+	c.queueLocked(u.Send)
+	return nil
+}
+
+// Email is the address the team has for the visitor ("" when none).
+func (c *Chat) Email() string { c.mu.Lock(); defer c.mu.Unlock(); return c.s.Email }
+
+// AskEmail reports whether to ask for the visitor's email address now, by
+// the chatflow's rule: always (once the visitor has written) or
+// when_offline (while nobody can answer), and only while none is stored.
+func (c *Chat) AskEmail() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.s.AskEmail() }
+
+// EmailPrompt is the sentence asking for the address, in the chatflow's language.
+func (c *Chat) EmailPrompt() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := strings.TrimSpace(c.s.EmailCapture.Prompt[c.s.Lang]); t != "" {
+		return t
+	}
+	return say(c.tx, "email_prompt")
+}
+
+// Note is the line to show under the messages about when an answer comes
+// (the team is away and answers later, by email at …), in the chatflow's
+// language; "" when there is nothing to say.
+func (c *Chat) Note() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, email := c.s.Presence, c.s.Email
+	sent := c.s.Conversation != "" || c.s.Unsent() > 0
+	switch {
+	case widget.Offline(p) && !sent:
+		return say(c.tx, "offline_before")
+	case widget.Offline(p) && email == "":
+		return say(c.tx, "offline_after")
+	case widget.Offline(p):
+		return say(c.tx, "offline_after_email", "email", email)
+	case email != "":
+		return say(c.tx, "email_saved", "email", email)
+	}
+	return ""
+}
+
+// Presence returns the team's availability as last told.
+func (c *Chat) Presence() *Presence {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.s.Presence
+	return &Presence{State: p.State, Text: p.Text, BackAt: p.BackAt, Hide: p.Hide}
+}
+
+// EntryHidden reports whether the app should hide its chat entry point
+// (the presence asks to hide it and the visitor has no conversation).
+func (c *Chat) EntryHidden() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.s.LauncherHidden() }
+
+// AgentRead returns the highest seq of the visitor's messages the team has read.
+func (c *Chat) AgentRead() int64 { c.mu.Lock(); defer c.mu.Unlock(); return c.s.AgentRead() }
+
+// TypingLine is "<name> is typing…" in the chatflow's language while
+// someone of the team typed within the last seconds, else "".
+func (c *Chat) TypingLine() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s.TypingLine() == "" {
+		return ""
+	}
+	return say(c.tx, "typing", "name", c.typingName)
+}
+
+// Survey returns the survey waiting for an answer, or nil.
+func (c *Chat) Survey() *Survey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s.Survey == nil || c.s.SurveyState() != widget.SurveyAsking {
+		return nil
+	}
+	a := c.s.Survey
+	return &Survey{ID: a.ID, Question: a.Question, Scale: a.Scale, AllowComment: a.AllowComment}
+}
+
+// AnswerSurvey answers the survey of the closed conversation: score 1
+// (worst) to 5 (best), comment only when the survey allows one (else it
+// is dropped). OnSurveyAnswered follows once it is stored. A score out of
+// range or a comment over 1000 characters is refused with a sentence to
+// show, and nothing is sent.
+func (c *Chat) AnswerSurvey(score int, comment string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s.Survey == nil || c.s.SurveyState() != widget.SurveyAsking {
+		return errors.New("parley: no survey is waiting for an answer")
+	}
+	if score < 1 || score > 5 {
+		return c.errf("survey_pick")
+	}
+	if c.s.Survey.AllowComment && utf8.RuneCountInString(strings.TrimSpace(comment)) > widget.MaxSurveyComment {
+		return &textError{errorText(c.tx, widget.ErrBadAnswer)}
+	}
+	u, err := c.s.AnswerSurvey(score, comment)
+	if err != nil {
+		return c.errf("err_other")
+	}
+	c.queueLocked(u.Send)
+	return nil
 }
 
 // Token returns the visitor token (a secret: keep it like a password).
@@ -279,8 +476,18 @@ func (c *Chat) queueLocked(fs []widget.Frame) {
 		if c.out == nil {
 			return
 		}
+		if f.Type == widget.FrameSend && c.s.SendBlocked() {
+			// Held until the visitor agrees: the grant's answer resends
+			// the outbox (the server would refuse them anyway).
+			continue
+		}
+		enc := widget.EncodeFrame(f)
+		if f.Type == widget.FramePush {
+			b, _ := json.Marshal(f) // EncodeFrame leaves out the apps' push fields
+			enc = string(b)
+		}
 		select {
-		case c.out <- widget.EncodeFrame(f):
+		case c.out <- enc:
 		default:
 			// The writer is stuck: drop the socket, the reconnect resends.
 			c.conn.CloseNow()
@@ -410,9 +617,14 @@ type event func(Listener)
 func (c *Chat) receive(f widget.Frame) {
 	var evs []event
 	c.mu.Lock()
+	read, survey, prevConv := c.s.AgentRead(), c.s.SurveyState(), c.s.Conversation
 	u := c.s.Receive(f)
 	c.queueLocked(u.Send)
 	switch f.Type {
+	case widget.FrameWelcome:
+		if c.push != nil {
+			c.queueLocked([]widget.Frame{*c.push})
+		}
 	case widget.FrameAck:
 		if len(u.Changed) > 0 && c.pending[f.ID] {
 			delete(c.pending, f.ID)
@@ -430,28 +642,79 @@ func (c *Chat) receive(f widget.Frame) {
 			evs = append(evs, func(l Listener) { l.OnSent(id, seq) })
 			break
 		}
-		m := &Message{Seq: f.Seq, ID: f.ID, From: f.From, Name: f.Name, Avatar: f.Avatar, Text: f.Text, At: f.At}
+		if f.From != widget.FromVisitor {
+			c.typingName = ""
+		}
+		m := c.message(f)
 		evs = append(evs, func(l Listener) { l.OnMessage(m) })
 	case widget.FrameError:
 		if f.Code == widget.ErrTooLong || f.Code == widget.ErrBadFrame {
 			delete(c.pending, f.ID)
 		}
-		code, id, text := f.Code, f.ID, widget.ErrorText(f.Code)
+		code, id, text := f.Code, f.ID, errorText(c.tx, f.Code)
 		evs = append(evs, func(l Listener) { l.OnError(code, id, text) })
+		if f.Code == widget.ErrConvClosed {
+			evs = append(evs, func(l Listener) { l.OnConversationEnd(prevConv) })
+		}
 	case widget.FramePresence:
-		state, text := f.State, f.Text
-		evs = append(evs, func(l Listener) { l.OnPresence(state, text) })
+		p := &Presence{State: f.State, Text: f.Text, BackAt: f.BackAt, Hide: f.Hide}
+		evs = append(evs, func(l Listener) { l.OnPresence(p) })
 	case widget.FrameTyping:
 		if f.From != widget.FromVisitor {
 			name := strings.TrimSpace(f.Name)
 			if name == "" {
-				name = "Someone"
+				name = say(c.tx, "someone")
 			}
+			c.typingName = name
 			evs = append(evs, func(l Listener) { l.OnTyping(name) })
 		}
+	case widget.FrameRead:
+		if seq := c.s.AgentRead(); seq > read {
+			evs = append(evs, func(l Listener) { l.OnRead(seq) })
+		}
+	case widget.FrameSurvey:
+		if a := c.s.Survey; a != nil && c.s.SurveyState() == widget.SurveyAsking && survey != widget.SurveyAsking {
+			sv := &Survey{ID: a.ID, Question: a.Question, Scale: a.Scale, AllowComment: a.AllowComment}
+			conv := c.s.Conversation
+			evs = append(evs, func(l Listener) { l.OnConversationEnd(conv) }, func(l Listener) { l.OnSurvey(sv) })
+		}
+	case widget.FrameSurveyAnswer:
+		if c.s.SurveyState() == widget.SurveyThanked {
+			score, comment := f.Score, f.Comment
+			evs = append(evs, func(l Listener) { l.OnSurveyAnswered(score, comment) })
+		}
+	case widget.FrameEmail:
+		if f.Email != "" {
+			email := f.Email
+			evs = append(evs, func(l Listener) { l.OnEmail(email) })
+		}
+	case widget.FrameConsent:
+		kind, decision := f.Kind, f.Decision
+		evs = append(evs, func(l Listener) { l.OnConsent(kind, decision) })
+	case widget.FramePush:
+		registered := f.PushToken != ""
+		evs = append(evs, func(l Listener) { l.OnPush(registered) })
 	}
 	c.mu.Unlock()
+	c.persist()
 	c.report(evs)
+}
+
+// message turns a message frame into what the app shows.
+func (c *Chat) message(f widget.Frame) *Message {
+	m := &Message{Seq: f.Seq, ID: f.ID, From: f.From, Name: f.Name, Avatar: f.Avatar, Text: f.Text, At: f.At}
+	if a := f.Attachment; a != nil {
+		m.Attachment = &Attachment{ID: a.ID, Name: a.Name, Type: a.Type, Size: a.Size, URL: c.base + a.URL, path: a.URL}
+	}
+	if f.QuickReplies != nil {
+		m.quickReplies = append([]string(nil), (*f.QuickReplies)...)
+	}
+	if f.Link != "" && widget.ArticlePath(f.Link, c.s.Site) {
+		m.Link, m.LinkTitle = c.base+f.Link, f.LinkTitle
+		_, id, _ := strings.Cut(f.Link, "/articles/")
+		m.ArticleID, _ = strconv.ParseInt(id, 10, 64)
+	}
+	return m
 }
 
 // report tells the state if it changed since last told, then evs. Only
@@ -476,5 +739,12 @@ func (nopListener) OnState(string)                 {}
 func (nopListener) OnMessage(*Message)             {}
 func (nopListener) OnSent(string, int64)           {}
 func (nopListener) OnError(string, string, string) {}
-func (nopListener) OnPresence(string, string)      {}
+func (nopListener) OnPresence(*Presence)           {}
 func (nopListener) OnTyping(string)                {}
+func (nopListener) OnRead(int64)                   {}
+func (nopListener) OnSurvey(*Survey)               {}
+func (nopListener) OnSurveyAnswered(int, string)   {}
+func (nopListener) OnConversationEnd(string)       {}
+func (nopListener) OnEmail(string)                 {}
+func (nopListener) OnConsent(string, string)       {}
+func (nopListener) OnPush(bool)                    {}

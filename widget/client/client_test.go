@@ -199,8 +199,15 @@ func (r *recorder) OnMessage(m *Message) {
 }
 func (r *recorder) OnSent(id string, seq int64)   { r.add("sent " + id) }
 func (r *recorder) OnError(code, id, text string) { r.add("error " + code) }
-func (r *recorder) OnPresence(state, text string) { r.add("presence " + state) }
+func (r *recorder) OnPresence(p *Presence)        { r.add("presence " + p.State) }
 func (r *recorder) OnTyping(name string)          { r.add("typing " + name) }
+func (r *recorder) OnRead(seq int64)              { r.add("read") }
+func (r *recorder) OnSurvey(s *Survey)            { r.add("survey " + s.Question) }
+func (r *recorder) OnSurveyAnswered(int, string)  { r.add("survey answered") }
+func (r *recorder) OnConversationEnd(string)      { r.add("end") }
+func (r *recorder) OnEmail(email string)          { r.add("email " + email) }
+func (r *recorder) OnConsent(kind, d string)      { r.add("consent " + kind + " " + d) }
+func (r *recorder) OnPush(registered bool)        { r.add("push") }
 
 func (r *recorder) wait(t *testing.T, line string) {
 	t.Helper()

@@ -36,10 +36,15 @@ type Chatflow struct {
 	AccentColor  string // #rrggbb, always valid
 	Welcome      string // the welcome message, in Language
 
+	BrandImage      string // the brand's image URL when the heading is the brand's (HeadingImage then shows it)
+	BrandAlias      bool   // agents appear under the brand's name and image
 	ShowCloseButton bool   // show an X that closes the chat screen
-	KnowledgeBaseID int64  // the Help tab's knowledge base; 0 = no Help tab
-	Attachments     bool   // the visitor may attach files
-	EmailCapture    string // never | always | when_offline
+	KnowledgeBaseID int64  // the Help tab's (and customer agent's) knowledge base; 0 = none
+	HelpTab         bool   // show the Help tab (Chatflow.Help)
+	Attachments     bool   // the visitor may attach files (see Chat.SendFile)
+	EmailCapture    string // never | always | when_offline: when to ask for an email address
+	EmailPrompt     string // the sentence asking for it, in Language
+	SurveyID        int64  // the satisfaction survey sent when a conversation closes; 0 = none
 
 	PresenceState  string // available | away | offline | at_capacity
 	PresenceText   string // the line to show about it; may be empty
@@ -49,6 +54,46 @@ type Chatflow struct {
 	// JSON is the whole published configuration as the edge served it
 	// (widget.ChatflowConfig), for settings this struct does not carry.
 	JSON string
+
+	cfg        widget.ChatflowConfig
+	edge, site string
+}
+
+// Consent returns the notice of kind (cookie, data_processing,
+// communication) the chatflow asks, or nil when that consent is off.
+func (cf *Chatflow) Consent(kind string) *ConsentNotice {
+	switch kind {
+	case ConsentCookie:
+		return newNotice(cf.cfg.Consents.Cookie)
+	case ConsentDataProcessing:
+		return newNotice(cf.cfg.Consents.DataProcessing)
+	case ConsentCommunication:
+		return newNotice(cf.cfg.Consents.Communication)
+	}
+	return nil
+}
+
+// Sentence is the widget's text key in the chatflow's language (see the
+// package function Sentence).
+func (cf *Chatflow) Sentence(key string) string { return Sentence(cf.Language, key) }
+
+// NewChat returns a chat with this chatflow, on the edge and site it was
+// resolved from: it knows the chatflow's consent notices, email capture,
+// presence and language (the SDK's sentences are in it). It does not
+// connect until Connect. l may be nil.
+func (cf *Chatflow) NewChat(l Listener) (*Chat, error) {
+	c, err := NewChat(cf.edge, cf.site, cf.ID, l)
+	if err != nil {
+		return nil, err
+	}
+	cfg := cf.cfg
+	c.cf = &cfg
+	c.tx = texts(cfg.Language)
+	c.s.Lang = cfg.Language
+	c.s.EmailCapture = cfg.EmailCapture
+	c.s.Presence = cfg.Presence
+	c.s.Consents = cfg.Consents
+	return c, nil
 }
 
 // resolveTimeout bounds one Resolve.
@@ -99,7 +144,17 @@ func Resolve(edgeURL, site, tag string) (*Chatflow, error) {
 	if err := json.Unmarshal(raw, &cf); err != nil || cf.ID == "" {
 		return nil, fmt.Errorf("parley: the edge sent an unreadable chatflow (%v)", err)
 	}
+	prompt := strings.TrimSpace(cf.EmailCapture.Prompt[cf.Language])
+	if prompt == "" {
+		prompt = Sentence(cf.Language, "email_prompt")
+	}
+	brand := ""
+	if cf.Look.Heading.Kind == widget.HeadingBrand {
+		brand = cf.HeadingImage
+	}
 	return &Chatflow{
+		BrandImage: brand, BrandAlias: cf.Look.BrandAlias, HelpTab: cf.Help && cf.Options.KnowledgeBaseID != 0,
+		EmailPrompt: prompt, SurveyID: cf.Options.SurveyID, cfg: cf, edge: base, site: site,
 		ID: cf.ID, Channel: cf.Channel, Type: cf.Type, Language: cf.Language, Priority: cf.Priority, MobileTag: cf.MobileTag,
 		HeadingName: cf.HeadingName, HeadingImage: cf.HeadingImage, AccentColor: widget.Accent(cf.Look.AccentColor), Welcome: cf.Welcome,
 		ShowCloseButton: cf.Look.ShowCloseButton, KnowledgeBaseID: cf.Options.KnowledgeBaseID, Attachments: cf.Options.Attachments,
