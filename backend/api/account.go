@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -102,9 +101,7 @@ func (a *API) patchAccount(c *gin.Context) {
 	if acct.Timezone != before.Timezone {
 		// Open widgets recompute their office hours (backend/chat reads
 		// the account afresh for presence).
-		if err := events.Notify(c, a.st.DB(), events.Notice{Account: acct.ID, Kind: events.KindPresence}); err != nil {
-			slog.Warn("api: presence notice", "err", err)
-		}
+		a.st.Announce(c, events.Notice{Account: acct.ID, Kind: events.KindPresence})
 	}
 	a.accountJSON(c, http.StatusOK, acct)
 }

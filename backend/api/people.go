@@ -1,7 +1,6 @@
 package api
 
 import (
-	"log/slog"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -214,9 +213,7 @@ func (a *API) patchUser(c *gin.Context) {
 	}
 	if u.Status != before.Status || u.HasSeat != before.HasSeat || u.MaxOpenChats != before.MaxOpenChats {
 		// Open widgets recompute their chatflow's availability (backend/chat).
-		if err := events.Notify(c, a.st.DB(), events.Notice{Account: u.AccountID, Kind: events.KindPresence}); err != nil {
-			slog.Warn("api: presence notice", "err", err)
-		}
+		a.st.Announce(c, events.Notice{Account: u.AccountID, Kind: events.KindPresence})
 	}
 	a.reroute(c) // status, seat or capacity may make them eligible
 	c.JSON(http.StatusOK, u)

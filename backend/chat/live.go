@@ -27,11 +27,8 @@ func (s *session) onTyping() {
 	s.typingNoticed = time.Now()
 	ctx, cancel := s.dbctx()
 	defer cancel()
-	err := events.Notify(ctx, s.e.st.DB(), events.Notice{Account: s.account.ID, Conversation: s.conv.ID,
+	s.e.st.Announce(ctx, events.Notice{Account: s.account.ID, Conversation: s.conv.ID,
 		Kind: events.KindTyping, Author: store.ReadVisitor})
-	if err != nil && s.ctx.Err() == nil {
-		s.e.log.Warn("chat: typing notice", "err", err) // an indicator is not worth an error frame
-	}
 }
 
 // onRead stores how far the visitor has read; agents learn of it by notice.

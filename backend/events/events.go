@@ -1,11 +1,14 @@
-// Package events fans conversation changes out to every backend through
-// PostgreSQL LISTEN/NOTIFY.
+// Package events fans conversation changes out to every backend.
 //
-// A writer calls Notify inside the transaction that changed a conversation;
-// PostgreSQL delivers the notice on commit, to every backend. A notice
-// carries no message text: a subscriber reads what it has not seen from
-// the database (by sequence number), so a lost or late notice can delay an
-// event but never lose or reorder one.
+// The store announces each change after its transaction commits
+// (store.Announce, or the notices a store transaction queued): the bus hands
+// it to this process's subscribers at once and, batched, to the other
+// backends. A notice carries no message text: a subscriber reads what it has
+// not seen from the database (by sequence number), so a lost or late notice
+// can delay an event but never lose or reorder one.
+//
+// Between processes the notices travel over PostgreSQL's LISTEN/NOTIFY by
+// default; Notify is only the store's fallback when no bus is set (tests).
 package events
 
 import (
@@ -54,7 +57,8 @@ type Notice struct {
 	Local any `json:"-"`
 }
 
-// Notify queues n on ex (a transaction or the pool); it is delivered on commit.
+// Notify sends n with a NOTIFY of its own on ex: the store's fallback when
+// it has no bus. Everything else announces through the store.
 func Notify(ctx context.Context, ex sqlx.ExecerContext, n Notice) error {
 	b, _ := json.Marshal(n)
 	_, err := ex.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, string(b))

@@ -417,8 +417,9 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 			return nil
 		}
 		s.typingNoticed = time.Now()
-		return events.Notify(ctx, s.h.st.DB(), events.Notice{Account: s.user.AccountID, Conversation: s.thread,
+		s.h.st.Announce(ctx, events.Notice{Account: s.user.AccountID, Conversation: s.thread,
 			Kind: events.KindTyping, Author: store.ReadAgent + ":" + strconv.FormatInt(s.user.ID, 10)})
+		return nil
 	case liveList:
 		if err := s.recheck(ctx); err != nil {
 			return err

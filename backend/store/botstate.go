@@ -194,6 +194,7 @@ func (s *Store) SetTicketFields(ctx context.Context, accountID, convID int64, fi
 		if err := rowsOrNotFound(res, err); err != nil {
 			return err
 		}
-		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+		return nil
 	})
 }

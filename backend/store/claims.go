@@ -35,6 +35,7 @@ func (s *Store) ClaimEmail(ctx context.Context, accountID, visitorID, conversati
 		if err := rowsOrNotFound(res, err); err != nil {
 			return err
 		}
-		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: conversationID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: accountID, Conversation: conversationID, Kind: events.KindConversation})
+		return nil
 	})
 }

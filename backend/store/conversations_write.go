@@ -83,7 +83,8 @@ func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *
 			return err
 		}
 		c, created = &out, true
-		return events.Notify(ctx, tx, events.Notice{Account: nc.AccountID, Conversation: out.ID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: nc.AccountID, Conversation: out.ID, Kind: events.KindConversation})
+		return nil
 	})
 	if err != nil {
 		return nil, false, err

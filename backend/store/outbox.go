@@ -378,7 +378,8 @@ func (s *Store) ResumeConversation(ctx context.Context, accountID, chatflowID, i
 				return err
 			}
 		}
-		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: id, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: accountID, Conversation: id, Kind: events.KindConversation})
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -511,9 +511,7 @@ func (s *Store) EraseContact(ctx context.Context, accountID, id int64) (*Erasure
 			return err
 		}
 		for _, cid := range convIDs {
-			if err := events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: cid, Kind: events.KindConversation}); err != nil {
-				return err
-			}
+			announce(tx, events.Notice{Account: accountID, Conversation: cid, Kind: events.KindConversation})
 		}
 		return nil
 	})

@@ -55,7 +55,8 @@ func (s *Store) MarkRead(ctx context.Context, id int64, side string, seq int64) 
 			return nil // a first row at zero is no news
 		}
 		moved = true
-		return events.Notify(ctx, tx, events.Notice{Account: account, Conversation: id, Seq: pos, Kind: events.KindRead, Author: side})
+		announce(tx, events.Notice{Account: account, Conversation: id, Seq: pos, Kind: events.KindRead, Author: side})
+		return nil
 	})
 	return pos, moved, err
 }

@@ -222,7 +222,8 @@ func (s *Store) AssignToTeam(ctx context.Context, accountID, convID, teamID int6
 		if err := appendSystemNote(ctx, tx, conv, note); err != nil {
 			return err
 		}
-		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: conv.ID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: accountID, Conversation: conv.ID, Kind: events.KindConversation})
+		return nil
 	})
 }
 
@@ -260,7 +261,8 @@ func setAssignee(ctx context.Context, tx *sqlx.Tx, conv *Conversation, userID in
 	if err := addAssignedNews(ctx, tx, userID, conv.ID); err != nil {
 		return err
 	}
-	return events.Notify(ctx, tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Kind: events.KindConversation})
+	announce(tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Kind: events.KindConversation})
+	return nil
 }
 
 // appendSystemNote writes body as an internal system message of conv (the
@@ -279,7 +281,8 @@ func appendSystemNote(ctx context.Context, tx *sqlx.Tx, conv *Conversation, body
 		return err
 	}
 	conv.LastSeq = seq
-	return events.Notify(ctx, tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Seq: seq, Kind: events.KindMessage})
+	announce(tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Seq: seq, Kind: events.KindMessage})
+	return nil
 }
 
 // CloseConversation closes conversation convID of account and its ticket
@@ -311,7 +314,8 @@ func (s *Store) CloseConversation(ctx context.Context, accountID, convID int64, 
 			return err
 		}
 		changed = true
-		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+		return nil
 	})
 	return changed, err
 }
@@ -362,7 +366,8 @@ func (s *Store) ReopenConversation(ctx context.Context, accountID, convID int64,
 			return err
 		}
 		changed = true
-		return events.Notify(ctx, tx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+		return nil
 	})
 	return changed, err
 }

@@ -48,7 +48,8 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// tx runs fn in a transaction, committing if it returns nil.
+// tx runs fn in a transaction, committing if it returns nil; the notices
+// fn announced go out after the commit, and are dropped with a rollback.
 func (s *Store) tx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -56,10 +57,44 @@ func (s *Store) tx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
+		takeAnnounced(tx)
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		takeAnnounced(tx)
+		return err
+	}
+	for _, n := range takeAnnounced(tx) {
+		s.notify(ctx, n)
+	}
+	return nil
 }
+
+// announced holds the notices of open transactions (announce) until tx
+// commits them or drops them. A notice is the store's to send, once, after
+// the commit: subscribers then read what it announces, never before it is
+// visible, and no transaction holds PostgreSQL's notification lock.
+var announced sync.Map // *sqlx.Tx → []events.Notice
+
+// announce queues n for after tx's commit; tx must be one of s.tx's.
+func announce(tx *sqlx.Tx, n events.Notice) {
+	v, _ := announced.Load(tx)
+	ns, _ := v.([]events.Notice)
+	announced.Store(tx, append(ns, n))
+}
+
+func takeAnnounced(tx *sqlx.Tx) []events.Notice {
+	v, ok := announced.LoadAndDelete(tx)
+	if !ok {
+		return nil
+	}
+	return v.([]events.Notice)
+}
+
+// Announce tells every backend of a change that needs no write of its own
+// (a typing indicator, a presence recomputation): the one way code outside
+// the store announces.
+func (s *Store) Announce(ctx context.Context, n events.Notice) { s.notify(ctx, n) }
 
 // notFound maps sql.ErrNoRows to ErrNotFound.
 func notFound(err error) error {
