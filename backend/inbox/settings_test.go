@@ -24,7 +24,9 @@ func (e *env) withRole(u *store.User, role string) *browser {
 // and admins, adminPaths to admins alone.
 var (
 	editorPaths = []string{}
-	adminPaths  = []string{}
+	adminPaths  = []string{"/inbox/settings/account", "/inbox/settings/users", "/inbox/settings/users/1", "/inbox/settings/users/1/delete",
+		"/inbox/settings/teams", "/inbox/settings/teams/1", "/inbox/settings/inboxes", "/inbox/settings/inboxes/1",
+		"/inbox/settings/inboxes/1/delete", "/inbox/settings/api-keys", "/inbox/settings/api-keys/1/revoke"}
 )
 
 // The console's links show only to those who may use them, and its URLs
