@@ -442,3 +442,71 @@ func TestChatflowEditorTabs(t *testing.T) {
 		t.Fatalf("the other save was lost: %s", raw)
 	}
 }
+
+// The live preview shows the unsaved form: the draft is validated by REST
+// without saving and the preview config serves it in the chosen state.
+func TestChatflowPreviewDraft(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	ed := e.withRole(e.bob, store.RoleEditor)
+	id := e.createCF("Web", 0)
+	base := fmt.Sprintf("/inbox/settings/chatflows/%d", id)
+
+	p := ed.get(base + "?tab=build")
+	if !strings.Contains(p.body, `id="live-preview"`) || !strings.Contains(p.body, "chatflow-preview") {
+		t.Fatalf("no preview beside the editor: %s", p.body)
+	}
+	f := formOf(t, p.body, "chatflow-form")
+	f.Set("look.heading.brand_name", "Unsaved Brand")
+	f.Set("availability.mode", "office_hours")
+	f.Set("availability.offline.behaviour", "away_message")
+	f.Set("availability.offline.message", "We are closed")
+	f.Set("add", "availability.office_hours") // the draft reads the form as a save does
+	json1 := map[string]string{"Accept": "application/json"}
+	r := ed.do("POST", base+"/draft", f, json1)
+	if r.status != 200 {
+		t.Fatalf("draft: %d %s", r.status, r.body)
+	}
+	var d struct{ ID string }
+	json.Unmarshal([]byte(r.body), &d)
+	if d.ID == "" {
+		t.Fatalf("no draft id: %s", r.body)
+	}
+	cfg := ed.get(fmt.Sprintf("/inbox/chatflows/%d/preview/config?draft=%s&state=offline&consent=0", id, d.ID))
+	var conf struct {
+		Chatflows []struct {
+			HeadingName string `json:"heading_name"`
+			Presence    struct{ State, Text string }
+			Consents    map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(cfg.body), &conf); err != nil || len(conf.Chatflows) != 1 {
+		t.Fatalf("config: %d %s", cfg.status, cfg.body)
+	}
+	got := conf.Chatflows[0]
+	if got.HeadingName != "Unsaved Brand" || got.Presence.State != "offline" || got.Presence.Text != "We are closed" || len(got.Consents) != 0 {
+		t.Fatalf("preview config: %+v", got)
+	}
+	if e.restChatflow(id).Look.Heading.BrandName != "" {
+		t.Fatal("the draft was saved")
+	}
+	// The app screen frame of the draft names the same config.
+	fr := ed.get(fmt.Sprintf("/inbox/chatflows/%d/preview/frame?draft=%s&state=away&app=1", id, d.ID))
+	if !strings.Contains(fr.body, `id="app-chat"`) || !strings.Contains(fr.body, "draft="+d.ID) {
+		t.Fatalf("app frame: %s", fr.body)
+	}
+	// Bad input: REST's messages, no draft.
+	f.Set("look.accent_color", "nope")
+	r = ed.do("POST", base+"/draft", f, json1)
+	if r.status != 400 || !strings.Contains(r.body, "look.accent_color") {
+		t.Fatalf("bad draft: %d %s", r.status, r.body)
+	}
+	// Someone else cannot read the draft.
+	carol := &store.User{AccountID: e.account, Email: "carol@example.com", Name: "Carol", PasswordHash: e.alice.PasswordHash}
+	if err := e.st.CreateUser(context.Background(), carol); err != nil {
+		t.Fatal(err)
+	}
+	other := e.withRole(carol, store.RoleAdmin)
+	if p := other.get(fmt.Sprintf("/inbox/chatflows/%d/preview/config?draft=%s", id, d.ID)); p.status != 404 {
+		t.Fatalf("another person's draft: %d", p.status)
+	}
+}
