@@ -12,11 +12,14 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # exceeded" as the time runs out (go.dev/issue/75804, fixed in Go 1.27).
 FUZZTIME  ?= 40000x
 
-.PHONY: all build wasm servers run test test-go fuzz bench deps-postgres deps-chromium deps-mailpit deps-caddy release clean
+.PHONY: all build wasm servers run test test-go fuzz bench deps-postgres deps-chromium deps-mailpit deps-nats deps-caddy release clean
 
 # Mailpit, the local mail catcher of `make run` and the tests, built from
 # source by the Go toolchain (no download of its own), once.
 MAILPIT_VERSION := v1.33.1
+# NATS, the bus between backends beyond one machine (BUS_URL), for the
+# tests and the scale benchmarks: the real server, built the same way.
+NATS_VERSION    := v2.15.2
 
 all: build
 
@@ -80,6 +83,11 @@ $(BIN)/mailpit:
 	@mkdir -p $(BIN)
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
+deps-nats: $(BIN)/nats-server
+$(BIN)/nats-server:
+	@mkdir -p $(BIN)
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/nats-io/nats-server/v2@$(NATS_VERSION)
+
 # Chromium for the browser tests, from Debian, if missing.
 deps-chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
@@ -94,14 +102,14 @@ deps-caddy:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq caddy >/dev/null; \
 	fi
 
-test: deps-postgres deps-chromium deps-mailpit deps-caddy build release test-go fuzz
+test: deps-postgres deps-chromium deps-mailpit deps-nats deps-caddy build release test-go fuzz
 
 # Packages run one at a time (-p 1): each starts its own throwaway PostgreSQL,
 # and the browser tests want the two cores to themselves. The clean-install
 # test runs the release binaries of this machine's architecture.
 test-go:
 	PARLEY_RELEASE_BIN=$(CURDIR)/dist/linux-$(shell $(GO) env GOARCH) \
-	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_MAILPIT=$(CURDIR)/$(BIN)/mailpit PARLEY_BUILD=$(CURDIR)/$(BUILD) PARLEY_PUBLIC=$(CURDIR)/public \
+	PARLEY_BIN=$(CURDIR)/$(BIN) PARLEY_MAILPIT=$(CURDIR)/$(BIN)/mailpit PARLEY_NATS=$(CURDIR)/$(BIN)/nats-server PARLEY_BUILD=$(CURDIR)/$(BUILD) PARLEY_PUBLIC=$(CURDIR)/public \
 		$(GO) test -p 1 -count=1 -timeout 25m ./...
 
 # Short fuzz runs of every decoder of client input.
@@ -116,7 +124,7 @@ fuzz:
 
 # Figures, not pass/fail: each step prints what it measured against its target.
 # The load steps start their own throwaway PostgreSQL (fsync on) and servers.
-bench: deps-postgres deps-mailpit build
+bench: deps-postgres deps-mailpit deps-nats build
 	$(GO) build -o $(BIN)/ ./backend/cmd/parley-load
 	$(GO) test -run='^$$' -bench=. -benchmem ./edge/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) throughput

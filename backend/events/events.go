@@ -14,18 +14,13 @@ package events
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // Channel is the PostgreSQL notification channel.
@@ -67,15 +62,26 @@ func Notify(ctx context.Context, ex sqlx.ExecerContext, n Notice) error {
 
 // Bus receives notices for this process and hands them to subscribers.
 type Bus struct {
-	listener *pq.Listener
+	remote transport // carries batches between processes
 
 	mu     sync.Mutex
 	subs   map[int64]map[*Subscription]struct{} // by account
 	origin string                               // tells this process's batches apart
-	sendDB *sql.DB                              // the batching sender's connections
 	queue  chan Notice                          // notices waiting for the sender
-	// Resync fires after the listener reconnects, when notices may have been missed.
+	// Resync fires after the transport reconnects, when notices may have been missed.
 	resync []func()
+}
+
+// transport carries notices to and from the other backends.
+type transport interface {
+	// send hands a batch of this process's notices to the other backends.
+	send(notices []Notice)
+	// watch and unwatch say that this process gained its first subscriber
+	// of an account, or lost its last: a transport that can route by
+	// account then receives only what this process needs.
+	watch(account int64)
+	unwatch(account int64)
+	close() error
 }
 
 // Subscription receives the notices of one account.
@@ -112,41 +118,41 @@ func (s *Subscription) Close() {
 		delete(m, s)
 		if len(m) == 0 {
 			delete(s.bus.subs, s.account)
+			s.bus.remote.unwatch(s.account)
 		}
 	}
 }
 
-// Listen starts a Bus listening on dsn. Close stops it.
+// Listen starts a Bus that carries notices between backends over
+// PostgreSQL's LISTEN/NOTIFY on dsn. Close stops it.
 func Listen(dsn string) (*Bus, error) {
+	return Open(dsn, "")
+}
+
+// Open starts a Bus: over NATS when busURL is a nats:// address (several
+// cluster nodes separated by commas), else over LISTEN/NOTIFY on dsn.
+// NATS that cannot be reached at start is logged and retried; the backend
+// runs meanwhile, its sockets served from the database.
+func Open(dsn, busURL string) (*Bus, error) {
 	b := &Bus{subs: map[int64]map[*Subscription]struct{}{}, origin: randomOrigin()}
-	if err := b.startSender(dsn); err != nil {
+	var err error
+	if busURL != "" {
+		b.remote, err = dialNATS(b, busURL)
+	} else {
+		b.remote, err = listenPG(b, dsn)
+	}
+	if err != nil {
 		return nil, err
 	}
-	b.listener = pq.NewListener(dsn, 100*time.Millisecond, 2*time.Second, func(ev pq.ListenerEventType, err error) {
-		if ev == pq.ListenerEventReconnected {
-			b.missedAll()
-		}
-		if err != nil {
-			slog.Warn("events: listener", "event", ev, "err", err)
-		}
-	})
-	if err := b.listener.Listen(Channel); err != nil && !strings.Contains(err.Error(), "already") {
-		// The listener keeps retrying in the background; a down database at start is not fatal.
-		slog.Warn("events: listen", "err", err)
-	}
-	go b.run()
+	b.queue = make(chan Notice, sendQueue)
+	go b.sendLoop()
 	return b, nil
 }
 
-func (b *Bus) run() {
-	for n := range b.listener.Notify {
-		if n == nil { // connection re-established: anything may have been missed
-			b.missedAll()
-			continue
-		}
-		for _, ev := range b.decode(n.Extra) {
-			b.Publish(ev)
-		}
+// receive delivers notices that came from other backends.
+func (b *Bus) receive(notices []Notice) {
+	for _, n := range notices {
+		b.Publish(n)
 	}
 }
 
@@ -189,7 +195,7 @@ func (b *Bus) missedAll() {
 	}
 }
 
-// OnResync registers fn to run after the listener reconnects.
+// OnResync registers fn to run after the transport reconnects.
 func (b *Bus) OnResync(fn func()) {
 	b.mu.Lock()
 	b.resync = append(b.resync, fn)
@@ -202,16 +208,16 @@ func (b *Bus) Subscribe(account int64) *Subscription {
 	b.mu.Lock()
 	if b.subs[account] == nil {
 		b.subs[account] = map[*Subscription]struct{}{}
+		b.remote.watch(account)
 	}
 	b.subs[account][s] = struct{}{}
 	b.mu.Unlock()
 	return s
 }
 
-// Close stops listening and sending.
+// Close stops receiving and sending.
 func (b *Bus) Close() error {
-	b.sendDB.Close()
-	return b.listener.Close()
+	return b.remote.close()
 }
 
 func randomOrigin() string {

@@ -1,8 +1,6 @@
 package events
 
 import (
-	"context"
-	"database/sql"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -37,19 +35,6 @@ var NoticeLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 	Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
 })
 
-// startSender opens the connection pool the batching sender notifies on.
-func (b *Bus) startSender(dsn string) error {
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		return err
-	}
-	db.SetMaxOpenConns(2)
-	b.sendDB = db
-	b.queue = make(chan Notice, sendQueue)
-	go b.sendLoop()
-	return nil
-}
-
 // Send announces a committed change. This process's subscribers hear of it
 // at once; other backends through one NOTIFY per batch, sent outside the
 // writer's transaction. Committing a transaction that issued NOTIFY takes a
@@ -83,35 +68,23 @@ func (b *Bus) sendLoop() {
 				break drain
 			}
 		}
-		b.notify(notices)
+		b.remote.send(notices)
 	}
 }
 
-func (b *Bus) notify(notices []Notice) {
+// encode makes the wire form of a batch of this process's notices.
+func (b *Bus) encode(notices []Notice) []byte {
 	payload, _ := json.Marshal(batch{Origin: b.origin, At: time.Now().UnixMicro(), Notices: notices})
-	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := b.sendDB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, string(payload))
-		cancel()
-		if err == nil {
-			return
-		}
-		if attempt == 2 {
-			// The database is unreachable: other backends resynchronise when
-			// their listeners reconnect to it.
-			slog.Warn("events: notify failed", "notices", len(notices), "err", err)
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return payload
 }
 
-// decode reads a notification payload: one Notice (Notify) or a batch (Send).
-// Batches from this process were published locally already and are skipped.
-func (b *Bus) decode(payload string) []Notice {
-	if len(payload) > 0 && payload[0] == '{' && len(payload) > 4 && payload[2] == 'o' {
+// decode reads a wire payload: a batch, or one Notice (a NOTIFY of the
+// store's fallback). Batches from this process were published locally
+// already and are skipped.
+func (b *Bus) decode(payload []byte) []Notice {
+	if len(payload) > 4 && payload[0] == '{' && payload[2] == 'o' {
 		var bt batch
-		if err := json.Unmarshal([]byte(payload), &bt); err != nil || bt.Origin == b.origin {
+		if err := json.Unmarshal(payload, &bt); err != nil || bt.Origin == b.origin {
 			return nil
 		}
 		if bt.At > 0 {
@@ -120,7 +93,7 @@ func (b *Bus) decode(payload string) []Notice {
 		return bt.Notices
 	}
 	var n Notice
-	if err := json.Unmarshal([]byte(payload), &n); err != nil {
+	if err := json.Unmarshal(payload, &n); err != nil {
 		return nil
 	}
 	return []Notice{n}

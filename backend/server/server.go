@@ -33,7 +33,11 @@ import (
 
 // Config is the backend's configuration, read from the environment by FromEnv.
 type Config struct {
-	DatabaseURL   string // DATABASE_URL
+	DatabaseURL string // DATABASE_URL
+	// BusURL (BUS_URL) carries notices between backends over NATS
+	// ("nats://host:4222", cluster nodes separated by commas); empty uses
+	// PostgreSQL's LISTEN/NOTIFY on the database.
+	BusURL        string
 	Addr          string // BACKEND_ADDR, default 127.0.0.1:8081
 	LinkSecret    string // LINK_SECRET: edges and /internal endpoints
 	SecureCookies bool   // SECURE_COOKIES=1: always Secure cookies (HTTPS requests get them anyway)
@@ -74,6 +78,7 @@ const DefaultMetricsAddr = "127.0.0.1:9181"
 func FromEnv() Config {
 	c := Config{
 		DatabaseURL:    os.Getenv("DATABASE_URL"),
+		BusURL:         os.Getenv("BUS_URL"),
 		Addr:           envOr("BACKEND_ADDR", "127.0.0.1:8081"),
 		LinkSecret:     os.Getenv("LINK_SECRET"),
 		SecureCookies:  os.Getenv("SECURE_COOKIES") == "1",
@@ -192,7 +197,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	bus, err := events.Listen(cfg.DatabaseURL)
+	bus, err := events.Open(cfg.DatabaseURL, cfg.BusURL)
 	if err != nil {
 		return nil, err
 	}
