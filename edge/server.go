@@ -26,6 +26,8 @@ type Server struct {
 	Mobile *ConfigCache
 	// KB caches the public knowledge-base reads (categories, articles, search).
 	KB *KBCache
+	// Images caches the brand images accounts uploaded.
+	Images *ImageCache
 	// Pool carries visitor sockets to the backend.
 	Pool *Pool
 
@@ -53,6 +55,7 @@ func New(s Settings) (*Server, error) {
 		Configs: NewConfigCache(s.BackendURL, s.LinkSecret, s),
 		Mobile:  NewMobileCache(s.BackendURL, s.LinkSecret, s),
 		KB:      NewKBCache(s.BackendURL, s.LinkSecret, s),
+		Images:  NewImageCache(s.BackendURL, s.LinkSecret, s),
 		Pool:    NewPool(s.BackendURL, s.LinkSecret, s),
 		s:       s,
 		mux:     http.NewServeMux(),
@@ -65,6 +68,7 @@ func New(s Settings) (*Server, error) {
 	srv.mux.Handle("/v1/sites/{site}/config", public(srv.Configs, reads, ""))
 	srv.mux.Handle("/v1/sites/{site}/mobile/{tag}", public(srv.Mobile, reads, ""))
 	srv.mux.Handle("/v1/sites/{site}/kb/{kb}/{rest...}", public(srv.KB, reads, ""))
+	srv.mux.Handle("/v1/sites/{site}/images/{id}", public(srv.Images, reads, ""))
 	srv.mux.Handle("/ws", srv.visitors)
 	srv.mux.HandleFunc("GET /healthz", srv.healthz)
 	srv.mux.HandleFunc("GET /readyz", srv.readyz)

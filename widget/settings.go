@@ -24,7 +24,14 @@ type Heading struct {
 	AgentID   int64  `json:"agent_id,omitempty"`   // kind agent: the user shown
 	BrandName string `json:"brand_name,omitempty"` // kind brand
 	ImageURL  string `json:"image_url,omitempty"`  // kind brand: image or GIF
+	// ImageID is an uploaded image (kind brand, instead of ImageURL): the
+	// SHA-256 the upload answered, published as ImagePath on the edge.
+	ImageID string `json:"image_id,omitempty"`
 }
+
+// ImagePath is where the edge serves site's uploaded image id (an
+// immutable address: the id is the SHA-256 of the bytes).
+func ImagePath(site, id string) string { return "/v1/sites/" + site + "/images/" + id }
 
 // Email capture modes.
 const (

@@ -36,6 +36,9 @@ type API struct {
 	Mail *mail.Service
 	// InvitationTTL is how long an invitation link works (0: 7 days).
 	InvitationTTL time.Duration
+	// ImageMaxBytes caps an uploaded brand image (BRAND_IMAGE_MAX_BYTES;
+	// 0: DefaultImageMaxBytes).
+	ImageMaxBytes int64
 }
 
 // New returns the API on st. linkSecret guards the /internal endpoints the edge calls.
@@ -48,6 +51,7 @@ func (a *API) Register(r *gin.Engine) {
 
 	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
 	r.GET("/internal/sites/:site/mobile/:tag", a.internal, a.mobileChatflow)
+	r.GET("/internal/sites/:site/images/:id", a.internal, a.siteImage)
 	r.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			problem.Status(c.Writer, http.StatusNotFound, "No such endpoint.")
@@ -95,6 +99,7 @@ func (a *API) routes(v1 *gin.RouterGroup, r *gin.Engine) {
 	a.registerSurveys(v1)
 	a.registerPrivacy(v1)
 	a.registerAPIKeys(v1)
+	a.registerImages(v1)
 }
 
 const accountKey = "account"

@@ -184,7 +184,7 @@ func (a *API) validate(c *gin.Context, cf *chatflow.Chatflow) bool {
 		a.fail(c, err)
 		return false
 	}
-	return a.checkSurveyLink(c, cf) && a.checkOptionLinks(c, cf)
+	return a.checkSurveyLink(c, cf) && a.checkOptionLinks(c, cf) && a.checkHeadingImage(c, cf)
 }
 
 // checkOptionLinks refuses options naming a knowledge base or subscription

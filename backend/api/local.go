@@ -62,7 +62,7 @@ func (r *Result) Problem() *problem.Problem {
 
 // Do calls method path (e.g. "PATCH", "/api/v1/chatflows/3") as a person
 // of role in accountID with a JSON body (nil for none) and extra headers
-// such as If-Match.
+// such as If-Match (a Content-Type among them sends another kind of body).
 func (l *Local) Do(ctx context.Context, accountID int64, role, method, path string, body []byte, hdr http.Header) *Result {
 	l.once.Do(func() {
 		l.eng = gin.New()
@@ -77,7 +77,7 @@ func (l *Local) Do(ctx context.Context, accountID int64, role, method, path stri
 	for k, vs := range hdr {
 		req.Header[k] = vs
 	}
-	if body != nil {
+	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	w := &recorder{header: http.Header{}}

@@ -116,6 +116,10 @@ var routeRoles = map[string]string{
 	"DELETE /api/v1/contacts/:id":                     store.RoleAdmin,
 	"PUT /api/v1/contacts/:id/subscriptions/:type_id": store.RoleAdmin,
 	"POST /api/v1/visitor-identification":             store.RoleAdmin,
+
+	"GET /api/v1/images":     store.RoleAgent,
+	"POST /api/v1/images":    store.RoleEditor,
+	"GET /api/v1/images/:id": store.RoleAgent,
 }
 
 // authorize answers 403 unless the key's role may call the matched route

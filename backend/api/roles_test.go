@@ -117,6 +117,7 @@ var roleSpec = map[string]string{
 	"PUT /api/v1/subscription-types/:id":          store.RoleEditor,
 	"PATCH /api/v1/subscription-types/:id":        store.RoleEditor,
 	"DELETE /api/v1/subscription-types/:id":       store.RoleEditor,
+	"POST /api/v1/images":                         store.RoleEditor,
 	// Admins change the account and contacts' personal data.
 	"PATCH /api/v1/account":                           store.RoleAdmin,
 	"POST /api/v1/users":                              store.RoleAdmin,

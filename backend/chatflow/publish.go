@@ -31,6 +31,10 @@ func Publish(c *Chatflow, acct *store.Account, agent *store.User, presence widge
 		out.HeadingName, out.HeadingImage = agent.Name, agent.AvatarURL
 	default:
 		out.HeadingName, out.HeadingImage = c.Look.Heading.BrandName, c.Look.Heading.ImageURL
+		if id := c.Look.Heading.ImageID; id != "" {
+			// A path on the edge: the widget asks the edge it came from.
+			out.HeadingImage = widget.ImagePath(acct.PublicID, id)
+		}
 		if out.HeadingName == "" {
 			out.HeadingName = acct.CompanyName
 		}

@@ -37,6 +37,9 @@ var (
 	days     = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 )
 
+// imageIDRE is an uploaded image's id: the SHA-256 of its bytes.
+var imageIDRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 // Validate checks every field and returns a problem.Errors listing each bad one.
 func (c *Chatflow) Validate(refs Refs) error {
 	var e problem.Errors
@@ -111,6 +114,11 @@ func (c *Chatflow) Validate(refs Refs) error {
 	case widget.HeadingBrand:
 		text("look.heading.brand_name", s.Look.Heading.BrandName, MaxNameLen, false)
 		link("look.heading.image_url", s.Look.Heading.ImageURL)
+		if id := s.Look.Heading.ImageID; id != "" && !imageIDRE.MatchString(id) {
+			e.Add("look.heading.image_id", "must be the id of an uploaded image (POST /api/v1/images answers it)")
+		} else if id != "" && s.Look.Heading.ImageURL != "" {
+			e.Add("look.heading.image_id", "give image_id or image_url, not both")
+		}
 	default:
 		e.Add("look.heading.kind", `must be one of: "agent", "brand"`)
 	}

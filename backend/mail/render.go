@@ -11,6 +11,7 @@ import (
 	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/backend/transcript"
+	"github.com/parleychat/parley/widget"
 )
 
 // Brand is how an email presents the account: the chatflow's heading.
@@ -91,8 +92,9 @@ func render(v View) (text, html string, err error) {
 }
 
 // brandOf is the chatflow's heading as an email shows it, falling back to
-// the account's names and Parley's blue.
-func brandOf(acct *store.Account, cf *chatflow.Chatflow) Brand {
+// the account's names and Parley's blue. An uploaded image is shown from
+// the edge at publicURL (none when that is unknown).
+func brandOf(acct *store.Account, cf *chatflow.Chatflow, publicURL string) Brand {
 	b := Brand{Accent: "#2f6fed"}
 	if cf != nil {
 		if cf.Look.AccentColor != "" {
@@ -101,6 +103,9 @@ func brandOf(acct *store.Account, cf *chatflow.Chatflow) Brand {
 		b.Name = cf.Look.Heading.BrandName
 		if u := cf.Look.Heading.ImageURL; strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
 			b.Image = u
+		}
+		if id := cf.Look.Heading.ImageID; id != "" && publicURL != "" && cf.Look.Heading.Kind == widget.HeadingBrand {
+			b.Image = publicURL + widget.ImagePath(acct.PublicID, id)
 		}
 	}
 	if b.Name == "" {
@@ -133,7 +138,7 @@ func (s *Service) conversationContext(ctx context.Context, conv *store.Conversat
 			}
 		}
 	}
-	cc.brand = brandOf(acct, cc.flow)
+	cc.brand = brandOf(acct, cc.flow, s.cfg.PublicURL)
 	return cc, nil
 }
 

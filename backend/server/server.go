@@ -66,6 +66,9 @@ type Config struct {
 	// the setup link, script tags and invitation links; empty uses the
 	// address each request came to.
 	PublicURL string
+	// ImageMaxBytes (BRAND_IMAGE_MAX_BYTES) caps an uploaded brand image;
+	// 0 is api.DefaultImageMaxBytes.
+	ImageMaxBytes int
 	// MetricsAddr (BACKEND_METRICS_ADDR) is where /metrics and /readyz are
 	// served, apart from the public address; "off" turns metrics off.
 	MetricsAddr string
@@ -95,6 +98,7 @@ func FromEnv() Config {
 	c.NewVisitorsPerAddress = envInt("CHAT_NEW_VISITORS_PER_ADDRESS")
 	c.NewVisitorsWindow = envDuration("CHAT_NEW_VISITORS_WINDOW")
 	c.SilentVisitorAge = envDuration("BACKEND_SILENT_VISITOR_AGE")
+	c.ImageMaxBytes = envInt("BRAND_IMAGE_MAX_BYTES")
 	c.Mail = mail.FromEnv()
 	c.MailIn = mailin.FromEnv()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
@@ -230,6 +234,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	r.Any(chat.AttachmentPath+"/:id", gin.WrapH(engine.AttachmentHandler()))
 	rest := api.New(st, cfg.LinkSecret)
 	rest.PublicURL = cfg.PublicURL
+	rest.ImageMaxBytes = int64(cfg.ImageMaxBytes)
 	rest.Mail = mailer
 	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Mail: mailer, REST: rest.Local()}).Register(r)
 	rest.Register(r)

@@ -144,6 +144,9 @@ func Resolve(edgeURL, site, tag string) (*Chatflow, error) {
 	if err := json.Unmarshal(raw, &cf); err != nil || cf.ID == "" {
 		return nil, fmt.Errorf("parley: the edge sent an unreadable chatflow (%v)", err)
 	}
+	if strings.HasPrefix(cf.HeadingImage, "/") && !strings.HasPrefix(cf.HeadingImage, "//") {
+		cf.HeadingImage = base + cf.HeadingImage // an uploaded image, on the edge
+	}
 	prompt := strings.TrimSpace(cf.EmailCapture.Prompt[cf.Language])
 	if prompt == "" {
 		prompt = Sentence(cf.Language, "email_prompt")
