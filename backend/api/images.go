@@ -113,7 +113,13 @@ func (a *API) readImage(c *gin.Context) ([]byte, bool) {
 	// The form's boundaries and headers come on top of the file.
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max+64<<10)
 	var r io.Reader = c.Request.Body
-	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt == "multipart/form-data" {
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if mt == "application/json" {
+		problem.Status(c.Writer, http.StatusUnsupportedMediaType,
+			"Send the image file itself as the body (any other Content-Type), or as the file of a multipart/form-data form; JSON is no image.")
+		return nil, false
+	}
+	if mt == "multipart/form-data" {
 		mr, err := c.Request.MultipartReader()
 		for err == nil {
 			var p interface {

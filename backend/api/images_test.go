@@ -192,6 +192,10 @@ func TestImageUploadRefusesWhatIsNoImage(t *testing.T) {
 	if code, p := e.upload(e.key, ct, form); code != 400 || !strings.Contains(fieldMessage(p, "image"), "SVG") {
 		t.Errorf("svg in a form: %d %v", code, p)
 	}
+	// JSON is no image.
+	if code, p := e.upload(e.key, "application/json", []byte(`{"image":"logo.png"}`)); code != 415 {
+		t.Errorf("json: %d %v", code, p)
+	}
 	// A form without a file says so.
 	var b bytes.Buffer
 	w := multipart.NewWriter(&b)
