@@ -44,6 +44,24 @@ func beside(field, want string) string {
 		jsString("err-"+field), jsString(want), jsString(byName(field)), jsString("err-"+field))
 }
 
+// axePage runs axe-core on the page (the preview's frames aside: the
+// widget has its own check) and fails on serious or critical violations.
+func axePage(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	if evalString(t, ctx, `typeof axe`) == "undefined" {
+		runT(t, ctx, js(axeCore(t)))
+	}
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run({exclude: [['#preview-stage']]}, {resultTypes: ['violations']}).then(r =>
+		r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join('; ')).join('\n'))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != "" {
+		t.Errorf("axe-core violations on %s:\n%s", what, res)
+	}
+}
+
 // TestConsoleChatflows: a new admin (an invitation) makes a website
 // chatflow only through the console: the creation steps, office hours and a
 // "URL contains /pricing" rule in the editor's tabs (each tab refusing one
@@ -72,7 +90,9 @@ func TestConsoleChatflows(t *testing.T) {
 
 	// Create: Website → workspace → type → knowledge base → Create.
 	runT(t, admin, chromedp.Navigate(s.Edge+"/inbox/settings/chatflows"), chromedp.WaitVisible(chromedp.ID("create-website")))
+	axePage(t, admin, "the chatflow list")
 	press(t, admin, "#create-website", "the workspace step", `!!document.querySelector('[name=inbox_id]')`)
+	axePage(t, admin, "a creation step")
 	runT(t, admin, setFields(map[string]string{"name": "Pricing chat", "inbox_id": fmt.Sprint(inbox)}))
 	press(t, admin, "#wizard-next", "the type step", `!!document.querySelector('[name=type]:checked')`)
 	press(t, admin, "#wizard-next", "the knowledge base step", `!!document.querySelector('[name=kb_id]')`)
@@ -93,6 +113,7 @@ func TestConsoleChatflows(t *testing.T) {
 	runT(t, admin, setFields(map[string]string{"availability.office_hours[0].day": day,
 		"availability.office_hours[0].start": "10:00", "availability.office_hours[0].end": "09:00"}))
 	press(t, admin, "#save", "the office hours message", beside("availability.office_hours[0].end", "must be after start"))
+	axePage(t, admin, "the build tab with a message")
 	runT(t, admin, setFields(map[string]string{"availability.office_hours[0].start": "09:00", "availability.office_hours[0].end": "10:00"}))
 	press(t, admin, "#save", "build saved", `document.getElementById('notice') && document.getElementById('notice').textContent === 'Saved.'`)
 
@@ -102,6 +123,7 @@ func TestConsoleChatflows(t *testing.T) {
 	runT(t, admin, setFields(map[string]string{"targeting.groups[0].rules[0].value": "/pricing"}))
 	press(t, admin, "#add-exclusion", "an exclusion", `!!document.querySelector('[name="targeting.exclusions[0].value"]')`)
 	press(t, admin, "#save", "the exclusion message", beside("targeting.exclusions[0].value", "is required"))
+	axePage(t, admin, "the target tab with a message")
 	if w := evalString(t, admin, `document.getElementById('targeting-words').textContent`); !strings.Contains(w, `Website URL contains "/pricing"`) {
 		t.Fatalf("targeting in words: %q", w)
 	}
@@ -112,12 +134,14 @@ func TestConsoleChatflows(t *testing.T) {
 	press(t, admin, "#tab-display", "the display tab", `!!document.querySelector('[name="display.desktop"]')`)
 	runT(t, admin, setFields(map[string]string{"display.triggers.time_on_page": "soon"}))
 	press(t, admin, "#save", "the trigger message", beside("display.triggers.time_on_page", "must be an integer"))
+	axePage(t, admin, "the display tab with a message")
 	if v := evalString(t, admin, `document.querySelector('[name="display.triggers.time_on_page"]').value`); v != "soon" {
 		t.Fatalf("the typed trigger was lost: %q", v)
 	}
 	press(t, admin, "#tab-options", "the options tab", `!!document.querySelector('[name="options.data_consent.privacy_url"]')`)
 	runT(t, admin, setFields(map[string]string{"options.data_consent.privacy_url": "privacy please", "priority": "100"}))
 	press(t, admin, "#save", "the privacy link message", beside("options.data_consent.privacy_url", "http or https URL"))
+	axePage(t, admin, "the options tab with a message")
 	runT(t, admin, setFields(map[string]string{"options.data_consent.privacy_url": "https://demo.parley.test/privacy"}))
 	press(t, admin, "#save", "options saved", `document.getElementById('notice') && document.getElementById('tab-options').getAttribute('aria-current') === 'page'`)
 
