@@ -69,6 +69,14 @@ type articleForm struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
+// Cat is the article's category id, 0 for none.
+func (a articleForm) Cat() int64 {
+	if a.CategoryID == nil {
+		return 0
+	}
+	return *a.CategoryID
+}
+
 // InCategory reports whether the article is in category id (0: none).
 func (a articleForm) InCategory(id int64) bool {
 	if a.CategoryID == nil {

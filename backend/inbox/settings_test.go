@@ -23,7 +23,10 @@ func (e *env) withRole(u *store.User, role string) *browser {
 // Pages of the console, for the role test: editorPaths open to editors
 // and admins, adminPaths to admins alone.
 var (
-	editorPaths = []string{}
+	editorPaths = []string{"/inbox/settings/knowledge-bases", "/inbox/settings/knowledge-bases/1", "/inbox/settings/knowledge-bases/1/articles/new",
+		"/inbox/settings/kb-categories/1", "/inbox/settings/kb-articles/1", "/inbox/settings/surveys", "/inbox/settings/surveys/1",
+		"/inbox/settings/bots", "/inbox/settings/bots/new", "/inbox/settings/bots/1", "/inbox/settings/subscription-types",
+		"/inbox/settings/subscription-types/1"}
 	adminPaths  = []string{"/inbox/settings/account", "/inbox/settings/users", "/inbox/settings/users/1", "/inbox/settings/users/1/delete",
 		"/inbox/settings/teams", "/inbox/settings/teams/1", "/inbox/settings/inboxes", "/inbox/settings/inboxes/1",
 		"/inbox/settings/inboxes/1/delete", "/inbox/settings/api-keys", "/inbox/settings/api-keys/1/revoke"}
