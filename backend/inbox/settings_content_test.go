@@ -303,8 +303,8 @@ func TestConsoleBots(t *testing.T) {
 		Version int64
 		Steps   []struct {
 			ID, Type, Next, Text string
-			Options            []struct{ Label, Value string }
-			Properties         map[string]string
+			Options              []struct{ Label, Value string }
+			Properties           map[string]string
 		}
 	}
 	e.restGet(fmt.Sprintf("/api/v1/bots/%d", id), &doc)

@@ -27,7 +27,7 @@ var (
 		"/inbox/settings/kb-categories/1", "/inbox/settings/kb-articles/1", "/inbox/settings/surveys", "/inbox/settings/surveys/1",
 		"/inbox/settings/bots", "/inbox/settings/bots/new", "/inbox/settings/bots/1", "/inbox/settings/subscription-types",
 		"/inbox/settings/subscription-types/1"}
-	adminPaths  = []string{"/inbox/settings/account", "/inbox/settings/users", "/inbox/settings/users/1", "/inbox/settings/users/1/delete",
+	adminPaths = []string{"/inbox/settings/account", "/inbox/settings/users", "/inbox/settings/users/1", "/inbox/settings/users/1/delete",
 		"/inbox/settings/teams", "/inbox/settings/teams/1", "/inbox/settings/inboxes", "/inbox/settings/inboxes/1",
 		"/inbox/settings/inboxes/1/delete", "/inbox/settings/api-keys", "/inbox/settings/api-keys/1/revoke"}
 )
