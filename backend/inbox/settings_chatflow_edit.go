@@ -411,6 +411,9 @@ func (e *cfForm) read(tab string) {
 		l.Heading.AgentID = e.id("look.heading.agent_id")
 		l.Heading.BrandName = e.str("look.heading.brand_name")
 		l.Heading.ImageURL = strings.TrimSpace(e.str("look.heading.image_url"))
+		if _, ok := e.f["look.heading.image_id"]; ok { // the upload field's hidden input
+			l.Heading.ImageID = strings.TrimSpace(e.str("look.heading.image_id"))
+		}
 		l.BrandAlias = e.on("look.brand_alias")
 		l.ShowCloseButton = e.on("look.show_close_button")
 		cf.Welcome.Messages = map[string]string{}
