@@ -61,6 +61,10 @@ func (a *API) imageMax() int64 {
 	return DefaultImageMaxBytes
 }
 
+// ImageMaxBytes is the size cap of an uploaded brand image, for forms
+// that read an upload before passing it on.
+func (l *Local) ImageMaxBytes() int64 { return l.a.imageMax() }
+
 // imageOut is an image as the API shows it.
 type imageOut struct {
 	*store.BrandImage

@@ -33,6 +33,7 @@ var settingsSections = []settingsSection{
 	{"surveys", "Surveys", "/inbox/settings/surveys", false},
 	{"bots", "Bots", "/inbox/settings/bots", false},
 	{"subscription-types", "Subscription types", "/inbox/settings/subscription-types", false},
+	{"images", "Brand images", "/inbox/settings/images", false},
 	{"account", "Account", "/inbox/settings/account", true},
 	{"users", "Users", "/inbox/settings/users", true},
 	{"teams", "Teams", "/inbox/settings/teams", true},
