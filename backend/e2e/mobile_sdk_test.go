@@ -158,6 +158,201 @@ func threadBodies(t *testing.T, s *System, public string) []string {
 func TestMobileSDK(t *testing.T) {
 	s := StartSystem(t)
 	t.Run("consent", func(t *testing.T) { mobileConsent(t, s) })
+	t.Run("survey", func(t *testing.T) { mobileSurvey(t, s) })
+	t.Run("rule bot", func(t *testing.T) { mobileRuleBot(t, s) })
+	t.Run("customer agent and help", func(t *testing.T) { mobileCustomerAgentAndHelp(t, s) })
+}
+
+// convID is the database id of a conversation's public id.
+func convID(t *testing.T, s *System, public string) int64 {
+	t.Helper()
+	var id int64
+	if err := s.DB.Get(&id, `SELECT id FROM conversations WHERE public_id = $1`, public); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// mobileSurvey: the agent closes; the app hears the end and the survey
+// (question, scale, comment box), answers it, and the answer reaches the
+// survey's page and the agents' thread.
+func mobileSurvey(t *testing.T, s *System) {
+	sv := mobileAPI(t, s, "POST", "/surveys", `{"name":"App CSAT","question":"How did the app chat go?","scale":"emoji","allow_comment":true}`)
+	svID := int64(sv["id"].(float64))
+	cf, _ := mobileFlow(t, s, "app.survey", `,"options":{"survey_id":`+strconv.FormatInt(svID, 10)+`}`)
+	c, ev := startApp(t, cf, nil)
+	if err := c.AnswerSurvey(5, ""); err == nil {
+		t.Fatal("a survey was answered before one was asked")
+	}
+	id, _ := c.Send("Please close this when done")
+	ev.wait(t, "sent "+id)
+	conv := convID(t, s, c.Conversation())
+	if code, out := liveREST(t, s, "POST", fmt.Sprintf("/api/v1/conversations/%d/close", conv), map[string]any{}); code >= 300 {
+		t.Fatalf("close: %d %s", code, out)
+	}
+	ev.wait(t, "end")
+	ev.wait(t, "survey How did the app chat go?")
+	got := c.Survey()
+	if got == nil || got.ID != svID || got.Scale != "emoji" || !got.AllowComment || got.ScoreLabel(5) != "😄" {
+		t.Fatalf("survey %+v", got)
+	}
+	if err := c.AnswerSurvey(9, ""); err == nil {
+		t.Fatal("a score of 9 was taken")
+	}
+	if err := c.AnswerSurvey(4, "Quick answers in the app"); err != nil {
+		t.Fatal(err)
+	}
+	ev.wait(t, "survey answered 4 Quick answers in the app")
+	waitREST(t, s, fmt.Sprintf("/api/v1/surveys/%d/responses", svID), `"score":4`, "Quick answers in the app")
+	var note int
+	s.DB.Get(&note, `SELECT count(*) FROM messages WHERE conversation_id = $1 AND body LIKE '%Quick answers in the app%'`, conv)
+	if note == 0 {
+		t.Fatal("the answer is not in the conversation's thread")
+	}
+}
+
+// lastBot waits for the bot's newest message after n messages were heard.
+func (a *appEvents) botAfter(t *testing.T, n int) (*client.Message, int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		a.mu.Lock()
+		for i := n; i < len(a.messages); i++ {
+			if a.messages[i].From == "bot" {
+				m := a.messages[i]
+				a.mu.Unlock()
+				return m, i + 1
+			}
+		}
+		a.mu.Unlock()
+		if time.Now().After(deadline) {
+			a.mu.Lock()
+			lines := strings.Join(a.lines, "\n")
+			a.mu.Unlock()
+			t.Fatalf("no bot message after message %d; heard:\n%s", n, lines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (a *appEvents) count() int { a.mu.Lock(); defer a.mu.Unlock(); return len(a.messages) }
+
+// mobileRuleBot: a rule-bot mobile chatflow answered through its quick
+// replies (and free text where it asks for it) until it hands over.
+func mobileRuleBot(t *testing.T, s *System) {
+	bot := mobileAPI(t, s, "POST", "/bots", `{"name":"App leads","template":"lead_qualification"}`)
+	cf, _ := mobileFlow(t, s, "app.bot", `,"type":"rule_bot","options":{"bot_id":`+strconv.Itoa(int(bot["id"].(float64)))+`}}`)
+	c, ev := startApp(t, cf, nil)
+	answers := map[string]string{"name": "Ida", "email": "ida@example.com", "How many": "5"}
+	n := ev.count()
+	c.Send("Hi")
+	quick := 0
+	for turn := 0; turn < 10; turn++ {
+		var m *client.Message
+		m, n = ev.botAfter(t, n)
+		if strings.Contains(m.Text, "bringing in someone") {
+			if quick == 0 {
+				t.Fatal("the bot handed over without offering a quick reply")
+			}
+			if !ev.waitHandedOver(t, s, c.Conversation()) {
+				t.Fatal("the conversation was not handed to the team")
+			}
+			return
+		}
+		var reply string
+		if m.QuickReplyCount() > 0 {
+			reply = m.QuickReply(0) // "This quarter": a lead for the team
+			quick++
+		} else if strings.Contains(m.Text, "?") {
+			for k, v := range answers {
+				if strings.Contains(m.Text, k) {
+					reply = v
+				}
+			}
+		}
+		if reply == "" {
+			continue // a greeting: the question follows
+		}
+		if _, err := c.Send(reply); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("the bot never handed over")
+}
+
+// waitHandedOver waits until the bot has stopped and the conversation is
+// the team's.
+func (a *appEvents) waitHandedOver(t *testing.T, s *System, public string) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var done bool
+		s.DB.Get(&done, `SELECT NOT b.active FROM bot_states b JOIN conversations c ON c.id = b.conversation_id WHERE c.public_id = $1`, public)
+		if done {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
+// mobileCustomerAgentAndHelp: the Help tab of a Dutch chatflow lists its
+// categories, finds an article in Dutch with a marked snippet and shows
+// it as sanitised HTML and as text; the customer agent's answer carries
+// the article's link, which opens in the Help tab.
+func mobileCustomerAgentAndHelp(t *testing.T, s *System) {
+	kb := restID(t, s, "/api/v1/knowledge-bases", map[string]any{"name": "App hulp", "language": "nl"})
+	kbPath := fmt.Sprintf("/api/v1/knowledge-bases/%d", kb)
+	cat := restID(t, s, kbPath+"/categories", map[string]any{"name": "Bestellingen"})
+	art := restID(t, s, kbPath+"/articles", map[string]any{"title": "Een bestelling retourneren", "category_id": cat, "published": true, "language": "nl",
+		"body": "## Retour\n\nJe kunt elke bestelling binnen **30 dagen** retourneren voor je geld terug. <script>window.x=1</script>Print het retourlabel in je account."})
+	restID(t, s, kbPath+"/articles", map[string]any{"title": "Levertijden", "category_id": cat, "published": true, "language": "nl",
+		"body": "Pakketten naar België zijn twee werkdagen onderweg."})
+	cf, _ := mobileFlow(t, s, "app.help", `,"type":"customer_agent","language":"nl","options":{"knowledge_base_id":`+strconv.FormatInt(kb, 10)+`,"help_tab":true}}`)
+	h := cf.Help()
+	if h == nil || h.Language != "nl" || h.KnowledgeBaseID != kb {
+		t.Fatalf("help %+v", h)
+	}
+	cs, err := h.Categories()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Len() < 1 || cs.Get(0).Name != "Bestellingen" || cs.Get(0).ArticleLen() != 2 {
+		t.Fatalf("categories: %d, first %+v", cs.Len(), cs.Get(0))
+	}
+	rs, err := h.Search("retourneren geld")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.Len() != 1 || rs.Get(0).ArticleID != art || !strings.Contains(rs.Get(0).Snippet, "30 dagen") {
+		t.Fatalf("search: %d results, first %+v", rs.Len(), rs.Get(0))
+	}
+	marked := false
+	for i := 0; i < rs.Get(0).PartCount(); i++ {
+		marked = marked || rs.Get(0).PartMarked(i)
+	}
+	if !marked {
+		t.Fatal("the snippet marks nothing the search matched")
+	}
+	a, err := h.Article(art)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(a.HTML, "<strong>30 dagen</strong>") || strings.Contains(a.HTML, "script") || strings.Contains(a.Text, "<") ||
+		!strings.Contains(a.Text, "Retour\n\nJe kunt elke bestelling binnen 30 dagen") {
+		t.Fatalf("article html %q text %q", a.HTML, a.Text)
+	}
+
+	c, ev := startApp(t, cf, nil)
+	n := ev.count()
+	c.Send("Hoeveel dagen heb ik om een bestelling te retourneren?")
+	m, _ := ev.botAfter(t, n)
+	if !strings.Contains(m.Text, "30 dagen") || m.ArticleID != art || m.LinkTitle != "Een bestelling retourneren" ||
+		!strings.HasPrefix(m.Link, s.Edge+"/v1/sites/"+s.Demo.Site+"/kb/") {
+		t.Fatalf("the bot's answer %+v", m)
+	}
+	if a2, err := h.Article(m.ArticleID); err != nil || a2.Title != "Een bestelling retourneren" {
+		t.Fatalf("the answer's article: %+v %v", a2, err)
+	}
 }
 
 // mobileConsent: a mobile chatflow with a cookie notice, explicit

@@ -318,9 +318,14 @@ func sanitise(in string) (safe, text string) {
 			txt.WriteString(strings.NewReplacer("\n", " ", "\r", " ", "\t", " ").Replace(tok.Data))
 		}
 	}
-	lines := strings.Split(txt.String(), "\n")
-	for i, l := range lines {
-		lines[i] = strings.Join(strings.Fields(l), " ")
+	// One blank line at most between blocks.
+	var lines []string
+	for _, l := range strings.Split(txt.String(), "\n") {
+		l = strings.Join(strings.Fields(l), " ")
+		if l == "" && (len(lines) == 0 || lines[len(lines)-1] == "") {
+			continue
+		}
+		lines = append(lines, l)
 	}
 	return out.String(), strings.TrimSpace(strings.Join(lines, "\n"))
 }
