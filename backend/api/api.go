@@ -98,6 +98,7 @@ func (a *API) routes(v1 *gin.RouterGroup, r *gin.Engine) {
 	a.registerBots(v1)
 	a.registerSurveys(v1)
 	a.registerPrivacy(v1)
+	a.registerPush(v1)
 	a.registerAPIKeys(v1)
 	a.registerImages(v1)
 }

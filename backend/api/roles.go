@@ -34,6 +34,10 @@ var rank = map[string]int{store.RoleAgent: 1, store.RoleEditor: 2, store.RoleAdm
 var routeRoles = map[string]string{
 	"GET /api/v1/account":   store.RoleAgent,
 	"PATCH /api/v1/account": store.RoleAdmin,
+	// The push webhook receives visitors' messages: admins only, even to read.
+	"GET /api/v1/account/push-webhook":    store.RoleAdmin,
+	"PUT /api/v1/account/push-webhook":    store.RoleAdmin,
+	"DELETE /api/v1/account/push-webhook": store.RoleAdmin,
 
 	"GET /api/v1/chatflows":        store.RoleAgent,
 	"POST /api/v1/chatflows":       store.RoleEditor,

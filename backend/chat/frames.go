@@ -51,6 +51,8 @@ func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
 		return f, checkSurveyAnswer(&f, cfg)
 	case widget.FrameConsent:
 		return f, checkConsent(&f, cfg)
+	case widget.FramePush:
+		return f, checkPush(&f, cfg)
 	case widget.FrameTranscript:
 		if len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0) {
 			return f, &frameError{code: widget.ErrBadFrame, message: "The id is too long."}

@@ -183,6 +183,8 @@ func (s *session) handle(raw json.RawMessage) {
 		s.onConsent(&f)
 	case widget.FrameTranscript:
 		s.onTranscript(&f)
+	case widget.FramePush:
+		s.onPush(&f)
 	}
 }
 

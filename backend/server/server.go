@@ -25,6 +25,7 @@ import (
 	"github.com/parleychat/parley/backend/mail"
 	"github.com/parleychat/parley/backend/mailin"
 	"github.com/parleychat/parley/backend/proxies"
+	"github.com/parleychat/parley/backend/push"
 	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/backend/version"
 	"github.com/parleychat/parley/edge/link"
@@ -62,6 +63,8 @@ type Config struct {
 	Mail mail.Config
 	// MailIn is the server taking visitors' replies by email (MAIL_IN_*).
 	MailIn mailin.Config
+	// Push is the push webhook job (PUSH_*).
+	Push push.Config
 	// PUBLIC_URL: the edge's public address (https://chat.example.com) for
 	// the setup link, script tags and invitation links; empty uses the
 	// address each request came to.
@@ -101,6 +104,7 @@ func FromEnv() Config {
 	c.ImageMaxBytes = envInt("BRAND_IMAGE_MAX_BYTES")
 	c.Mail = mail.FromEnv()
 	c.MailIn = mailin.FromEnv()
+	c.Push = push.FromEnv()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
 	if v := os.Getenv("BACKEND_HOUSEKEEPING_EVERY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
@@ -165,6 +169,7 @@ type Server struct {
 
 	stopHousekeeping func()
 	stopMail         func()
+	stopPush         func()
 	stopMailIn       func()
 }
 
@@ -259,6 +264,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	s.Handler, s.Mail, s.Engine, s.stopHousekeeping, s.stopMail, s.stopMailIn = handler, mailer, engine, stopHousekeeping, mailer.Start(), stopMailIn
+	s.stopPush = push.New(st, cfg.Push).Start()
 	return s, nil
 }
 
@@ -302,6 +308,9 @@ func (s *Server) Close() {
 	}
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
+	}
+	if s.stopPush != nil {
+		s.stopPush()
 	}
 	if s.stopMail != nil {
 		s.stopMail()

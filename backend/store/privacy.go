@@ -463,8 +463,8 @@ type Erasure struct {
 
 // EraseContact deletes contact id of account and everything about it in one
 // transaction: its conversations (with their messages, tickets and read
-// positions), consent records, subscriptions, identification tokens and the
-// visitors linked to it. A linked visitor that still holds another
+// positions), consent records, subscriptions, identification tokens, push
+// tokens and the visitors linked to it. A linked visitor that still holds another
 // contact's conversation is unlinked and its name cleared instead. The rows
 // are gone, so the inbox and REST find nothing; open inbox lists hear of
 // each deleted conversation. Another account's contact is ErrNotFound.
@@ -502,6 +502,10 @@ func (s *Store) EraseContact(ctx context.Context, accountID, id int64) (*Erasure
 				return err
 			}
 			*q.n, _ = res.RowsAffected()
+		}
+		// A kept visitor's device push token names the person's phone: it goes too.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_tokens WHERE visitor_id IN (SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2)`, accountID, id); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE visitors SET contact_id = NULL, name = '' WHERE account_id = $1 AND contact_id = $2`, accountID, id); err != nil {
 			return err

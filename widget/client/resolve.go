@@ -32,7 +32,7 @@ type Chatflow struct {
 	MobileTag string
 
 	HeadingName  string // the agent's or the brand's name to show in the heading
-	HeadingImage string // its avatar or brand image URL; may be empty
+	HeadingImage string // its avatar or brand image, an absolute URL; may be empty
 	AccentColor  string // #rrggbb, always valid
 	Welcome      string // the welcome message, in Language
 
@@ -150,6 +150,9 @@ func Resolve(edgeURL, site, tag string) (*Chatflow, error) {
 	prompt := strings.TrimSpace(cf.EmailCapture.Prompt[cf.Language])
 	if prompt == "" {
 		prompt = Sentence(cf.Language, "email_prompt")
+	}
+	if strings.HasPrefix(cf.HeadingImage, "/") && !strings.HasPrefix(cf.HeadingImage, "//") {
+		cf.HeadingImage = base + cf.HeadingImage // an image uploaded to the account, served by the edge
 	}
 	brand := ""
 	if cf.Look.Heading.Kind == widget.HeadingBrand {

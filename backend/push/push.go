@@ -1,0 +1,235 @@
+// Package push calls accounts' push webhooks: when a team message is
+// stored for an app visitor who registered a device push token and whose
+// app is not connected (no socket on any backend), the account's server
+// gets one signed POST per burst of messages and notifies the device
+// through APNs or FCM itself. Calls wait in the database (store.DeliverPushes)
+// and are retried with backoff, so a receiver that is down loses nothing.
+package push
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/webhook"
+)
+
+// Config shapes the push job; zero values take the defaults.
+type Config struct {
+	// Settle (PUSH_DELAY, default 3s) is how long after a burst's first
+	// message the call waits: messages within it go in one call, and an
+	// app that connects meanwhile gets none.
+	Settle time.Duration
+	// RetryMin and RetryMax (PUSH_RETRY_MIN, default 5s; PUSH_RETRY_MAX,
+	// default 10m) bound the backoff between attempts; MaxAttempts
+	// (PUSH_MAX_ATTEMPTS, default 12) gives up.
+	RetryMin, RetryMax time.Duration
+	MaxAttempts        int
+	PollEvery          time.Duration // how often due calls are looked for (default 1s)
+	Batch              int           // calls claimed at once (default 20)
+	Timeout            time.Duration // one call's time limit (default 10s)
+}
+
+// Defaults.
+const (
+	DefaultSettle      = 3 * time.Second
+	DefaultRetryMin    = 5 * time.Second
+	DefaultRetryMax    = 10 * time.Minute
+	DefaultMaxAttempts = 12
+)
+
+// WithDefaults fills in zero values.
+func (c Config) WithDefaults() Config {
+	if c.Settle <= 0 {
+		c.Settle = DefaultSettle
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = DefaultRetryMin
+	}
+	if c.RetryMax < c.RetryMin {
+		c.RetryMax = max(DefaultRetryMax, c.RetryMin)
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.PollEvery <= 0 {
+		c.PollEvery = time.Second
+	}
+	if c.Batch <= 0 {
+		c.Batch = 20
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	return c
+}
+
+// FromEnv reads PUSH_DELAY, PUSH_RETRY_MIN, PUSH_RETRY_MAX and PUSH_MAX_ATTEMPTS.
+func FromEnv() Config {
+	var c Config
+	dur := func(k string) time.Duration {
+		v := os.Getenv(k)
+		if v == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			slog.Warn(k+" is not a positive duration; using the default", "value", v)
+			return 0
+		}
+		return d
+	}
+	c.Settle, c.RetryMin, c.RetryMax = dur("PUSH_DELAY"), dur("PUSH_RETRY_MIN"), dur("PUSH_RETRY_MAX")
+	if v := os.Getenv("PUSH_MAX_ATTEMPTS"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			c.MaxAttempts = n
+		} else {
+			slog.Warn("PUSH_MAX_ATTEMPTS is not a positive number; using the default", "value", v)
+		}
+	}
+	if c.PollEvery = c.Settle / 3; c.PollEvery > time.Second {
+		c.PollEvery = time.Second
+	}
+	return c.WithDefaults()
+}
+
+// Service runs the push job.
+type Service struct {
+	st     *store.Store
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client
+}
+
+// New returns the push job on st.
+func New(st *store.Store, cfg Config) *Service {
+	cfg = cfg.WithDefaults()
+	return &Service{st: st, cfg: cfg, log: slog.Default(), client: &http.Client{Timeout: cfg.Timeout,
+		// A webhook answers; it does not send the call elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// Start runs the job until the returned stop is called; stop waits for a
+// batch being sent.
+func (s *Service) Start() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(s.cfg.PollEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for {
+				n, err := s.DeliverOnce(context.WithoutCancel(ctx))
+				if err != nil {
+					s.log.Warn("push: queue", "err", err)
+				}
+				if err != nil || n < s.cfg.Batch || ctx.Err() != nil {
+					break
+				}
+			}
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// DeliverOnce makes the calls that are due; it returns how many it handled.
+func (s *Service) DeliverOnce(ctx context.Context) (int, error) {
+	return s.st.DeliverPushes(ctx, s.cfg.Batch, s.cfg.Settle, s.send, s.backoff, s.cfg.MaxAttempts)
+}
+
+// backoff is the wait before attempt n+1: exponential from RetryMin, capped
+// at RetryMax, jittered.
+func (s *Service) backoff(attempts int) time.Duration {
+	d := min(s.cfg.RetryMin<<min(attempts-1, 16), s.cfg.RetryMax)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// Payload is the JSON body of a push call (README "Push notifications").
+type Payload struct {
+	Type         string  `json:"type"` // "messages"
+	ID           string  `json:"id"`   // the same on every retry of one call: receivers dedupe on it
+	Site         string  `json:"site"`
+	Chatflow     string  `json:"chatflow"`
+	Conversation string  `json:"conversation"`
+	Platform     string  `json:"platform"`   // apns | fcm
+	PushToken    string  `json:"push_token"` // the device's token
+	Messages     int     `json:"messages"`   // team messages in the burst
+	FirstSeq     int64   `json:"first_seq"`
+	LastSeq      int64   `json:"last_seq"`
+	Last         Message `json:"last"` // the burst's newest message
+}
+
+// Message is a message of a push call.
+type Message struct {
+	From string `json:"from"` // agent | bot
+	Name string `json:"name"`
+	Text string `json:"text"` // at most PreviewRunes characters
+	At   string `json:"at"`
+}
+
+// PreviewRunes bounds the message text in a call.
+const PreviewRunes = 200
+
+func (s *Service) send(calls []store.PushCall) []store.PushOutcome {
+	out := make([]store.PushOutcome, len(calls))
+	for i, c := range calls {
+		out[i] = s.call(c)
+	}
+	return out
+}
+
+// call makes one signed POST; a 2xx is delivered, a 4xx other than 408 and
+// 429 is permanent (the receiver refuses it), anything else is retried.
+func (s *Service) call(c store.PushCall) store.PushOutcome {
+	text := []rune(c.Text)
+	if len(text) > PreviewRunes {
+		text = append(text[:PreviewRunes-1], '…')
+	}
+	p := Payload{Type: "messages", ID: "push_" + strconv.FormatInt(c.ID, 10) + "_" + strconv.FormatInt(c.LastSeq, 10),
+		Site: c.Site, Chatflow: c.Chatflow, Conversation: c.Conversation, Platform: c.Platform, PushToken: c.Token,
+		Messages: c.Messages, FirstSeq: c.FirstSeq, LastSeq: c.LastSeq,
+		Last: Message{From: c.From, Name: c.Name, Text: string(text), At: c.At.UTC().Format(time.RFC3339)}}
+	body, _ := json.Marshal(p)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
+	if err != nil {
+		return store.PushOutcome{Err: err, Permanent: true}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Parley-Push/1")
+	webhook.SetHeaders(req.Header, c.Secret, time.Now(), body)
+	res, err := s.client.Do(req)
+	if err != nil {
+		s.log.Info("push: webhook unreachable", "account", c.AccountID, "attempt", c.Attempts, "err", err)
+		return store.PushOutcome{Err: err}
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	res.Body.Close()
+	switch {
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		return store.PushOutcome{}
+	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusRequestTimeout && res.StatusCode != http.StatusTooManyRequests:
+		return store.PushOutcome{Err: fmt.Errorf("push: the webhook refused the call: %s", res.Status), Permanent: true}
+	}
+	s.log.Info("push: webhook failed", "account", c.AccountID, "attempt", c.Attempts, "status", res.Status)
+	return store.PushOutcome{Err: fmt.Errorf("push: the webhook answered %s", res.Status)}
+}
