@@ -120,6 +120,9 @@ var roleSpec = map[string]string{
 	"POST /api/v1/images":                         store.RoleEditor,
 	// Admins change the account and contacts' personal data.
 	"PATCH /api/v1/account":                           store.RoleAdmin,
+	"GET /api/v1/account/push-webhook":                store.RoleAdmin,
+	"PUT /api/v1/account/push-webhook":                store.RoleAdmin,
+	"DELETE /api/v1/account/push-webhook":             store.RoleAdmin,
 	"POST /api/v1/users":                              store.RoleAdmin,
 	"PATCH /api/v1/users/:id":                         store.RoleAdmin,
 	"DELETE /api/v1/users/:id":                        store.RoleAdmin,
