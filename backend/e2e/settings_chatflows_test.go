@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,13 +65,14 @@ func axePage(t *testing.T, ctx context.Context, what string) {
 }
 
 // TestConsoleChatflows: a new admin (an invitation) makes a website
-// chatflow only through the console: the creation steps, office hours and a
-// "URL contains /pricing" rule in the editor's tabs (each tab refusing one
-// bad input beside its field, keeping what was typed), a stale save refused,
-// the live preview on mobile in the offline state, then publishes it. A
-// page of another origin at /pricing shows its heading and presence;
-// /about does not. A mobile chatflow made the same way resolves by its tag
-// through the Go SDK.
+// chatflow only through the console: the creation steps, office hours, an
+// uploaded brand image and a "URL contains /pricing" rule in the editor's
+// tabs (each tab refusing one bad input beside its field, keeping what was
+// typed), a stale save refused, the live preview on mobile in the offline
+// state, then publishes it. A page of another origin at /pricing shows its
+// heading, image and presence; /about does not. A mobile chatflow made the
+// same way resolves by its tag through the Go SDK. axe-core checks the
+// pages on the way.
 func TestConsoleChatflows(t *testing.T) {
 	s := StartSystem(t)
 	_, inbox := demoFlow(t, s)
@@ -116,6 +119,13 @@ func TestConsoleChatflows(t *testing.T) {
 	axePage(t, admin, "the build tab with a message")
 	runT(t, admin, setFields(map[string]string{"availability.office_hours[0].start": "09:00", "availability.office_hours[0].end": "10:00"}))
 	press(t, admin, "#save", "build saved", `document.getElementById('notice') && document.getElementById('notice').textContent === 'Saved.'`)
+	// The brand image: an animated GIF uploaded from the Build tab.
+	gifFile := filepath.Join(t.TempDir(), "brand.gif")
+	if err := os.WriteFile(gifFile, animatedGIF(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runT(t, admin, chromedp.SetUploadFiles(chromedp.ID("image-upload-file"), []string{gifFile}))
+	press(t, admin, "#image-upload-submit", "the uploaded brand image", `!!document.getElementById('image-current') && document.querySelector('[name="look.heading.brand_name"]').value === 'Pricing Team'`)
 
 	// Target: a filter group "URL contains /pricing"; an empty exclusion is refused.
 	press(t, admin, "#tab-target", "the target tab", `!!document.getElementById('add-group')`)
@@ -181,6 +191,7 @@ func TestConsoleChatflows(t *testing.T) {
 		waitJS(t, visitor, "the widget on /pricing", ready, 20*time.Second)
 		return evalString(t, visitor, heading) == "Pricing Team"
 	})
+	waitJS(t, visitor, "the uploaded brand image in the heading", `(i => !i.hidden && i.complete && i.naturalWidth === 6)(`+shadow+`.querySelector('[data-parley=heading-image]'))`, 15*time.Second)
 	if p := evalString(t, visitor, shadow+`.querySelector('[data-parley=presence]').textContent`); !strings.Contains(p, "09:00") {
 		t.Errorf("presence on /pricing: %q, want the office hours' opening", p)
 	}

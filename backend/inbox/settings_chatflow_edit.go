@@ -61,23 +61,23 @@ type propRow struct{ Name, Value string }
 // message names the field) and the choices of the selects.
 type editPage struct {
 	settingsPage
-	CF          chatflow.Chatflow
-	Version     int64 // the version the form edits (If-Match)
-	Raw         map[string]string
-	Props       []propRow
-	Tab         string
-	Tabs        []option
-	Other       []string // messages about fields of other tabs
-	Users       []store.User
-	Teams       []store.Team
-	Inboxes     []store.Inbox
-	Surveys     []store.Survey
-	KBs         []store.KnowledgeBase
-	Bots        []store.BotRow
-	SubTypes    []store.SubscriptionType
-	Languages   []option
-	Published   bool
-	ImageUpload string // the brand image upload route, once there is one
+	CF        chatflow.Chatflow
+	Version   int64 // the version the form edits (If-Match)
+	Raw       map[string]string
+	Props     []propRow
+	Tab       string
+	Tabs      []option
+	Other     []string // messages about fields of other tabs
+	Users     []store.User
+	Teams     []store.Team
+	Inboxes   []store.Inbox
+	Surveys   []store.Survey
+	KBs       []store.KnowledgeBase
+	Bots      []store.BotRow
+	SubTypes  []store.SubscriptionType
+	Languages []option
+	Published bool
+	Image     ImageField // the heading image's upload (settings_images.go)
 }
 
 // field is one input as the partials render it.
@@ -340,6 +340,8 @@ func (h *Handler) renderEditor(c *gin.Context, status int, d *editPage) {
 		}
 	}
 	sort.Strings(d.Other)
+	d.Image = h.imageField(c, d.CF.Look.Heading.ImageID, d.CF.ID, d.Version,
+		"/inbox/settings/chatflows/"+strconv.FormatInt(d.CF.ID, 10)+"?tab=build", d.Errors)
 	h.render(c, status, "settings_chatflow.html", d)
 }
 
