@@ -157,6 +157,14 @@ func TestConsoleKnowledgeBase(t *testing.T) {
 	if n := strings.Count(p2.body, `data-article="`); n != 11 || strings.Contains(p2.body, `rel="next"`) || !strings.Contains(p2.body, "Article 000") {
 		t.Errorf("second page lists %d articles", n)
 	}
+	// Search finds one among many, drafts too; a bad query shows beside the box.
+	p = ed.get(kbPath + "?q=" + url.QueryEscape("typed body"))
+	if n := strings.Count(p.body, `data-article="`); n != 1 || !strings.Contains(p.body, "<mark>") {
+		t.Errorf("search lists %d: %.3000s", n, p.body)
+	}
+	if p = ed.get(kbPath + "?q=" + strings.Repeat("x", 300)); fieldErr(p.body, "search.q") == "" {
+		t.Errorf("long query: %d %q", p.status, fieldErr(p.body, "search.q"))
+	}
 	// The category filter.
 	if p = ed.get(kbPath + fmt.Sprintf("?category=%d", catID)); strings.Count(p.body, `data-article="`) != 1 {
 		t.Errorf("category filter lists %d", strings.Count(p.body, `data-article="`))

@@ -98,6 +98,9 @@ type kbPageData struct {
 	FilterCat int64
 	Cursor    string
 	Next      string
+	// A search of the articles (drafts too), instead of the list.
+	Query string
+	Hits  []kbHit
 	// The article form and its preview.
 	Article articleForm
 	Preview template.HTML
@@ -163,10 +166,47 @@ func (h *Handler) kbCategories(c *gin.Context, id int64, d *kbPageData) bool {
 	return true
 }
 
+// kbHit is one search result; Snippet is REST's escaped text with <mark>s.
+type kbHit struct {
+	ID      int64  `json:"id"`
+	Title   string `json:"title"`
+	Snippet string `json:"snippet"`
+}
+
+// SnippetHTML is the snippet as markup: REST escaped the text and added only <mark>.
+func (k kbHit) SnippetHTML() template.HTML { return template.HTML(k.Snippet) }
+
 // renderKB shows a knowledge base: its settings, categories and one page
-// of articles (?category= filters, ?cursor= pages on).
+// of articles (?category= filters, ?cursor= pages on), or the articles
+// matching ?q=.
 func (h *Handler) renderKB(c *gin.Context, status int, id int64, d kbPageData) {
 	if !h.kbCategories(c, id, &d) {
+		return
+	}
+	d.Languages = kb.Languages()
+	if q := c.Query("q"); q != "" {
+		d.Query = q
+		r := h.rest(c, http.MethodGet, kbAPI(id)+"/search?"+url.Values{"q": {q}, "limit": {strconv.Itoa(kb.MaxResults)}}.Encode(), nil, 0)
+		var res struct {
+			Results []kbHit `json:"results"`
+		}
+		switch {
+		case r.Status == http.StatusBadRequest:
+			for f, m := range fromProblem(r.Problem()) {
+				d.Errors["search."+f] = m
+			}
+			status = http.StatusUnprocessableEntity
+		case !r.OK():
+			h.restDeny(c, r)
+			return
+		default:
+			if err := r.Decode(&res); err != nil {
+				h.fail(c, "kb search", err)
+				return
+			}
+			d.Hits = res.Results
+		}
+		h.render(c, status, "settings_knowledge_base.html", d)
 		return
 	}
 	q := url.Values{"limit": {strconv.Itoa(kbArticlesPerPage)}}
