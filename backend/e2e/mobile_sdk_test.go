@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	pevents "github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/store"
 	"github.com/parleychat/parley/widget/client"
 )
 
@@ -161,6 +164,153 @@ func TestMobileSDK(t *testing.T) {
 	t.Run("survey", func(t *testing.T) { mobileSurvey(t, s) })
 	t.Run("rule bot", func(t *testing.T) { mobileRuleBot(t, s) })
 	t.Run("customer agent and help", func(t *testing.T) { mobileCustomerAgentAndHelp(t, s) })
+	t.Run("files, receipts, typing", func(t *testing.T) { mobileFilesAndLive(t, s) })
+	t.Run("presence and email capture", func(t *testing.T) { mobilePresenceAndEmail(t, s) })
+}
+
+// pngBytes is a small PNG file (its header is what the server sniffs).
+var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"), make([]byte, 64)...)
+
+// mobileFilesAndLive: files both ways, refused before any upload when too
+// large or of a forbidden type, with a sentence in the chatflow's
+// language; the team's typing and read receipts reach the app live; the
+// brand image and close button settings reach it.
+func mobileFilesAndLive(t *testing.T, s *System) {
+	cf, _ := mobileFlow(t, s, "app.files", `,"language":"de","look":{"show_close_button":true,"heading":{"kind":"brand","brand_name":"Laden","image_url":"https://cdn.example.com/laden.png"}},"options":{"attachments":true}`)
+	if !cf.ShowCloseButton || cf.BrandImage != "https://cdn.example.com/laden.png" || cf.HeadingName != "Laden" || !cf.Attachments {
+		t.Fatalf("chatflow look %+v", cf)
+	}
+	c, ev := startApp(t, cf, nil)
+	if err := c.CheckFile("early.png", pngBytes); err == nil {
+		t.Fatal("a file was accepted before the conversation exists")
+	}
+	id, _ := c.Send("Ich schicke ein Bild")
+	ev.wait(t, "sent "+id)
+	conv := convID(t, s, c.Conversation())
+	countFiles := func() int {
+		var n int
+		s.DB.Get(&n, `SELECT count(*) FROM attachments WHERE conversation_id = $1`, conv)
+		return n
+	}
+	big := append(append([]byte(nil), pngBytes...), make([]byte, client.MaxFileBytes)...)
+	if _, err := c.SendFile("huge.png", big); err == nil || !strings.Contains(err.Error(), "zu groß") {
+		t.Fatalf("an oversized file: %v, want the German too-large sentence", err)
+	}
+	if _, err := c.SendFile("page.html", []byte("<!DOCTYPE html><html><script>alert(1)</script></html>")); err == nil || !strings.Contains(err.Error(), "Dateien dieses Typs") {
+		t.Fatalf("an HTML file: %v, want the German bad-type sentence", err)
+	}
+	if n := countFiles(); n != 0 {
+		t.Fatalf("%d files stored after refusals", n)
+	}
+	fid, err := c.SendFile("photo.png", pngBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := ev.waitMessage(t, func(m *client.Message) bool { return m.ID == fid && m.Attachment != nil })
+	if own.Attachment.Type != "image/png" || own.Attachment.Size != int64(len(pngBytes)) || own.Attachment.Name != "photo.png" {
+		t.Fatalf("the visitor's file %+v", own.Attachment)
+	}
+	if got, err := c.Download(own.Attachment); err != nil || string(got) != string(pngBytes) {
+		t.Fatalf("download of the visitor's file: %d bytes, %v", len(got), err)
+	}
+
+	// The agent sends a file; the app gets it and can fetch it.
+	agent, err := s.Store.UserByLogin(context.Background(), s.Demo.AgentEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := []byte("%PDF-1.4\n% the invoice\n")
+	if _, _, err := s.Store.AddAttachment(context.Background(), store.NewAttachment{Message: store.NewMessage{ConversationID: conv,
+		ClientID: "agent-file-1", AuthorType: store.AuthorAgent, AuthorID: agent.ID}, Filename: "invoice.pdf", ContentType: "application/pdf", Data: pdf}); err != nil {
+		t.Fatal(err)
+	}
+	theirs := ev.waitMessage(t, func(m *client.Message) bool { return m.From == "agent" && m.Attachment != nil })
+	if got, err := c.Download(theirs.Attachment); err != nil || string(got) != string(pdf) || theirs.Attachment.Name != "invoice.pdf" {
+		t.Fatalf("download of the agent's file: %q, %v", got, err)
+	}
+
+	// The team types and reads: the app hears both.
+	if err := pevents.Notify(context.Background(), s.DB, pevents.Notice{Account: agent.AccountID, Conversation: conv, Kind: pevents.KindTyping,
+		Author: store.ReadAgent + ":" + strconv.FormatInt(agent.ID, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	ev.wait(t, "typing Ada")
+	if !strings.Contains(c.TypingLine(), "Ada") {
+		t.Fatalf("typing line %q", c.TypingLine())
+	}
+	if _, _, err := s.Store.MarkRead(context.Background(), conv, store.ReadAgent, 2); err != nil {
+		t.Fatal(err)
+	}
+	ev.wait(t, "read 2")
+	if c.AgentRead() != 2 {
+		t.Fatalf("agent read %d", c.AgentRead())
+	}
+}
+
+// waitMessage waits for a message the app was given that satisfies ok.
+func (a *appEvents) waitMessage(t *testing.T, ok func(*client.Message) bool) *client.Message {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		a.mu.Lock()
+		for _, m := range a.messages {
+			if ok(m) {
+				a.mu.Unlock()
+				return m
+			}
+		}
+		lines := strings.Join(a.lines, "\n")
+		a.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("the app never got the message; it heard:\n%s", lines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// mobilePresenceAndEmail: the team goes offline while the app is open:
+// presence with back_at and hide reaches the app live, and the chatflow's
+// email capture (when offline) asks with its own prompt; the address is
+// stored once.
+func mobilePresenceAndEmail(t *testing.T, s *System) {
+	// Office hours: all of today (in the account's zone, UTC for now).
+	today := strings.ToLower(time.Now().UTC().Weekday().String())
+	cf, _ := mobileFlow(t, s, "app.presence", `,"availability":{"mode":"office_hours","office_hours":[{"day":"`+today+`","start":"00:00","end":"24:00"}],
+		"offline":{"behaviour":"hide_launcher"}},"email_capture":{"when":"when_offline","prompt":{"en":"Where can we email you?"}}`)
+	c, ev := startApp(t, cf, nil)
+	if p := c.Presence(); p.State != "available" || p.Hide || c.AskEmail() {
+		t.Fatalf("presence %+v, ask email %v, want available", p, c.AskEmail())
+	}
+	// The account moves to a zone where it is another day: closed now.
+	zone := "Etc/GMT+12"
+	if time.Now().UTC().Hour() >= 12 {
+		zone = "Pacific/Kiritimati"
+	}
+	mobileAPI(t, s, "PATCH", "/account", `{"timezone":"`+zone+`"}`)
+	defer mobileAPI(t, s, "PATCH", "/account", `{"timezone":"UTC"}`)
+	line := ev.wait(t, "presence offline")
+	if !strings.Contains(line, "hide=true") || strings.Contains(line, "back_at= ") {
+		t.Fatalf("live presence %q, want offline with back_at and hide", line)
+	}
+	p := c.Presence()
+	if _, err := time.Parse(time.RFC3339, p.BackAt); err != nil || !p.Hide || !c.EntryHidden() {
+		t.Fatalf("presence %+v (%v), entry hidden %v", p, err, c.EntryHidden())
+	}
+	if !c.AskEmail() || c.EmailPrompt() != "Where can we email you?" {
+		t.Fatalf("ask email %v with %q", c.AskEmail(), c.EmailPrompt())
+	}
+	if err := c.SubmitEmail("not an address"); err == nil || !strings.Contains(err.Error(), "email address") {
+		t.Fatalf("a bad address: %v", err)
+	}
+	if err := c.SubmitEmail("ida@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	ev.wait(t, "email ida@example.com")
+	id, _ := c.Send("Please answer by email")
+	ev.wait(t, "sent "+id)
+	if c.AskEmail() || c.Email() != "ida@example.com" || !strings.Contains(c.Note(), "ida@example.com") {
+		t.Fatalf("after the address: ask %v, email %q, note %q", c.AskEmail(), c.Email(), c.Note())
+	}
 }
 
 // convID is the database id of a conversation's public id.
