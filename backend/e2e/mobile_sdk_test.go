@@ -166,6 +166,7 @@ func TestMobileSDK(t *testing.T) {
 	t.Run("customer agent and help", func(t *testing.T) { mobileCustomerAgentAndHelp(t, s) })
 	t.Run("files, receipts, typing", func(t *testing.T) { mobileFilesAndLive(t, s) })
 	t.Run("presence and email capture", func(t *testing.T) { mobilePresenceAndEmail(t, s) })
+	t.Run("terminal commands", func(t *testing.T) { terminalCommands(t, s) })
 }
 
 // pngBytes is a small PNG file (its header is what the server sniffs).
