@@ -303,4 +303,19 @@ func TestConsoleAdminPagesRefuseOthers(t *testing.T) {
 	if len(keys.Keys) != 0 {
 		t.Error("an editor made an API key")
 	}
+	// An agent changes nothing, whatever form it posts.
+	agent := e.withRole(e.alice, store.RoleAgent)
+	for _, post := range []string{"/inbox/settings/knowledge-bases", "/inbox/settings/surveys", "/inbox/settings/bots",
+		"/inbox/settings/subscription-types", "/inbox/settings/users", "/inbox/settings/api-keys"} {
+		if p := agent.post(post, url.Values{"name": {"x"}, "role": {"admin"}, "action": {"save"}}); p.status != http.StatusForbidden {
+			t.Errorf("agent POST %s: %d", post, p.status)
+		}
+	}
+	var types struct {
+		Types []store.SubscriptionType `json:"subscription_types"`
+	}
+	e.restGet("/api/v1/subscription-types", &types)
+	if len(types.Types) != 0 {
+		t.Error("an agent made a subscription type")
+	}
 }
