@@ -38,6 +38,9 @@ type ConfigCache struct {
 	mu      sync.Mutex
 	entries map[string]*configEntry
 	fetches int // backend requests made, for tests and metrics
+
+	// seen, when set, is told the page origin of every config served.
+	seen func(site, origin string)
 }
 
 // cacheSource is what a ConfigCache caches: site configs here, mobile
@@ -154,6 +157,9 @@ func (c *ConfigCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Add("Vary", "Origin")
 		if c.s.refuseOrigin(w, r, e.allowed, site) {
 			return
+		}
+		if o := c.s.pageOrigin(r); o != "" && c.seen != nil {
+			c.seen(site, o)
 		}
 	}
 	body, enc := e.body, ""

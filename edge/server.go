@@ -32,6 +32,7 @@ type Server struct {
 	Pool *Pool
 
 	s        Settings
+	origins  *originLog
 	mux      *http.ServeMux
 	visitors *visitorHandler
 	draining atomic.Bool
@@ -60,6 +61,9 @@ func New(s Settings) (*Server, error) {
 		s:       s,
 		mux:     http.NewServeMux(),
 	}
+	srv.origins = newOriginLog(s.BackendURL, s.LinkSecret, s)
+	srv.Configs.seen = srv.origins.record
+	go srv.origins.run()
 	srv.visitors = &visitorHandler{pool: srv.Pool, s: s}
 	srv.metrics = newEdgeMetrics(srv)
 	srv.visitors.m = srv.metrics
@@ -93,6 +97,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // widgets reconnect to another edge or to this one restarted. It waits a
 // few seconds at most for those close frames to go out.
 func (srv *Server) Close() {
+	srv.origins.close()
 	srv.Pool.Close()
 	done := make(chan struct{})
 	go func() { srv.visitors.running.Wait(); close(done) }()

@@ -78,6 +78,10 @@ type Settings struct {
 	// WriteTimeout bounds one write to a visitor or link socket.
 	WriteTimeout time.Duration
 
+	// OriginReportEvery is how often the edge tells the backend which page
+	// origins fetched each site's config (the install page's "last seen").
+	OriginReportEvery time.Duration
+
 	// TrustedProxies are the addresses of TLS proxies in front of the
 	// edge: from them, the visitor's address is taken from
 	// X-Forwarded-For (the nearest address no trusted proxy holds).
@@ -112,6 +116,7 @@ func DefaultSettings() Settings {
 		VisitorPingInterval: 30 * time.Second,
 		VisitorPingTimeout:  15 * time.Second,
 		WriteTimeout:        10 * time.Second,
+		OriginReportEvery:   5 * time.Second,
 	}
 }
 
@@ -190,6 +195,7 @@ func (s Settings) withDefaults() Settings {
 	defDur(&s.VisitorPingInterval, d.VisitorPingInterval)
 	defDur(&s.VisitorPingTimeout, d.VisitorPingTimeout)
 	defDur(&s.WriteTimeout, d.WriteTimeout)
+	defDur(&s.OriginReportEvery, d.OriginReportEvery)
 	if s.LinkReadLimit <= 0 {
 		s.LinkReadLimit = d.LinkReadLimit
 	}

@@ -52,6 +52,7 @@ func (a *API) Register(r *gin.Engine) {
 	r.GET("/internal/sites/:site/config", a.internal, a.siteConfig)
 	r.GET("/internal/sites/:site/mobile/:tag", a.internal, a.mobileChatflow)
 	r.GET("/internal/sites/:site/images/:id", a.internal, a.siteImage)
+	r.POST("/internal/origins-seen", a.internal, a.originsSeen)
 	r.NoRoute(func(c *gin.Context) {
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			problem.Status(c.Writer, http.StatusNotFound, "No such endpoint.")

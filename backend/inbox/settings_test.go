@@ -29,7 +29,7 @@ var (
 		"/inbox/settings/subscription-types/1", "/inbox/settings/images"}
 	adminPaths = []string{"/inbox/settings/account", "/inbox/settings/users", "/inbox/settings/users/1", "/inbox/settings/users/1/delete",
 		"/inbox/settings/teams", "/inbox/settings/teams/1", "/inbox/settings/inboxes", "/inbox/settings/inboxes/1",
-		"/inbox/settings/inboxes/1/delete", "/inbox/settings/api-keys", "/inbox/settings/api-keys/1/revoke"}
+		"/inbox/settings/inboxes/1/delete", "/inbox/settings/api-keys", "/inbox/settings/api-keys/1/revoke", "/inbox/settings/install"}
 )
 
 // The console's links show only to those who may use them, and its URLs
