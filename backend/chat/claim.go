@@ -8,13 +8,19 @@ import "context"
 // address reaches nothing of that customer. Only identification
 // (identity.go) gives a visitor a contact. An erased visitor's claim is
 // stored again for them as the new visitor they now are.
+//
+// An address arriving after a message left while nobody could answer
+// marks the confirmation email in the claim's own commit.
 func (s *session) claimEmail(ctx context.Context, email string) error {
+	confirm := false
 	claim := func() error {
-		var conv int64
-		if s.conv != nil {
-			conv = s.conv.ID
+		if s.conv == nil {
+			return s.e.st.ClaimEmail(ctx, s.account.ID, s.visitor.ID, 0, email)
 		}
-		return s.e.st.ClaimEmail(ctx, s.account.ID, s.visitor.ID, conv, email)
+		if confirm = s.confirmsOffline(); confirm {
+			return s.e.st.ClaimEmailConfirmingOffline(ctx, s.account.ID, s.visitor.ID, s.conv.ID, email)
+		}
+		return s.e.st.ClaimEmail(ctx, s.account.ID, s.visitor.ID, s.conv.ID, email)
 	}
 	err := claim()
 	if err != nil && s.visitorGone(ctx, err) {
@@ -23,6 +29,7 @@ func (s *session) claimEmail(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
+	s.offlineConfirmed = s.offlineConfirmed || confirm
 	s.visitor.ClaimedEmail = email
 	if s.conv != nil {
 		s.conv.ClaimedEmail = email

@@ -57,7 +57,6 @@ func (s *session) onEmail(f *widget.Frame) {
 		return
 	}
 	s.write(widget.Frame{Type: widget.FrameEmail, ID: f.ID, Email: f.Email})
-	s.confirmOffline(ctx) // a message left while offline, now with an address
 }
 
 // deliver hands a typing or read notice of the followed conversation to

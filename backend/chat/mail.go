@@ -9,15 +9,14 @@ import (
 )
 
 // Mailer is what the chat asks of email (backend/mail.Service): reopen
-// links, transcripts on request and the confirmation of offline messages.
+// links and transcripts on request. With a Mailer, the chat also marks
+// messages left while nobody could answer for their confirmation by
+// email, in the commit that stores them (confirmsOffline).
 type Mailer interface {
 	// ResumeConversation returns the conversation a reopen link's token names.
 	ResumeConversation(ctx context.Context, token string) (int64, error)
 	// SendTranscript queues the conversation's transcript to its visitor's address.
 	SendTranscript(ctx context.Context, conv *store.Conversation) error
-	// ConfirmOffline queues, once per conversation, the confirmation of a
-	// message left while nobody could answer.
-	ConfirmOffline(ctx context.Context, conv *store.Conversation) error
 }
 
 // resumed returns the conversation a hello's resume token names, moved
@@ -72,21 +71,11 @@ func (s *session) onTranscript(f *widget.Frame) {
 	}
 }
 
-// confirmOffline asks for the offline confirmation when the visitor wrote
-// while nobody could answer and an address is known; once per session
-// (the outbox keeps it to once per conversation).
-func (s *session) confirmOffline(ctx context.Context) {
-	m := s.e.cfg.Mailer
-	if m == nil || s.conv == nil || s.offlineConfirmed || s.presenceSent == nil || !widget.Offline(*s.presenceSent) ||
-		(s.visitor.ContactID == nil && s.conv.ClaimedEmail == "") {
-		return
-	}
-	err := m.ConfirmOffline(ctx, s.conv)
-	if err == nil {
-		s.offlineConfirmed = true
-		return
-	}
-	if !errors.Is(err, store.ErrMailRateLimited) && s.ctx.Err() == nil {
-		s.e.log.Warn("chat: offline confirmation", "err", err)
-	}
+// confirmsOffline says whether what the visitor sends now (a message, or
+// the address after one) calls for the confirmation by email of a message
+// left while nobody could answer: email is on, the visitor was last told
+// the team is away, and this session has not asked yet (the mail job
+// sends it once per conversation).
+func (s *session) confirmsOffline() bool {
+	return s.e.cfg.Mailer != nil && !s.offlineConfirmed && s.presenceSent != nil && widget.Offline(*s.presenceSent)
 }

@@ -53,7 +53,7 @@ type session struct {
 	dataConsent        bool             // the visitor granted explicit data-processing consent (consent.go)
 	dataConsentVersion string           // … to the notice of this version
 	flowAt             time.Time        // when flow was read (consent.go re-reads it)
-	offlineConfirmed   bool             // the offline confirmation was queued (mail.go)
+	offlineConfirmed   bool             // the offline confirmation was marked (mail.go)
 
 	// Handed over by the hub, guarded by liveMu; liveWake says there is some.
 	liveMu       sync.Mutex
@@ -415,12 +415,16 @@ func (s *session) onSend(f *widget.Frame) {
 			s.conversationStarted(ctx)
 		}
 	}
+	// Left while nobody can answer, with an address to confirm it to: the
+	// confirmation email is marked in the message's own commit.
+	confirm := s.confirmsOffline() && (s.visitor.ContactID != nil || s.conv.ClaimedEmail != "")
 	msg, fresh, err := s.e.st.AppendMessage(ctx, store.NewMessage{
 		ConversationID: s.conv.ID,
 		ClientID:       f.ID,
 		AuthorType:     store.AuthorVisitor, // author_id is for users; the conversation names the visitor
 		Body:           text,
 		RequireOpen:    true, // checked under the conversation's row lock
+		ConfirmOffline: confirm,
 	})
 	if errors.Is(err, store.ErrConversationClosed) || errors.Is(err, store.ErrNotFound) {
 		// Closed (or erased): the next send starts a new conversation; an
@@ -437,8 +441,8 @@ func (s *session) onSend(f *widget.Frame) {
 	}
 	// Only now is the message durable.
 	s.write(widget.Frame{Type: widget.FrameAck, ID: f.ID, Seq: msg.Seq, Conversation: s.conv.PublicID})
-	if fresh {
-		s.confirmOffline(ctx)
+	if fresh && confirm {
+		s.offlineConfirmed = true
 	}
 	// Echo it at once rather than waiting for the notice: straight from the
 	// stored row when it is the next event, else by reading what came before.

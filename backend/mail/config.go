@@ -51,6 +51,7 @@ type Config struct {
 	ResumeTTL, ReplyTTL time.Duration
 
 	Workers     int           // concurrent senders per backend
+	BusyRate    int           // emails a second the senders deliver while the chat path is saturated (negative: no limit)
 	Batch       int           // emails claimed and sent over one connection
 	PollEvery   time.Duration // how often idle senders look for due email
 	MaxAttempts int           // attempts before an email is given up
@@ -68,6 +69,7 @@ const (
 	DefaultResumeTTL   = 14 * 24 * time.Hour
 	DefaultReplyTTL    = 90 * 24 * time.Hour
 	DefaultWorkers     = 4
+	DefaultBusyRate    = 25
 	DefaultBatch       = 50
 	DefaultPollEvery   = time.Second
 	DefaultMaxAttempts = 12
@@ -144,6 +146,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
+	}
+	if c.BusyRate == 0 {
+		c.BusyRate = DefaultBusyRate
 	}
 	if c.Batch == 0 {
 		c.Batch = DefaultBatch

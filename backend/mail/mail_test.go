@@ -246,9 +246,14 @@ func TestVisitorEmails(t *testing.T) {
 	stop := svc.Start()
 	defer stop()
 
-	w.say(t, store.AuthorVisitor, "Hallo, ist jemand da?")
-	check(t, svc.ConfirmOffline(ctx, w.conv))
-	check(t, svc.ConfirmOffline(ctx, w.conv)) // twice asked, once sent
+	// Two messages left while nobody could answer, each marking the
+	// confirmation in its own commit: one email.
+	for i, text := range []string{"Hallo, ist jemand da?", "Ich warte."} {
+		_, _, err := w.st.AppendMessage(ctx, store.NewMessage{ConversationID: w.conv.ID, AuthorType: store.AuthorVisitor,
+			Body: text, ClientID: "offline-" + strconv.Itoa(i), ConfirmOffline: true})
+		check(t, err)
+	}
+	waitNoDue(t, w.st)
 	got := mp.WaitTo(t, w.email, 1, 10*time.Second)
 	if got[0].Subject != "Wir haben Ihre Nachricht erhalten" || !strings.Contains(got[0].Text, "Hallo, ist jemand da?") ||
 		!strings.Contains(got[0].Text, w.email) {

@@ -71,6 +71,10 @@ func (s *Service) Poke() {
 
 // sender delivers due emails until ctx ends: a full batch is followed at
 // once by the next, an empty one waits for a poke or the poll interval.
+// While this backend's chat path is saturated (appends wait for the
+// database), the senders together deliver at most BusyRate emails a
+// second: email can wait seconds, a chat message cannot, and on a busy
+// machine every email's CPU comes out of the chat's.
 func (s *Service) sender(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
@@ -81,11 +85,15 @@ func (s *Service) sender(ctx context.Context) {
 		case <-t.C:
 		case <-s.wake:
 		}
+		began := time.Now()
 		n, err := s.DeliverOnce(context.WithoutCancel(ctx))
 		switch {
 		case err != nil:
 			s.log.Warn("mail: outbox", "err", err)
 			t.Reset(s.cfg.PollEvery)
+		case n > 0 && s.cfg.BusyRate > 0 && s.st.AppendsWaitedWithin(time.Second):
+			// This sender's share of the rate: n emails per Workers/BusyRate seconds.
+			t.Reset(max(0, time.Duration(n*s.cfg.Workers)*time.Second/time.Duration(s.cfg.BusyRate)-time.Since(began)))
 		case n == s.cfg.Batch:
 			t.Reset(0)
 		default:
@@ -110,7 +118,11 @@ func (s *Service) backoff(attempts int) time.Duration {
 
 // client builds the SMTP client of the settings.
 func (s *Service) client() (*gomail.Client, error) {
-	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(s.cfg.Timeout), gomail.WithHELO(s.cfg.domain())}
+	// No NOOP before every message: each batch dials afresh, and a
+	// connection that died mid-batch fails at the next command anyway. It
+	// saves a round trip per email on both ends.
+	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(s.cfg.Timeout), gomail.WithHELO(s.cfg.domain()),
+		gomail.WithoutNoop()}
 	switch s.cfg.TLS {
 	case TLSNone:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))

@@ -28,8 +28,8 @@ func (s *Service) limit() store.MailLimit {
 	return store.MailLimit{Max: s.cfg.PerAddress, Window: s.cfg.Window}
 }
 
-// replyJob turns agent replies the visitor left unread into emails, and
-// closed conversations into transcripts where the chatflow asks for them.
+// replyJob writes the emails the mail_due marks call for: agent replies
+// to visitors who are away, offline confirmations, transcripts at close.
 func (s *Service) replyJob(ctx context.Context) {
 	every := min(s.cfg.PollEvery, max(s.cfg.ReplyDelay/4, 50*time.Millisecond))
 	t := time.NewTicker(every)
@@ -41,62 +41,69 @@ func (s *Service) replyJob(ctx context.Context) {
 		case <-t.C:
 		}
 		if _, err := s.RunDueOnce(context.WithoutCancel(ctx)); err != nil {
-			s.log.Warn("mail: due replies", "err", err)
+			s.log.Warn("mail: due emails", "err", err)
 		}
 	}
 }
 
-// RunDueOnce writes the emails of reply bursts past the delay and of
-// conversations closed since the last run; it returns how many it handled.
+// RunDueOnce writes the emails of reply bursts whose visitor has been
+// away for the delay, of offline messages and of conversations closed
+// since the last run; it returns how many marks it handled.
 func (s *Service) RunDueOnce(ctx context.Context) (int, error) {
-	n, err := s.st.ProcessDueReplies(ctx, s.cfg.ReplyDelay, 100, s.renderReplies)
-	if err != nil {
-		return n, err
+	total := 0
+	for _, kind := range []string{store.DueOffline, store.DueReply, store.DueClose} {
+		delay := time.Duration(0)
+		if kind == store.DueReply {
+			delay = s.cfg.ReplyDelay
+		}
+		n, err := s.st.ProcessDue(ctx, kind, delay, 100, s.renderDue)
+		total += n
+		if err != nil {
+			return total, err
+		}
 	}
-	m, err := s.st.ProcessClosed(ctx, 100, s.renderClosed)
-	if n+m > 0 {
+	if total > 0 {
 		s.Poke()
 	}
-	return n + m, err
+	return total, nil
 }
 
-func (s *Service) renderReplies(ctx context.Context, d *store.DueReply) (*store.OutboxEmail, store.MailLimit, error) {
+// renderDue renders the email a mail_due mark calls for (nil for none).
+func (s *Service) renderDue(ctx context.Context, d *store.Due) (*store.OutboxEmail, store.MailLimit, error) {
 	cc, err := s.conversationContext(ctx, &d.Conversation)
 	if err != nil {
 		return nil, s.limit(), err
 	}
-	v := View{Lang: cc.lang, Brand: cc.brand, Intro: t(cc.lang, "reply_intro", "brand", cc.brand.Name),
-		Footer: t(cc.lang, "footer", "brand", cc.brand.Name)}
-	for _, m := range d.Messages {
-		name := m.AuthorName
-		if name == "" {
-			name = cc.brand.Name
+	id := strconv.FormatInt(d.Conversation.ID, 10)
+	switch d.Kind {
+	case store.DueReply:
+		return s.visitorEmail(ctx, cc, &d.Conversation, store.MailReply, d.Recipient.Email,
+			t(cc.lang, "reply_intro", "brand", cc.brand.Name), t(cc.lang, "reply_subject", "brand", cc.brand.Name), d.Messages, "")
+	case store.DueOffline:
+		return s.visitorEmail(ctx, cc, &d.Conversation, store.MailOffline, d.Recipient.Email,
+			t(cc.lang, "offline_intro", "email", d.Recipient.Email), t(cc.lang, "offline_subject"), d.Messages, "offline:"+id)
+	case store.DueClose:
+		if cc.flow == nil || !cc.flow.EmailCapture.TranscriptAtClose || d.Recipient.RefusedCommunication {
+			return nil, s.limit(), nil
 		}
-		v.Lines = append(v.Lines, Line{Author: name, Text: m.Body, File: m.HasAttachment})
+		return s.transcript(ctx, cc, &d.Conversation, d.Recipient.Email, d.Messages,
+			"transcript-close:"+id+":"+strconv.FormatInt(d.Conversation.LastSeq, 10))
 	}
-	if u := s.resumeURL(ctx, &d.Conversation); u != "" {
-		v.Button, v.ButtonURL = t(cc.lang, "reply_button"), u
-	}
-	replyTo := s.replyAddress(ctx, cc.acct, d.Conversation.ID)
-	if replyTo != "" {
-		v.Hint = t(cc.lang, "reply_by_email")
-	}
-	return s.email(cc, &d.Conversation, store.MailReply, d.Recipient.Email, replyTo,
-		t(cc.lang, "reply_subject", "brand", cc.brand.Name), v, "")
-}
-
-func (s *Service) renderClosed(ctx context.Context, d *store.ClosedDue) (*store.OutboxEmail, store.MailLimit, error) {
-	cc, err := s.conversationContext(ctx, &d.Conversation)
-	if err != nil || cc.flow == nil || !cc.flow.EmailCapture.TranscriptAtClose || d.Recipient.RefusedCommunication || len(d.Messages) == 0 {
-		return nil, s.limit(), err
-	}
-	return s.transcript(ctx, cc, &d.Conversation, d.Recipient.Email, d.Messages,
-		"transcript-close:"+strconv.FormatInt(d.Conversation.ID, 10)+":"+strconv.FormatInt(d.Conversation.LastSeq, 10))
+	return nil, s.limit(), nil
 }
 
 func (s *Service) transcript(ctx context.Context, cc *conversationContext, conv *store.Conversation, to string, ms []store.Message, dedupe string) (*store.OutboxEmail, store.MailLimit, error) {
-	v := View{Lang: cc.lang, Brand: cc.brand, Intro: t(cc.lang, "transcript_intro", "brand", cc.brand.Name),
-		Footer: t(cc.lang, "footer", "brand", cc.brand.Name)}
+	return s.visitorEmail(ctx, cc, conv, store.MailTranscript, to, t(cc.lang, "transcript_intro", "brand", cc.brand.Name),
+		t(cc.lang, "transcript_subject", "brand", cc.brand.Name), ms, dedupe)
+}
+
+// visitorEmail renders an email about conv to its visitor at to: intro,
+// the messages ms (the visitor's own as "you", the team's by the agent's
+// name or the brand's), and while the conversation is open a reopen link
+// and, with a reply address, the hint that replying works.
+func (s *Service) visitorEmail(ctx context.Context, cc *conversationContext, conv *store.Conversation, kind, to, intro, subject string,
+	ms []store.Message, dedupe string) (*store.OutboxEmail, store.MailLimit, error) {
+	v := View{Lang: cc.lang, Brand: cc.brand, Intro: intro, Footer: t(cc.lang, "footer", "brand", cc.brand.Name)}
 	for _, m := range ms {
 		name := m.AuthorName
 		switch {
@@ -107,26 +114,21 @@ func (s *Service) transcript(ctx context.Context, cc *conversationContext, conv 
 		}
 		v.Lines = append(v.Lines, Line{Author: name, Text: m.Body, File: m.HasAttachment})
 	}
+	replyTo := s.replyAddress(ctx, cc.acct, conv.ID)
 	if conv.Status == store.StatusOpen {
 		if u := s.resumeURL(ctx, conv); u != "" {
 			v.Button, v.ButtonURL = t(cc.lang, "reply_button"), u
 		}
+		if replyTo != "" {
+			v.Hint = t(cc.lang, "reply_by_email")
+		}
 	}
-	return s.email(cc, conv, store.MailTranscript, to, s.replyAddress(ctx, cc.acct, conv.ID),
-		t(cc.lang, "transcript_subject", "brand", cc.brand.Name), v, dedupe)
-}
-
-// email renders v into an outbox row.
-func (s *Service) email(cc *conversationContext, conv *store.Conversation, kind, to, replyTo, subject string, v View, dedupe string) (*store.OutboxEmail, store.MailLimit, error) {
 	text, html, err := render(v)
 	if err != nil {
 		return nil, s.limit(), err
 	}
-	e := &store.OutboxEmail{AccountID: &cc.acct.ID, Kind: kind, MessageID: s.NewMessageID(), Recipient: to,
+	e := &store.OutboxEmail{AccountID: &cc.acct.ID, ConversationID: &conv.ID, Kind: kind, MessageID: s.NewMessageID(), Recipient: to,
 		FromName: cc.fromName(), ReplyTo: replyTo, Subject: subject, TextBody: text, HTMLBody: html}
-	if conv != nil {
-		e.ConversationID = &conv.ID
-	}
 	if dedupe != "" {
 		e.DedupeKey = &dedupe
 	}
@@ -152,53 +154,6 @@ func (s *Service) SendTranscript(ctx context.Context, conv *store.Conversation) 
 		return err
 	}
 	e, lim, err := s.transcript(ctx, cc, conv, r.Email, ms, "")
-	if err != nil {
-		return err
-	}
-	if _, err := s.st.EnqueueEmail(ctx, e, lim); err != nil {
-		return err
-	}
-	s.Poke()
-	return nil
-}
-
-// ConfirmOffline queues, once per conversation, the confirmation of a
-// message the visitor left while the team was away, quoting it.
-func (s *Service) ConfirmOffline(ctx context.Context, conv *store.Conversation) error {
-	r, err := s.st.ConversationRecipient(ctx, conv.ID)
-	if err != nil {
-		return err
-	}
-	if r.Email == "" {
-		return ErrNoAddress
-	}
-	ms, err := s.st.MessagesAfter(ctx, conv.ID, 0, 50, false)
-	if err != nil {
-		return err
-	}
-	cc, err := s.conversationContext(ctx, conv)
-	if err != nil {
-		return err
-	}
-	v := View{Lang: cc.lang, Brand: cc.brand, Intro: t(cc.lang, "offline_intro", "email", r.Email),
-		Footer: t(cc.lang, "footer", "brand", cc.brand.Name)}
-	for _, m := range ms {
-		if m.AuthorType == store.AuthorVisitor {
-			v.Lines = append(v.Lines, Line{Author: t(cc.lang, "you"), Text: m.Body, File: m.HasAttachment})
-		}
-	}
-	if len(v.Lines) == 0 {
-		return nil // nothing left yet; the next message confirms
-	}
-	if u := s.resumeURL(ctx, conv); u != "" {
-		v.Button, v.ButtonURL = t(cc.lang, "reply_button"), u
-	}
-	replyTo := s.replyAddress(ctx, cc.acct, conv.ID)
-	if replyTo != "" {
-		v.Hint = t(cc.lang, "reply_by_email")
-	}
-	e, lim, err := s.email(cc, conv, store.MailOffline, r.Email, replyTo, t(cc.lang, "offline_subject"), v,
-		"offline:"+strconv.FormatInt(conv.ID, 10))
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,9 @@ type appender struct {
 	mu      sync.Mutex
 	pending []*appendReq
 	running int // batches in flight
+	// waited is when an append last found every batch slot writing: the
+	// message path was saturated then (AppendsWaitedWithin).
+	waited time.Time
 }
 
 // submit queues r and makes sure a batch runner will take it.
@@ -91,11 +94,23 @@ func (s *Store) submitAppend(r *appendReq) {
 	start := a.running < appendInFlight
 	if start {
 		a.running++
+	} else {
+		a.waited = time.Now()
 	}
 	a.mu.Unlock()
 	if start {
 		go s.runAppends()
 	}
+}
+
+// AppendsWaitedWithin reports whether, within d, a message append had to
+// wait because every batch slot was writing: the message path is
+// saturated, and background work (the email senders) yields to it.
+func (s *Store) AppendsWaitedWithin(d time.Duration) bool {
+	a := &s.appends
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.waited.IsZero() && time.Since(a.waited) < d
 }
 
 // WaitAppends returns once no append waits or is being written (or when
@@ -147,17 +162,17 @@ func (s *Store) runAppends() {
 // order. A client id stored before is left alone (and reported), as is a
 // message to a conversation that must be open and is not.
 const appendBatchSQL = `WITH input AS (
-		SELECT conv, client_id, author_type, author_id, internal, body, require_open, ord FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::boolean[])
-			WITH ORDINALITY AS t(conv, client_id, author_type, author_id, internal, body, require_open, ord)),
+		SELECT conv, client_id, author_type, author_id, internal, body, require_open, confirm_offline, ord FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[])
+			WITH ORDINALITY AS t(conv, client_id, author_type, author_id, internal, body, require_open, confirm_offline, ord)),
 	existing AS (
 		SELECT i.ord, m.id FROM input i JOIN messages m ON m.conversation_id = i.conv AND m.client_id = i.client_id),
 	fresh AS (
-		SELECT i.conv, i.client_id, i.author_type, i.author_id, i.internal, i.body, i.require_open, i.ord FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)),
+		SELECT i.conv, i.client_id, i.author_type, i.author_id, i.internal, i.body, i.require_open, i.confirm_offline, i.ord FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)),
 	locked AS (
 		SELECT c.id, c.last_seq, c.account_id, c.status FROM conversations c
 		WHERE c.id IN (SELECT conv FROM fresh) ORDER BY c.id FOR UPDATE),
 	ok AS (
-		SELECT f.conv, f.client_id, f.author_type, f.author_id, f.internal, f.body, f.require_open, f.ord, l.last_seq + row_number() OVER (PARTITION BY f.conv ORDER BY f.ord) AS seq
+		SELECT f.conv, f.client_id, f.author_type, f.author_id, f.internal, f.body, f.require_open, f.confirm_offline, f.ord, l.last_seq + row_number() OVER (PARTITION BY f.conv ORDER BY f.ord) AS seq
 		FROM fresh f JOIN locked l ON l.id = f.conv
 		WHERE NOT f.require_open OR l.status = 'open'),
 	conv AS (
@@ -174,11 +189,13 @@ const appendBatchSQL = `WITH input AS (
 		SELECT conv, seq, client_id, author_type, author_id, internal, body FROM ok
 		ON CONFLICT (conversation_id, client_id) DO NOTHING
 		RETURNING conversation_id, seq, id, created_at),
-	-- The first agent reply of a burst marks the conversation for the
-	-- mail job (backend/mail), in this same commit: nothing due is lost.
+	-- The first agent reply of a burst, and a message left while nobody
+	-- could answer, mark the conversation for the mail job (backend/mail)
+	-- in this same commit: nothing due is lost.
 	due AS (
 		INSERT INTO mail_due (conversation_id, kind)
-		SELECT DISTINCT conv, 'reply' FROM ok WHERE author_type = 'agent' AND NOT internal
+		SELECT DISTINCT conv, CASE WHEN author_type = 'agent' THEN 'reply' ELSE 'offline' END FROM ok
+		WHERE author_type = 'agent' AND NOT internal OR confirm_offline AND author_type = 'visitor'
 		ON CONFLICT (conversation_id, kind) DO NOTHING)
 	SELECT i.ord, e.id IS NOT NULL, l.account_id, l.id IS NOT NULL AND ok.ord IS NULL AND e.id IS NULL,
 		ins.id, ins.seq, ins.created_at
@@ -260,10 +277,12 @@ func (s *Store) execBatch(rows []*appendReq) ([]appendRes, error) {
 		internal  = make([]bool, n)
 		bodies    = make([]string, n)
 		open      = make([]bool, n)
+		offline   = make([]bool, n)
 	)
 	for i, r := range rows {
 		m := r.m
 		convs[i], authors[i], internal[i], bodies[i], open[i] = m.ConversationID, m.AuthorType, m.Internal, m.Body, m.RequireOpen
+		offline[i] = m.ConfirmOffline
 		clients[i] = sql.NullString{String: m.ClientID, Valid: m.ClientID != ""}
 		authorIDs[i] = sql.NullInt64{Int64: m.AuthorID, Valid: m.AuthorID != 0}
 	}
@@ -274,7 +293,7 @@ func (s *Store) execBatch(rows []*appendReq) ([]appendRes, error) {
 		return nil, err
 	}
 	q, err := stmt.QueryContext(ctx, pq.Array(convs), pq.Array(clients), pq.Array(authors),
-		pq.Array(authorIDs), pq.Array(internal), pq.Array(bodies), pq.Array(open))
+		pq.Array(authorIDs), pq.Array(internal), pq.Array(bodies), pq.Array(open), pq.Array(offline))
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,17 @@ import (
 // LinkVisitorContact) links a visitor to a contact. Agents' lists learn of
 // the claim on commit. The caller validates the address.
 func (s *Store) ClaimEmail(ctx context.Context, accountID, visitorID, conversationID int64, email string) error {
+	return s.claimEmail(ctx, accountID, visitorID, conversationID, email, false)
+}
+
+// ClaimEmailConfirmingOffline is ClaimEmail for a visitor whose message in
+// the conversation was left while nobody could answer: in the same
+// transaction it marks the conversation for the email confirming it.
+func (s *Store) ClaimEmailConfirmingOffline(ctx context.Context, accountID, visitorID, conversationID int64, email string) error {
+	return s.claimEmail(ctx, accountID, visitorID, conversationID, email, true)
+}
+
+func (s *Store) claimEmail(ctx context.Context, accountID, visitorID, conversationID int64, email string, confirmOffline bool) error {
 	email = cleanText(email, 254)
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE visitors SET claimed_email = $3 WHERE id = $1 AND account_id = $2`, visitorID, accountID, email)
@@ -34,6 +45,12 @@ func (s *Store) ClaimEmail(ctx context.Context, accountID, visitorID, conversati
 			WHERE id = $1 AND account_id = $2 AND visitor_id = $3`, conversationID, accountID, visitorID, email)
 		if err := rowsOrNotFound(res, err); err != nil {
 			return err
+		}
+		if confirmOffline {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_due (conversation_id, kind) VALUES ($1, 'offline')
+				ON CONFLICT (conversation_id, kind) DO NOTHING`, conversationID); err != nil {
+				return err
+			}
 		}
 		announce(tx, events.Notice{Account: accountID, Conversation: conversationID, Kind: events.KindConversation})
 		return nil

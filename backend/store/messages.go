@@ -42,6 +42,10 @@ type NewMessage struct {
 	Internal       bool
 	Body           string
 	RequireOpen    bool // refuse with ErrConversationClosed if the conversation is closed
+	// ConfirmOffline marks the conversation, in the message's own commit,
+	// for the email confirming a message left while nobody could answer
+	// (written by the mail job, once per conversation).
+	ConfirmOffline bool
 
 	withFile bool // set by AddAttachment: the message carries a file
 }

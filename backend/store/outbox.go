@@ -218,34 +218,61 @@ func (s *Store) ConversationRecipient(ctx context.Context, id int64) (MailRecipi
 	return conversationRecipient(ctx, s.db, id)
 }
 
-// DueReply is a burst of agent replies the visitor has not read, handed to
-// the renderer of its email.
-type DueReply struct {
+// Kinds of mail_due marks: conversations with email to decide on, each
+// marked by the transaction that caused it.
+const (
+	DueReply   = "reply"   // agent replies: mailed once the visitor has been away for the delay
+	DueClose   = "close"   // closed: the transcript at close, where the chatflow asks for it
+	DueOffline = "offline" // a message left while nobody could answer: its confirmation
+)
+
+// Due is a conversation with email to decide on, handed to the renderer
+// of its email.
+type Due struct {
+	Kind         string
 	Conversation Conversation
 	Recipient    MailRecipient
-	Messages     []Message // the agent's replies not read and not mailed, oldest first
-	MailedSeq    int64     // mailed up to here before
-	ReadSeq      int64     // the visitor has read up to here
+	// Messages: for a reply, the agent's replies neither read nor mailed;
+	// for a close, what the visitor saw; for an offline message, the
+	// visitor's messages. Oldest first.
+	Messages []Message
 }
 
-// ProcessDueReplies handles up to limit conversations whose first unmailed
-// agent reply is older than delay and whose visitor has had no widget
-// socket open for delay either (one with a socket sees the replies live),
-// one transaction each: render returns the email (nil for none: no
-// address, all read); it is written to the outbox together with how far
-// the conversation is now mailed, and the burst's marker goes. Backends
-// share the work (SKIP LOCKED). It returns how many bursts it handled.
-func (s *Store) ProcessDueReplies(ctx context.Context, delay time.Duration, limit int,
-	render func(ctx context.Context, d *DueReply) (*OutboxEmail, MailLimit, error)) (int, error) {
+// dueMessages selects each kind's messages of conversation $1 (after seq $2).
+var dueMessages = map[string]string{
+	DueReply:   `m.seq > $2 AND m.author_type = 'agent' AND NOT m.internal ORDER BY m.seq LIMIT 50`,
+	DueClose:   `m.seq > $2 AND NOT m.internal ORDER BY m.seq LIMIT 500`,
+	DueOffline: `m.seq > $2 AND m.author_type = 'visitor' ORDER BY m.seq LIMIT 50`,
+}
+
+// ProcessDue handles up to limit marks of kind older than delay, one
+// transaction each: the mark goes, render returns the email (nil for none)
+// and it is written to the outbox; for replies, with how far the
+// conversation is now mailed. A reply waits while its visitor has a widget
+// socket open on any backend, or closed the last one less than delay ago:
+// they see it live. Nothing is rendered without an address or messages,
+// and an address that has had its share of email for now gets none (the
+// chat keeps everything). Backends share the work (SKIP LOCKED). It
+// returns how many marks it handled.
+func (s *Store) ProcessDue(ctx context.Context, kind string, delay time.Duration, limit int,
+	render func(ctx context.Context, d *Due) (*OutboxEmail, MailLimit, error)) (int, error) {
+	msgs, ok := dueMessages[kind]
+	if !ok {
+		return 0, errors.New("store: unknown mail_due kind " + kind)
+	}
+	away := ""
+	if kind == DueReply {
+		away = ` AND NOT ` + visitorConnected("$2")
+	}
+	claim := `DELETE FROM mail_due WHERE ctid = (SELECT d.ctid FROM mail_due d JOIN conversations c ON c.id = d.conversation_id
+		WHERE d.kind = $1 AND d.since <= now() - $2::interval` + away + `
+		ORDER BY d.since LIMIT 1 FOR UPDATE OF d SKIP LOCKED) RETURNING conversation_id`
 	done := 0
 	for done < limit {
 		found := false
 		err := s.tx(ctx, func(tx *sqlx.Tx) error {
 			var convID int64
-			err := tx.GetContext(ctx, &convID, `DELETE FROM mail_due WHERE ctid = (SELECT d.ctid FROM mail_due d
-					JOIN conversations c ON c.id = d.conversation_id
-				WHERE d.kind = 'reply' AND d.since <= now() - $1::interval AND NOT `+visitorConnected("$1")+`
-				ORDER BY d.since LIMIT 1 FOR UPDATE OF d SKIP LOCKED) RETURNING conversation_id`, delay.String())
+			err := tx.GetContext(ctx, &convID, claim, kind, delay.String())
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
@@ -253,27 +280,29 @@ func (s *Store) ProcessDueReplies(ctx context.Context, delay time.Duration, limi
 				return err
 			}
 			found = true
-			d := DueReply{}
+			d := Due{Kind: kind}
 			if err := tx.GetContext(ctx, &d.Conversation, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, convID); err != nil {
 				return notFound(err)
 			}
-			if d.Recipient, err = conversationRecipient(ctx, tx, convID); err != nil {
-				return err
+			if d.Recipient, err = conversationRecipient(ctx, tx, convID); err != nil || d.Recipient.Email == "" {
+				return err // nowhere to send it
 			}
-			if err := tx.QueryRowxContext(ctx, `SELECT COALESCE((SELECT mailed_seq FROM conversation_mail WHERE conversation_id = $1), 0),
-				COALESCE((SELECT visitor_read_seq FROM conversation_reads WHERE conversation_id = $1), 0)`, convID).
-				Scan(&d.MailedSeq, &d.ReadSeq); err != nil {
-				return err
+			var after int64
+			if kind == DueReply {
+				// Neither mailed before nor read in the chat meanwhile.
+				if err := tx.GetContext(ctx, &after, `SELECT GREATEST(
+					COALESCE((SELECT mailed_seq FROM conversation_mail WHERE conversation_id = $1), 0),
+					COALESCE((SELECT visitor_read_seq FROM conversation_reads WHERE conversation_id = $1), 0))`, convID); err != nil {
+					return err
+				}
 			}
-			after := max(d.MailedSeq, d.ReadSeq)
 			if err := tx.SelectContext(ctx, &d.Messages, `SELECT `+messageColumnsM+`, COALESCE(u.name, '') AS author_name, `+hasAttachment+` FROM messages m
 				LEFT JOIN users u ON u.id = m.author_id
-				WHERE m.conversation_id = $1 AND m.seq > $2 AND m.author_type = 'agent' AND NOT m.internal
-				ORDER BY m.seq LIMIT 50`, convID, after); err != nil {
+				WHERE m.conversation_id = $1 AND `+msgs, convID, after); err != nil {
 				return err
 			}
-			if len(d.Messages) == 0 || d.Recipient.Email == "" {
-				return nil // read in the chat meanwhile, or nowhere to send it
+			if len(d.Messages) == 0 {
+				return nil
 			}
 			e, lim, err := render(ctx, &d)
 			if err != nil || e == nil {
@@ -281,72 +310,17 @@ func (s *Store) ProcessDueReplies(ctx context.Context, delay time.Duration, limi
 			}
 			if _, err := enqueueEmail(ctx, tx, e, lim); err != nil {
 				if errors.Is(err, ErrMailRateLimited) {
-					return nil // the address has had enough for now; the chat keeps the replies
+					return nil
 				}
 				return err
+			}
+			if kind != DueReply {
+				return nil
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO conversation_mail (conversation_id, mailed_seq) VALUES ($1, $2)
 				ON CONFLICT (conversation_id) DO UPDATE SET mailed_seq = GREATEST(conversation_mail.mailed_seq, EXCLUDED.mailed_seq)`,
 				convID, d.Messages[len(d.Messages)-1].Seq)
 			return err
-		})
-		if err != nil {
-			return done, err
-		}
-		if !found {
-			return done, nil
-		}
-		done++
-	}
-	return done, nil
-}
-
-// ClosedDue is a conversation closed since the mail job last looked.
-type ClosedDue struct {
-	Conversation Conversation
-	Recipient    MailRecipient
-	Messages     []Message // what the visitor saw, oldest first
-}
-
-// ProcessClosed handles up to limit conversations closed since the last
-// run, one transaction each: render returns the transcript to send (nil
-// for none), written to the outbox as the close mark goes.
-func (s *Store) ProcessClosed(ctx context.Context, limit int,
-	render func(ctx context.Context, d *ClosedDue) (*OutboxEmail, MailLimit, error)) (int, error) {
-	done := 0
-	for done < limit {
-		found := false
-		err := s.tx(ctx, func(tx *sqlx.Tx) error {
-			var convID int64
-			err := tx.GetContext(ctx, &convID, `DELETE FROM mail_due WHERE ctid = (SELECT ctid FROM mail_due WHERE kind = 'close'
-				ORDER BY since LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING conversation_id`)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			found = true
-			d := ClosedDue{}
-			if err := tx.GetContext(ctx, &d.Conversation, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, convID); err != nil {
-				return notFound(err)
-			}
-			if d.Recipient, err = conversationRecipient(ctx, tx, convID); err != nil || d.Recipient.Email == "" {
-				return err
-			}
-			if err := tx.SelectContext(ctx, &d.Messages, `SELECT `+messageColumnsM+`, COALESCE(u.name, '') AS author_name, `+hasAttachment+` FROM messages m
-				LEFT JOIN users u ON u.id = m.author_id
-				WHERE m.conversation_id = $1 AND NOT m.internal ORDER BY m.seq LIMIT 500`, convID); err != nil {
-				return err
-			}
-			e, lim, err := render(ctx, &d)
-			if err != nil || e == nil {
-				return err
-			}
-			if _, err := enqueueEmail(ctx, tx, e, lim); err != nil && !errors.Is(err, ErrMailRateLimited) {
-				return err
-			}
-			return nil
 		})
 		if err != nil {
 			return done, err

@@ -8,7 +8,9 @@
 //	parley-load [flags] idle         idle visitor sockets one edge holds, and the edge's memory per socket
 //	parley-load [flags] config       published-config requests per second at the edge against a static file,
 //	                                  counting the edge's requests to the backend
-//	parley-load [flags] all          the three in a row
+//	parley-load [flags] mail         the same durable message rate without and with the email outbox delivering
+//	                                  to a local Mailpit, side by side, and the outbox's delivery rate alone
+//	parley-load [flags] all          throughput, idle and config in a row
 //
 // `make bench` runs each step. Every figure is printed with the target it
 // is held to; the process exits non-zero only when a step cannot run, not
@@ -37,8 +39,9 @@ func main() {
 	tp := throughputFlags(flag.CommandLine)
 	id := idleFlags(flag.CommandLine)
 	cf := configFlags(flag.CommandLine)
+	mo := mailFlags(flag.CommandLine)
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|all\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|all\n")
 		flag.PrintDefaults()
 	}
 	pprofAddr := flag.String("pprof", "", "serve this process's net/http/pprof on this address (the servers take BACKEND_PPROF_ADDR and EDGE_PPROF_ADDR)")
@@ -59,6 +62,8 @@ func main() {
 		err = runIdle(ctx, d, id)
 	case "config":
 		err = runConfig(ctx, d, cf)
+	case "mail":
+		err = runMail(ctx, d, tp, mo)
 	case "all":
 		for _, f := range []func() error{
 			func() error { return runThroughput(ctx, d, tp) },

@@ -73,12 +73,7 @@ func median(xs []float64) float64 {
 // saturatedRate runs a fresh backend and edge, keeps o.window messages in
 // flight per visitor, and returns the rate at which they reach the agent.
 func saturatedRate(ctx context.Context, sys *system, o *throughputOpts, metricsOn bool) (float64, error) {
-	// Earlier rounds' conversations must not crowd the agent's list.
-	if _, err := sys.db.ExecContext(ctx, `UPDATE conversations SET status = 'closed', closed_at = now() WHERE status = 'open'`); err != nil {
-		return 0, err
-	}
-	var benv, eenv []string
-	var scrape []string
+	r := round{label: "m" + onOff(metricsOn)}
 	if metricsOn {
 		bp, err := pgcluster.FreePort()
 		if err != nil {
@@ -88,18 +83,41 @@ func saturatedRate(ctx context.Context, sys *system, o *throughputOpts, metricsO
 		if err != nil {
 			return 0, err
 		}
-		benv = []string{"BACKEND_METRICS_ADDR=127.0.0.1:" + strconv.Itoa(bp)}
-		eenv = []string{"EDGE_METRICS_ADDR=127.0.0.1:" + strconv.Itoa(ep)}
-		scrape = []string{fmt.Sprintf("http://127.0.0.1:%d/metrics", bp), fmt.Sprintf("http://127.0.0.1:%d/metrics", ep)}
+		r.backendEnv = []string{"BACKEND_METRICS_ADDR=127.0.0.1:" + strconv.Itoa(bp)}
+		r.edgeEnv = []string{"EDGE_METRICS_ADDR=127.0.0.1:" + strconv.Itoa(ep)}
+		r.scrape = []string{fmt.Sprintf("http://127.0.0.1:%d/metrics", bp), fmt.Sprintf("http://127.0.0.1:%d/metrics", ep)}
 	} else {
-		benv, eenv = []string{"BACKEND_METRICS_ADDR=off"}, []string{"EDGE_METRICS_ADDR=off"}
+		r.backendEnv, r.edgeEnv = []string{"BACKEND_METRICS_ADDR=off"}, []string{"EDGE_METRICS_ADDR=off"}
 	}
-	be, err := sys.startBackend(ctx, benv...)
+	return saturated(ctx, sys, o, r)
+}
+
+// round is one saturated run's setup: extra environment for its backend
+// and edge, metrics URLs to scrape every second while it runs, and
+// measuring, called with the backend and edge as the measured window
+// starts and again as it ends.
+type round struct {
+	label               string // makes the round's message ids unique
+	backendEnv, edgeEnv []string
+	scrape              []string
+	measuring           func(be, edge *process, end bool)
+}
+
+// saturated runs a fresh backend and edge for round r, keeps o.window
+// messages in flight per visitor, and returns the rate at which they reach
+// the agent over o.measure.
+func saturated(ctx context.Context, sys *system, o *throughputOpts, r round) (float64, error) {
+	// Earlier rounds' conversations must not crowd the agent's list.
+	if _, err := sys.db.ExecContext(ctx, `UPDATE conversations SET status = 'closed', closed_at = now() WHERE status = 'open'`); err != nil {
+		return 0, err
+	}
+	scrape := r.scrape
+	be, err := sys.startBackend(ctx, r.backendEnv...)
 	if err != nil {
 		return 0, err
 	}
 	defer be.stop()
-	edge, err := sys.startEdge(ctx, be.url, append(eenv, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")...)
+	edge, err := sys.startEdge(ctx, be.url, append(append([]string(nil), r.edgeEnv...), "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")...)
 	if err != nil {
 		return 0, err
 	}
@@ -152,7 +170,7 @@ func saturatedRate(ctx context.Context, sys *system, o *throughputOpts, metricsO
 	for i := range vs {
 		acks[i] = make(chan struct{}, 1)
 		vs[i] = chatsim.NewVisitor(chatsim.VisitorConfig{Edge: edge.url, Site: sys.demo.Site, Chatflow: sys.demo.ChatflowID,
-			IDPrefix: fmt.Sprintf("m%s%05d", onOff(metricsOn), i) + strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+			IDPrefix: fmt.Sprintf("%s%05d", r.label, i) + strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
 			OnFrame: func(f widget.Frame) {
 				if f.Type == widget.FrameAck {
 					select {
@@ -197,9 +215,15 @@ func saturatedRate(ctx context.Context, sys *system, o *throughputOpts, metricsO
 		}()
 	}
 	time.Sleep(2 * time.Second) // ramp up
+	if r.measuring != nil {
+		r.measuring(be, edge, false)
+	}
 	d0, t0 := delivered.Load(), time.Now()
 	time.Sleep(o.measure)
 	d1, t1 := delivered.Load(), time.Now()
+	if r.measuring != nil {
+		r.measuring(be, edge, true)
+	}
 	sstop()
 	senders.Wait()
 	rate := float64(d1-d0) / t1.Sub(t0).Seconds()

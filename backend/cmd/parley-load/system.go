@@ -36,8 +36,9 @@ type system struct {
 	demo   *seed.Demo
 	secret string
 
-	mu    sync.Mutex
-	procs []*process
+	mu      sync.Mutex
+	procs   []*process
+	mailpit *process // the mail step's Mailpit
 }
 
 // dirs are where the binaries and the assets are.
