@@ -251,6 +251,8 @@ var (
 		"tr": true, "th": true, "td": true, "kbd": true, "sup": true, "sub": true, "del": true, "ins": true, "dl": true, "dt": true, "dd": true}
 	dropTags = map[string]bool{"script": true, "style": true, "iframe": true, "object": true, "embed": true, "noscript": true,
 		"template": true, "svg": true, "math": true, "textarea": true, "select": true}
+	paraTags = map[string]bool{"p": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "ul": true, "ol": true,
+		"blockquote": true, "pre": true, "table": true, "hr": true, "dl": true}
 	blockTags = map[string]bool{"p": true, "br": true, "li": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
 		"h6": true, "pre": true, "blockquote": true, "tr": true, "hr": true, "div": true, "dt": true, "dd": true, "table": true}
 )
@@ -265,6 +267,15 @@ func sanitise(in string) (safe, text string) {
 		s := txt.String()
 		if s != "" && !strings.HasSuffix(s, "\n") {
 			txt.WriteByte('\n')
+		}
+	}
+	// Paragraph-like blocks stand apart by a blank line.
+	para := func(name string) {
+		if paraTags[name] {
+			newline()
+			if s := txt.String(); s != "" && !strings.HasSuffix(s, "\n\n") {
+				txt.WriteByte('\n')
+			}
 		}
 	}
 	for {
@@ -288,6 +299,7 @@ func sanitise(in string) (safe, text string) {
 			if blockTags[name] {
 				newline()
 			}
+			para(name)
 			if name == "li" {
 				txt.WriteString("• ")
 			}
@@ -307,6 +319,7 @@ func sanitise(in string) (safe, text string) {
 			if blockTags[name] {
 				newline()
 			}
+			para(name)
 			if keepTags[name] && name != "br" && name != "img" && name != "hr" {
 				out.WriteString("</" + name + ">")
 			}

@@ -45,6 +45,9 @@ type Chatflow struct {
 	EmailCapture    string // never | always | when_offline: when to ask for an email address
 	EmailPrompt     string // the sentence asking for it, in Language
 	SurveyID        int64  // the satisfaction survey sent when a conversation closes; 0 = none
+	// MarketingContacts: visitors who leave an address become marketing
+	// contacts (say so where the address is asked).
+	MarketingContacts bool
 
 	PresenceState  string // available | away | offline | at_capacity
 	PresenceText   string // the line to show about it; may be empty
@@ -160,7 +163,7 @@ func Resolve(edgeURL, site, tag string) (*Chatflow, error) {
 	}
 	return &Chatflow{
 		BrandImage: brand, BrandAlias: cf.Look.BrandAlias, HelpTab: cf.Help && cf.Options.KnowledgeBaseID != 0,
-		EmailPrompt: prompt, SurveyID: cf.Options.SurveyID, cfg: cf, edge: base, site: site,
+		EmailPrompt: prompt, SurveyID: cf.Options.SurveyID, MarketingContacts: cf.Options.MarketingContacts, cfg: cf, edge: base, site: site,
 		ID: cf.ID, Channel: cf.Channel, Type: cf.Type, Language: cf.Language, Priority: cf.Priority, MobileTag: cf.MobileTag,
 		HeadingName: cf.HeadingName, HeadingImage: cf.HeadingImage, AccentColor: widget.Accent(cf.Look.AccentColor), Welcome: cf.Welcome,
 		ShowCloseButton: cf.Look.ShowCloseButton, KnowledgeBaseID: cf.Options.KnowledgeBaseID, Attachments: cf.Options.Attachments,
