@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
+	"github.com/parleychat/parley/backend/events/natstest"
 )
 
 // TestChaos: 200 visitors over two edges send 2,000 messages while the
@@ -25,42 +26,94 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos takes half a minute")
 	}
+	c := StartCluster(t, ClusterOptions{Backends: 1, Edges: 2})
+	backend, edge1 := c.Backends[0], c.Edges[0]
+	runChaos(t, c, []int{0}, []chaosEvent{
+		{3 * time.Second, "backend", backend.Kill, backend.Start},
+		{7 * time.Second, "edge 1", edge1.Kill, edge1.Start},
+		{11 * time.Second, "backend", backend.Kill, backend.Start},
+	})
+}
+
+// TestScaleOutChaos: three backends and four edges on a three-node NATS
+// cluster (BUS_URL). 200 visitors spread over the edges send 2,000
+// messages; agents follow every conversation from backends 2 and 3 while
+// backend 1, edge 1 and a NATS node are killed (SIGKILL) and restarted.
+// Every message is stored once, in order, and reaches each agent socket
+// once, in order: messages stored by one backend reach agents on the others
+// only through NATS.
+func TestScaleOutChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos takes half a minute")
+	}
+	nats := natstest.StartCluster(t, 3)
+	c := StartCluster(t, ClusterOptions{Backends: 3, Edges: 4, Env: []string{"BUS_URL=" + nats.URL()}})
+	backend1, edge1, node1 := c.Backends[0], c.Edges[0], nats.Nodes[0]
+	runChaos(t, c, []int{1, 2}, []chaosEvent{
+		{3 * time.Second, "backend 1", backend1.Kill, backend1.Start},
+		{7 * time.Second, "edge 1", edge1.Kill, edge1.Start},
+		{11 * time.Second, "NATS node 1", node1.Kill, node1.Start},
+	})
+}
+
+// chaosEvent kills a process at a moment of the run and starts it again a
+// second later.
+type chaosEvent struct {
+	at          time.Duration
+	what        string
+	kill, start func()
+}
+
+// runChaos sends 2,000 messages from 200 visitors spread over c's edges
+// while events happen, with the agent watching from each backend in
+// watchers, and checks that nothing was lost, duplicated or reordered.
+func runChaos(t *testing.T, c *Cluster, watchers []int, events []chaosEvent) {
 	const (
 		visitors   = 200
 		perVisitor = 10
 		spacing    = 1500 * time.Millisecond // a visitor's messages: one per spacing, jittered within it
 		downFor    = time.Second
 	)
-	c := StartCluster(t, ClusterOptions{Backends: 1, Edges: 2})
-	backend, edge1 := c.Backends[0], c.Edges[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 
-	// The agent watches from the backend's own address, so it sees what
-	// arrives whichever edge the visitors use.
-	agent, err := chatsim.SignIn(ctx, backend.URL, c.Demo.AgentEmail, c.Demo.AgentPass)
-	if err != nil {
-		t.Fatal(err)
+	// The agent watches from backends' own addresses, so each watcher sees
+	// what arrives whichever edge the visitors use.
+	type watch struct {
+		mu        sync.Mutex
+		delivered map[int64][]chatsim.LiveFrame // by conversation, in delivery order
+		w         *chatsim.Watcher
 	}
-	var amu sync.Mutex
-	delivered := map[int64][]chatsim.LiveFrame{} // by conversation, in delivery order
+	var ws []*watch
 	wctx, wstop := context.WithCancel(ctx)
-	watcher := agent.Watch(wctx, func(f chatsim.LiveFrame) {
-		amu.Lock()
-		delivered[f.Conversation] = append(delivered[f.Conversation], f)
-		amu.Unlock()
-	})
-	defer func() { wstop(); watcher.Wait() }()
-	deliveredCount := func() int {
-		amu.Lock()
-		defer amu.Unlock()
+	for _, b := range watchers {
+		agent, err := chatsim.SignIn(ctx, c.Backends[b].URL, c.Demo.AgentEmail, c.Demo.AgentPass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := &watch{delivered: map[int64][]chatsim.LiveFrame{}}
+		w.w = agent.Watch(wctx, func(f chatsim.LiveFrame) {
+			w.mu.Lock()
+			w.delivered[f.Conversation] = append(w.delivered[f.Conversation], f)
+			w.mu.Unlock()
+		})
+		ws = append(ws, w)
+	}
+	defer func() {
+		wstop()
+		for _, w := range ws {
+			w.w.Wait()
+		}
+	}()
+	deliveredCount := func(w *watch) int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
 		n := 0
-		for _, fs := range delivered {
+		for _, fs := range w.delivered {
 			n += len(fs)
 		}
 		return n
 	}
-
 	// Visitors: each runs like a widget and sends its messages at its own pace.
 	vs := make([]*chatsim.Visitor, visitors)
 	sent := make([][]string, visitors) // ids in send order
@@ -69,7 +122,7 @@ func TestChaos(t *testing.T) {
 	defer func() { vstop(); running.Wait() }()
 	start := time.Now()
 	for i := range vs {
-		vs[i] = chatsim.NewVisitor(chatsim.VisitorConfig{Edge: c.Edges[i%2].URL, Site: c.Demo.Site,
+		vs[i] = chatsim.NewVisitor(chatsim.VisitorConfig{Edge: c.Edges[i%len(c.Edges)].URL, Site: c.Demo.Site,
 			Chatflow: c.Demo.ChatflowID, IDPrefix: fmt.Sprintf("v%03d", i)})
 		running.Add(1)
 		go func() { defer running.Done(); vs[i].Run(vctx) }()
@@ -94,25 +147,14 @@ func TestChaos(t *testing.T) {
 	}
 
 	// Chaos, while the messages flow.
-	at := func(d time.Duration) { time.Sleep(time.Until(start.Add(d))) }
-	at(3 * time.Second)
-	backend.Kill()
-	t.Logf("%5.1fs backend killed", time.Since(start).Seconds())
-	time.Sleep(downFor)
-	backend.Start()
-	t.Logf("%5.1fs backend up again", time.Since(start).Seconds())
-	at(7 * time.Second)
-	edge1.Kill()
-	t.Logf("%5.1fs edge 1 killed", time.Since(start).Seconds())
-	time.Sleep(downFor)
-	edge1.Start()
-	t.Logf("%5.1fs edge 1 up again", time.Since(start).Seconds())
-	at(11 * time.Second)
-	backend.Kill()
-	t.Logf("%5.1fs backend killed", time.Since(start).Seconds())
-	time.Sleep(downFor)
-	backend.Start()
-	t.Logf("%5.1fs backend up again", time.Since(start).Seconds())
+	for _, ev := range events {
+		time.Sleep(time.Until(start.Add(ev.at)))
+		ev.kill()
+		t.Logf("%5.1fs %s killed", time.Since(start).Seconds(), ev.what)
+		time.Sleep(downFor)
+		ev.start()
+		t.Logf("%5.1fs %s up again", time.Since(start).Seconds(), ev.what)
+	}
 
 	sending.Wait()
 	t.Logf("%5.1fs every visitor has sent its %d messages", time.Since(start).Seconds(), perVisitor)
@@ -123,7 +165,12 @@ func TestChaos(t *testing.T) {
 				return false
 			}
 		}
-		return deliveredCount() >= total
+		for _, w := range ws {
+			if deliveredCount(w) < total {
+				return false
+			}
+		}
+		return true
 	}
 	deadline := time.Now().Add(40 * time.Second)
 	for !settled() && time.Now().Before(deadline) {
@@ -131,11 +178,15 @@ func TestChaos(t *testing.T) {
 	}
 	// A moment more, so a late duplicate would show.
 	time.Sleep(300 * time.Millisecond)
-	t.Logf("%5.1fs settled: %d delivered to the agent", time.Since(start).Seconds(), deliveredCount())
+	for i, w := range ws {
+		t.Logf("%5.1fs settled: %d delivered to the agent on backend %d", time.Since(start).Seconds(), deliveredCount(w), watchers[i]+1)
+	}
 	vstop()
 	running.Wait()
 	wstop()
-	watcher.Wait()
+	for _, w := range ws {
+		w.w.Wait()
+	}
 
 	var unsent int
 	var dials int64
@@ -194,46 +245,52 @@ func TestChaos(t *testing.T) {
 		t.Errorf("the visitors sent %d messages, want %d", sentTotal, total)
 	}
 
-	// What reached the agent: every stored message once, in seq order.
-	amu.Lock()
-	for conv, fs := range delivered {
-		seen := map[int64]bool{}
-		var last int64
-		for _, f := range fs {
-			switch {
-			case seen[f.Seq]:
-				duplicated++
-				report("the agent got conversation %d seq %d again", conv, f.Seq)
-			case f.Seq < last:
-				reordered++
-				report("the agent got conversation %d seq %d after seq %d", conv, f.Seq, last)
-			}
-			seen[f.Seq] = true
-			last = max(last, f.Seq)
-		}
-	}
-	for _, r := range rows {
-		found := false
-		for _, f := range delivered[r.Conv] {
-			if f.Seq == r.Seq {
-				found = true
-				if f.ID != r.ClientID {
+	// What reached each agent socket: every stored message once, in seq order.
+	convs, redials := -1, 0
+	for wi, w := range ws {
+		w.mu.Lock()
+		for conv, fs := range w.delivered {
+			seen := map[int64]bool{}
+			var last int64
+			for _, f := range fs {
+				switch {
+				case seen[f.Seq]:
+					duplicated++
+					report("agent %d got conversation %d seq %d again", wi, conv, f.Seq)
+				case f.Seq < last:
 					reordered++
-					report("the agent got %q as conversation %d seq %d, the database holds %q", f.ID, r.Conv, r.Seq, r.ClientID)
+					report("agent %d got conversation %d seq %d after seq %d", wi, conv, f.Seq, last)
 				}
-				break
+				seen[f.Seq] = true
+				last = max(last, f.Seq)
 			}
 		}
-		if !found {
-			lost++
-			report("message %s (conversation %d seq %d) never reached the agent", r.ClientID, r.Conv, r.Seq)
+		for _, r := range rows {
+			found := false
+			for _, f := range w.delivered[r.Conv] {
+				if f.Seq == r.Seq {
+					found = true
+					if f.ID != r.ClientID {
+						reordered++
+						report("agent %d got %q as conversation %d seq %d, the database holds %q", wi, f.ID, r.Conv, r.Seq, r.ClientID)
+					}
+					break
+				}
+			}
+			if !found {
+				lost++
+				report("message %s (conversation %d seq %d) never reached agent %d", r.ClientID, r.Conv, r.Seq, wi)
+			}
 		}
+		if convs < 0 || len(w.delivered) < convs {
+			convs = len(w.delivered)
+		}
+		redials += int(w.w.Redials())
+		w.mu.Unlock()
 	}
-	convs := len(delivered)
-	amu.Unlock()
 
-	t.Logf("visitors=%d sent=%d stored=%d delivered_to_agent=%d unacked=%d conversations=%d visitor_sockets_opened=%d agent_socket_redials=%d",
-		visitors, sentTotal, len(rows), deliveredCount(), unsent, convs, dials, watcher.Redials())
+	t.Logf("visitors=%d sent=%d stored=%d agent_sockets=%d unacked=%d conversations=%d visitor_sockets_opened=%d agent_socket_redials=%d",
+		visitors, sentTotal, len(rows), len(ws), unsent, convs, dials, redials)
 	fmt.Printf("chaos: lost=%d duplicated=%d reordered=%d\n", lost, duplicated, reordered)
 	t.Logf("lost=%d duplicated=%d reordered=%d", lost, duplicated, reordered)
 	if lost+duplicated+reordered > 0 {
@@ -243,10 +300,9 @@ func TestChaos(t *testing.T) {
 	if unsent > 0 {
 		t.Fatalf("%d messages still unacknowledged at the visitors", unsent)
 	}
-	// The chaos must have bitten: every visitor lost its socket at least
-	// twice (the two backend kills), and the agent's sockets redialed.
-	if dials < 3*visitors || watcher.Redials() == 0 {
-		t.Fatalf("the chaos did not bite: %d visitor sockets opened, %d agent redials", dials, watcher.Redials())
+	// The chaos must have bitten: visitors lost their sockets and dialed again.
+	if dials < int64(visitors+visitors/len(c.Edges)) {
+		t.Fatalf("the chaos did not bite: %d visitor sockets opened by %d visitors", dials, visitors)
 	}
 	if convs != visitors {
 		t.Fatalf("%d conversations reached the agent, want one per visitor (%d)", convs, visitors)

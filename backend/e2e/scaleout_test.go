@@ -9,15 +9,24 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
+	"github.com/parleychat/parley/backend/events/natstest"
 	"github.com/parleychat/parley/widget"
 )
 
 // TestScaleOut runs two backends and two edges on one database: edge 1
 // links to backend 1 only, edge 2 to backend 2 only. A visitor on edge 1
 // and an agent signed in on backend 2 (through edge 2) chat live both ways;
-// the only path between the two backends is PostgreSQL's LISTEN/NOTIFY.
+// the only path between the two backends is the bus: PostgreSQL's
+// LISTEN/NOTIFY, then NATS (BUS_URL) with the same checks.
 func TestScaleOut(t *testing.T) {
-	c := StartCluster(t, ClusterOptions{Backends: 2, Edges: 2})
+	t.Run("listen-notify", func(t *testing.T) { scaleOut(t, nil) })
+	t.Run("nats", func(t *testing.T) {
+		scaleOut(t, []string{"BUS_URL=" + natstest.Start(t).URL()})
+	})
+}
+
+func scaleOut(t *testing.T, env []string) {
+	c := StartCluster(t, ClusterOptions{Backends: 2, Edges: 2, Env: env})
 	edge1, edge2 := c.Edges[0], c.Edges[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -192,7 +192,10 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	c := &Cluster{t: t, DSN: dsn, DB: db, Store: st, Demo: demo}
 	common := append([]string{"DATABASE_URL=" + dsn, "LINK_SECRET=" + store.NewToken(),
 		"PUBLIC_DIR=" + filepath.Join(repoRoot(), "public"), "BUILD_DIR=" + build, "EDGE_CONFIG_TTL=1s",
-		"CHAT_NEW_VISITORS_PER_ADDRESS=100000"}, o.Env...) // every test visitor comes from 127.0.0.1
+		"CHAT_NEW_VISITORS_PER_ADDRESS=100000", // every test visitor comes from 127.0.0.1
+		// Metrics listeners have fixed default ports; processes of parallel
+		// tests would fight for them. A test that reads metrics sets its own.
+		"BACKEND_METRICS_ADDR=off", "EDGE_METRICS_ADDR=off"}, o.Env...)
 	for i := range o.Backends {
 		n := c.node(fmt.Sprintf("backend %d", i+1), filepath.Join(bin, "parley-backend"))
 		n.env = append(append(n.env, common...), "BACKEND_ADDR="+n.Addr)

@@ -41,6 +41,9 @@ func dialNATS(b *Bus, url string) (*natsTransport, error) {
 			b.missedAll() // anything sent before now was not heard
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil {
+				return // closed by Close
+			}
 			slog.Warn("events: lost NATS; live updates from other backends wait until it is back", "err", err)
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
