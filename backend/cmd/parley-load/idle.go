@@ -28,24 +28,29 @@ type idleOpts struct {
 	sockets int
 	procs   int
 	conc    int
+	edges   int
 }
 
 func idleFlags(fs *flag.FlagSet) *idleOpts {
 	o := &idleOpts{}
-	fs.IntVar(&o.sockets, "sockets", 19000, "idle: visitor sockets to open against one edge")
-	fs.IntVar(&o.procs, "idle-procs", 4, "idle: client processes (each holds sockets/idle-procs, from its own 127.0.0.x)")
+	fs.IntVar(&o.sockets, "sockets", 19000, "idle: visitor sockets to open, spread over the edges")
+	fs.IntVar(&o.procs, "idle-procs", 4, "idle: client processes (each holds sockets/idle-procs, from its own 127.0.0.x, against one edge)")
+	fs.IntVar(&o.edges, "idle-edges", 1, "idle: edge processes (each one process's file limit of sockets at most)")
 	fs.IntVar(&o.conc, "idle-conc", 32, "idle: concurrent dials per client process")
 	return o
 }
 
 const (
 	targetIdleSockets = 50000
-	targetKBPerSocket = 25.0
+	// targetIdleSocketsScaled is the target across several edges of one machine.
+	targetIdleSocketsScaled = 70000
+	targetKBPerSocket       = 25.0
 )
 
 func runIdle(ctx context.Context, d dirs, o *idleOpts) error {
 	began := time.Now()
-	fmt.Println("== idle: visitor sockets one edge holds, and its memory per socket")
+	o.edges = max(o.edges, 1)
+	fmt.Printf("== idle: visitor sockets %d edge(s) hold, and their memory per socket\n", o.edges)
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	sys, err := startSystem(ctx, d)
@@ -58,12 +63,27 @@ func runIdle(ctx context.Context, d dirs, o *idleOpts) error {
 	if err != nil {
 		return err
 	}
-	edge, err := sys.startEdge(ctx, be.url)
-	if err != nil {
-		return err
+	var edges []*process
+	for range o.edges {
+		edge, err := sys.startEdge(ctx, be.url)
+		if err != nil {
+			return err
+		}
+		edges = append(edges, edge)
 	}
 	time.Sleep(time.Second) // let start-up work (asset compression) finish
-	edge0, _ := edge.rssKB()
+	edgesRSS := func() (int64, error) {
+		var sum int64
+		for _, e := range edges {
+			kb, err := e.rssKB()
+			if err != nil {
+				return 0, err
+			}
+			sum += kb
+		}
+		return sum, nil
+	}
+	edge0, _ := edgesRSS()
 	be0, _ := be.rssKB()
 
 	exe, err := os.Executable()
@@ -100,6 +120,7 @@ func runIdle(ctx context.Context, d dirs, o *idleOpts) error {
 			break
 		}
 		src := fmt.Sprintf("127.0.0.%d", 2+k)
+		edge := edges[k%len(edges)]
 		c := exec.CommandContext(ctx, exe, "hold", "-edge", edge.url, "-site", sys.demo.Site, "-chatflow", sys.demo.ChatflowID,
 			"-n", strconv.Itoa(n), "-src", src, "-conc", strconv.Itoa(o.conc))
 		c.Stderr = os.Stderr
@@ -122,6 +143,7 @@ func runIdle(ctx context.Context, d dirs, o *idleOpts) error {
 		}()
 	}
 	held, failed := 0, 0
+	openWithin := max(150*time.Second, time.Duration(o.sockets)*10*time.Millisecond)
 	for range children {
 		select {
 		case r := <-results:
@@ -130,37 +152,46 @@ func runIdle(ctx context.Context, d dirs, o *idleOpts) error {
 			}
 			held += r.ok
 			failed += r.failed
-		case <-time.After(150 * time.Second):
-			return errors.New("idle: the client processes took over 150s to open their sockets")
+		case <-time.After(openWithin):
+			return fmt.Errorf("idle: the client processes took over %v to open their sockets", openWithin)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 	opened := time.Since(dialStart)
 	time.Sleep(3 * time.Second) // settle: handshakes done, hello answered
-	edge1, err := edge.rssKB()
+	edge1, err := edgesRSS()
 	if err != nil {
 		return err
 	}
 	be1, _ := be.rssKB()
-	var health struct {
-		Links int `json:"links"`
-	}
-	if res, err := http.Get(edge.url + "/healthz"); err == nil {
-		json.NewDecoder(res.Body).Decode(&health)
-		res.Body.Close()
+	var links int
+	for _, edge := range edges {
+		var health struct {
+			Links int `json:"links"`
+		}
+		if res, err := http.Get(edge.url + "/healthz"); err == nil {
+			json.NewDecoder(res.Body).Decode(&health)
+			res.Body.Close()
+		}
+		links += health.Links
 	}
 
 	perSocket := float64(edge1-edge0) / float64(max(held, 1))
-	fmt.Printf("   held %d idle visitor sockets (hello answered) on one edge, from %d client processes on 127.0.0.2-127.0.0.%d; %d failed; opened in %v; edge links up: %d\n",
-		held, len(children), 1+len(children), failed, opened.Round(100*time.Millisecond), health.Links)
+	fmt.Printf("   held %d idle visitor sockets (hello answered) on %d edge(s), from %d client processes on 127.0.0.2-127.0.0.%d; %d failed; opened in %v; edge links up: %d\n",
+		held, len(edges), len(children), 1+len(children), failed, opened.Round(100*time.Millisecond), links)
 	fmt.Printf("   edge RSS %d KB → %d KB: %.1f KB per socket; target ≤ %.0f KB: %s\n", edge0, edge1, perSocket, targetKBPerSocket, verdict(perSocket <= targetKBPerSocket))
 	fmt.Printf("   (backend RSS %d KB → %d KB: %.1f KB per visitor session it carries)\n", be0, be1, float64(be1-be0)/float64(max(held, 1)))
-	fmt.Printf("   target %d sockets: %s here. One socket is one file descriptor in the edge, and this machine's limit is %d (soft) / %d (hard) per process and cannot be raised (no CAP_SYS_RESOURCE),\n",
-		targetIdleSockets, verdict(held >= targetIdleSockets), lim.Cur, lim.Max)
-	fmt.Printf("     so one edge process can hold at most ~%d. At the measured %.1f KB per socket, %d sockets need %d × %.1f KB ≈ %.0f MB of edge memory\n",
-		int(lim.Cur)-100, perSocket, targetIdleSockets, targetIdleSockets, perSocket, float64(targetIdleSockets)*perSocket/1024)
-	fmt.Printf("     and an fd limit of at least %d (e.g. LimitNOFILE=65536 in the edge's systemd unit), or three edges at this limit.\n", targetIdleSockets+100)
+	if len(edges) > 1 {
+		fmt.Printf("   target %d sockets over %d edges on this machine: %s (%d per edge; one edge process holds at most ~%d here, its file limit %d)\n",
+			targetIdleSocketsScaled, len(edges), verdict(held >= targetIdleSocketsScaled), held/len(edges), int(lim.Cur)-100, lim.Cur)
+	} else {
+		fmt.Printf("   target %d sockets: %s here. One socket is one file descriptor in the edge, and this machine's limit is %d (soft) / %d (hard) per process and cannot be raised (no CAP_SYS_RESOURCE),\n",
+			targetIdleSockets, verdict(held >= targetIdleSockets), lim.Cur, lim.Max)
+		fmt.Printf("     so one edge process can hold at most ~%d. At the measured %.1f KB per socket, %d sockets need %d × %.1f KB ≈ %.0f MB of edge memory\n",
+			int(lim.Cur)-100, perSocket, targetIdleSockets, targetIdleSockets, perSocket, float64(targetIdleSockets)*perSocket/1024)
+		fmt.Printf("     and an fd limit of at least %d (e.g. LimitNOFILE=65536 in the edge's systemd unit), or three edges at this limit.\n", targetIdleSockets+100)
+	}
 	fmt.Printf("   (idle step took %s)\n", since(began))
 	return nil
 }
