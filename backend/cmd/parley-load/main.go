@@ -10,6 +10,8 @@
 //	                                  counting the edge's requests to the backend
 //	parley-load [flags] mail         the same durable message rate without and with the email outbox delivering
 //	                                  to a local Mailpit, side by side, and the outbox's delivery rate alone
+//	parley-load [flags] scale        durable messages per second with one backend and edge, then two of each,
+//	                                  same run (-nats bin/nats-server: over NATS)
 //	parley-load [flags] all          throughput, idle and config in a row
 //
 // `make bench` runs each step. Every figure is printed with the target it
@@ -40,8 +42,9 @@ func main() {
 	id := idleFlags(flag.CommandLine)
 	cf := configFlags(flag.CommandLine)
 	mo := mailFlags(flag.CommandLine)
+	sc := scaleFlags(flag.CommandLine)
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|all\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|scale|all\n")
 		flag.PrintDefaults()
 	}
 	pprofAddr := flag.String("pprof", "", "serve this process's net/http/pprof on this address (the servers take BACKEND_PPROF_ADDR and EDGE_PPROF_ADDR)")
@@ -64,6 +67,8 @@ func main() {
 		err = runConfig(ctx, d, cf)
 	case "mail":
 		err = runMail(ctx, d, tp, mo)
+	case "scale":
+		err = runScale(ctx, d, sc)
 	case "all":
 		for _, f := range []func() error{
 			func() error { return runThroughput(ctx, d, tp) },
