@@ -595,10 +595,12 @@ func TestClosedConversationRefusesAndTheNextSendStartsANewOne(t *testing.T) {
 
 // TestDeadDatabaseAnswersUnavailableAndNeverAcks cuts the database off while
 // a visitor is chatting: the send is refused as unavailable (so the widget
-// keeps it), and the same send succeeds once the database is back.
+// keeps it) and the socket closes with 1013 (a later send must not overtake
+// it); after reconnecting the same send succeeds once the database is back.
 func TestDeadDatabaseAnswersUnavailableAndNeverAcks(t *testing.T) {
 	w := newWorld(t)
-	s, _, convID := w.chat(t, w.link(t), "before the outage")
+	l := w.link(t)
+	s, token, convID := w.chat(t, l, "before the outage")
 
 	name := w.dsn[strings.LastIndex(w.dsn, "/")+1:]
 	name = name[:strings.Index(name, "?")]
@@ -617,6 +619,7 @@ func TestDeadDatabaseAnswersUnavailableAndNeverAcks(t *testing.T) {
 	if f := s.errorCode(t, widget.ErrUnavailable); f.ID != "m2" {
 		t.Fatalf("unavailable without the id: %+v", f)
 	}
+	s.expectClose(t, widget.CloseTryAgain)
 	// A new visitor cannot start either: told to come back, not left hanging.
 	fresh := w.link(t).open()
 	fresh.send(hello("", "", 0))
@@ -624,6 +627,9 @@ func TestDeadDatabaseAnswersUnavailableAndNeverAcks(t *testing.T) {
 	fresh.expectClose(t, widget.CloseTryAgain)
 
 	setAllowed(true)
+	s = l.open()
+	s.send(hello(token, convID, 1))
+	s.next(t, widget.FrameWelcome)
 	s.send(widget.Frame{Type: widget.FrameSend, ID: "m2", Text: "during the outage"})
 	ack := s.next(t, widget.FrameAck)
 	if ack.Seq != 2 || ack.Conversation != convID {

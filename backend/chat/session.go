@@ -463,13 +463,19 @@ func (s *session) onSend(f *widget.Frame) {
 	}
 }
 
-// sendFailed tells the widget its message was not stored, so it keeps it and retries.
+// sendFailed tells the widget its message was not stored, so it keeps it,
+// and ends the session: a later send already on its way must not be stored
+// before this one. The widget reconnects with backoff and resends every
+// unacknowledged message in order.
 func (s *session) sendFailed(id string, err error) {
 	if s.ctx.Err() != nil {
 		return // the session is gone; nobody to tell
 	}
 	s.e.log.Warn("chat: send not stored", "err", err)
-	s.fail(widget.ErrUnavailable, id, "Your message could not be saved yet; it will be retried.")
+	msg := "Your message could not be saved yet; it will be resent."
+	s.fail(widget.ErrUnavailable, id, msg)
+	s.l.send(link.Envelope{Session: s.id, Kind: link.Close, Code: widget.CloseTryAgain, Reason: msg})
+	s.cancel()
 }
 
 // storeFailed ends a hello that failed: not found closes with 4404, anything

@@ -172,7 +172,7 @@ func runChaos(t *testing.T, c *Cluster, watchers []int, events []chaosEvent) {
 		}
 		return true
 	}
-	deadline := time.Now().Add(40 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for !settled() && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}

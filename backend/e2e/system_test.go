@@ -349,7 +349,8 @@ var testClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transpo
 
 func waitHealthy(t *testing.T, url string, p *proc) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	// A loaded machine (make test beside other work) can take that long to start a process.
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
