@@ -173,3 +173,45 @@ func TestNATSClusterFailover(t *testing.T) {
 	c.Nodes[1].Kill()
 	deliver(t, a, sub, events.Notice{Account: 4, Conversation: 2, Kind: events.KindConversation})
 }
+
+// A backend whose NATS node dies may have lost what it published just
+// before: when it is back, the other backends' subscribers of the accounts
+// it published for are told to re-read, though their own node never failed.
+func TestNATSPublisherLosesItsNode(t *testing.T) {
+	dsn := dbtest.URL(t)
+	c := natstest.StartCluster(t, 2)
+	a, err := events.Open(dsn, c.Nodes[0].URL()) // a knows only node 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := events.Open(dsn, c.Nodes[1].URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sub := b.Subscribe(5)
+	defer sub.Close()
+	deliver(t, a, sub, events.Notice{Account: 5, Conversation: 1, Kind: events.KindConversation})
+	for len(sub.C) > 0 {
+		<-sub.C
+	}
+	sub.Missed()
+
+	c.Nodes[0].Kill()
+	a.Send(events.Notice{Account: 5, Conversation: 1, Seq: 9, Kind: events.KindMessage}) // may die with node 1
+	c.Nodes[0].Start()
+	deadline := time.Now().Add(20 * time.Second)
+	for !sub.Missed() {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscriber on the other node was never told to re-read")
+		}
+		select {
+		case n := <-sub.C:
+			if n.Kind == events.KindResync {
+				t.Fatalf("a resync notice reached a subscriber as such: %v", n)
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

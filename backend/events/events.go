@@ -37,6 +37,10 @@ const (
 	// changed (Author is the user's id; empty for every user of the
 	// account). Open agent sockets check their session and inboxes again.
 	KindAccess = "access"
+	// KindResync: notices of the account may have been lost between
+	// backends (a NATS node died with them); subscribers re-read. The bus
+	// turns it into Missed and never hands it on as such.
+	KindResync = "resync"
 )
 
 // Notice says that something changed.
@@ -152,7 +156,26 @@ func Open(dsn, busURL string) (*Bus, error) {
 // receive delivers notices that came from other backends.
 func (b *Bus) receive(notices []Notice) {
 	for _, n := range notices {
+		if n.Kind == KindResync {
+			b.missedAccount(n.Account)
+			continue
+		}
 		b.Publish(n)
+	}
+}
+
+// missedAccount tells the subscribers of one account to re-read.
+func (b *Bus) missedAccount(account int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs[account] {
+		s.mu.Lock()
+		s.missed = true
+		s.mu.Unlock()
+		select { // wake the subscriber so it looks
+		case s.C <- Notice{Account: account, Kind: KindConversation}:
+		default:
+		}
 	}
 }
 

@@ -24,10 +24,18 @@ type natsTransport struct {
 
 	mu   sync.Mutex
 	subs map[int64]*nats.Subscription
+	// sent is when this backend last published for each account: after a
+	// reconnect it tells those accounts' subscribers elsewhere to re-read,
+	// since what it published just before losing its node may be lost.
+	sent map[int64]time.Time
 }
 
+// resyncWindow is how far back a reconnect reaches: longer than any
+// disconnect takes to be noticed (pings every 2 s, two missed).
+const resyncWindow = 30 * time.Second
+
 func dialNATS(b *Bus, url string) (*natsTransport, error) {
-	t := &natsTransport{bus: b, subs: map[int64]*nats.Subscription{}}
+	t := &natsTransport{bus: b, subs: map[int64]*nats.Subscription{}, sent: map[int64]time.Time{}}
 	nc, err := nats.Connect(url,
 		nats.Name("parley-backend"),
 		nats.RetryOnFailedConnect(true), // unreachable at start: keep trying, serve meanwhile
@@ -49,6 +57,7 @@ func dialNATS(b *Bus, url string) (*natsTransport, error) {
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			slog.Info("events: reconnected to NATS", "server", c.ConnectedUrlRedacted())
 			b.missedAll()
+			t.resyncOthers()
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
 			// A slow consumer dropped messages: its readers catch up from the database.
@@ -78,10 +87,34 @@ func (t *natsTransport) send(notices []Notice) {
 		}
 		by[n.Account] = append(by[n.Account], n)
 	}
+	now := time.Now()
+	t.mu.Lock()
+	for _, acct := range order {
+		t.sent[acct] = now
+	}
+	t.mu.Unlock()
 	for _, acct := range order {
 		if err := t.nc.Publish(subject(acct), t.bus.encode(by[acct])); err != nil {
 			slog.Warn("events: NATS publish", "account", acct, "err", err)
 		}
+	}
+}
+
+// resyncOthers asks the other backends to re-read the accounts this one
+// published for lately: those notices may have died with the node.
+func (t *natsTransport) resyncOthers() {
+	t.mu.Lock()
+	var accts []int64
+	for acct, at := range t.sent {
+		if time.Since(at) < resyncWindow {
+			accts = append(accts, acct)
+		} else {
+			delete(t.sent, acct)
+		}
+	}
+	t.mu.Unlock()
+	for _, acct := range accts {
+		t.nc.Publish(subject(acct), t.bus.encode([]Notice{{Account: acct, Kind: KindResync}}))
 	}
 }
 
