@@ -130,6 +130,10 @@ bench: deps-postgres deps-mailpit deps-nats build
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) throughput
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -metrics both throughput
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) idle
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -idle-edges 4 -sockets 70000 -idle-procs 8 idle
+	PARLEY_NATS=$(CURDIR)/$(BIN)/nats-server $(GO) test -run='^$$' -bench=NoticesFourBackends -benchtime=200000x ./backend/events/
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) scale
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -nats $(BIN)/nats-server scale
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) config
 	$(GO) run ./widget/cmd/parley-widget-bench -public public -build $(BUILD)
 	$(GO) test -run='^$$' -bench=Search -benchtime=3000x ./backend/kb/
