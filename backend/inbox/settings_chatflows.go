@@ -3,7 +3,6 @@ package inbox
 import (
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -71,24 +70,27 @@ var notices = map[string]string{
 	"stale":     "Someone changed this chatflow meanwhile; the list shows its current state. Try again if you still want the change.",
 }
 
-// loadChatflows reads the account's chatflows through REST, highest priority first.
-func (h *Handler) loadChatflows(c *gin.Context) ([]chatflow.Chatflow, bool) {
-	res := h.rest(c, "GET", "/api/v1/chatflows", nil, 0)
-	var out struct {
-		Chatflows []chatflow.Chatflow `json:"chatflows"`
-	}
-	if !res.OK() || res.Decode(&out) != nil {
-		h.deny(c, res.Status, "The chatflows could not be read.")
+// loadChatflows lists the account's chatflows (top-level fields only),
+// highest priority first. A read straight from the store: the list is
+// the console's busiest page and REST would decode every settings
+// document only for the page to drop them; every change goes through REST.
+func (h *Handler) loadChatflows(c *gin.Context) ([]store.ChatflowRow, bool) {
+	rows, err := h.st.ChatflowList(c, user(c).AccountID)
+	if err != nil {
+		h.fail(c, "chatflows", err)
 		return nil, false
 	}
-	sort.SliceStable(out.Chatflows, func(i, j int) bool {
-		a, b := out.Chatflows[i], out.Chatflows[j]
-		if a.Priority != b.Priority {
-			return a.Priority > b.Priority
-		}
-		return a.ID < b.ID
-	})
-	return out.Chatflows, true
+	return rows, true
+}
+
+// firstChatflow reports whether the account has no chatflow yet.
+func (h *Handler) firstChatflow(c *gin.Context) (bool, bool) {
+	has, err := h.st.HasChatflows(c, user(c).AccountID)
+	if err != nil {
+		h.fail(c, "chatflows", err)
+		return false, false
+	}
+	return !has, true
 }
 
 func (h *Handler) chatflowList(c *gin.Context) {
@@ -370,11 +372,11 @@ var (
 // chatflowNew shows one creation step.
 func (h *Handler) chatflowNew(c *gin.Context) {
 	w := readWizard(c)
-	cfs, ok := h.loadChatflows(c)
+	first, ok := h.firstChatflow(c)
 	if !ok {
 		return
 	}
-	w.First = len(cfs) == 0
+	w.First = first
 	h.renderWizard(c, http.StatusOK, w, formErrors{})
 }
 
@@ -455,11 +457,11 @@ func stepOf(field string) string {
 // chatflowCreate is the last step's "Create": one POST to REST.
 func (h *Handler) chatflowCreate(c *gin.Context) {
 	w := readWizard(c)
-	cfs, ok := h.loadChatflows(c)
+	first, ok := h.firstChatflow(c)
 	if !ok {
 		return
 	}
-	w.First = len(cfs) == 0
+	w.First = first
 	body := map[string]any{"name": w.Name, "channel": w.Channel, "inbox_id": w.InboxID, "language": w.Language, "type": w.Type}
 	if w.Channel == chatflow.ChannelMobile {
 		body["mobile_tag"] = w.MobileTag

@@ -41,3 +41,20 @@ func (s *Store) ChatflowDraft(ctx context.Context, userID, chatflowID int64, id 
 		id, userID, chatflowID, int(DraftLifetime.Seconds()))
 	return doc, notFound(err)
 }
+
+// ChatflowList lists the account's chatflows without their settings
+// document (the console's list shows only the top-level fields), highest
+// priority first.
+func (s *Store) ChatflowList(ctx context.Context, accountID int64) ([]ChatflowRow, error) {
+	cs := []ChatflowRow{}
+	err := s.db.SelectContext(ctx, &cs, `SELECT id, account_id, public_id, name, channel, inbox_id, language, type, enabled,
+		priority, mobile_tag, version, created_at, updated_at FROM chatflows WHERE account_id = $1 ORDER BY priority DESC, id`, accountID)
+	return cs, err
+}
+
+// HasChatflows reports whether the account has any chatflow.
+func (s *Store) HasChatflows(ctx context.Context, accountID int64) (bool, error) {
+	var has bool
+	err := s.db.GetContext(ctx, &has, `SELECT EXISTS (SELECT 1 FROM chatflows WHERE account_id = $1)`, accountID)
+	return has, err
+}
