@@ -228,6 +228,16 @@ func TestConsoleTeamsAndInboxes(t *testing.T) {
 			if p = admin.get(path + "/delete"); p.status != 200 {
 				t.Fatalf("confirm: %d", p.status)
 			}
+			if kind == "inboxes" { // an inbox with a conversation is refused, in words, on a console page
+				conv, _ := e.conversation(id, "Vera")
+				if p := admin.post(path+"/delete", nil); p.status != http.StatusConflict || !strings.Contains(p.body, `id="form-error"`) ||
+					!strings.Contains(p.body, `class="settings-menu"`) {
+					t.Fatalf("delete an inbox in use: %d %.2000s", p.status, p.body)
+				}
+				if _, err := e.db.Exec(`DELETE FROM conversations WHERE id = $1`, conv); err != nil {
+					t.Fatal(err)
+				}
+			}
 			wantRedirect(t, admin.post(path+"/delete", nil), base)
 			if st := e.restGet(fmt.Sprintf("/api/v1/%s/%d", kind, id), nil); st != http.StatusNotFound {
 				t.Errorf("deleted: REST %d", st)
@@ -278,6 +288,16 @@ func TestConsoleAPIKeys(t *testing.T) {
 	wantRedirect(t, admin.post(path, nil), "/inbox/settings/api-keys")
 	if _, _, err := e.st.APIKeyWithRole(context.Background(), secret); err == nil {
 		t.Error("the revoked key still works")
+	}
+	// The account's last admin key is not revoked; the page says why.
+	admin.post("/inbox/settings/api-keys", url.Values{"name": {"Ops"}, "role": {"admin"}})
+	e.restGet("/api/v1/api-keys", &keys)
+	if len(keys.Keys) != 1 {
+		t.Fatalf("keys: %+v", keys.Keys)
+	}
+	p = admin.post(fmt.Sprintf("/inbox/settings/api-keys/%d/revoke", keys.Keys[0].ID), nil)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `id="form-error"`) {
+		t.Errorf("revoke the last admin key: %d %.1500s", p.status, p.body)
 	}
 }
 

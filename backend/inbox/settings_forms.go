@@ -186,12 +186,27 @@ func (h *Handler) confirm(c *gin.Context, section string, d confirmData) {
 	h.render(c, http.StatusOK, "settings_confirm.html", d)
 }
 
-// restDelete deletes path through REST and redirects to back, or shows why not.
+// restDelete deletes path through REST and redirects to back, or shows
+// REST's reason on a console page (e.g. an inbox still in use, the
+// account's last admin key).
 func (h *Handler) restDelete(c *gin.Context, path, back, done string) {
 	r := h.rest(c, http.MethodDelete, path, nil, 0)
-	if !r.OK() {
+	if r.OK() {
+		doneRedirect(c, back, done)
+		return
+	}
+	if r.Status == http.StatusNotFound || r.Status == http.StatusForbidden {
 		h.restDeny(c, r)
 		return
 	}
-	doneRedirect(c, back, done)
+	section := ""
+	for _, s := range settingsSections {
+		if strings.HasPrefix(back, s.Path) {
+			section = s.Key
+		}
+	}
+	d := confirmData{settingsPage: h.settingsBase(c, section, "Not deleted"), Back: back}
+	d.Errors = fromProblem(r.Problem())
+	placeErrors(d.Errors)
+	h.render(c, r.Status, "settings_confirm.html", d)
 }
