@@ -189,16 +189,7 @@ func (s *Store) DeliverPushes(ctx context.Context, limit int, settle time.Durati
 		var err error
 		switch {
 		case o.Err == nil:
-			// Messages that came while the call was made are the next burst.
-			_, err = s.db.ExecContext(ctx, `UPDATE push_queue SET
-					outcome = CASE WHEN last_seq > $2 THEN NULL ELSE 'sent' END,
-					done_at = CASE WHEN last_seq > $2 THEN NULL ELSE now() END,
-					first_seq = CASE WHEN last_seq > $2 THEN $2 + 1 ELSE first_seq END,
-					messages = CASE WHEN last_seq > $2 THEN greatest(messages - $3, 1) ELSE messages END,
-					attempts = CASE WHEN last_seq > $2 THEN 0 ELSE attempts END,
-					created_at = CASE WHEN last_seq > $2 THEN now() ELSE created_at END,
-					next_attempt_at = now(), last_error = ''
-				WHERE id = $1`, c.ID, c.LastSeq, c.Messages)
+			err = s.pushSent(ctx, c)
 		default:
 			msg := o.Err.Error()
 			if len(msg) > 500 {
@@ -216,6 +207,33 @@ func (s *Store) DeliverPushes(ctx context.Context, limit int, settle time.Durati
 		}
 	}
 	return len(calls) + len(skipped), nil
+}
+
+// pushSent records call c delivered. Messages that joined it while it was
+// being made were not in it: they wait as a new call, the next burst.
+func (s *Store) pushSent(ctx context.Context, c PushCall) error {
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		var last int64
+		var messages int
+		err := tx.QueryRowxContext(ctx, `SELECT last_seq, messages FROM push_queue WHERE id = $1 FOR UPDATE`, c.ID).Scan(&last, &messages)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // its conversation was erased meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE push_queue SET outcome = 'sent', done_at = now(), last_seq = $2, messages = $3, last_error = ''
+			WHERE id = $1`, c.ID, c.LastSeq, min(c.Messages, messages)); err != nil {
+			return err
+		}
+		if last <= c.LastSeq {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO push_queue (account_id, conversation_id, visitor_id, first_seq, last_seq, messages)
+			SELECT account_id, conversation_id, visitor_id, $2 + 1, $3, $4 FROM push_queue WHERE id = $1`,
+			c.ID, c.LastSeq, last, max(messages-c.Messages, 1))
+		return err
+	})
 }
 
 // PushCounts reports the push queue: calls made, waiting, skipped (the app
