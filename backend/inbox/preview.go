@@ -63,7 +63,12 @@ func (h *Handler) preview(c *gin.Context) {
 	switch c.Param("part") {
 	case "/", "":
 		hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-		h.previewPage(c, "page", map[string]any{"Name": row.Name, "ID": row.ID, "Sizes": previewSizes, "Published": row.Enabled})
+		sizes, app := previewSizes, ""
+		if row.Channel == chatflow.ChannelMobile {
+			// A mobile chatflow shows in an app: one phone-sized screen.
+			sizes, app = previewSizes[2:], "?app=1"
+		}
+		h.previewPage(c, "page", map[string]any{"Name": row.Name, "ID": row.ID, "Sizes": sizes, "Published": row.Enabled, "App": app})
 	case "/frame":
 		// The widget needs WebAssembly and its inline Shadow DOM styles;
 		// only the inbox's own pages may frame this one.

@@ -510,3 +510,22 @@ func TestChatflowPreviewDraft(t *testing.T) {
 		t.Fatalf("another person's draft: %d", p.status)
 	}
 }
+
+// The saved chatflow's preview page frames a mobile chatflow as one app screen.
+func TestMobilePreviewPageIsAnAppScreen(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	ed := e.withRole(e.bob, store.RoleEditor)
+	cf := chatflow.Default()
+	cf.Name, cf.InboxID, cf.Channel, cf.MobileTag = "App", e.inboxA, chatflow.ChannelMobile, "app.main"
+	row, _ := cf.Row(e.account)
+	if err := e.st.CreateChatflow(context.Background(), row); err != nil {
+		t.Fatal(err)
+	}
+	p := ed.get(fmt.Sprintf("/inbox/chatflows/%d/preview/", row.ID))
+	if n := strings.Count(p.body, "<iframe"); n != 1 || !strings.Contains(p.body, "preview/frame?app=1") {
+		t.Fatalf("mobile preview page: %d frames: %s", n, p.body)
+	}
+	if p := ed.get(fmt.Sprintf("/inbox/settings/chatflows/%d", row.ID)); !strings.Contains(p.body, `id="tab-mobile"`) || !strings.Contains(p.body, `data-device="app"`) {
+		t.Fatalf("mobile editor: no Mobile details tab or app screen: %s", p.body)
+	}
+}
