@@ -258,7 +258,7 @@ func start() {
 		return
 	}
 	teardown()
-	if !ok || flow.Presence.Hide {
+	if !ok {
 		setStatus(statusHidden)
 		return
 	}
@@ -296,11 +296,14 @@ func start() {
 	}
 	// Identified visitors connect at once (their contact's properties
 	// feed targeting), and so does a visitor with a stored conversation
-	// (agent answers show as unread on every page).
+	// (agent answers show as unread on every page), and one whose launcher
+	// the presence hides (it comes back live when the team can answer; a
+	// hidden launcher only stops new chats, never one in progress).
 	if sh.sess.Resume != "" {
 		sh.setOpen(true, false) // the visitor came to continue the chat
 	}
-	if sh.sess.State() == widget.ConnIdle && (sh.sess.Identifying() || sh.sess.Conversation != "" || sh.sess.Resume != "") {
+	if sh.sess.State() == widget.ConnIdle && (sh.sess.Identifying() || sh.sess.Conversation != "" || sh.sess.Resume != "" ||
+		sh.sess.LauncherHidden()) {
 		sh.connect()
 	}
 	emit("widgetLoaded", "loaded", true)
