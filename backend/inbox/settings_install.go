@@ -7,7 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/parleychat/parley/backend/chatflow"
 	"github.com/parleychat/parley/backend/onboarding"
 )
 
@@ -60,15 +59,13 @@ func (h *Handler) installPage(c *gin.Context) {
 		h.fail(c, "install page", err)
 		return
 	}
-	flows, err := h.st.Chatflows(c, acct.ID)
+	tags, err := h.st.MobileTags(c, acct.ID)
 	if err != nil {
 		h.fail(c, "install page", err)
 		return
 	}
-	for _, f := range flows {
-		if f.Channel == chatflow.ChannelMobile {
-			d.Mobile = append(d.Mobile, mobileTag{Name: f.Name, Tag: f.MobileTag, Enabled: f.Enabled, Snippet: sdkSnippet(base, acct.PublicID, f.MobileTag)})
-		}
+	for _, f := range tags {
+		d.Mobile = append(d.Mobile, mobileTag{Name: f.Name, Tag: f.Tag, Enabled: f.Enabled, Snippet: sdkSnippet(base, acct.PublicID, f.Tag)})
 	}
 	seen, err := h.st.SiteOrigins(c, acct.ID)
 	if err != nil {

@@ -65,3 +65,19 @@ func (s *Store) SiteOrigins(ctx context.Context, accountID int64) ([]SiteOrigin,
 		WHERE account_id = $1 ORDER BY last_seen DESC, origin`, accountID)
 	return out, err
 }
+
+// MobileTag is a mobile chatflow as the install page lists it.
+type MobileTag struct {
+	Name    string `db:"name"`
+	Tag     string `db:"mobile_tag"`
+	Enabled bool   `db:"enabled"`
+}
+
+// MobileTags lists the account's mobile chatflows by priority, without
+// their settings.
+func (s *Store) MobileTags(ctx context.Context, accountID int64) ([]MobileTag, error) {
+	out := []MobileTag{}
+	err := s.db.SelectContext(ctx, &out, `SELECT name, mobile_tag, enabled FROM chatflows
+		WHERE account_id = $1 AND channel = 'mobile' ORDER BY priority DESC, id`, accountID)
+	return out, err
+}
