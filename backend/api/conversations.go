@@ -285,6 +285,7 @@ func (a *API) registerConversations(v1 *gin.RouterGroup) {
 	v1.GET("/conversations", a.listConversations)
 	v1.GET("/conversations/:id", a.getConversation)
 	v1.GET("/conversations/:id/messages", a.conversationMessages)
+	v1.POST("/conversations/:id/messages", a.postMessage)
 	v1.POST("/conversations/:id/assign", a.assignConversation)
 	v1.POST("/conversations/:id/close", a.closeConversation)
 	v1.POST("/conversations/:id/reopen", a.reopenConversation)

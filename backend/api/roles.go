@@ -70,6 +70,7 @@ var routeRoles = map[string]string{
 	"GET /api/v1/conversations":                   store.RoleAgent,
 	"GET /api/v1/conversations/:id":               store.RoleAgent,
 	"GET /api/v1/conversations/:id/messages":      store.RoleAgent,
+	"POST /api/v1/conversations/:id/messages":     store.RoleAgent,
 	"POST /api/v1/conversations/:id/assign":       store.RoleAgent,
 	"POST /api/v1/conversations/:id/close":        store.RoleAgent,
 	"POST /api/v1/conversations/:id/reopen":       store.RoleAgent,

@@ -88,10 +88,11 @@ func TestRolesGuardEveryWrite(t *testing.T) {
 // that may call it. Every GET not listed is open to every role.
 var roleSpec = map[string]string{
 	// Agents work conversations and tickets.
-	"POST /api/v1/conversations/:id/assign": store.RoleAgent,
-	"POST /api/v1/conversations/:id/close":  store.RoleAgent,
-	"POST /api/v1/conversations/:id/reopen": store.RoleAgent,
-	"PATCH /api/v1/tickets/:id":             store.RoleAgent,
+	"POST /api/v1/conversations/:id/assign":   store.RoleAgent,
+	"POST /api/v1/conversations/:id/close":    store.RoleAgent,
+	"POST /api/v1/conversations/:id/reopen":   store.RoleAgent,
+	"POST /api/v1/conversations/:id/messages": store.RoleAgent,
+	"PATCH /api/v1/tickets/:id":               store.RoleAgent,
 	// Editors change what visitors see.
 	"POST /api/v1/chatflows":                      store.RoleEditor,
 	"PUT /api/v1/chatflows/:id":                   store.RoleEditor,
