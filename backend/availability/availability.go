@@ -1,7 +1,8 @@
 // Package availability computes whether a chatflow can be answered now
 // (SPEC 1.3): the state the widget shows and what it shows with it.
 //
-// Modes: always (24/7); user_availability (available when a member targeted
+// Modes: always (24/7: available whoever is there, at capacity when the
+// members who are available are all at their chat limit); user_availability (available when a member targeted
 // by the assignment rules has a seat and status available and is under their
 // chat limit; at capacity when every such member is at their limit; away
 // when none is available); office_hours (ranges per weekday at the wall-clock
@@ -37,16 +38,11 @@ import (
 func Compute(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, lang string, now time.Time) (widget.Presence, error) {
 	lang = language(lang, cf.Language)
 	a := cf.Availability
-	switch a.Mode {
-	case chatflow.ModeOfficeHours:
+	if a.Mode == chatflow.ModeOfficeHours {
 		loc := Location(acct.Timezone)
-		open, next := OfficeHours(a.OfficeHours, loc, now)
-		if !open {
+		if open, next := OfficeHours(a.OfficeHours, loc, now); !open {
 			return offline(a, lang, next, now, loc), nil
 		}
-	case chatflow.ModeUserAvailability:
-	default: // always
-		return available(a, lang), nil
 	}
 	targets, err := routing.Targets(ctx, st, acct.ID, cf)
 	if err != nil {
@@ -58,18 +54,28 @@ func Compute(ctx context.Context, st *store.Store, acct *store.Account, cf *chat
 	}
 	switch MemberState(loads) {
 	case widget.StateAway:
-		return widget.Presence{State: widget.StateAway, Text: orDefault(a.AwayMessage, lang, "away")}, nil
-	case widget.StateAtCapacity:
-		p := widget.Presence{State: widget.StateAtCapacity}
-		switch a.AtCapacity.Behaviour {
-		case chatflow.CapacityHideLauncher:
-			p.Hide = true
-		case chatflow.CapacityWaitMessage:
-			p.Text = orDefault(a.AtCapacity.Message, lang, "wait")
+		if a.Mode == chatflow.ModeUserAvailability || a.Mode == chatflow.ModeOfficeHours {
+			return widget.Presence{State: widget.StateAway, Text: orDefault(a.AwayMessage, lang, "away")}, nil
 		}
-		return p, nil
+		// Always (24/7): answered around the clock, whoever is available.
+	case widget.StateAtCapacity:
+		// In every mode: the team that is there has its hands full.
+		return atCapacity(a, lang), nil
 	}
 	return available(a, lang), nil
+}
+
+// atCapacity is the presence of a chatflow whose available members are
+// all at their chat limit, as its at-capacity behaviour says.
+func atCapacity(a chatflow.Availability, lang string) widget.Presence {
+	p := widget.Presence{State: widget.StateAtCapacity}
+	switch a.AtCapacity.Behaviour {
+	case chatflow.CapacityHideLauncher:
+		p.Hide = true
+	case chatflow.CapacityWaitMessage:
+		p.Text = orDefault(a.AtCapacity.Message, lang, "wait")
+	}
+	return p
 }
 
 // MemberState says what the targeted members allow: StateAway when none of

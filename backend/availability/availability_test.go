@@ -388,3 +388,27 @@ func TestOfficeHoursStates(t *testing.T) {
 		}
 	})
 }
+
+// 24/7 honours the at-capacity behaviour: when the targeted members who
+// are available are all at their chat limit, the chatflow says so (or
+// hides its launcher); members away do not make it away.
+func TestAlwaysHonoursAtCapacity(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	f.agent("busy", true, store.UserAvailable, 1, 1)
+	f.agent("gone", true, store.UserAway, 5, 0)
+	wait := flow(chatflow.ModeAlways, func(a *chatflow.Availability) {
+		a.AtCapacity = chatflow.Behaviour{Behaviour: chatflow.CapacityWaitMessage, Message: "All hands busy"}
+	})
+	if p := f.compute(wait, "", now); p.State != widget.StateAtCapacity || p.Text != "All hands busy" {
+		t.Fatalf("24/7 at capacity: %+v", p)
+	}
+	hide := flow(chatflow.ModeAlways, func(a *chatflow.Availability) { a.AtCapacity.Behaviour = chatflow.CapacityHideLauncher })
+	if p := f.compute(hide, "", now); p.State != widget.StateAtCapacity || !p.Hide {
+		t.Fatalf("24/7 at capacity, hide: %+v", p)
+	}
+	f.agent("free", true, store.UserAvailable, 3, 0)
+	if p := f.compute(wait, "", now); p.State != widget.StateAvailable {
+		t.Fatalf("24/7 with a free agent: %+v", p)
+	}
+}

@@ -20,14 +20,7 @@ func Preview(acct *store.Account, cf *chatflow.Chatflow, state string, now time.
 	case widget.StateAway:
 		return widget.Presence{State: widget.StateAway, Text: orDefault(a.AwayMessage, lang, "away")}
 	case widget.StateAtCapacity:
-		p := widget.Presence{State: widget.StateAtCapacity}
-		switch a.AtCapacity.Behaviour {
-		case chatflow.CapacityHideLauncher:
-			p.Hide = true
-		case chatflow.CapacityWaitMessage:
-			p.Text = orDefault(a.AtCapacity.Message, lang, "wait")
-		}
-		return p
+		return atCapacity(a, lang)
 	case widget.StateOffline:
 		loc := Location(acct.Timezone)
 		if len(a.OfficeHours) > 0 {
