@@ -100,6 +100,7 @@ func (a *API) routes(v1 *gin.RouterGroup, r *gin.Engine) {
 	a.registerSurveys(v1)
 	a.registerPrivacy(v1)
 	a.registerPush(v1)
+	a.registerWebhooks(v1)
 	a.registerAPIKeys(v1)
 	a.registerImages(v1)
 }

@@ -38,6 +38,13 @@ var routeRoles = map[string]string{
 	"GET /api/v1/account/push-webhook":    store.RoleAdmin,
 	"PUT /api/v1/account/push-webhook":    store.RoleAdmin,
 	"DELETE /api/v1/account/push-webhook": store.RoleAdmin,
+	// Webhooks carry visitors' messages: admins only, even to read.
+	"GET /api/v1/webhooks":                store.RoleAdmin,
+	"POST /api/v1/webhooks":               store.RoleAdmin,
+	"GET /api/v1/webhooks/:id":            store.RoleAdmin,
+	"PATCH /api/v1/webhooks/:id":          store.RoleAdmin,
+	"DELETE /api/v1/webhooks/:id":         store.RoleAdmin,
+	"GET /api/v1/webhooks/:id/deliveries": store.RoleAdmin,
 
 	"GET /api/v1/chatflows":        store.RoleAgent,
 	"POST /api/v1/chatflows":       store.RoleEditor,

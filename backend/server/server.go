@@ -20,6 +20,7 @@ import (
 	"github.com/parleychat/parley/backend/api"
 	"github.com/parleychat/parley/backend/chat"
 	"github.com/parleychat/parley/backend/events"
+	"github.com/parleychat/parley/backend/hooks"
 	"github.com/parleychat/parley/backend/housekeeping"
 	"github.com/parleychat/parley/backend/inbox"
 	"github.com/parleychat/parley/backend/mail"
@@ -65,6 +66,8 @@ type Config struct {
 	MailIn mailin.Config
 	// Push is the push webhook job (PUSH_*).
 	Push push.Config
+	// Webhooks is the account webhook job (WEBHOOK_*).
+	Webhooks hooks.Config
 	// PUBLIC_URL: the edge's public address (https://chat.example.com) for
 	// the setup link, script tags and invitation links; empty uses the
 	// address each request came to.
@@ -105,6 +108,7 @@ func FromEnv() Config {
 	c.Mail = mail.FromEnv()
 	c.MailIn = mailin.FromEnv()
 	c.Push = push.FromEnv()
+	c.Webhooks = hooks.FromEnv()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
 	if v := os.Getenv("BACKEND_HOUSEKEEPING_EVERY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
@@ -170,6 +174,7 @@ type Server struct {
 	stopHousekeeping func()
 	stopMail         func()
 	stopPush         func()
+	stopWebhooks     func()
 	stopMailIn       func()
 }
 
@@ -265,6 +270,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Handler, s.Mail, s.Engine, s.stopHousekeeping, s.stopMail, s.stopMailIn = handler, mailer, engine, stopHousekeeping, mailer.Start(), stopMailIn
 	s.stopPush = push.New(st, cfg.Push).Start()
+	s.stopWebhooks = hooks.New(st, cfg.Webhooks).Start()
 	return s, nil
 }
 
@@ -308,6 +314,9 @@ func (s *Server) Close() {
 	}
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
+	}
+	if s.stopWebhooks != nil {
+		s.stopWebhooks()
 	}
 	if s.stopPush != nil {
 		s.stopPush()
