@@ -224,9 +224,11 @@ func runHold(ctx context.Context, args []string) error {
 		conns  []*websocket.Conn
 		ok     atomic.Int64
 		failed atomic.Int64
-		next   atomic.Int64
-		wg     sync.WaitGroup
-		lastEr atomic.Value
+		// retried counts dials tried again; reported on stderr.
+		retried atomic.Int64
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		lastEr  atomic.Value
 	)
 	open := func() error {
 		dctx, cancel := context.WithTimeout(hctx, 60*time.Second)
@@ -268,7 +270,17 @@ func runHold(ctx context.Context, args []string) error {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(*n) {
-				if err := open(); err != nil {
+				// Like the widget: a refused or dropped dial (a backend
+				// too busy to answer hello in time) is tried again, with backoff.
+				var err error
+				for attempt := range 4 {
+					if err = open(); err == nil || hctx.Err() != nil {
+						break
+					}
+					retried.Add(1)
+					time.Sleep(time.Duration(500<<attempt) * time.Millisecond)
+				}
+				if err != nil {
 					failed.Add(1)
 					lastEr.Store(err.Error())
 				} else {
@@ -278,6 +290,9 @@ func runHold(ctx context.Context, args []string) error {
 		}()
 	}
 	wg.Wait()
+	if r := retried.Load(); r > 0 {
+		fmt.Fprintf(os.Stderr, "hold %s: %d dials tried again\n", *src, r)
+	}
 	if e, _ := lastEr.Load().(string); e != "" {
 		fmt.Fprintf(os.Stderr, "hold %s: %d sockets failed; last error: %s\n", *src, failed.Load(), e)
 	}
