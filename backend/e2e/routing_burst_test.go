@@ -91,6 +91,25 @@ func TestRoutingBurstOnTwoBackends(t *testing.T) {
 		N        int    `db:"n"`
 	}
 	var loads []load
+	defer func() {
+		if t.Failed() {
+			t.Logf("loads at the end: %+v", loads)
+			var byStatus []struct {
+				Status string `db:"status"`
+				N      int    `db:"n"`
+			}
+			c.DB.Select(&byStatus, `SELECT status, count(*) AS n FROM conversations GROUP BY status`)
+			t.Logf("conversations by status: %+v", byStatus)
+			var users []struct {
+				ID     int64  `db:"id"`
+				Max    int    `db:"max_open_chats"`
+				Status string `db:"status"`
+				Seat   bool   `db:"has_seat"`
+			}
+			c.DB.Select(&users, `SELECT id, max_open_chats, status, has_seat FROM users`)
+			t.Logf("users: %+v", users)
+		}
+	}()
 	waitFor(t, "every conversation assigned", 60*time.Second, func() bool {
 		loads = nil
 		if err := c.DB.Select(&loads, `SELECT assignee_id, count(*) AS n FROM conversations WHERE status = 'open' GROUP BY assignee_id`); err != nil {
