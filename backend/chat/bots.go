@@ -378,7 +378,8 @@ func (s *session) handOver(ctx context.Context, userID, teamID int64) {
 		s.e.log.Warn("chat: bot hand-over target refused; routing normally", "conversation", s.conv.ID, "err", err)
 	}
 	if err = routing.Route(ctx, s.e.st, s.conv.ID); err != nil {
-		s.e.log.Warn("chat: hand-over routing failed", "conversation", s.conv.ID, "err", err)
+		s.e.log.Warn("chat: hand-over routing failed; trying the waiting conversations again", "conversation", s.conv.ID, "err", err)
+		s.e.routeAgain(s.account.ID)
 	}
 }
 

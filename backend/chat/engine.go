@@ -139,6 +139,9 @@ type Engine struct {
 	mu    sync.Mutex
 	hubs  map[int64]*hub // by account
 	links sync.WaitGroup // running link handlers; Add under mu
+
+	rerouteMu sync.Mutex
+	rerouting map[int64]bool // accounts with a routeAgain pass running → one more wanted
 }
 
 // New returns an engine storing in st and following bus. A nil bus disables

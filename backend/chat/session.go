@@ -458,7 +458,8 @@ func (s *session) onSend(f *widget.Frame) {
 		// After the first message, so the thread reads message then assignment.
 		// A failure leaves it waiting; the next eligibility change places it.
 		if err := routing.Route(ctx, s.e.st, s.conv.ID); err != nil {
-			s.e.log.Warn("chat: routing failed", "conversation", s.conv.ID, "err", err)
+			s.e.log.Warn("chat: routing failed; trying the waiting conversations again", "conversation", s.conv.ID, "err", err)
+			s.e.routeAgain(s.account.ID)
 		}
 	}
 }
