@@ -305,3 +305,34 @@ func TestWebhookInputIsChecked(t *testing.T) {
 		t.Errorf("deleted: %d", code)
 	}
 }
+
+func TestAssignedEvent(t *testing.T) {
+	e := setup(t)
+	rcv := newReceiver(t)
+	hook, secret := e.createWebhook(rcv.URL, `["conversation.assigned"]`)
+	rcv.secret.Store(secret)
+	_, u := e.do("POST", "/api/v1/users", `{"email":"ana@example.com","name":"Ana","has_seat":true,"status":"available"}`)
+	user := strconv.FormatInt(int64(u["id"].(float64)), 10)
+	if code, p := e.do("PATCH", "/api/v1/inboxes/"+strconv.FormatInt(e.inbox, 10), `{"member_ids":[`+user+`]}`); code != 200 {
+		t.Fatalf("members: %d %v", code, p)
+	}
+	c := e.conversation("hello")
+	if code, p := e.do("POST", "/api/v1/conversations/"+strconv.FormatInt(c, 10)+"/assign", `{"user_id":`+user+`}`); code != 200 {
+		t.Fatalf("assign: %d %v", code, p)
+	}
+	t.Cleanup(hooks.New(e.st, hooks.Config{PollEvery: 20 * time.Millisecond}).Start())
+	waitFor(t, "conversation.assigned", 10*time.Second, func() bool {
+		n, _ := rcv.events()
+		return n["conversation.assigned"] == 1
+	})
+	rcv.mu.Lock()
+	for _, ps := range rcv.got {
+		if d := ps[0]["data"].(map[string]any); strconv.FormatInt(int64(d["assignee_id"].(float64)), 10) != user {
+			t.Errorf("assigned payload %v", ps[0])
+		}
+	}
+	rcv.mu.Unlock()
+	if ds := e.deliveries(hook); len(ds) != 1 || ds[0]["status"] != "delivered" || ds[0]["attempts"].(float64) != 1 {
+		t.Errorf("log %v", ds)
+	}
+}

@@ -37,6 +37,8 @@ func TestColumnLists(t *testing.T) {
 		{"surveys", surveyColumns, Survey{}},
 		{"survey_responses", surveyResponseColumns, SurveyResponse{}},
 		{"teams", teamColumns, Team{}},
+		{"webhooks", webhookColumns, Webhook{}},
+		{"webhook_deliveries", webhookDeliveryColumns, WebhookDelivery{}},
 		{"tickets", ticketRowColumns, Ticket{}},
 		{"users", userColumns, User{}},
 		{"visitors", visitorColumns, Visitor{}},

@@ -98,8 +98,8 @@ type WebhookDelivery struct {
 	DoneAt        *time.Time `db:"done_at" json:"done_at"`
 }
 
-const webhookDeliveryColumns = `id, webhook_id, event, payload, status, attempts, last_status, last_error, created_at,
-	last_attempt_at, next_attempt_at, done_at`
+const webhookDeliveryColumns = `id, webhook_id, event, payload, status, attempts, last_status, last_error, created_at, ` +
+	`last_attempt_at, next_attempt_at, done_at`
 
 // WebhookDeliveries returns up to limit deliveries of webhook id of
 // account, newest first, older than before (0: from the newest).
