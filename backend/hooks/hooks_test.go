@@ -336,3 +336,37 @@ func TestAssignedEvent(t *testing.T) {
 		t.Errorf("log %v", ds)
 	}
 }
+
+// Erasing a contact takes the webhook deliveries of its conversations with
+// it (they carry the messages' text), delivered or still waiting; another
+// visitor's stay.
+func TestErasureTakesTheDeliveriesOfItsConversations(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	id, _ := e.createWebhook("http://127.0.0.1:9/nowhere", `["message.created","conversation.created"]`)
+	erased := e.conversation("my secret order number is 42")
+	kept := e.conversation("someone else")
+	var visitor int64
+	must(t, e.st.DB().Get(&visitor, `SELECT visitor_id FROM conversations WHERE id = $1`, erased))
+	_, _, c, err := e.st.IdentifyContact(ctx, store.Identification{AccountID: e.acct.ID, Email: "ann@example.com"}, time.Hour)
+	must(t, err)
+	must(t, e.st.LinkVisitorContact(ctx, e.acct.ID, visitor, c.ID))
+	count := func(conv int64) int {
+		var n int
+		must(t, e.st.DB().Get(&n, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1
+			AND (payload #>> '{data,conversation_id}')::bigint = $2`, id, conv))
+		return n
+	}
+	if count(erased) == 0 || count(kept) == 0 {
+		t.Fatalf("no deliveries queued: %d, %d", count(erased), count(kept))
+	}
+	if _, err := e.st.EraseContact(ctx, e.acct.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(erased); n != 0 {
+		t.Fatalf("%d deliveries of the erased conversation remain", n)
+	}
+	if count(kept) == 0 {
+		t.Fatal("another visitor's deliveries went too")
+	}
+}

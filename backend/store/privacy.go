@@ -503,6 +503,13 @@ func (s *Store) EraseContact(ctx context.Context, accountID, id int64) (*Erasure
 			}
 			*q.n, _ = res.RowsAffected()
 		}
+		// Webhook deliveries of those conversations carry their messages'
+		// text, delivered or not: they go with the conversations.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries d USING webhooks w
+			WHERE d.webhook_id = w.id AND w.account_id = $1 AND (d.payload #>> '{data,conversation_id}')::bigint = ANY($2)`,
+			accountID, convs); err != nil {
+			return err
+		}
 		// A kept visitor's device push token names the person's phone: it goes too.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM push_tokens WHERE visitor_id IN (SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2)`, accountID, id); err != nil {
 			return err
