@@ -9,17 +9,12 @@
 package hooks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/parleychat/parley/backend/store"
@@ -109,40 +104,13 @@ type Service struct {
 // New returns the webhook job on st.
 func New(st *store.Store, cfg Config) *Service {
 	cfg = cfg.WithDefaults()
-	return &Service{st: st, cfg: cfg, log: slog.Default(), client: &http.Client{Timeout: cfg.Timeout,
-		// A webhook answers; it does not send the call elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &Service{st: st, cfg: cfg, log: slog.Default(), client: webhook.Client(cfg.Timeout)}
 }
 
 // Start runs the job until the returned stop is called; stop waits for a
 // batch being sent.
 func (s *Service) Start() (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(s.cfg.PollEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			for {
-				n, err := s.DeliverOnce(context.WithoutCancel(ctx))
-				if err != nil {
-					s.log.Warn("hooks: queue", "err", err)
-				}
-				if err != nil || n < s.cfg.Batch || ctx.Err() != nil {
-					break
-				}
-			}
-		}
-	})
-	return func() {
-		cancel()
-		wg.Wait()
-	}
+	return webhook.Poll(s.cfg.PollEvery, s.cfg.Batch, s.DeliverOnce, func(err error) { s.log.Warn("hooks: queue", "err", err) })
 }
 
 // DeliverOnce makes the deliveries that are due; it returns how many.
@@ -150,11 +118,8 @@ func (s *Service) DeliverOnce(ctx context.Context) (int, error) {
 	return s.st.DeliverWebhooks(ctx, s.cfg.Batch, s.send, s.backoff, s.cfg.MaxFailures)
 }
 
-// backoff is the wait before attempt n+1: exponential from RetryMin, capped
-// at RetryMax, jittered.
 func (s *Service) backoff(attempts int) time.Duration {
-	d := min(s.cfg.RetryMin<<min(attempts-1, 16), s.cfg.RetryMax)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return webhook.Backoff(s.cfg.RetryMin, s.cfg.RetryMax, attempts)
 }
 
 func (s *Service) send(calls []store.WebhookCall) []store.WebhookOutcome {
@@ -177,33 +142,13 @@ func Body(c store.WebhookCall) []byte {
 	return b
 }
 
-// call makes one signed POST; a 2xx is delivered, a 4xx other than 408 and
-// 429 is permanent (the receiver refuses it), anything else is retried.
+// call makes one signed POST (webhook.Post judges the answer).
 func (s *Service) call(c store.WebhookCall) store.WebhookOutcome {
-	body := Body(c)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
-	if err != nil {
-		return store.WebhookOutcome{Err: err, Permanent: true}
+	r := webhook.Post(ctx, s.client, c.URL, c.Secret, http.Header{"User-Agent": {"Parley-Webhook/1"}, "Parley-Event": {c.Event}}, Body(c))
+	if r.Err != nil && !r.Permanent {
+		s.log.Info("hooks: receiver failed", "webhook", c.WebhookID, "attempt", c.Attempts, "status", r.Status, "err", r.Err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Parley-Webhook/1")
-	req.Header.Set("Parley-Event", c.Event)
-	webhook.SetHeaders(req.Header, c.Secret, time.Now(), body)
-	res, err := s.client.Do(req)
-	if err != nil {
-		s.log.Info("hooks: receiver unreachable", "webhook", c.WebhookID, "attempt", c.Attempts, "err", err)
-		return store.WebhookOutcome{Err: err}
-	}
-	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
-		return store.WebhookOutcome{HTTPStatus: res.StatusCode}
-	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusRequestTimeout && res.StatusCode != http.StatusTooManyRequests:
-		return store.WebhookOutcome{HTTPStatus: res.StatusCode, Err: fmt.Errorf("the receiver refused the delivery: %s", res.Status), Permanent: true}
-	}
-	s.log.Info("hooks: receiver failed", "webhook", c.WebhookID, "attempt", c.Attempts, "status", res.Status)
-	return store.WebhookOutcome{HTTPStatus: res.StatusCode, Err: fmt.Errorf("the receiver answered %s", res.Status)}
+	return store.WebhookOutcome{HTTPStatus: r.Status, Err: r.Err, Permanent: r.Permanent}
 }

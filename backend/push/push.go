@@ -7,17 +7,13 @@
 package push
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/parleychat/parley/backend/store"
@@ -114,40 +110,13 @@ type Service struct {
 // New returns the push job on st.
 func New(st *store.Store, cfg Config) *Service {
 	cfg = cfg.WithDefaults()
-	return &Service{st: st, cfg: cfg, log: slog.Default(), client: &http.Client{Timeout: cfg.Timeout,
-		// A webhook answers; it does not send the call elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &Service{st: st, cfg: cfg, log: slog.Default(), client: webhook.Client(cfg.Timeout)}
 }
 
 // Start runs the job until the returned stop is called; stop waits for a
 // batch being sent.
 func (s *Service) Start() (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(s.cfg.PollEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			for {
-				n, err := s.DeliverOnce(context.WithoutCancel(ctx))
-				if err != nil {
-					s.log.Warn("push: queue", "err", err)
-				}
-				if err != nil || n < s.cfg.Batch || ctx.Err() != nil {
-					break
-				}
-			}
-		}
-	})
-	return func() {
-		cancel()
-		wg.Wait()
-	}
+	return webhook.Poll(s.cfg.PollEvery, s.cfg.Batch, s.DeliverOnce, func(err error) { s.log.Warn("push: queue", "err", err) })
 }
 
 // DeliverOnce makes the calls that are due; it returns how many it handled.
@@ -155,11 +124,8 @@ func (s *Service) DeliverOnce(ctx context.Context) (int, error) {
 	return s.st.DeliverPushes(ctx, s.cfg.Batch, s.cfg.Settle, s.send, s.backoff, s.cfg.MaxAttempts)
 }
 
-// backoff is the wait before attempt n+1: exponential from RetryMin, capped
-// at RetryMax, jittered.
 func (s *Service) backoff(attempts int) time.Duration {
-	d := min(s.cfg.RetryMin<<min(attempts-1, 16), s.cfg.RetryMax)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return webhook.Backoff(s.cfg.RetryMin, s.cfg.RetryMax, attempts)
 }
 
 // Payload is the JSON body of a push call (README "Push notifications").
@@ -196,8 +162,7 @@ func (s *Service) send(calls []store.PushCall) []store.PushOutcome {
 	return out
 }
 
-// call makes one signed POST; a 2xx is delivered, a 4xx other than 408 and
-// 429 is permanent (the receiver refuses it), anything else is retried.
+// call makes one signed POST (webhook.Post judges the answer).
 func (s *Service) call(c store.PushCall) store.PushOutcome {
 	text := []rune(c.Text)
 	if len(text) > PreviewRunes {
@@ -210,26 +175,12 @@ func (s *Service) call(c store.PushCall) store.PushOutcome {
 	body, _ := json.Marshal(p)
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
-	if err != nil {
-		return store.PushOutcome{Err: err, Permanent: true}
+	r := webhook.Post(ctx, s.client, c.URL, c.Secret, http.Header{"User-Agent": {"Parley-Push/1"}}, body)
+	if r.Err != nil && !r.Permanent {
+		s.log.Info("push: webhook failed", "account", c.AccountID, "attempt", c.Attempts, "status", r.Status, "err", r.Err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Parley-Push/1")
-	webhook.SetHeaders(req.Header, c.Secret, time.Now(), body)
-	res, err := s.client.Do(req)
-	if err != nil {
-		s.log.Info("push: webhook unreachable", "account", c.AccountID, "attempt", c.Attempts, "err", err)
-		return store.PushOutcome{Err: err}
+	if r.Err != nil {
+		return store.PushOutcome{Err: fmt.Errorf("push: %w", r.Err), Permanent: r.Permanent}
 	}
-	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	res.Body.Close()
-	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
-		return store.PushOutcome{}
-	case res.StatusCode >= 400 && res.StatusCode < 500 && res.StatusCode != http.StatusRequestTimeout && res.StatusCode != http.StatusTooManyRequests:
-		return store.PushOutcome{Err: fmt.Errorf("push: the webhook refused the call: %s", res.Status), Permanent: true}
-	}
-	s.log.Info("push: webhook failed", "account", c.AccountID, "attempt", c.Attempts, "status", res.Status)
-	return store.PushOutcome{Err: fmt.Errorf("push: the webhook answered %s", res.Status)}
+	return store.PushOutcome{}
 }
