@@ -104,7 +104,7 @@ func LoadAssets(publicDir, buildDir string, s Settings) (*Assets, error) {
 		for placeholder, name := range map[string]string{
 			WasmURLPlaceholder:     "widget.wasm",
 			WasmExecURLPlaceholder: "wasm_exec.js",
-			// The widget's look and languages (issue 4): fetched by the wasm.
+			// The widget's look and languages: fetched by the wasm.
 			"__PARLEY_WIDGET_CSS_URL__":  "widget.css",
 			"__PARLEY_WIDGET_HTML_URL__": "widget.html",
 			"__PARLEY_I18N_EN_URL__":     "i18n/en.json",

@@ -412,7 +412,7 @@ func (sh *shell) messageEl(e *widget.Entry) safejs.Value {
 				call(n, "appendChild", i)
 			}
 			call(n, "appendChild", newEl("span", "", name))
-			if bot { // bot turns are marked as such (SPEC 1)
+			if bot { // bot turns are marked as such
 				call(n, "appendChild", newEl("span", "tag", widget.T("bot")))
 			}
 			call(el, "appendChild", n)

@@ -12,7 +12,7 @@ type Appearance struct {
 	Open     bool // open the chat window (once; the visitor may close it again)
 }
 
-// Director applies a chatflow's display behaviour and triggers (SPEC 1.5) to
+// Director applies a chatflow's display behaviour and triggers to
 // the events of one page view. With "open_on_trigger" the welcome prompt shows
 // at once and the chat opens when a trigger fires; with "prompt" or
 // "launcher_only" and triggers set, the widget appears only when one fires;

@@ -7,7 +7,7 @@ const (
 )
 
 // Visit is what the widget knows about the page and visitor it runs for;
-// targeting rules (SPEC 1.7) are evaluated against it.
+// targeting rules are evaluated against it.
 type Visit struct {
 	URL      string              // the page's full URL
 	Query    map[string][]string // its query parameters (see ParseQuery)

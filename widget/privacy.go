@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Privacy on the visitor's side (SPEC 1.8, 1.10; PROTOCOL.md "Consent"
+// Privacy on the visitor's side (PROTOCOL.md "Consent"
 // and "Identification"). Until the visitor accepts the cookie banner the
 // widget keeps the visitor token in memory only; afterwards it keeps the
 // chat (token, conversation, last seq) in the page's storage so the

@@ -131,7 +131,7 @@ type Frame struct {
 	Page     string `json:"page,omitempty"`     // hello; consent: the page the decision was made on
 	Referrer string `json:"referrer,omitempty"`
 	// hello: an identified visitor's email (with Email) and the token the
-	// site's server got for it (SPEC 1.10).
+	// site's server got for it.
 	IDToken string `json:"id_token,omitempty"`
 	// hello: the token of an email's reopen link (#parley-resume=…): the
 	// server continues that conversation for this visitor.

@@ -4,7 +4,7 @@ package widget
 // of a chatflow (backend/chatflow) and publishes them in Config; the widget
 // evaluates them in the browser. Field names are the REST API's.
 
-// Look is the widget's appearance (SPEC 1.1).
+// Look is the widget's appearance.
 type Look struct {
 	AccentColor     string  `json:"accent_color"`      // #rrggbb
 	Heading         Heading `json:"heading"`           // who the chat appears to come from
@@ -40,7 +40,7 @@ const (
 	EmailWhenOffline = "when_offline"
 )
 
-// Welcome holds the welcome message per language (SPEC 1.2).
+// Welcome holds the welcome message per language.
 type Welcome struct {
 	Messages map[string]string `json:"messages"` // language → text
 }
@@ -54,7 +54,7 @@ type EmailCapture struct {
 	TranscriptAtClose bool `json:"transcript_at_close,omitempty"`
 }
 
-// Desktop and mobile display behaviours (SPEC 1.5).
+// Desktop and mobile display behaviours.
 const (
 	DisplayPrompt        = "prompt"          // pop the welcome message above the launcher
 	DisplayLauncherOnly  = "launcher_only"   // only the launcher
@@ -108,7 +108,7 @@ type RuleGroup struct {
 	Rules []Rule `json:"rules"`
 }
 
-// Targeting picks the pages and visitors a chatflow shows for (SPEC 1.7):
+// Targeting picks the pages and visitors a chatflow shows for:
 // groups are OR-ed (no groups means every page), and any matching exclusion
 // hides the chatflow whatever the groups say.
 type Targeting struct {
@@ -150,7 +150,7 @@ type CommunicationConsent struct {
 	Label              string `json:"label"` // empty uses the personalised default
 }
 
-// Options are the chatflow's options (SPEC 1.6, 1.8).
+// Options are the chatflow's options.
 type Options struct {
 	CookieConsent        CookieConsent        `json:"cookie_consent"`
 	DataConsent          DataConsent          `json:"data_consent"`
@@ -164,7 +164,7 @@ type Options struct {
 	BotID       int64 `json:"bot_id,omitempty"` // rule_bot chatflows: the bot whose flow runs; 0 = none
 }
 
-// Availability states the server computes (SPEC 1.3).
+// Availability states the server computes.
 const (
 	StateAvailable  = "available"
 	StateAway       = "away"

@@ -9,7 +9,7 @@ const (
 	DeviceMobile  = "mobile"
 )
 
-// Targets reports whether chatflow c may show on visit v (SPEC 1.7): no
+// Targets reports whether chatflow c may show on visit v: no
 // exclusion matches, and either there are no filter groups or every rule of
 // at least one group matches (AND within a group, OR across groups).
 func Targets(c *ChatflowConfig, v Visit) bool {

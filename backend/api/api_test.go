@@ -144,7 +144,7 @@ func (e *env) links() [2]int64 {
 	return e.linked
 }
 
-// fullChatflow sets every field of SPEC section 1 away from its default.
+// fullChatflow sets every field of a chatflow away from its default.
 func (e *env) fullChatflow() string {
 	return `{
 	"name": "Pricing page chat", "channel": "website", "inbox_id": ` + itoa(e.inbox) + `,

@@ -1,5 +1,5 @@
-// Package availability computes whether a chatflow can be answered now
-// (SPEC 1.3): the state the widget shows and what it shows with it.
+// Package availability computes whether a chatflow can be answered now:
+// the state the widget shows and what it shows with it.
 //
 // Modes: always (24/7: available whoever is there, at capacity when the
 // members who are available are all at their chat limit); user_availability (available when a member targeted

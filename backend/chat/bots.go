@@ -17,7 +17,7 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// Bots on the server (SPEC 1, issue 7). A rule_bot chatflow runs its bot's
+// Bots on the server. A rule_bot chatflow runs its bot's
 // flow (bot.Step) from the conversation's first message, one step per
 // visitor message; a customer_agent chatflow answers each visitor message
 // from its knowledge base (kb.BestPassage). Both stop when a human takes

@@ -13,7 +13,7 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// Consent on the visitor's side (SPEC 1.8): the widget shows the notices
+// Consent on the visitor's side: the widget shows the notices
 // of the published config and sends the visitor's decision in a consent
 // frame with the notice's version. The engine records it against the
 // exact text, only if that text is still current; it refuses sends on a

@@ -12,7 +12,7 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// Visitor identification on the socket (SPEC 1.10): a hello with email and
+// Visitor identification on the socket: a hello with email and
 // id_token chats as that contact when identity.Verify accepts the pair;
 // anything else is an anonymous chat with a warning for the page's
 // console, never an error.

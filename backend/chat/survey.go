@@ -10,7 +10,7 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// Satisfaction surveys on the visitor's side (SPEC 1.8): when the followed
+// Satisfaction surveys on the visitor's side: when the followed
 // conversation closes and its chatflow links a chat survey, the visitor
 // gets a survey frame; their survey_answer is stored once and shows in the
 // agents' thread and on the survey's page.

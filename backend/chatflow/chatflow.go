@@ -1,5 +1,5 @@
-// Package chatflow is the chatflow model: its fields and settings (SPEC
-// section 1), their defaults, validation, and the form the widget receives.
+// Package chatflow is the chatflow model: its fields and settings, their
+// defaults, validation, and the form the widget receives.
 package chatflow
 
 import (
@@ -81,7 +81,7 @@ const (
 // Typical reply times shown while available.
 var ReplyTimes = []string{"", "few_minutes", "hour", "day"}
 
-// Availability says when someone can answer (SPEC 1.3).
+// Availability says when someone can answer.
 type Availability struct {
 	Mode        string      `json:"mode"`
 	OfficeHours []TimeRange `json:"office_hours"`
@@ -104,7 +104,7 @@ type Behaviour struct {
 	Message   string `json:"message"` // "" uses the default text of the language
 }
 
-// Assignment routes new conversations (SPEC 1.4).
+// Assignment routes new conversations.
 type Assignment struct {
 	AutoAssign bool    `json:"auto_assign"`
 	UserIDs    []int64 `json:"user_ids"`
@@ -124,7 +124,7 @@ type TicketProperties struct {
 }
 
 // Default returns a new chatflow's settings: a website live chat with the
-// privacy-first defaults of SPEC 1.8 (both consents on).
+// privacy-first defaults (both consents on).
 func Default() Chatflow {
 	return Chatflow{
 		Channel:  ChannelWebsite,

@@ -1,4 +1,4 @@
-// Package consent resolves the consent texts a chatflow shows (SPEC 1.8):
+// Package consent resolves the consent texts a chatflow shows:
 // the cookie banner, the data-processing consent (explicit or legitimate
 // interest) and the communication-consent checkbox, in the chatflow's
 // language, with the chatflow's own texts where set and Defaults where

@@ -16,7 +16,7 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// TestAgentDayInBrowser drives issue 6 through the real edge, backend and
+// TestAgentDayInBrowser drives an agent's day through the real edge, backend and
 // Chromium: sign in; a visitor's message (hostile markup in it) appears live
 // in the list and the thread as inert text; an internal note never reaches
 // the visitor's widget; assigning to a colleague moves the conversation

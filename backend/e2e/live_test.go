@@ -43,7 +43,7 @@ func widgetShows(name, text string) string {
 	return fmt.Sprintf(`(e => !e.hidden && e.textContent.includes(%q))(%s.querySelector('[data-parley=%s]'))`, text, shadow, name)
 }
 
-// TestLiveTypingReceiptsPresenceAndEmail drives issue 3's live features in
+// TestLiveTypingReceiptsPresenceAndEmail drives the live features in
 // two real browsers: typing indicators and read receipts both ways, an
 // availability change reaching an open widget within 5 s, and an email
 // address left in the widget stored as the visitor's unverified claim.

@@ -1,4 +1,4 @@
-// Package identity identifies visitors (SPEC 1.10): the site's own server
+// Package identity identifies visitors: the site's own server
 // asks for a token for a known visitor's email (REST, with an API key); the
 // page hands email and token to the widget; the chat engine calls Verify
 // and chats as that contact, or, on any error, as an anonymous visitor.

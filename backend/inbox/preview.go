@@ -18,7 +18,7 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// The chatflow preview (SPEC 1.1): /inbox/chatflows/:id/preview/ shows the
+// The chatflow preview: /inbox/chatflows/:id/preview/ shows the
 // real widget, with the chatflow's look, language and texts, on a desktop,
 // a tablet and a mobile sized frame, before it is published. Each frame is
 // /preview/frame, a bare host page with the ordinary script tag pointing the

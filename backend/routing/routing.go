@@ -1,4 +1,4 @@
-// Package routing decides who answers a conversation (SPEC 1.4): automatic
+// Package routing decides who answers a conversation: automatic
 // assignment to the least-loaded eligible agent, manual assignment to a user
 // or a team, closing and reopening.
 //

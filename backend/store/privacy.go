@@ -16,7 +16,7 @@ import (
 	"github.com/parleychat/parley/backend/events"
 )
 
-// Consent kinds (SPEC 1.8).
+// Consent kinds.
 const (
 	ConsentCookie         = "cookie"
 	ConsentDataProcessing = "data_processing"

@@ -22,7 +22,7 @@ import (
 )
 
 // Chatflow is the mobile chatflow a tag resolves to, with what an app needs
-// to show the chat (SPEC 1.1, 1.6, 1.8).
+// to show the chat.
 type Chatflow struct {
 	ID        string // public id: the chatflow to name in NewChat
 	Channel   string // "mobile"

@@ -45,7 +45,7 @@ func throughputFlags(fs *flag.FlagSet) *throughputOpts {
 	return o
 }
 
-// Targets of issue 3.
+// Targets the throughput step is held to.
 const (
 	targetMsgsPerSec  = 5000
 	targetPgbenchFrac = 0.5

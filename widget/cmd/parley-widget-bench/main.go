@@ -1,5 +1,5 @@
 // Command parley-widget-bench measures what the widget costs a host page
-// (issue 4's budget) and prints each figure against its target:
+// (the widget's budget) and prints each figure against its target:
 //
 //   - loader.js and widget.wasm as the edge serves them, brotli;
 //   - what the page fetches before its load event (only the loader);
@@ -37,7 +37,7 @@ import (
 	"github.com/parleychat/parley/edge"
 )
 
-// Targets of issue 4.
+// Targets the widget is held to.
 const (
 	loaderBudget   = 4000 // bytes: "KB" read the strict way
 	wasmBudget     = 650_000
