@@ -146,7 +146,7 @@ func TestDeployEnvListsEverySetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := regexp.MustCompile(`(?:os\.Getenv|os\.LookupEnv|envOr|StartFromEnv)\("([A-Z][A-Z0-9_]+)"`)
+	read := regexp.MustCompile(`(?:os\.Getenv|os\.LookupEnv|envOr|envInt|envDuration|StartFromEnv)\("([A-Z][A-Z0-9_]+)"`)
 	listed := regexp.MustCompile(`(?m)^#?([A-Z][A-Z0-9_]+)=`)
 	have := map[string]bool{}
 	for _, m := range listed.FindAllStringSubmatch(string(env), -1) {

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -65,32 +64,6 @@ func (c Config) WithDefaults() Config {
 		c.Timeout = 10 * time.Second
 	}
 	return c
-}
-
-// FromEnv reads WEBHOOK_RETRY_MIN, WEBHOOK_RETRY_MAX and WEBHOOK_MAX_FAILURES.
-func FromEnv() Config {
-	var c Config
-	dur := func(k string) time.Duration {
-		v := os.Getenv(k)
-		if v == "" {
-			return 0
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			slog.Warn(k+" is not a positive duration; using the default", "value", v)
-			return 0
-		}
-		return d
-	}
-	c.RetryMin, c.RetryMax = dur("WEBHOOK_RETRY_MIN"), dur("WEBHOOK_RETRY_MAX")
-	if v := os.Getenv("WEBHOOK_MAX_FAILURES"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			c.MaxFailures = n
-		} else {
-			slog.Warn("WEBHOOK_MAX_FAILURES is not a positive number; using the default", "value", v)
-		}
-	}
-	return c.WithDefaults()
 }
 
 // Service runs the webhook job.

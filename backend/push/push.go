@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
@@ -59,7 +58,7 @@ func (c Config) WithDefaults() Config {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.PollEvery <= 0 {
-		c.PollEvery = time.Second
+		c.PollEvery = min(c.Settle/3, time.Second) // a burst is called soon after it settles
 	}
 	if c.Batch <= 0 {
 		c.Batch = 20
@@ -68,35 +67,6 @@ func (c Config) WithDefaults() Config {
 		c.Timeout = 10 * time.Second
 	}
 	return c
-}
-
-// FromEnv reads PUSH_DELAY, PUSH_RETRY_MIN, PUSH_RETRY_MAX and PUSH_MAX_ATTEMPTS.
-func FromEnv() Config {
-	var c Config
-	dur := func(k string) time.Duration {
-		v := os.Getenv(k)
-		if v == "" {
-			return 0
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			slog.Warn(k+" is not a positive duration; using the default", "value", v)
-			return 0
-		}
-		return d
-	}
-	c.Settle, c.RetryMin, c.RetryMax = dur("PUSH_DELAY"), dur("PUSH_RETRY_MIN"), dur("PUSH_RETRY_MAX")
-	if v := os.Getenv("PUSH_MAX_ATTEMPTS"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			c.MaxAttempts = n
-		} else {
-			slog.Warn("PUSH_MAX_ATTEMPTS is not a positive number; using the default", "value", v)
-		}
-	}
-	if c.PollEvery = c.Settle / 3; c.PollEvery > time.Second {
-		c.PollEvery = time.Second
-	}
-	return c.WithDefaults()
 }
 
 // Service runs the push job.

@@ -107,8 +107,10 @@ func FromEnv() Config {
 	c.ImageMaxBytes = envInt("BRAND_IMAGE_MAX_BYTES")
 	c.Mail = mail.FromEnv()
 	c.MailIn = mailin.FromEnv()
-	c.Push = push.FromEnv()
-	c.Webhooks = hooks.FromEnv()
+	c.Push = push.Config{Settle: envDuration("PUSH_DELAY"), RetryMin: envDuration("PUSH_RETRY_MIN"),
+		RetryMax: envDuration("PUSH_RETRY_MAX"), MaxAttempts: envInt("PUSH_MAX_ATTEMPTS")}.WithDefaults()
+	c.Webhooks = hooks.Config{RetryMin: envDuration("WEBHOOK_RETRY_MIN"), RetryMax: envDuration("WEBHOOK_RETRY_MAX"),
+		MaxFailures: envInt("WEBHOOK_MAX_FAILURES")}.WithDefaults()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
 	if v := os.Getenv("BACKEND_HOUSEKEEPING_EVERY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
