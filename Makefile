@@ -54,7 +54,7 @@ servers:
 # in (--version, /healthz), and the deploy/ files beside them.
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 EMBED     := edge/cmd/parley-edge/embedded
-LDFLAGS   := -s -w -X github.com/parleychat/parley/backend/version.Version=$(VERSION)
+LDFLAGS   := -s -w -X github.com/parleychat/parley/internal/version.Version=$(VERSION)
 release: wasm
 	rm -rf $(EMBED) && mkdir -p $(EMBED)/public $(EMBED)/build
 	cp -r public/. $(EMBED)/public/ && find $(EMBED)/public -name '*.go' -delete
@@ -126,19 +126,19 @@ fuzz:
 # The load steps start their own throwaway PostgreSQL (fsync on) and servers.
 bench: deps-postgres deps-mailpit deps-nats build
 	$(GO) build -o $(BIN)/ ./backend/cmd/parley-load
-	$(GO) test -run='^$$' -bench=. -benchmem ./edge/
+	$(GO) test -run='^$$' -bench=. -benchmem ./edge/internal/edge/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) throughput
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -metrics both throughput
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) idle
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -idle-edges 4 -sockets 70000 -idle-procs 8 idle
-	PARLEY_NATS=$(CURDIR)/$(BIN)/nats-server $(GO) test -run='^$$' -bench=NoticesFourBackends -benchtime=200000x ./backend/events/
+	PARLEY_NATS=$(CURDIR)/$(BIN)/nats-server $(GO) test -run='^$$' -bench=NoticesFourBackends -benchtime=200000x ./backend/internal/events/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) scale
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -nats $(BIN)/nats-server scale
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) config
-	$(GO) run ./widget/cmd/parley-widget-bench -public public -build $(BUILD)
-	$(GO) test -run='^$$' -bench=Search -benchtime=3000x ./backend/kb/
-	$(GO) test -run='^$$' -bench=List10k -benchtime=20x ./backend/inbox/
-	$(GO) test -run='^$$' -bench=Console -benchtime=20x ./backend/inbox/
+	$(GO) run ./edge/cmd/parley-widget-bench -public public -build $(BUILD)
+	$(GO) test -run='^$$' -bench=Search -benchtime=3000x ./backend/internal/kb/
+	$(GO) test -run='^$$' -bench=List10k -benchtime=20x ./backend/internal/inbox/
+	$(GO) test -run='^$$' -bench=Console -benchtime=20x ./backend/internal/inbox/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -mailpit $(BIN)/mailpit mail
 
 clean:

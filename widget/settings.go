@@ -1,7 +1,7 @@
 package widget
 
 // The chatflow settings the widget acts on. The backend stores them as part
-// of a chatflow (backend/chatflow) and publishes them in Config; the widget
+// of a chatflow (backend/internal/chatflow) and publishes them in Config; the widget
 // evaluates them in the browser. Field names are the REST API's.
 
 // Look is the widget's appearance.

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
-	"github.com/parleychat/parley/backend/pgcluster"
+	"github.com/parleychat/parley/backend/internal/pgcluster"
 	"github.com/parleychat/parley/widget"
 )
 
@@ -153,14 +153,14 @@ func TestDeployEnvListsEverySetting(t *testing.T) {
 		have[m[1]] = true
 	}
 	var missing []string
-	for _, root := range []string{"backend", "edge", "migrations"} {
+	for _, root := range []string{"backend", "edge", "internal", "migrations"} {
 		filepath.WalkDir(filepath.Join(repoRoot(), root), func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			rel, _ := filepath.Rel(repoRoot(), p)
 			if d.IsDir() && (strings.HasPrefix(rel, "backend/cmd/parley-dev") || strings.HasPrefix(rel, "backend/cmd/parley-load") ||
-				rel == "backend/e2e" || rel == "backend/dbtest" || rel == "backend/pgcluster" || strings.HasSuffix(rel, "test") && rel != "backend/e2e") {
+				rel == "backend/e2e" || rel == "backend/internal/dbtest" || rel == "backend/internal/pgcluster" || strings.HasSuffix(rel, "test") && rel != "backend/e2e") {
 				return filepath.SkipDir
 			}
 			if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
-	"github.com/parleychat/parley/backend/events/natstest"
+	"github.com/parleychat/parley/backend/internal/events/natstest"
 )
 
 // TestChaos: 200 visitors over two edges send 2,000 messages while the

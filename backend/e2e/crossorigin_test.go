@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 
-	"github.com/parleychat/parley/backend/hostpage"
+	"github.com/parleychat/parley/internal/hostpage"
 )
 
 // strictCSP is the policy of the README's install section: the host

@@ -10,8 +10,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/parleychat/parley/backend/mail/mailpittest"
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/mail/mailpittest"
+	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/widget"
 )
 

@@ -13,9 +13,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/emersion/go-smtp"
 
-	"github.com/parleychat/parley/backend/mail"
-	"github.com/parleychat/parley/backend/mail/mailpittest"
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/mail"
+	"github.com/parleychat/parley/backend/internal/mail/mailpittest"
+	"github.com/parleychat/parley/backend/internal/store"
 )
 
 // mailSystem is Parley sending through a throwaway Mailpit.

@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
-	"github.com/parleychat/parley/backend/pgcluster"
+	"github.com/parleychat/parley/backend/internal/pgcluster"
 )
 
 // scrape fetches url and parses it with Prometheus's own text parser.

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/backend/push"
-	"github.com/parleychat/parley/backend/store"
-	"github.com/parleychat/parley/backend/webhook"
+	"github.com/parleychat/parley/backend/internal/push"
+	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/backend/internal/webhook"
 	"github.com/parleychat/parley/widget/client"
 )
 

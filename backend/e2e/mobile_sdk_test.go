@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	pevents "github.com/parleychat/parley/backend/events"
-	"github.com/parleychat/parley/backend/store"
+	pevents "github.com/parleychat/parley/backend/internal/events"
+	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/widget/client"
 )
 

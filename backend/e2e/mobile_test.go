@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/widget"
 	"github.com/parleychat/parley/widget/client"
 )

@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"github.com/parleychat/parley/backend/onboarding"
+	"github.com/parleychat/parley/backend/internal/onboarding"
 )
 
 // setupURLRE finds the setup link a backend logs on an empty database.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/parleychat/parley/backend/identity"
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/identity"
+	"github.com/parleychat/parley/backend/internal/store"
 )
 
 // Issue 5's browser checks on the widget: what it stores before and after

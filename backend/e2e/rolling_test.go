@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
-	"github.com/parleychat/parley/backend/dbtest"
+	"github.com/parleychat/parley/backend/internal/dbtest"
 )
 
 // TestRunningBackendSurvivesAColumnAddedEverywhere is the first half of a

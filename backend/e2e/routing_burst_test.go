@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/store"
 )
 
 // TestRoutingBurstOnTwoBackends: 200 visitors open conversations at once

@@ -9,7 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
-	"github.com/parleychat/parley/backend/events/natstest"
+	"github.com/parleychat/parley/backend/internal/events/natstest"
 	"github.com/parleychat/parley/widget"
 )
 

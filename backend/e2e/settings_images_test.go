@@ -13,7 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/parleychat/parley/backend/hostpage"
+	"github.com/parleychat/parley/internal/hostpage"
 )
 
 // animatedGIF is a 6×4 GIF of three frames.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/parleychat/parley/backend/dbtest"
+	"github.com/parleychat/parley/backend/internal/dbtest"
 )
 
 func TestMain(m *testing.M) {

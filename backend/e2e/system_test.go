@@ -19,11 +19,11 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/parleychat/parley/backend/dbtest"
-	"github.com/parleychat/parley/backend/hostpage"
-	"github.com/parleychat/parley/backend/pgcluster"
-	"github.com/parleychat/parley/backend/seed"
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/dbtest"
+	"github.com/parleychat/parley/backend/internal/pgcluster"
+	"github.com/parleychat/parley/backend/internal/seed"
+	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/internal/hostpage"
 )
 
 // repoRoot is the repository's top folder.

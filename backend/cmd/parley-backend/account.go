@@ -11,10 +11,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/parleychat/parley/backend/onboarding"
-	"github.com/parleychat/parley/backend/problem"
-	"github.com/parleychat/parley/backend/server"
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/onboarding"
+	"github.com/parleychat/parley/backend/internal/problem"
+	"github.com/parleychat/parley/backend/internal/server"
+	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/migrations"
 )
 

@@ -26,15 +26,15 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/parleychat/parley/backend/inbox"
-	"github.com/parleychat/parley/backend/logging"
-	"github.com/parleychat/parley/backend/metrics"
-	"github.com/parleychat/parley/backend/onboarding"
-	"github.com/parleychat/parley/backend/profiling"
-	"github.com/parleychat/parley/backend/seed"
-	"github.com/parleychat/parley/backend/server"
-	"github.com/parleychat/parley/backend/store"
-	"github.com/parleychat/parley/backend/version"
+	"github.com/parleychat/parley/backend/internal/inbox"
+	"github.com/parleychat/parley/backend/internal/onboarding"
+	"github.com/parleychat/parley/backend/internal/seed"
+	"github.com/parleychat/parley/backend/internal/server"
+	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/internal/logging"
+	"github.com/parleychat/parley/internal/metrics"
+	"github.com/parleychat/parley/internal/profiling"
+	"github.com/parleychat/parley/internal/version"
 	"github.com/parleychat/parley/migrations"
 )
 

@@ -22,10 +22,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/parleychat/parley/backend/hostpage"
-	"github.com/parleychat/parley/backend/pgcluster"
-	"github.com/parleychat/parley/backend/seed"
-	"github.com/parleychat/parley/backend/store"
+	"github.com/parleychat/parley/backend/internal/pgcluster"
+	"github.com/parleychat/parley/backend/internal/seed"
+	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/internal/hostpage"
 	"github.com/parleychat/parley/migrations"
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
-	"github.com/parleychat/parley/backend/pgcluster"
+	"github.com/parleychat/parley/backend/internal/pgcluster"
 	"github.com/parleychat/parley/widget"
 )
 

@@ -19,11 +19,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parleychat/parley/backend/logging"
-	"github.com/parleychat/parley/backend/metrics"
-	"github.com/parleychat/parley/backend/profiling"
-	"github.com/parleychat/parley/backend/version"
-	"github.com/parleychat/parley/edge"
+	"github.com/parleychat/parley/edge/internal/edge"
+	"github.com/parleychat/parley/internal/logging"
+	"github.com/parleychat/parley/internal/metrics"
+	"github.com/parleychat/parley/internal/profiling"
+	"github.com/parleychat/parley/internal/version"
 )
 
 func main() {

@@ -124,7 +124,7 @@ func (a *Agent) DialLive(ctx context.Context) (*websocket.Conn, error) {
 	return c, nil
 }
 
-// LiveFrame is one frame of the inbox live socket (see backend/inbox/live.go).
+// LiveFrame is one frame of the inbox live socket (see backend/internal/inbox/live.go).
 type LiveFrame struct {
 	Type         string     `json:"type"`
 	Conversation int64      `json:"conversation,omitempty"`

@@ -1,0 +1,206 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/backend/internal/chatflow"
+	"github.com/parleychat/parley/backend/internal/consent"
+	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/widget"
+)
+
+// Consent on the visitor's side: the widget shows the notices
+// of the published config and sends the visitor's decision in a consent
+// frame with the notice's version. The engine records it against the
+// exact text, only if that text is still current; it refuses sends on a
+// chatflow with explicit data-processing consent until the visitor agreed,
+// and records legitimate interest as implied by the first message.
+//
+// A communication choice made before the visitor has a contact is kept in
+// its consent record and applied to the contact as soon as there is one:
+// when the visitor is identified. An address typed into the chat is no
+// contact (claim.go), so it never changes anyone's subscriptions.
+
+// onConsent records a consent decision (decodeFrame has checked its shape).
+func (s *session) onConsent(f *widget.Frame) {
+	ctx, cancel := s.dbctx()
+	defer cancel()
+	s.refreshFlow(ctx, 0) // judge the version against the text as it is now
+	n, ok := consent.Shown(s.flow.Language, s.flow.Options, s.account, f.Kind, f.Version)
+	if !ok {
+		s.fail(widget.ErrStaleConsent, f.ID, "This consent text is not the current one; fetch the config again and ask again.")
+		return
+	}
+	page := f.Page
+	if page == "" {
+		page = s.hello.Page
+	}
+	rec := func() error {
+		nc := store.NewConsent{AccountID: s.account.ID, VisitorID: s.visitor.ID, ChatflowID: s.chatflow.ID,
+			Kind: f.Kind, Decision: f.Decision, Text: n.Text, Language: s.flow.Language, PageURL: page}
+		switch f.Kind {
+		case store.ConsentCookie:
+			if f.Decision == store.ConsentRefused {
+				nc.VisitorID = 0 // a refusal is remembered without an identifier
+			}
+		case store.ConsentDataProcessing:
+			nc.Basis = s.flow.Options.DataConsent.Type
+		case store.ConsentCommunication:
+			nc.SubscriptionTypeID = s.flow.Options.CommunicationConsent.SubscriptionTypeID
+		}
+		if s.conv != nil && nc.VisitorID != 0 {
+			nc.ConversationID = s.conv.ID
+		}
+		_, err := s.e.st.RecordConsent(ctx, nc)
+		return err
+	}
+	err := rec()
+	if err != nil && s.visitorGone(ctx, err) {
+		err = rec() // the decision is this person's, now as a new visitor
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// The subscription type or chatflow went away after the page loaded.
+		s.fail(widget.ErrStaleConsent, f.ID, "This consent is no longer offered; fetch the config again.")
+		return
+	case err != nil:
+		if s.ctx.Err() == nil {
+			s.e.log.Warn("chat: consent not recorded", "err", err)
+			s.fail(widget.ErrUnavailable, f.ID, "Your choice could not be saved yet; try again.")
+		}
+		return
+	}
+	switch f.Kind {
+	case store.ConsentDataProcessing:
+		s.dataConsent, s.dataConsentVersion = f.Decision == store.ConsentGranted, n.Version
+	case store.ConsentCommunication:
+		s.applySubscription(ctx)
+	}
+	s.write(widget.Frame{Type: widget.FrameConsent, ID: f.ID, Kind: f.Kind, Decision: f.Decision, Version: f.Version})
+}
+
+// flowMaxAge is how long a session trusts its copy of the chatflow's
+// settings before a send reads them again: as long as the edge caches the
+// published config, so the widget and the engine agree on the consent asked.
+const flowMaxAge = 10 * time.Second
+
+// refreshFlow re-reads the chatflow's settings, and the account's names the
+// consent texts are made of, when the session's copy is older than maxAge.
+// On failure the copy stays (a deleted chatflow stops the chat elsewhere).
+func (s *session) refreshFlow(ctx context.Context, maxAge time.Duration) {
+	if time.Since(s.flowAt) < maxAge {
+		return
+	}
+	row, err := s.e.st.Chatflow(ctx, s.account.ID, s.chatflow.ID)
+	if err != nil {
+		return
+	}
+	flow, err := chatflow.FromRow(row)
+	if err != nil {
+		return
+	}
+	if acct, err := s.e.st.Account(ctx, s.account.ID); err == nil {
+		s.account = acct
+	}
+	s.chatflow, s.flow, s.flowAt = row, flow, time.Now()
+}
+
+// mayProcess reports whether the visitor's messages may be stored: always,
+// unless the chatflow asks explicit data-processing consent and the
+// visitor has not granted it for the current text.
+func (s *session) mayProcess(ctx context.Context) (bool, error) {
+	s.refreshFlow(ctx, flowMaxAge)
+	o := s.flow.Options.DataConsent
+	if !o.Enabled || o.Type != widget.ConsentExplicit {
+		return true, nil
+	}
+	n := consent.Texts(s.flow.Language, s.flow.Options, s.account).DataProcessing
+	if s.dataConsent && n != nil && n.Version == s.dataConsentVersion {
+		return true, nil
+	}
+	c, err := s.e.st.LatestConsent(ctx, s.account.ID, s.visitor.ID, s.chatflow.ID, store.ConsentDataProcessing)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	// Agreeing to an earlier text is not agreeing to this one.
+	s.dataConsent = n != nil && c.Decision == store.ConsentGranted && c.TextHash == store.TextHash(n.Text)
+	if s.dataConsent {
+		s.dataConsentVersion = n.Version
+	}
+	return s.dataConsent, nil
+}
+
+// conversationStarted records what a new conversation carries over: the
+// consents given before it (so agents see them beside it) and, under
+// legitimate interest, the consent implied by the first message.
+func (s *session) conversationStarted(ctx context.Context) {
+	if _, err := s.e.st.AttachConsents(ctx, s.account.ID, s.visitor.ID, s.chatflow.ID, s.conv.ID); err != nil {
+		s.e.log.Warn("chat: attach consents", "err", err)
+	}
+	o := s.flow.Options.DataConsent
+	if !o.Enabled || o.Type != widget.ConsentLegitimateInterest {
+		return
+	}
+	n := consent.Texts(s.flow.Language, s.flow.Options, s.account).DataProcessing
+	if n == nil {
+		return
+	}
+	_, err := s.e.st.RecordConsent(ctx, store.NewConsent{AccountID: s.account.ID, VisitorID: s.visitor.ID,
+		ChatflowID: s.chatflow.ID, ConversationID: s.conv.ID, Kind: store.ConsentDataProcessing,
+		Basis: store.BasisLegitimateInterest, Decision: store.ConsentGranted, Text: n.Text,
+		Language: s.flow.Language, PageURL: s.hello.Page})
+	if err != nil && s.ctx.Err() == nil {
+		s.e.log.Warn("chat: implied consent not recorded", "conversation", s.conv.ID, "err", err)
+	}
+}
+
+// applySubscription writes the visitor's latest communication choice on
+// this chatflow to its contact, if it has one.
+func (s *session) applySubscription(ctx context.Context) {
+	if s.visitor.ContactID == nil {
+		return
+	}
+	c, err := s.e.st.LatestConsent(ctx, s.account.ID, s.visitor.ID, s.chatflow.ID, store.ConsentCommunication)
+	if err != nil || c.SubscriptionTypeID == nil {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.e.log.Warn("chat: communication consent", "err", err)
+		}
+		return
+	}
+	status := store.Subscribed
+	if c.Decision == store.ConsentRefused {
+		status = store.Unsubscribed
+	}
+	var conv int64
+	if s.conv != nil {
+		conv = s.conv.ID
+	}
+	if _, err := s.e.st.SetContactSubscription(ctx, s.account.ID, *s.visitor.ContactID, *c.SubscriptionTypeID, status, conv); err != nil &&
+		!errors.Is(err, store.ErrNotFound) {
+		s.e.log.Warn("chat: subscription not stored", "err", err)
+	}
+}
+
+// checkConsent is decodeFrame's check of a consent frame.
+func checkConsent(f *widget.Frame, cfg *Config) *frameError {
+	switch {
+	case len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0):
+		return &frameError{code: widget.ErrBadFrame, message: "The id is too long."}
+	case f.Kind != widget.ConsentCookie && f.Kind != widget.ConsentDataProcessing && f.Kind != widget.ConsentCommunication:
+		return &frameError{code: widget.ErrBadFrame, id: f.ID, message: "A consent needs a kind: cookie, data_processing or communication."}
+	case f.Decision != widget.DecisionGranted && f.Decision != widget.DecisionRefused:
+		return &frameError{code: widget.ErrBadFrame, id: f.ID, message: "A consent needs a decision: granted or refused."}
+	case f.Version == "" || len(f.Version) > 64:
+		return &frameError{code: widget.ErrBadFrame, id: f.ID, message: "A consent needs the version of the notice shown."}
+	case utf8.RuneCountInString(f.Page) > store.MaxContextChars || strings.ContainsRune(f.Page, 0):
+		return &frameError{code: widget.ErrBadFrame, id: f.ID, message: "The page is too long."}
+	}
+	return nil
+}

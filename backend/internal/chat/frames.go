@@ -1,0 +1,93 @@
+package chat
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/backend/internal/textcheck"
+	"github.com/parleychat/parley/widget"
+)
+
+// frameError is why a visitor frame was refused: the error frame to answer with.
+type frameError struct {
+	code, id, message string
+	// structural errors (not UTF-8, not a JSON object) are reported even
+	// before hello; the rest only matter once hello was said.
+	structural bool
+}
+
+// decodeFrame decodes one visitor frame and checks what its type needs, so
+// the handlers get only frames they can act on. A send's text and an
+// email's address come back trimmed. Hello is only decoded here: its
+// checks need the database (onHello).
+func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
+	var f widget.Frame
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD and keep a
+	// NUL the database cannot store: refuse both, for every field of every
+	// frame, naming the field.
+	if field, ok := textcheck.JSON(raw); !ok {
+		what := "The frame"
+		if field != "" {
+			what = "The frame's " + strconv.Quote(field)
+		}
+		return f, &frameError{code: widget.ErrBadFrame, message: what + " is not valid text (invalid UTF-8 or a NUL character).", structural: true}
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return widget.Frame{}, &frameError{code: widget.ErrBadFrame, message: "The frame is not a JSON object.", structural: true}
+	}
+	switch f.Type {
+	case widget.FrameHello, widget.FramePing, widget.FrameTyping:
+		return f, nil
+	case widget.FrameSend:
+		return f, checkSend(&f, cfg)
+	case widget.FrameRead:
+		if f.Seq <= 0 {
+			return f, &frameError{code: widget.ErrBadFrame, id: f.ID, message: "A read receipt needs the seq read."}
+		}
+		return f, nil
+	case widget.FrameSurveyAnswer:
+		return f, checkSurveyAnswer(&f, cfg)
+	case widget.FrameConsent:
+		return f, checkConsent(&f, cfg)
+	case widget.FramePush:
+		return f, checkPush(&f, cfg)
+	case widget.FrameTranscript:
+		if len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0) {
+			return f, &frameError{code: widget.ErrBadFrame, message: "The id is too long."}
+		}
+		return f, nil
+	case widget.FrameEmail:
+		if len(f.ID) > cfg.MaxIDLen || strings.ContainsRune(f.ID, 0) {
+			return f, &frameError{code: widget.ErrBadFrame, message: "The id is too long."}
+		}
+		f.Email = strings.TrimSpace(f.Email)
+		if !widget.ValidEmail(f.Email) {
+			return f, &frameError{code: widget.ErrBadEmail, id: f.ID, message: "That is not a valid email address."}
+		}
+		return f, nil
+	}
+	return f, &frameError{code: widget.ErrBadFrame, id: f.ID, message: "Unknown frame type."}
+}
+
+func checkSend(f *widget.Frame, cfg *Config) *frameError {
+	switch {
+	case f.ID == "":
+		return &frameError{code: widget.ErrBadFrame, message: "A message needs an id."}
+	case len(f.ID) > cfg.MaxIDLen:
+		return &frameError{code: widget.ErrBadFrame, message: "The message id is too long."}
+	case strings.HasPrefix(f.ID, botClientPrefix):
+		return &frameError{code: widget.ErrBadFrame, message: "Message ids starting with \"" + botClientPrefix + "\" are the bot's."}
+	}
+	f.Text = strings.TrimSpace(f.Text)
+	switch {
+	case f.Text == "":
+		return &frameError{code: widget.ErrBadFrame, id: f.ID, message: "The message is empty."}
+	case strings.ContainsRune(f.Text, 0) || strings.ContainsRune(f.ID, 0):
+		return &frameError{code: widget.ErrBadFrame, id: f.ID, message: "The message contains a NUL character."}
+	case utf8.RuneCountInString(f.Text) > cfg.MaxTextRunes:
+		return &frameError{code: widget.ErrTooLong, id: f.ID, message: "The message is too long."}
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package chat
+
+import (
+	"context"
+	"time"
+
+	"github.com/parleychat/parley/backend/internal/availability"
+	"github.com/parleychat/parley/backend/internal/chatflow"
+	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/widget"
+)
+
+// PresenceFunc computes the availability of chatflow cf of account acct at now.
+type PresenceFunc func(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, now time.Time) (widget.Presence, error)
+
+// computePresence is the default PresenceFunc: availability.Compute in the
+// chatflow's own language.
+func computePresence(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, now time.Time) (widget.Presence, error) {
+	return availability.Compute(ctx, st, acct, cf, "", now)
+}
+
+func (e *Engine) presence(ctx context.Context, acct *store.Account, cf *chatflow.Chatflow) (widget.Presence, error) {
+	f := e.cfg.Presence
+	if f == nil {
+		f = computePresence
+	}
+	return f(ctx, e.st, acct, cf, time.Now())
+}
+
+// refreshPresence recomputes the presence of every chatflow h's sessions
+// show, once per chatflow (never per session), and offers it to them; each
+// session sends it only if it differs from what its visitor was last told.
+func (e *Engine) refreshPresence(h *hub) {
+	e.mu.Lock()
+	byFlow := map[int64][]*session{}
+	for s := range h.all {
+		byFlow[s.flowID] = append(byFlow[s.flowID], s)
+	}
+	e.mu.Unlock()
+	if len(byFlow) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.DBTimeout)
+	defer cancel()
+	acct, err := e.st.Account(ctx, h.account)
+	if err != nil {
+		e.log.Warn("chat: presence: account", "account", h.account, "err", err)
+		return
+	}
+	for id, ss := range byFlow {
+		row, err := e.st.Chatflow(ctx, h.account, id)
+		if err != nil {
+			e.log.Warn("chat: presence: chatflow", "chatflow", id, "err", err)
+			continue
+		}
+		cf, err := chatflow.FromRow(row)
+		if err != nil {
+			continue
+		}
+		p, err := e.presence(ctx, acct, cf)
+		if err != nil {
+			e.log.Warn("chat: presence", "chatflow", id, "err", err)
+			continue
+		}
+		for _, s := range ss {
+			s.offerPresence(p)
+		}
+	}
+}
+
+// offerPresence hands p to the session's goroutine, replacing any presence
+// it has not sent yet (only the latest matters).
+func (s *session) offerPresence(p widget.Presence) {
+	s.liveMu.Lock()
+	s.nextPresence = &p
+	s.liveMu.Unlock()
+	select {
+	case s.liveWake <- struct{}{}:
+	default:
+	}
+}
+
+// sendPresence tells the visitor p unless they were told it already.
+func (s *session) sendPresence(p widget.Presence) {
+	if s.presenceSent != nil && *s.presenceSent == p {
+		return
+	}
+	s.presenceSent = &p
+	s.write(widget.Frame{Type: widget.FramePresence, State: p.State, Text: p.Text, BackAt: p.BackAt, Hide: p.Hide})
+}

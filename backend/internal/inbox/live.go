@@ -1,0 +1,698 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+	"github.com/gin-gonic/gin"
+
+	"github.com/parleychat/parley/backend/internal/events"
+	"github.com/parleychat/parley/backend/internal/store"
+)
+
+// The live socket's protocol (JSON text frames).
+//
+// The page sends {"type":"subscribe","conversation":ID,"last_seq":N} on a
+// thread, or {"type":"list"} on the conversation list. On a subscribed
+// thread it also sends {"type":"typing","conversation":ID} while the agent
+// types (at most one every 2-3 s) and {"type":"read","conversation":ID,
+// "seq":N} when the agent has seen the thread up to N; the server pushes
+// {"type":"typing","conversation":ID,"from":"visitor"|"agent","name":..}
+// and {"type":"read","conversation":ID,"from":"visitor","seq":N} (how far
+// the visitor has read; also right after subscribe). The server answers a
+// subscribe with every message after N, then pushes each new one:
+// {"type":"message","conversation":ID,"seq":..,"id":..,"from":..,"name":..,
+// "text":..,"internal":bool,"at":RFC3339}. A list subscriber gets the whole
+// list at once ({"type":"list","items":[...]}), then {"type":"conversation",
+// "item":{...}} for each new or changed conversation and {"type":"remove",
+// "public_id":..} for one that left the view (closed, assigned away). The
+// list frame may name a view ({"type":"list","view":"mine"|"unassigned"|
+// "open"|"closed"|"inbox","inbox":ID,"q":search}); with a search the list
+// is not updated row by row. A list subscriber also gets {"type":"counts",
+// "counts":{"unassigned":N,"mine":N,"open":N,"closed":N,"inbox-ID":N}}
+// after changes, at most twice a second. A thread subscriber gets
+// {"type":"page","conversation":ID,"page":URL,"start":URL} when the visitor
+// says hello from another page (page: where they are now; start: where the
+// conversation began), and right after subscribe once they have moved; the
+// URLs are untrusted text. Problems come as {"type":"error",
+// "message":..}. The server closes with CloseSessionEnded when the session
+// expires or is revoked (sign-out, password change, user deleted), and with
+// CloseAccessEnded when the followed thread's inbox is no longer the agent's.
+// Every subscribe and list frame checks the session and inboxes again, and
+// so does every socket of a user when told their access changed.
+const (
+	liveSubscribe    = "subscribe"
+	liveList         = "list"
+	liveMessage      = "message"
+	liveConversation = "conversation"
+	liveRemove       = "remove"
+	liveError        = "error"
+	liveTyping       = "typing"
+	liveRead         = "read"
+	liveCounts       = "counts"
+	livePage         = "page"
+)
+
+// CloseSessionEnded is the close code when the agent's session expires;
+// the page then goes to the sign-in form.
+const CloseSessionEnded websocket.StatusCode = 4401
+
+// CloseAccessEnded is the close code when the agent may no longer see the
+// followed conversation (removed from its inbox); the page reloads and
+// shows why.
+const CloseAccessEnded websocket.StatusCode = 4403
+
+// errClosed ends the socket's loop after it was closed with a reason.
+var errClosed = errors.New("inbox: live socket closed")
+
+// Live socket limits.
+const (
+	liveReadLimit    = 4 << 10
+	liveWriteTimeout = 10 * time.Second
+	livePingEvery    = 30 * time.Second
+	livePollEvery    = time.Second     // only without a bus
+	liveBatch        = 200             // messages read per query when catching up
+	liveTypingEvery  = 2 * time.Second // least time between two typing notices of one socket
+	liveCountsEvery  = 500 * time.Millisecond
+	// liveItemsEvery gathers a list socket's row updates: a busy
+	// conversation costs its row one read per interval, not one per message.
+	liveItemsEvery = 200 * time.Millisecond
+)
+
+// clientFrame is what the page sends.
+type clientFrame struct {
+	Type         string `json:"type"`
+	Conversation int64  `json:"conversation,omitempty"`
+	LastSeq      int64  `json:"last_seq,omitempty"`
+	Seq          int64  `json:"seq,omitempty"`   // read
+	View         string `json:"view,omitempty"`  // list
+	Inbox        int64  `json:"inbox,omitempty"` // list, view "inbox"
+	Query        string `json:"q,omitempty"`     // list: a search
+
+	bad string // set instead when the frame was refused: why
+}
+
+// errBadFrame is a frame the page should never send; the answer is an error frame.
+type errBadFrame string
+
+func (e errBadFrame) Error() string { return string(e) }
+
+// decodeClientFrame decodes and checks one frame from the page: a known
+// type with the fields it needs. The returned error's text is for the page.
+func decodeClientFrame(b []byte) (clientFrame, error) {
+	var f clientFrame
+	if !utf8.Valid(b) {
+		return f, errBadFrame("The frame is not valid UTF-8.")
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return clientFrame{}, errBadFrame("The frame is not a JSON object of the live protocol.")
+	}
+	switch f.Type {
+	case liveList:
+		if utf8.RuneCountInString(f.Query) > MaxQueryRunes {
+			return f, errBadFrame("The search is too long.")
+		}
+		return f, nil
+	case liveSubscribe, liveTyping:
+		if f.Conversation <= 0 {
+			return f, errBadFrame("Name the conversation.")
+		}
+		if f.LastSeq < 0 {
+			return f, errBadFrame("last_seq cannot be negative.")
+		}
+		return f, nil
+	case liveRead:
+		if f.Conversation <= 0 || f.Seq <= 0 {
+			return f, errBadFrame("A read receipt needs the conversation and the seq read.")
+		}
+		return f, nil
+	}
+	return f, errBadFrame("Unknown request.")
+}
+
+// serverFrame is what the server pushes; one flat shape like the visitor protocol.
+type serverFrame struct {
+	Type         string         `json:"type"`
+	Conversation int64          `json:"conversation,omitempty"`
+	Seq          int64          `json:"seq,omitempty"`
+	ID           string         `json:"id,omitempty"`
+	From         string         `json:"from,omitempty"`
+	Name         string         `json:"name,omitempty"`
+	Text         string         `json:"text,omitempty"`
+	Internal     bool           `json:"internal,omitempty"`
+	At           string         `json:"at,omitempty"`
+	Item         *listItem      `json:"item,omitempty"`
+	Items        []listItem     `json:"items,omitempty"`
+	PublicID     string         `json:"public_id,omitempty"`
+	Message      string         `json:"message,omitempty"`
+	Counts       map[string]int `json:"counts,omitempty"`
+	File         *fileView      `json:"file,omitempty"`  // message: its attachment
+	Page         string         `json:"page,omitempty"`  // page: the visitor's page now
+	Start        string         `json:"start,omitempty"` // page: the page the conversation started on
+}
+
+// listItem is one conversation of the list, for the script to build with textContent.
+type listItem struct {
+	ID       int64  `json:"id"`
+	PublicID string `json:"public_id"`
+	Href     string `json:"href"`
+	Label    string `json:"label"`
+	Claim    string `json:"claim,omitempty"` // the address the visitor typed, shown marked unverified
+	Inbox    string `json:"inbox"`
+	Preview  string `json:"preview"`
+	Note     bool   `json:"note"` // the preview is an internal note
+	At       string `json:"at"`   // last activity, RFC 3339
+	When     string `json:"when"` // the same, as the list shows it
+	Unread   bool   `json:"unread"`
+	Assignee string `json:"assignee"`
+}
+
+func item(c store.ConversationSummary) listItem {
+	return listItem{
+		ID: c.ID, PublicID: c.PublicID, Href: "/inbox/conversations/" + strconv.FormatInt(c.ID, 10),
+		Label: c.VisitorLabel, Claim: c.ClaimedEmail, Inbox: c.InboxName, Preview: preview(c.LastBody), Note: c.LastInternal,
+		At: c.LastMessageAt.UTC().Format(time.RFC3339), When: when(c.LastMessageAt),
+		Unread: c.Unread(), Assignee: c.AssigneeName,
+	}
+}
+
+// originPatterns keeps coder/websocket's same-origin check and adds the
+// configured hosts and the public host a reverse proxy (the edge) reports in
+// X-Forwarded-Host. A browser cannot set that header on a WebSocket
+// handshake, so a cross-site page still fails the check.
+func (h *Handler) originPatterns(r *http.Request) []string {
+	ps := append([]string(nil), h.cfg.OriginPatterns...)
+	if fh := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Host"), ",")[0]); fh != "" &&
+		!strings.ContainsAny(fh, "*?[]\\/ ") {
+		ps = append(ps, fh)
+	}
+	return ps
+}
+
+// live is the agent pages' WebSocket.
+func (h *Handler) live(c *gin.Context) {
+	u, sess := user(c), session(c)
+	secret, _ := c.Cookie(SessionCookie)
+	conn, err := websocket.Accept(c.Writer, c.Request, &websocket.AcceptOptions{OriginPatterns: h.originPatterns(c.Request)})
+	if err != nil {
+		return // Accept has answered (403 for a foreign origin)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(liveReadLimit)
+	AgentSockets.Inc()
+	defer AgentSockets.Dec()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	frames := make(chan clientFrame)
+	go func() {
+		defer cancel()
+		for {
+			typ, b, err := conn.Read(ctx)
+			if err != nil {
+				return
+			}
+			f, err := decodeClientFrame(b)
+			if typ != websocket.MessageText {
+				err = errBadFrame("Only text frames are accepted.")
+			}
+			if err != nil {
+				f = clientFrame{bad: err.Error()}
+			}
+			select {
+			case frames <- f:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	var notices <-chan events.Notice
+	var sub *events.Subscription
+	var poll <-chan time.Time
+	if h.bus != nil {
+		sub = h.bus.Subscribe(u.AccountID)
+		defer sub.Close()
+		notices = sub.C
+	} else {
+		t := time.NewTicker(livePollEvery)
+		defer t.Stop()
+		poll = t.C
+	}
+	ping := time.NewTicker(livePingEvery)
+	defer ping.Stop()
+	expire := time.NewTimer(time.Until(sess.ExpiresAt))
+	defer expire.Stop()
+
+	if h.cfg.Mail != nil {
+		defer h.cfg.Mail.InboxOpened(u.ID)() // no email news while a page is open
+	}
+	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub}
+	if err := s.loadInboxes(ctx); err != nil {
+		h.log.Error("inbox: live", "err", err)
+		conn.Close(websocket.StatusInternalError, "try again")
+		return
+	}
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-frames:
+			err = s.handle(ctx, f)
+			s.narrow()
+		case n := <-notices:
+			if sub.Missed() {
+				err = s.resync(ctx)
+			} else {
+				err = s.notice(ctx, n)
+			}
+		case <-poll:
+			err = s.resync(ctx)
+		case <-s.itemsDue:
+			s.itemsDue = nil
+			err = s.sendPendingItems(ctx)
+		case <-s.countsDue:
+			s.countsDue = nil
+			err = s.sendCounts(ctx)
+		case <-ping.C:
+			pctx, pcancel := context.WithTimeout(ctx, liveWriteTimeout)
+			err = conn.Ping(pctx)
+			pcancel()
+		case <-expire.C:
+			conn.Close(CloseSessionEnded, "session ended")
+			return
+		}
+		if err != nil {
+			if errors.Is(err, errClosed) {
+				return
+			}
+			if ctx.Err() == nil && websocket.CloseStatus(err) == -1 && !errors.Is(err, context.Canceled) {
+				h.log.Warn("inbox: live", "user", u.ID, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// liveState is one socket's view: which inboxes its agent sees and what
+// the page follows.
+type liveState struct {
+	h       *Handler
+	conn    *websocket.Conn
+	user    *store.User
+	secret  string // the session's cookie secret, to check it is still live
+	inboxes map[int64]bool
+	sub     *events.Subscription // nil without a bus
+	thread  int64                // followed conversation; 0 for none
+	inboxOf int64                // the followed conversation's inbox
+	last    int64                // the last seq sent for it
+	visitor string
+	list    bool
+	view    string // the list's view, inbox and search
+	inbox   int64
+	query   string
+
+	countsDue    <-chan time.Time // set while a counts frame is pending
+	itemsDue     <-chan time.Time // set while rows wait in pendingItems
+	pendingItems map[int64]bool   // conversations whose list rows changed
+
+	typingNoticed time.Time        // when this socket's last typing notice went out
+	visitorRead   int64            // the visitor's read position last sent
+	page          string           // the visitor's page the thread page shows
+	names         map[int64]string // names of agents seen typing
+}
+
+// recheck reads the session, the user and their inboxes again. A session
+// that ended closes the socket (CloseSessionEnded); a followed thread whose
+// inbox is no longer the agent's closes it with CloseAccessEnded. Either way
+// it answers errClosed.
+func (s *liveState) recheck(ctx context.Context) error {
+	sess, err := s.h.st.SessionBySecret(ctx, s.secret)
+	var u *store.User
+	if err == nil && sess.UserID != s.user.ID {
+		err = store.ErrNotFound
+	}
+	if err == nil {
+		u, err = s.h.st.UserByID(ctx, sess.UserID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		s.conn.Close(CloseSessionEnded, "session ended")
+		return errClosed
+	}
+	if err != nil {
+		return err
+	}
+	s.user = u
+	if err := s.loadInboxes(ctx); err != nil {
+		return err
+	}
+	if s.thread != 0 && !s.inboxes[s.inboxOf] {
+		s.conn.Close(CloseAccessEnded, "no longer a member of the conversation's inbox")
+		return errClosed
+	}
+	return nil
+}
+
+func (s *liveState) loadInboxes(ctx context.Context) error {
+	ids, err := s.h.st.InboxIDsOf(ctx, s.user.ID)
+	if err != nil {
+		return err
+	}
+	s.inboxes = map[int64]bool{}
+	for _, id := range ids {
+		s.inboxes[id] = true
+	}
+	return nil
+}
+
+func (s *liveState) write(ctx context.Context, f serverFrame) error {
+	wctx, cancel := context.WithTimeout(ctx, liveWriteTimeout)
+	defer cancel()
+	return wsjson.Write(wctx, s.conn, f)
+}
+
+func (s *liveState) handle(ctx context.Context, f clientFrame) error {
+	if f.bad != "" {
+		return s.write(ctx, serverFrame{Type: liveError, Message: f.bad})
+	}
+	switch f.Type {
+	case liveSubscribe:
+		s.thread = 0 // the check below is about the new thread
+		if err := s.recheck(ctx); err != nil {
+			return err
+		}
+		conv, err := s.h.st.ConversationSummary(ctx, s.user.AccountID, f.Conversation)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !s.inboxes[conv.InboxID]) {
+			return s.write(ctx, serverFrame{Type: liveError, Message: "You cannot follow that conversation."})
+		}
+		if err != nil {
+			return err
+		}
+		s.thread, s.inboxOf, s.last, s.visitor, s.visitorRead = conv.ID, conv.InboxID, max(f.LastSeq, 0), conv.VisitorLabel, 0
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+		if err := s.sendVisitorRead(ctx); err != nil {
+			return err
+		}
+		return s.sendPage(ctx, true)
+	case liveTyping, liveRead:
+		if f.Conversation != s.thread || s.thread == 0 {
+			return s.write(ctx, serverFrame{Type: liveError, Message: "Subscribe to the conversation first."})
+		}
+		if f.Type == liveRead {
+			_, _, err := s.h.st.MarkRead(ctx, s.thread, store.ReadAgent, f.Seq)
+			return err
+		}
+		if time.Since(s.typingNoticed) < liveTypingEvery {
+			return nil
+		}
+		s.typingNoticed = time.Now()
+		s.h.st.Announce(ctx, events.Notice{Account: s.user.AccountID, Conversation: s.thread,
+			Kind: events.KindTyping, Author: store.ReadAgent + ":" + strconv.FormatInt(s.user.ID, 10)})
+		return nil
+	case liveList:
+		if err := s.recheck(ctx); err != nil {
+			return err
+		}
+		s.list, s.view, s.inbox, s.query = true, f.View, f.Inbox, strings.TrimSpace(f.Query)
+		if err := s.sendList(ctx); err != nil {
+			return err
+		}
+		return s.sendCounts(ctx)
+	default:
+		return s.write(ctx, serverFrame{Type: liveError, Message: "Unknown request."})
+	}
+}
+
+// notice reacts to one change.
+func (s *liveState) notice(ctx context.Context, n events.Notice) error {
+	if n.Kind == events.KindAccess {
+		if n.Author != "" && n.Author != strconv.FormatInt(s.user.ID, 10) {
+			return nil
+		}
+		if err := s.recheck(ctx); err != nil {
+			return err
+		}
+		if s.list {
+			if err := s.sendList(ctx); err != nil {
+				return err
+			}
+			return s.sendCounts(ctx)
+		}
+		return nil
+	}
+	if n.Conversation != 0 && n.Conversation == s.thread {
+		switch n.Kind {
+		case events.KindTyping:
+			return s.typing(ctx, n.Author)
+		case events.KindRead:
+			if n.Author == store.ReadVisitor {
+				return s.sendVisitorRead(ctx)
+			}
+			return nil
+		case events.KindConversation:
+			if err := s.sendPage(ctx, false); err != nil {
+				return err
+			}
+		}
+	}
+	if n.Conversation == 0 || (n.Kind != events.KindMessage && n.Kind != events.KindConversation) {
+		return nil
+	}
+	if s.thread == n.Conversation && n.Kind == events.KindMessage && n.Seq > s.last {
+		if m, ok := n.Local.(*store.Message); ok && m.Seq == s.last+1 && !m.HasAttachment && m.AuthorType != store.AuthorAgent {
+			// The next message, written by this process: sent as it was
+			// stored, without reading it back (an agent's needs their name,
+			// a file its attachment row: those are read).
+			if err := s.sendMessage(ctx, *m, nil); err != nil {
+				return err
+			}
+		} else if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+	if s.list {
+		if s.countsDue == nil {
+			s.countsDue = time.After(liveCountsEvery)
+		}
+		if s.query != "" {
+			return nil // a search result is not kept live row by row
+		}
+		if s.pendingItems == nil {
+			s.pendingItems = map[int64]bool{}
+		}
+		s.pendingItems[n.Conversation] = true
+		if s.itemsDue == nil {
+			s.itemsDue = time.After(liveItemsEvery)
+		}
+		return nil
+	}
+	return nil
+}
+
+// sendCounts pushes the numbers beside the views.
+func (s *liveState) sendCounts(ctx context.Context) error {
+	vc, err := s.h.st.ViewCounts(ctx, s.user.ID)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, serverFrame{Type: liveCounts, Counts: countsOf(vc)})
+}
+
+// resync re-reads everything after notices may have been lost.
+func (s *liveState) resync(ctx context.Context) error {
+	if err := s.recheck(ctx); err != nil {
+		return err
+	}
+	if s.thread != 0 {
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+		if err := s.sendVisitorRead(ctx); err != nil {
+			return err
+		}
+		if err := s.sendPage(ctx, false); err != nil {
+			return err
+		}
+	}
+	if s.list {
+		return s.sendList(ctx)
+	}
+	return nil
+}
+
+// catchUp sends the followed thread's messages after the last one sent,
+// agents' notes included.
+func (s *liveState) catchUp(ctx context.Context) error {
+	for {
+		ms, err := s.h.st.MessagesAfter(ctx, s.thread, s.last, liveBatch, true)
+		if err != nil {
+			return err
+		}
+		atts, err := s.h.attachmentsOf(ctx, ms)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := s.sendMessage(ctx, m, atts[m.ID]); err != nil {
+				return err
+			}
+		}
+		if len(ms) < liveBatch {
+			return nil
+		}
+	}
+}
+
+// sendMessage sends one message of the followed thread and moves past it.
+func (s *liveState) sendMessage(ctx context.Context, m store.Message, file *store.Attachment) error {
+	v := view(m, s.visitor)
+	f := serverFrame{Type: liveMessage, Conversation: s.thread, Seq: m.Seq, From: v.From, Name: v.Name,
+		Text: v.Text, Internal: v.Internal, At: m.CreatedAt.UTC().Format(time.RFC3339), File: fileOf(file)}
+	if m.ClientID != nil {
+		f.ID = *m.ClientID
+	}
+	if err := s.write(ctx, f); err != nil {
+		return err
+	}
+	s.last = m.Seq
+	return nil
+}
+
+func (s *liveState) sendList(ctx context.Context) error {
+	view, inbox := s.view, s.inbox
+	if view == store.ViewInbox && !s.inboxes[inbox] {
+		return s.write(ctx, serverFrame{Type: liveError, Message: "You are not a member of that inbox."})
+	}
+	cs, err := s.h.st.ConversationList(ctx, store.ListFilter{UserID: s.user.ID, View: view, InboxID: inbox, Query: s.query, Limit: s.h.cfg.ListLimit})
+	if err != nil {
+		return err
+	}
+	items := make([]listItem, 0, len(cs))
+	for _, c := range cs {
+		items = append(items, item(c))
+	}
+	return s.write(ctx, serverFrame{Type: liveList, Items: items})
+}
+
+// narrow limits the bus subscription to what the page shows: a thread page
+// hears only its conversation's notices, a list page all of them.
+func (s *liveState) narrow() {
+	if s.sub == nil {
+		return
+	}
+	if s.list || s.thread == 0 {
+		s.sub.Only(0)
+		return
+	}
+	s.sub.Only(s.thread)
+}
+
+// sendPendingItems pushes the rows gathered since the last push.
+func (s *liveState) sendPendingItems(ctx context.Context) error {
+	ids := make([]int64, 0, len(s.pendingItems))
+	for id := range s.pendingItems {
+		ids = append(ids, id)
+	}
+	clear(s.pendingItems)
+	// One read for every row that changed in the last interval.
+	convs, err := s.h.st.ConversationSummaries(ctx, s.user.AccountID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range convs {
+		if err := s.sendItem(ctx, &convs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendItem pushes one conversation's row, or its removal once it left the view.
+func (s *liveState) sendItem(ctx context.Context, conv *store.ConversationSummary) error {
+	if !s.inboxes[conv.InboxID] {
+		return nil
+	}
+	if !inView(conv, s.view, s.inbox, s.user.ID) {
+		return s.write(ctx, serverFrame{Type: liveRemove, PublicID: conv.PublicID})
+	}
+	it := item(*conv)
+	return s.write(ctx, serverFrame{Type: liveConversation, Item: &it})
+}
+
+// sendVisitorRead pushes how far the visitor has read the followed thread,
+// when it moved since last told. It reads the position rather than trusting
+// a notice's, so a late notice never moves "Seen" back.
+func (s *liveState) sendVisitorRead(ctx context.Context) error {
+	visitor, _, err := s.h.st.ReadPositions(ctx, s.thread)
+	if err != nil || visitor <= s.visitorRead {
+		return err
+	}
+	s.visitorRead = visitor
+	return s.write(ctx, serverFrame{Type: liveRead, Conversation: s.thread, From: store.ReadVisitor, Seq: visitor})
+}
+
+// sendPage tells the thread page the visitor's current page when it moved
+// since last told. Right after subscribe it is sent whenever the visitor
+// has left the page the conversation started on, since the thread may have
+// been rendered before that; a visitor who never moved is what the page shows.
+func (s *liveState) sendPage(ctx context.Context, subscribed bool) error {
+	conv, err := s.h.st.Conversation(ctx, s.user.AccountID, s.thread)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // erased; the thread has nothing more to show
+	}
+	if err != nil {
+		return err
+	}
+	if conv.InboxID != s.inboxOf {
+		// Moved to another inbox: followed only while the agent is a member.
+		s.inboxOf = conv.InboxID
+		if !s.inboxes[conv.InboxID] {
+			s.conn.Close(CloseAccessEnded, "the conversation moved to an inbox you are not a member of")
+			return errClosed
+		}
+	}
+	page := conv.VisitorPage()
+	if subscribed && conv.CurrentPage == "" || !subscribed && page == s.page {
+		s.page = page
+		return nil
+	}
+	s.page = page
+	return s.write(ctx, serverFrame{Type: livePage, Conversation: s.thread, Page: page, Start: conv.PageURL})
+}
+
+// typing tells the page who is typing in the followed thread: the visitor,
+// or another agent (an agent's own typing is not news to them).
+func (s *liveState) typing(ctx context.Context, author string) error {
+	if author == store.ReadVisitor {
+		return s.write(ctx, serverFrame{Type: liveTyping, Conversation: s.thread, From: store.ReadVisitor, Name: "Visitor"})
+	}
+	idText, ok := strings.CutPrefix(author, store.ReadAgent+":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if !ok || err != nil || id == s.user.ID {
+		return nil
+	}
+	name, ok := s.names[id]
+	if !ok {
+		u, err := s.h.st.User(ctx, s.user.AccountID, id)
+		if err != nil {
+			return nil // an indicator is not worth ending the socket
+		}
+		name = u.Name
+		if s.names == nil {
+			s.names = map[int64]string{}
+		}
+		s.names[id] = name
+	}
+	return s.write(ctx, serverFrame{Type: liveTyping, Conversation: s.thread, From: store.ReadAgent, Name: name})
+}

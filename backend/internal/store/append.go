@@ -1,0 +1,314 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/parleychat/parley/internal/metrics"
+)
+
+// Group commit of message appends. Appends arriving while earlier ones are
+// being written wait and then go to the database together: one statement
+// and one commit for the lot. An append arriving on an idle store is written
+// at once, alone, so batching adds no delay at low load; under load batches
+// grow by themselves and PostgreSQL's per-statement and per-commit work is
+// shared by many messages.
+const (
+	// appendInFlight is how many batches may be written at once: one can
+	// wait for its commit to be flushed while the next executes.
+	appendInFlight = 2
+	// appendMaxBatch bounds one statement's work and its row locks.
+	appendMaxBatch = 256
+	// appendTimeout bounds one batch's statement.
+	appendTimeout = 15 * time.Second
+)
+
+// appendReq is one AppendMessage waiting for its batch.
+type appendReq struct {
+	m    NewMessage
+	done chan appendRes // buffered: the batch never waits for a caller
+	at   time.Time      // when it was queued (for AppendSeconds; zero with metrics off)
+}
+
+// Append metrics, registered by the backend on its metrics registry.
+var (
+	// MessagesStored counts messages and notes written by AppendMessage
+	// (not resends of stored ones, nor refused ones).
+	MessagesStored = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_backend_messages_stored_total",
+		Help: "Messages and notes stored (resends of stored ones not counted).",
+	})
+	// AppendSeconds is the time from AppendMessage queueing a message until
+	// its batch committed: the wait for the batch and its statement.
+	AppendSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_backend_append_duration_seconds",
+		Help:    "Time from queueing a message to its batch's commit.",
+		Buckets: metrics.LatencyBuckets,
+	})
+	// AppendBatchSize is how many messages each batch statement wrote.
+	AppendBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_backend_append_batch_size",
+		Help:    "Messages per group-commit batch.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
+)
+
+// Collectors returns the store's metrics, for a registry.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{MessagesStored, AppendSeconds, AppendBatchSize}
+}
+
+// appendRes is what the batch statement said about one message.
+type appendRes struct {
+	account, id, seq sql.NullInt64
+	storedBefore     bool // the client id was stored already: a resend
+	refused          bool // RequireOpen and the conversation is not open
+	at               sql.NullTime
+	err              error
+}
+
+// appender queues appends and runs their batches.
+type appender struct {
+	mu      sync.Mutex
+	pending []*appendReq
+	running int // batches in flight
+	// waited is when an append last found every batch slot writing: the
+	// message path was saturated then (AppendsWaitedWithin).
+	waited time.Time
+}
+
+// submit queues r and makes sure a batch runner will take it.
+func (s *Store) submitAppend(r *appendReq) {
+	if metrics.Enabled {
+		r.at = time.Now()
+	}
+	a := &s.appends
+	a.mu.Lock()
+	a.pending = append(a.pending, r)
+	start := a.running < appendInFlight
+	if start {
+		a.running++
+	} else {
+		a.waited = time.Now()
+	}
+	a.mu.Unlock()
+	if start {
+		go s.runAppends()
+	}
+}
+
+// AppendsWaitedWithin reports whether, within d, a message append had to
+// wait because every batch slot was writing: the message path is
+// saturated, and background work (the email senders) yields to it.
+func (s *Store) AppendsWaitedWithin(d time.Duration) bool {
+	a := &s.appends
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.waited.IsZero() && time.Since(a.waited) < d
+}
+
+// WaitAppends returns once no append waits or is being written (or when
+// ctx ends, with its error): a stopping backend calls it after its callers
+// have stopped, before closing the database, so that what it accepted is
+// committed, not cut off.
+func (s *Store) WaitAppends(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		a := &s.appends
+		a.mu.Lock()
+		idle := len(a.pending) == 0 && a.running == 0
+		a.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// runAppends writes batches until nothing waits. It runs in a goroutine of
+// its own, so no caller's latency includes other callers' batches.
+func (s *Store) runAppends() {
+	a := &s.appends
+	for {
+		a.mu.Lock()
+		if len(a.pending) == 0 {
+			a.running--
+			a.mu.Unlock()
+			return
+		}
+		n := min(len(a.pending), appendMaxBatch)
+		batch := make([]*appendReq, n)
+		copy(batch, a.pending)
+		a.pending = append(a.pending[:0], a.pending[n:]...)
+		a.mu.Unlock()
+		s.writeBatch(batch)
+	}
+}
+
+// appendBatchSQL stores several messages in one statement. Conversation
+// rows are locked in id order, so concurrent batches never deadlock; each
+// conversation's new messages take consecutive sequence numbers in queue
+// order. A client id stored before is left alone (and reported), as is a
+// message to a conversation that must be open and is not.
+const appendBatchSQL = `WITH input AS (
+		SELECT conv, client_id, author_type, author_id, internal, body, require_open, confirm_offline, ord FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::boolean[], $8::boolean[])
+			WITH ORDINALITY AS t(conv, client_id, author_type, author_id, internal, body, require_open, confirm_offline, ord)),
+	existing AS (
+		SELECT i.ord, m.id FROM input i JOIN messages m ON m.conversation_id = i.conv AND m.client_id = i.client_id),
+	fresh AS (
+		SELECT i.conv, i.client_id, i.author_type, i.author_id, i.internal, i.body, i.require_open, i.confirm_offline, i.ord FROM input i WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)),
+	locked AS (
+		SELECT c.id, c.last_seq, c.account_id, c.status FROM conversations c
+		WHERE c.id IN (SELECT conv FROM fresh) ORDER BY c.id FOR UPDATE),
+	ok AS (
+		SELECT f.conv, f.client_id, f.author_type, f.author_id, f.internal, f.body, f.require_open, f.confirm_offline, f.ord, l.last_seq + row_number() OVER (PARTITION BY f.conv ORDER BY f.ord) AS seq
+		FROM fresh f JOIN locked l ON l.id = f.conv
+		WHERE NOT f.require_open OR l.status = 'open'),
+	conv AS (
+		UPDATE conversations c SET last_seq = x.last_seq, updated_at = now(),
+			-- last_message_at is indexed (list order): moved at most once a
+			-- second, so the other updates stay HOT (no index writes).
+			last_message_at = CASE WHEN x.notes_only OR c.last_message_at > now() - interval '1 second'
+				THEN c.last_message_at ELSE now() END
+		FROM (SELECT conv, max(seq) AS last_seq, bool_and(internal) AS notes_only FROM ok GROUP BY conv) x
+		WHERE c.id = x.conv
+		RETURNING c.id),
+	ins AS (
+		INSERT INTO messages (conversation_id, seq, client_id, author_type, author_id, internal, body)
+		SELECT conv, seq, client_id, author_type, author_id, internal, body FROM ok
+		ON CONFLICT (conversation_id, client_id) DO NOTHING
+		RETURNING conversation_id, seq, id, created_at),
+	-- The first agent reply of a burst, and a message left while nobody
+	-- could answer, mark the conversation for the mail job (backend/mail)
+	-- in this same commit: nothing due is lost.
+	due AS (
+		INSERT INTO mail_due (conversation_id, kind)
+		SELECT DISTINCT conv, CASE WHEN author_type = 'agent' THEN 'reply' ELSE 'offline' END FROM ok
+		WHERE author_type = 'agent' AND NOT internal OR confirm_offline AND author_type = 'visitor'
+		ON CONFLICT (conversation_id, kind) DO NOTHING)
+	SELECT i.ord, e.id IS NOT NULL, l.account_id, l.id IS NOT NULL AND ok.ord IS NULL AND e.id IS NULL,
+		ins.id, ins.seq, ins.created_at
+	FROM input i
+		LEFT JOIN existing e ON e.ord = i.ord
+		LEFT JOIN locked l ON l.id = i.conv
+		LEFT JOIN ok ON ok.ord = i.ord
+		LEFT JOIN ins ON ins.conversation_id = ok.conv AND ins.seq = ok.seq
+		-- the conv CTE must run; it returns nothing anyone reads
+		LEFT JOIN (SELECT count(*) FROM conv) AS updated ON false
+	ORDER BY i.ord`
+
+// writeBatch writes batch and hands every caller its row. Twins (the same
+// client id for the same conversation twice in one batch) are written once;
+// the later one reads as a resend. A deadlock with some other writer is
+// retried once; any other error fails the whole batch, and each caller's
+// client retries (appends are idempotent).
+func (s *Store) writeBatch(batch []*appendReq) {
+	type key struct {
+		conv   int64
+		client string
+	}
+	var (
+		seen  = map[key]bool{}
+		rows  = make([]*appendReq, 0, len(batch))
+		twins []*appendReq
+	)
+	for _, r := range batch {
+		if r.m.ClientID != "" {
+			k := key{r.m.ConversationID, r.m.ClientID}
+			if seen[k] {
+				twins = append(twins, r)
+				continue
+			}
+			seen[k] = true
+		}
+		rows = append(rows, r)
+	}
+	res, err := s.execBatch(rows)
+	var pe *pq.Error
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
+		res, err = s.execBatch(rows)
+	}
+	if metrics.Enabled {
+		stored := 0
+		for i, r := range rows {
+			AppendSeconds.Observe(time.Since(r.at).Seconds())
+			if err == nil && res[i].id.Valid {
+				stored++
+			}
+		}
+		MessagesStored.Add(float64(stored))
+		AppendBatchSize.Observe(float64(len(rows)))
+	}
+	for i, r := range rows {
+		if err != nil {
+			r.done <- appendRes{err: err}
+			continue
+		}
+		r.done <- res[i]
+	}
+	for _, r := range twins {
+		if err != nil {
+			r.done <- appendRes{err: err}
+			continue
+		}
+		// Stored by its twin a moment ago: answered like a resend.
+		r.done <- appendRes{storedBefore: true}
+	}
+}
+
+func (s *Store) execBatch(rows []*appendReq) ([]appendRes, error) {
+	n := len(rows)
+	var (
+		convs     = make([]int64, n)
+		clients   = make([]sql.NullString, n)
+		authors   = make([]string, n)
+		authorIDs = make([]sql.NullInt64, n)
+		internal  = make([]bool, n)
+		bodies    = make([]string, n)
+		open      = make([]bool, n)
+		offline   = make([]bool, n)
+	)
+	for i, r := range rows {
+		m := r.m
+		convs[i], authors[i], internal[i], bodies[i], open[i] = m.ConversationID, m.AuthorType, m.Internal, m.Body, m.RequireOpen
+		offline[i] = m.ConfirmOffline
+		clients[i] = sql.NullString{String: m.ClientID, Valid: m.ClientID != ""}
+		authorIDs[i] = sql.NullInt64{Int64: m.AuthorID, Valid: m.AuthorID != 0}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	defer cancel()
+	stmt, err := s.prepared(ctx, appendBatchSQL)
+	if err != nil {
+		return nil, err
+	}
+	q, err := stmt.QueryContext(ctx, pq.Array(convs), pq.Array(clients), pq.Array(authors),
+		pq.Array(authorIDs), pq.Array(internal), pq.Array(bodies), pq.Array(open), pq.Array(offline))
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	out := make([]appendRes, n)
+	for q.Next() {
+		var ord int64
+		var r appendRes
+		if err := q.Scan(&ord, &r.storedBefore, &r.account, &r.refused, &r.id, &r.seq, &r.at); err != nil {
+			return nil, err
+		}
+		if ord < 1 || ord > int64(n) {
+			return nil, errors.New("store: append batch returned an unknown row")
+		}
+		out[ord-1] = r
+	}
+	return out, q.Err()
+}
