@@ -553,8 +553,8 @@ func decodeConfig(v safejs.Value) *widget.Config {
 
 // decodeConsents reads the published consent notices.
 func decodeConsents(v safejs.Value) widget.Consents {
-	return widget.Consents{Cookie: decodeNotice(get(v, "cookie")), DataProcessing: decodeNotice(get(v, "data_processing")),
-		Communication: decodeNotice(get(v, "communication"))}
+	return widget.Consents{Cookie: decodeNotice(get(v, widget.ConsentCookie)), DataProcessing: decodeNotice(get(v, widget.ConsentDataProcessing)),
+		Communication: decodeNotice(get(v, widget.ConsentCommunication))}
 }
 
 func decodeNotice(v safejs.Value) *widget.ConsentNotice {

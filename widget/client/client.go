@@ -41,7 +41,7 @@ const (
 type Message struct {
 	Seq    int64  // position in the conversation, from 1; never repeats
 	ID     string // the client id of a visitor's message; may be empty otherwise
-	From   string // visitor | agent | bot | system
+	From   string // widget.FromVisitor, FromAgent, FromBot or FromSystem
 	Name   string // the author's display name
 	Avatar string // the author's image URL; may be empty
 	Text   string // plain text: escape it wherever it is shown as markup

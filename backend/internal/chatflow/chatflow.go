@@ -24,7 +24,7 @@ const (
 )
 
 // Languages the widget speaks.
-var Languages = []string{"en", "nl", "de", "fr", "es"}
+var Languages = widget.Languages
 
 // Chatflow is one configured chat experience, as the REST API shows it.
 type Chatflow struct {

@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/backend/internal/events"
+	"github.com/parleychat/parley/widget"
 )
 
 // Message authors.
 const (
-	AuthorVisitor = "visitor"
-	AuthorAgent   = "agent"
-	AuthorBot     = "bot"
-	AuthorSystem  = "system"
+	AuthorVisitor = widget.FromVisitor
+	AuthorAgent   = widget.FromAgent
+	AuthorBot     = widget.FromBot
+	AuthorSystem  = widget.FromSystem
 )
 
 // Message is one event in a conversation's timeline.

@@ -14,19 +14,20 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/parleychat/parley/backend/internal/events"
+	"github.com/parleychat/parley/widget"
 )
 
 // Consent kinds.
 const (
-	ConsentCookie         = "cookie"
-	ConsentDataProcessing = "data_processing"
-	ConsentCommunication  = "communication"
+	ConsentCookie         = widget.ConsentCookie
+	ConsentDataProcessing = widget.ConsentDataProcessing
+	ConsentCommunication  = widget.ConsentCommunication
 )
 
 // Consent decisions.
 const (
-	ConsentGranted = "granted"
-	ConsentRefused = "refused"
+	ConsentGranted = widget.DecisionGranted
+	ConsentRefused = widget.DecisionRefused
 )
 
 // Legal bases of a data-processing consent (the chatflow's consent type).

@@ -8,12 +8,13 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/parleychat/parley/backend/internal/events"
+	"github.com/parleychat/parley/widget"
 )
 
 // Read sides: who read a conversation.
 const (
-	ReadVisitor = "visitor"
-	ReadAgent   = "agent" // the team: any agent reading counts
+	ReadVisitor = widget.FromVisitor
+	ReadAgent   = widget.FromAgent // the team: any agent reading counts
 )
 
 // MarkRead records that side (ReadVisitor or ReadAgent) has read

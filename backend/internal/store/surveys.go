@@ -7,14 +7,16 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/parleychat/parley/widget"
 )
 
 // Survey delivery methods and scales.
 const (
 	SurveyDeliveryChat  = "chat"  // shown in the widget when the conversation closes
 	SurveyDeliveryEmail = "email" // not sent by Parley itself; a chatflow cannot link one
-	SurveyScaleNumeric  = "numeric"
-	SurveyScaleEmoji    = "emoji"
+	SurveyScaleNumeric  = widget.ScaleNumeric
+	SurveyScaleEmoji    = widget.ScaleEmoji
 )
 
 // Survey is a satisfaction (CSAT) survey.

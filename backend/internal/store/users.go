@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/parleychat/parley/widget"
 )
 
 // Roles.
@@ -16,9 +18,9 @@ const (
 
 // Agent statuses.
 const (
-	UserAvailable = "available"
-	UserAway      = "away"
-	UserOffline   = "offline"
+	UserAvailable = widget.StateAvailable
+	UserAway      = widget.StateAway
+	UserOffline   = widget.StateOffline
 )
 
 // User is a member of an account's team: an agent, editor or admin.

@@ -38,6 +38,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/parleychat/parley/widget"
 	"github.com/parleychat/parley/widget/client"
 )
 
@@ -356,7 +357,7 @@ func (l *listener) OnState(s string) { l.out.line("* %s", s) }
 
 func (l *listener) OnMessage(m *client.Message) {
 	name := clean(m.Name)
-	if m.From == "visitor" {
+	if m.From == widget.FromVisitor {
 		name = "you"
 	}
 	l.out.line("[%s] %s: %s", m.From, name, clean(m.Text))
