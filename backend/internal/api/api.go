@@ -103,6 +103,8 @@ func (a *API) routes(v1 *gin.RouterGroup, r *gin.Engine) {
 	a.registerWebhooks(v1)
 	a.registerAPIKeys(v1)
 	a.registerImages(v1)
+	a.registerLabels(v1)
+	a.registerReports(v1)
 }
 
 const accountKey = "account"

@@ -129,6 +129,19 @@ var routeRoles = map[string]string{
 	"PUT /api/v1/contacts/:id/subscriptions/:type_id": store.RoleAdmin,
 	"POST /api/v1/visitor-identification":             store.RoleAdmin,
 
+	// Labels sort the agents' work, seen by no visitor: editors keep the
+	// account's set, agents put them on the conversations they work.
+	"GET /api/v1/labels":                                store.RoleAgent,
+	"POST /api/v1/labels":                               store.RoleEditor,
+	"GET /api/v1/labels/:id":                            store.RoleAgent,
+	"PATCH /api/v1/labels/:id":                          store.RoleEditor,
+	"DELETE /api/v1/labels/:id":                         store.RoleEditor,
+	"GET /api/v1/conversations/:id/labels":              store.RoleAgent,
+	"PUT /api/v1/conversations/:id/labels/:label_id":    store.RoleAgent,
+	"DELETE /api/v1/conversations/:id/labels/:label_id": store.RoleAgent,
+	// Reports name each agent's figures: admins only, like the users they are about.
+	"GET /api/v1/reports": store.RoleAdmin,
+
 	"GET /api/v1/images":     store.RoleAgent,
 	"POST /api/v1/images":    store.RoleEditor,
 	"GET /api/v1/images/:id": store.RoleAgent,

@@ -41,12 +41,14 @@ func TestRolesGuardEveryWrite(t *testing.T) {
 		{"PUT", "/api/v1/contacts/1/subscriptions/1", `{"status":"unsubscribed"}`},
 		{"POST", "/api/v1/visitor-identification", `{"email":"cara@example.com","name":"Mallory"}`},
 		{"GET", "/api/v1/api-keys", ``},
+		{"GET", "/api/v1/reports", ``},
 	}
 	editors := []struct{ method, path, body string }{
 		{"POST", "/api/v1/bots", `{"name":"B"}`},
 		{"POST", "/api/v1/knowledge-bases", `{"name":"Help"}`},
 		{"PATCH", "/api/v1/kb-articles/1", `{"title":"x"}`},
 		{"POST", "/api/v1/subscription-types", `{"name":"News"}`},
+		{"POST", "/api/v1/labels", `{"name":"VIP","color":"#aa0000"}`},
 	}
 	for _, r := range adminOnly {
 		for name, key := range map[string]string{"agent": agent, "editor": editor} {
@@ -88,11 +90,17 @@ func TestRolesGuardEveryWrite(t *testing.T) {
 // that may call it. Every GET not listed is open to every role.
 var roleSpec = map[string]string{
 	// Agents work conversations and tickets.
-	"POST /api/v1/conversations/:id/assign":   store.RoleAgent,
-	"POST /api/v1/conversations/:id/close":    store.RoleAgent,
-	"POST /api/v1/conversations/:id/reopen":   store.RoleAgent,
-	"POST /api/v1/conversations/:id/messages": store.RoleAgent,
-	"PATCH /api/v1/tickets/:id":               store.RoleAgent,
+	"POST /api/v1/conversations/:id/assign":             store.RoleAgent,
+	"POST /api/v1/conversations/:id/close":              store.RoleAgent,
+	"POST /api/v1/conversations/:id/reopen":             store.RoleAgent,
+	"POST /api/v1/conversations/:id/messages":           store.RoleAgent,
+	"PATCH /api/v1/tickets/:id":                         store.RoleAgent,
+	"PUT /api/v1/conversations/:id/labels/:label_id":    store.RoleAgent,
+	"DELETE /api/v1/conversations/:id/labels/:label_id": store.RoleAgent,
+	// Editors keep the account's labels.
+	"POST /api/v1/labels":       store.RoleEditor,
+	"PATCH /api/v1/labels/:id":  store.RoleEditor,
+	"DELETE /api/v1/labels/:id": store.RoleEditor,
 	// Editors change what visitors see.
 	"POST /api/v1/chatflows":                      store.RoleEditor,
 	"PUT /api/v1/chatflows/:id":                   store.RoleEditor,
@@ -148,6 +156,8 @@ var roleSpec = map[string]string{
 	"DELETE /api/v1/contacts/:id":                     store.RoleAdmin,
 	"PUT /api/v1/contacts/:id/subscriptions/:type_id": store.RoleAdmin,
 	"POST /api/v1/visitor-identification":             store.RoleAdmin,
+	// Reports name each agent's figures.
+	"GET /api/v1/reports": store.RoleAdmin,
 }
 
 // Every registered route has a role decision matching the README's table,
