@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/backend/internal/chatflow"
+	"github.com/parleychat/parley/backend/internal/consent"
 	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/widget"
 )
@@ -280,6 +281,17 @@ func (e *Engine) upload(w http.ResponseWriter, r *http.Request) {
 			}
 			if !flow.Options.Attachments {
 				attachmentError(w, http.StatusForbidden, widget.ErrForbidden, "This chat does not accept files.")
+				return
+			}
+			// The rule a send follows: no file before the visitor agreed to
+			// the current data-processing text, none after a refusal.
+			p, err := consent.MayProcess(ctx, e.st, acct, flow.Options, flow.ID, v.ID)
+			if err != nil {
+				e.uploadFailed(w, err)
+				return
+			}
+			if !p.Allowed {
+				attachmentError(w, http.StatusForbidden, widget.ErrConsentRequired, "The visitor must agree to the data-processing notice before sending files.")
 				return
 			}
 		}

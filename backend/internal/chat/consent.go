@@ -76,7 +76,7 @@ func (s *session) onConsent(f *widget.Frame) {
 	}
 	switch f.Kind {
 	case store.ConsentDataProcessing:
-		s.dataConsent, s.dataConsentVersion = f.Decision == store.ConsentGranted, n.Version
+		s.dataConsent, s.dataConsentVersion, s.dataConsentLang = f.Decision == store.ConsentGranted, n.Version, s.flow.Language
 	case store.ConsentCommunication:
 		s.applySubscription(ctx)
 	}
@@ -109,32 +109,36 @@ func (s *session) refreshFlow(ctx context.Context, maxAge time.Duration) {
 	s.chatflow, s.flow, s.flowAt = row, flow, time.Now()
 }
 
-// mayProcess reports whether the visitor's messages may be stored: always,
-// unless the chatflow asks explicit data-processing consent and the
-// visitor has not granted it for the current text.
+// mayProcess reports whether the visitor's messages may be stored
+// (consent.MayProcess), remembering a grant for the session so the hot
+// path reads the database only when the chatflow's text may have changed.
 func (s *session) mayProcess(ctx context.Context) (bool, error) {
 	s.refreshFlow(ctx, flowMaxAge)
-	o := s.flow.Options.DataConsent
-	if !o.Enabled || o.Type != widget.ConsentExplicit {
+	if !consent.Required(s.flow.Options) {
 		return true, nil
 	}
-	n := consent.Texts(s.flow.Language, s.flow.Options, s.account).DataProcessing
-	if s.dataConsent && n != nil && n.Version == s.dataConsentVersion {
+	if s.dataConsent && consent.Agreed(s.dataConsentLang, s.flow.Options, s.account, s.dataConsentVersion) {
 		return true, nil
 	}
-	c, err := s.e.st.LatestConsent(ctx, s.account.ID, s.visitor.ID, s.chatflow.ID, store.ConsentDataProcessing)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
+	p, err := consent.MayProcess(ctx, s.e.st, s.account, s.flow.Options, s.chatflow.ID, s.visitor.ID)
 	if err != nil {
 		return false, err
 	}
-	// Agreeing to an earlier text is not agreeing to this one.
-	s.dataConsent = n != nil && c.Decision == store.ConsentGranted && c.TextHash == store.TextHash(n.Text)
-	if s.dataConsent {
-		s.dataConsentVersion = n.Version
+	s.dataConsent, s.dataConsentVersion, s.dataConsentLang = p.Allowed, p.Version, p.Language
+	return p.Allowed, nil
+}
+
+// refused answers a frame carrying the visitor's data that mayProcess
+// did not allow (err nil) or could not check: nothing was stored.
+func (s *session) refused(id string, err error) {
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.e.log.Warn("chat: consent not checked", "err", err)
+			s.fail(widget.ErrUnavailable, id, "Your data could not be saved yet; try again.")
+		}
+		return
 	}
-	return s.dataConsent, nil
+	s.fail(widget.ErrConsentRequired, id, "The visitor must agree to the data-processing notice first.")
 }
 
 // conversationStarted records what a new conversation carries over: the

@@ -49,6 +49,10 @@ func (s *session) onRead(f *widget.Frame) {
 func (s *session) onEmail(f *widget.Frame) {
 	ctx, cancel := s.dbctx()
 	defer cancel()
+	if ok, err := s.mayProcess(ctx); err != nil || !ok {
+		s.refused(f.ID, err)
+		return
+	}
 	if err := s.claimEmail(ctx, f.Email); err != nil {
 		if s.ctx.Err() == nil {
 			s.e.log.Warn("chat: email not stored", "err", err)

@@ -52,6 +52,7 @@ type session struct {
 	surveyOffered      int64            // the conversation whose survey this session has sent (survey.go)
 	dataConsent        bool             // the visitor granted explicit data-processing consent (consent.go)
 	dataConsentVersion string           // … to the notice of this version
+	dataConsentLang    string           // … in this language
 	flowAt             time.Time        // when flow was read (consent.go re-reads it)
 	offlineConfirmed   bool             // the offline confirmation was marked (mail.go)
 
@@ -380,7 +381,7 @@ func (s *session) onSend(f *widget.Frame) {
 		s.sendFailed(f.ID, err)
 		return
 	} else if !ok {
-		s.fail(widget.ErrConsentRequired, f.ID, "The visitor must agree to the data-processing notice before sending.")
+		s.refused(f.ID, nil)
 		return
 	}
 	created := false

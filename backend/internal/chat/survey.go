@@ -44,6 +44,10 @@ func (s *session) onSurveyAnswer(f *widget.Frame) {
 	}
 	ctx, cancel := s.dbctx()
 	defer cancel()
+	if ok, err := s.mayProcess(ctx); err != nil || !ok {
+		s.refused(f.ID, err)
+		return
+	}
 	conv, err := s.e.st.Conversation(ctx, s.account.ID, s.conv.ID)
 	if err != nil {
 		s.surveyFailed(f, err)

@@ -26,6 +26,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/parleychat/parley/backend/internal/chat"
+	"github.com/parleychat/parley/backend/internal/chatflow"
+	"github.com/parleychat/parley/backend/internal/consent"
 	"github.com/parleychat/parley/backend/internal/mail"
 	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/widget"
@@ -134,6 +136,7 @@ var (
 	errEmpty     = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "The reply has no text or file of its own"}
 	errNoRcpt    = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
 	errTemporary = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure; try again later"}
+	errNoConsent = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "The visitor has not agreed to the processing of their data in this chat"}
 )
 
 func (ss *session) Reset()        { ss.convs = nil }
@@ -202,12 +205,46 @@ func (ss *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, conv := range ss.convs {
+		if ok, err := ss.s.mayProcess(ctx, conv); err != nil {
+			ss.s.log.Warn("mail in: consent", "conversation", conv.ID, "err", err)
+			return errTemporary
+		} else if !ok {
+			return errNoConsent
+		}
+	}
+	for _, conv := range ss.convs {
 		if err := ss.s.store(ctx, conv, reply); err != nil {
 			ss.s.log.Warn("mail in: store", "conversation", conv.ID, "err", err)
 			return errTemporary
 		}
 	}
 	return nil
+}
+
+// mayProcess applies the chat's consent rule (consent.MayProcess) to a
+// reply by email: a visitor who refused data processing, or never agreed
+// to the current text, cannot add to the conversation this way either.
+func (s *Server) mayProcess(ctx context.Context, conv *store.Conversation) (bool, error) {
+	if conv.ChatflowID == nil {
+		return true, nil
+	}
+	acct, err := s.st.Account(ctx, conv.AccountID)
+	if err != nil {
+		return false, err
+	}
+	row, err := s.st.Chatflow(ctx, conv.AccountID, *conv.ChatflowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil // the chatflow is gone: its consent setting with it
+	}
+	if err != nil {
+		return false, err
+	}
+	flow, err := chatflow.FromRow(row)
+	if err != nil {
+		return false, err
+	}
+	p, err := consent.MayProcess(ctx, s.st, acct, flow.Options, flow.ID, conv.VisitorID)
+	return p.Allowed, err
 }
 
 // store appends reply to conv as the visitor's message (and one message
