@@ -40,7 +40,7 @@ func Compute(ctx context.Context, st *store.Store, acct *store.Account, cf *chat
 	a := cf.Availability
 	if a.Mode == chatflow.ModeOfficeHours {
 		loc := Location(acct.Timezone)
-		if open, next := OfficeHours(a.OfficeHours, loc, now); !open {
+		if open, next := OfficeHours(a.OfficeHours, loc, now, a.Exceptions...); !open {
 			return offline(a, lang, next, now, loc), nil
 		}
 	}
@@ -181,19 +181,36 @@ var dayIndex = map[string]time.Weekday{
 // OfficeHours reports whether now falls inside one of ranges (weekday and
 // wall-clock times in loc; an end of "24:00" is the next midnight) and, when
 // it does not, the next opening instant (zero when ranges open never).
+// A date that has exceptions keeps only their ranges (none when closed)
+// instead of its weekday's: holidays, closed days, special hours.
 // Every range is placed on real calendar days with time.Date, so an hour
 // lost or gained to daylight saving moves the instants, not the wall times.
-func OfficeHours(ranges []chatflow.TimeRange, loc *time.Location, now time.Time) (open bool, next time.Time) {
+func OfficeHours(ranges []chatflow.TimeRange, loc *time.Location, now time.Time, exceptions ...chatflow.DateException) (open bool, next time.Time) {
 	n := now.In(loc)
 	y, m, d := n.Date()
-	// From yesterday (a range reaching midnight) to a week ahead (the same weekday next week).
-	for off := -1; off <= 7; off++ {
-		day := time.Date(y, m, d+off, 12, 0, 0, 0, loc).Weekday()
-		for _, r := range ranges {
-			wd, ok := dayIndex[r.Day]
-			if !ok || wd != day {
-				continue
+	byDate := map[string][]chatflow.DateException{}
+	for _, x := range exceptions {
+		byDate[x.Date] = append(byDate[x.Date], x)
+	}
+	// From yesterday (a range reaching midnight) to a week ahead (the same
+	// weekday next week), and a day further for each closed or shortened date.
+	for off := -1; off <= 7+len(byDate); off++ {
+		noon := time.Date(y, m, d+off, 12, 0, 0, 0, loc)
+		var day []chatflow.TimeRange
+		if xs, ok := byDate[noon.Format(time.DateOnly)]; ok {
+			for _, x := range xs {
+				if !x.Closed {
+					day = append(day, chatflow.TimeRange{Start: x.Start, End: x.End})
+				}
 			}
+		} else {
+			for _, r := range ranges {
+				if wd, ok := dayIndex[r.Day]; ok && wd == noon.Weekday() {
+					day = append(day, r)
+				}
+			}
+		}
+		for _, r := range day {
 			sh, sm, ok1 := clock(r.Start)
 			eh, em, ok2 := clock(r.End)
 			if !ok1 || !ok2 {
@@ -210,6 +227,9 @@ func OfficeHours(ranges []chatflow.TimeRange, loc *time.Location, now time.Time)
 			if start.After(now) && (next.IsZero() || start.Before(next)) {
 				next = start
 			}
+		}
+		if off >= 0 && !next.IsZero() {
+			return false, next // later days open later still
 		}
 	}
 	return false, next

@@ -26,7 +26,7 @@ func Preview(acct *store.Account, cf *chatflow.Chatflow, state string, now time.
 		if len(a.OfficeHours) > 0 {
 			for h := 0; h < 8*24; h++ {
 				t := now.Add(time.Duration(h) * time.Hour)
-				if open, next := OfficeHours(a.OfficeHours, loc, t); !open {
+				if open, next := OfficeHours(a.OfficeHours, loc, t, a.Exceptions...); !open {
 					return offline(a, lang, next, t, loc)
 				}
 			}

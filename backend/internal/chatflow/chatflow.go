@@ -85,10 +85,13 @@ var ReplyTimes = []string{"", "few_minutes", "hour", "day"}
 type Availability struct {
 	Mode        string      `json:"mode"`
 	OfficeHours []TimeRange `json:"office_hours"`
-	ReplyTime   string      `json:"reply_time"`   // shown when available; "" shows nothing
-	AwayMessage string      `json:"away_message"` // away during office hours; "" uses the default text
-	Offline     Behaviour   `json:"offline"`      // outside office hours
-	AtCapacity  Behaviour   `json:"at_capacity"`  // every member at their chat limit
+	// Exceptions replace the weekly hours on their dates: holidays and
+	// other closed days, or special hours.
+	Exceptions  []DateException `json:"exceptions"`
+	ReplyTime   string          `json:"reply_time"`   // shown when available; "" shows nothing
+	AwayMessage string          `json:"away_message"` // away during office hours; "" uses the default text
+	Offline     Behaviour       `json:"offline"`      // outside office hours
+	AtCapacity  Behaviour       `json:"at_capacity"`  // every member at their chat limit
 }
 
 // TimeRange is one opening range on a weekday, in the account's timezone.
@@ -96,6 +99,17 @@ type TimeRange struct {
 	Day   string `json:"day"`   // monday … sunday
 	Start string `json:"start"` // HH:MM
 	End   string `json:"end"`   // HH:MM, after Start; "24:00" for midnight
+}
+
+// DateException is one date's own hours, in the account's timezone: closed
+// all day, or open from Start to End. A date may have several ranges (one
+// entry each); its entries replace the weekly ranges of that weekday.
+type DateException struct {
+	Date   string `json:"date"`            // YYYY-MM-DD
+	Name   string `json:"name,omitempty"`  // what it is, for the team: "Christmas"
+	Closed bool   `json:"closed"`          // closed all day (no Start or End)
+	Start  string `json:"start,omitempty"` // HH:MM, when not closed
+	End    string `json:"end,omitempty"`   // HH:MM after Start; "24:00" for midnight
 }
 
 // Behaviour is what the widget does in a state, with an optional message.
@@ -140,6 +154,7 @@ func Default() Chatflow {
 			Availability: Availability{
 				Mode:        ModeAlways,
 				OfficeHours: []TimeRange{},
+				Exceptions:  []DateException{},
 				Offline:     Behaviour{Behaviour: OfflineBackAt},
 				AtCapacity:  Behaviour{Behaviour: CapacityWaitMessage},
 			},
@@ -199,6 +214,9 @@ func (c *Chatflow) normalize() {
 	}
 	if s.Availability.OfficeHours == nil {
 		s.Availability.OfficeHours = []TimeRange{}
+	}
+	if s.Availability.Exceptions == nil {
+		s.Availability.Exceptions = []DateException{}
 	}
 	if s.Assignment.UserIDs == nil {
 		s.Assignment.UserIDs = []int64{}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/backend/internal/problem"
@@ -19,6 +20,7 @@ const (
 	MaxRuleValue  = 2000
 	MaxRules      = 100
 	MaxTimeRanges = 50
+	MaxExceptions = 400 // a year of dates, with room for special hours
 )
 
 // Refs answers whether ids the chatflow points at exist in the account.
@@ -146,6 +148,7 @@ func (c *Chatflow) Validate(refs Refs) error {
 			e.Add(f+".end", "must be after start")
 		}
 	}
+	validateExceptions(&e, a.Exceptions)
 	if a.Mode == ModeOfficeHours && len(a.OfficeHours) == 0 {
 		e.Add("availability.office_hours", "at least one range is required in office_hours mode")
 	}
@@ -231,6 +234,48 @@ func (c *Chatflow) Validate(refs Refs) error {
 		e.Add("options.bot_id", "is required for rule_bot chatflows: name the bot whose flow runs")
 	}
 	return e.Err()
+}
+
+// validateExceptions checks the office hours' date exceptions: real dates,
+// closed or a range (not both), and a closed date without other entries.
+func validateExceptions(e *problem.Errors, xs []DateException) {
+	if len(xs) > MaxExceptions {
+		e.Add("availability.exceptions", "at most "+strconv.Itoa(MaxExceptions)+" dates")
+	}
+	closed, open := map[string]bool{}, map[string]bool{}
+	for i, x := range xs {
+		f := "availability.exceptions[" + strconv.Itoa(i) + "]"
+		if _, err := time.Parse(time.DateOnly, x.Date); err != nil || len(x.Date) != len(time.DateOnly) {
+			e.Add(f+".date", "must be a date like 2026-12-25")
+		}
+		if !utf8.ValidString(x.Name) || utf8.RuneCountInString(x.Name) > MaxNameLen {
+			e.Add(f+".name", "must be valid text of at most "+strconv.Itoa(MaxNameLen)+" characters")
+		}
+		if x.Closed {
+			if x.Start != "" || x.End != "" {
+				e.Add(f+".closed", "a closed date has no hours: clear from and until, or untick closed")
+			}
+			if open[x.Date] {
+				e.Add(f+".closed", "this date also has opening hours: a closed date has no other entries")
+			}
+			closed[x.Date] = true
+			continue
+		}
+		okStart, okEnd := clockRE.MatchString(x.Start), clockRE.MatchString(x.End)
+		if !okStart || x.Start == "24:00" {
+			e.Add(f+".start", "must be a time like 09:00 (or tick closed)")
+		}
+		if !okEnd {
+			e.Add(f+".end", "must be a time like 13:00 (24:00 for midnight)")
+		}
+		if okStart && okEnd && x.Start >= x.End {
+			e.Add(f+".end", "must be after start")
+		}
+		if closed[x.Date] {
+			e.Add(f+".date", "this date is also marked closed: a closed date has no other entries")
+		}
+		open[x.Date] = true
+	}
 }
 
 // ruleOps lists the operators each rule kind accepts.

@@ -450,6 +450,13 @@ func (e *cfForm) read(tab string) {
 			a.OfficeHours = append(a.OfficeHours, chatflow.TimeRange{Day: e.str(p + ".day"),
 				Start: strings.TrimSpace(e.str(p + ".start")), End: strings.TrimSpace(e.str(p + ".end"))})
 		}
+		a.Exceptions = []chatflow.DateException{}
+		for _, i := range e.indices("availability.exceptions") {
+			p := at("availability.exceptions", i)
+			a.Exceptions = append(a.Exceptions, chatflow.DateException{Date: strings.TrimSpace(e.str(p + ".date")),
+				Name: strings.TrimSpace(e.str(p + ".name")), Closed: e.on(p + ".closed"),
+				Start: strings.TrimSpace(e.str(p + ".start")), End: strings.TrimSpace(e.str(p + ".end"))})
+		}
 		a.ReplyTime = e.str("availability.reply_time")
 		a.AwayMessage = e.str("availability.away_message")
 		a.Offline = chatflow.Behaviour{Behaviour: e.str("availability.offline.behaviour"), Message: e.str("availability.offline.message")}
@@ -515,6 +522,8 @@ func (h *Handler) readEditor(c *gin.Context) (*editPage, bool) {
 	switch add := c.PostForm("add"); {
 	case add == "availability.office_hours":
 		d.CF.Availability.OfficeHours = append(d.CF.Availability.OfficeHours, chatflow.TimeRange{Day: "monday", Start: "09:00", End: "17:00"})
+	case add == "availability.exceptions":
+		d.CF.Availability.Exceptions = append(d.CF.Availability.Exceptions, chatflow.DateException{Closed: true})
 	case add == "targeting.groups":
 		d.CF.Targeting.Groups = append(d.CF.Targeting.Groups, widget.RuleGroup{Rules: []widget.Rule{{Kind: widget.RuleURL, Op: widget.OpContains}}})
 	case add == "targeting.exclusions":

@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// demoIDs are the demo chatflow's and agent's ids.
+func demoIDs(t *testing.T, s *System) (cfID, agentID int64) {
+	t.Helper()
+	if err := s.DB.Get(&cfID, `SELECT id FROM chatflows WHERE public_id = $1`, s.Demo.ChatflowID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.Get(&agentID, `SELECT id FROM users WHERE email = $1`, s.Demo.AgentEmail); err != nil {
+		t.Fatal(err)
+	}
+	return cfID, agentID
+}
+
+// patchChatflow changes the demo chatflow over REST.
+func patchChatflow(t *testing.T, s *System, cfID int64, body map[string]any) {
+	t.Helper()
+	if code, out := liveREST(t, s, "PATCH", fmt.Sprintf("/api/v1/chatflows/%d", cfID), body); code != 200 {
+		t.Fatalf("patch chatflow: %d %s", code, out)
+	}
+}
+
+// everyDay is office hours open all day, every day.
+func everyDay() []map[string]any {
+	var rs []map[string]any
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+		rs = append(rs, map[string]any{"day": d, "start": "00:00", "end": "24:00"})
+	}
+	return rs
+}
+
+// openChat loads the demo page in a new tab and opens the chat.
+func openChat(t *testing.T, s *System, path string) context.Context {
+	t.Helper()
+	tab := Tab(t)
+	runT(t, tab, chromedp.Navigate(s.Host()+path))
+	waitJS(t, tab, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
+	runT(t, tab, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
+	return tab
+}
+
+// A holiday closes the chat: with office hours open every day, today
+// (in the account's timezone) marked closed makes the chat offline, with
+// the offline message, until the exception is removed.
+func TestHolidayClosesTheChat(t *testing.T) {
+	s := StartSystem(t)
+	cfID, _ := demoIDs(t, s)
+	loc, err := time.LoadLocation("Europe/Amsterdam") // the demo account's zone
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().In(loc).Format(time.DateOnly)
+	patchChatflow(t, s, cfID, map[string]any{"availability": map[string]any{"mode": "office_hours", "office_hours": everyDay(),
+		"offline": map[string]any{"behaviour": "away_message", "message": "Closed for the holiday"}}})
+	a := openChat(t, s, "/demo/")
+	waitJS(t, a, "the chat open", `!`+shadow+`.querySelector('[data-parley=window]').hidden`, 10*time.Second)
+	waitJS(t, a, "no offline message on an ordinary day", `!`+widgetShows("presence", "Closed for the holiday"), 5*time.Second)
+
+	patchChatflow(t, s, cfID, map[string]any{"availability": map[string]any{
+		"exceptions": []map[string]any{{"date": today, "name": "Holiday", "closed": true}}}})
+	waitJS(t, a, "the open widget learns of the holiday", widgetShows("presence", "Closed for the holiday"), 20*time.Second)
+	b := openChat(t, s, "/demo/?holiday")
+	waitJS(t, b, "a new visitor sees the holiday", widgetShows("presence", "Closed for the holiday"), 20*time.Second)
+}
