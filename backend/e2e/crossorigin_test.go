@@ -213,8 +213,18 @@ func TestAllowedDomains(t *testing.T) {
 	if code, out := liveREST(t, s, "PATCH", "/api/v1/account", map[string]any{"allowed_domains": []string{"*.shop.test"}}); code != 200 {
 		t.Fatalf("PATCH allowed_domains: %d %s", code, out)
 	}
-	time.Sleep(1200 * time.Millisecond) // the edge's config cache (EDGE_CONFIG_TTL=1s)
 	port := s.Pages.URL[strings.LastIndex(s.Pages.URL, ":")+1:]
+	// The edge enforces the list once its config cache has it.
+	waitUntil(t, "the edge to refuse other hosts", 15*time.Second, func() bool {
+		req, _ := http.NewRequest("GET", s.Edge+"/v1/sites/"+s.Demo.Site+"/config", nil)
+		req.Header.Set("Origin", "http://other.test:"+port)
+		res, err := testClient.Do(req)
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusForbidden
+	})
 
 	// A page on an allowed subdomain chats.
 	allowed := Tab(t)

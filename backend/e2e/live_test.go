@@ -146,3 +146,30 @@ func TestLiveTypingReceiptsPresenceAndEmail(t *testing.T) {
 	visitorSays(t, visitor, "Please mail me the tracking code.")
 	waitJS(t, agent, "the offline message in the thread", threadHas("Please mail me the tracking code."), 10*time.Second)
 }
+
+// publishedETag is the ETag of the demo site's published config as the
+// edge serves it now.
+func publishedETag(t *testing.T, s *System) string {
+	t.Helper()
+	res, err := testClient.Get(s.Edge + "/v1/sites/" + s.Demo.Site + "/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.Header.Get("ETag")
+}
+
+// waitPublished waits until the edge serves a published config other than
+// the one whose ETag was before: a change made through REST or SQL has
+// passed the edge's config cache, so a page loaded now sees it.
+func waitPublished(t *testing.T, s *System, before string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for publishedETag(t, s) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("the edge still serves the published config %s", before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -310,10 +310,11 @@ func TestWidgetExplicitConsentAndMarkup(t *testing.T) {
 
 	// A javascript: privacy link (the API refuses one: put it in directly)
 	// never becomes a link.
+	before := publishedETag(t, s)
 	if _, err := s.DB.Exec(`UPDATE chatflows SET settings = jsonb_set(settings, '{options,data_consent,privacy_url}', '"javascript:window.pwned=3"') WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1200 * time.Millisecond)
+	waitPublished(t, s, before)
 	again := Tab(t)
 	runT(t, again, chromedp.Navigate(s.Host()+"/demo/"))
 	openWidget(t, again)

@@ -27,14 +27,15 @@ func demoFlow(t *testing.T, s *System) (id, inbox int64) {
 	return id, inbox
 }
 
-// patchFlow changes the demo chatflow over REST and waits out the edge's
-// config cache (EDGE_CONFIG_TTL=1s in tests).
+// patchFlow changes the demo chatflow over REST and waits until the edge
+// serves the changed config.
 func patchFlow(t *testing.T, s *System, id int64, body map[string]any) {
 	t.Helper()
+	before := publishedETag(t, s)
 	if code, out := liveREST(t, s, "PATCH", fmt.Sprintf("/api/v1/chatflows/%d", id), body); code != 200 {
 		t.Fatalf("patch chatflow: %d %s", code, out)
 	}
-	time.Sleep(1200 * time.Millisecond)
+	waitPublished(t, s, before)
 }
 
 func display(desktop, mobile string, triggers map[string]any) map[string]any {
@@ -139,6 +140,7 @@ func TestWidgetTargeting(t *testing.T) {
 	s := StartSystem(t)
 	id, inbox := demoFlow(t, s)
 	patchFlow(t, s, id, map[string]any{"targeting": map[string]any{"exclusions": excludePrivacy}})
+	before := publishedETag(t, s)
 	// A German chatflow with a higher priority for visitors from a German
 	// campaign (query parameter) or on German pages (URL rule).
 	code, out := liveREST(t, s, "POST", "/api/v1/chatflows", map[string]any{
@@ -156,7 +158,7 @@ func TestWidgetTargeting(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("create chatflow: %d %s", code, out)
 	}
-	time.Sleep(1200 * time.Millisecond)
+	waitPublished(t, s, before)
 
 	heading := evalStringFn(shadow + `.querySelector('[data-parley=heading-name]').textContent`)
 	for _, c := range []struct{ path, heading, send string }{

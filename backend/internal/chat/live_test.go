@@ -29,7 +29,7 @@ func (w *world) notices(t *testing.T, kind string) <-chan events.Notice {
 			}
 		}
 	}()
-	time.Sleep(200 * time.Millisecond) // LISTEN is in place before the test acts
+	// No wait: events.Listen returns once LISTEN is in place.
 	return out
 }
 

@@ -87,7 +87,7 @@ func TestLiveTypingAndReadReceipts(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// No wait: events.Listen returns once LISTEN is in place.
 	for range 3 {
 		wsjson.Write(ctx, c, map[string]any{"type": "typing", "conversation": conv})
 	}
