@@ -71,3 +71,30 @@ func TestHolidayClosesTheChat(t *testing.T) {
 	b := openChat(t, s, "/demo/?holiday")
 	waitJS(t, b, "a new visitor sees the holiday", widgetShows("presence", "Closed for the holiday"), 20*time.Second)
 }
+
+// A bot chatflow follows its own availability choice: outside the office
+// hours (a closed date today) a bot that answers around the clock still
+// greets a new visitor, while one that follows the office hours leaves
+// the chat offline (its launcher hidden here).
+func TestBotAvailabilityChoice(t *testing.T) {
+	s := StartSystem(t)
+	cfID, _ := demoIDs(t, s)
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().In(loc).Format(time.DateOnly)
+	botID := restID(t, s, "/api/v1/bots", map[string]any{"name": "Leads", "template": "lead_qualification"})
+	patchChatflow(t, s, cfID, map[string]any{"type": "rule_bot", "options": map[string]any{"bot_id": botID},
+		"availability": map[string]any{"mode": "office_hours", "office_hours": everyDay(), "bot": "always",
+			"exceptions": []map[string]any{{"date": today, "closed": true}}, "offline": map[string]any{"behaviour": "hide_launcher"}}})
+
+	a := openChat(t, s, "/demo/")
+	visitorSays(t, a, "Hi")
+	waitJS(t, a, "the bot answering outside the office hours", widgetHas("bot", "What is your name?"), 20*time.Second)
+
+	patchChatflow(t, s, cfID, map[string]any{"availability": map[string]any{"bot": "office_hours"}})
+	b := Tab(t)
+	runT(t, b, chromedp.Navigate(s.Host()+"/demo/?later"))
+	waitJS(t, b, "the chat offline, as the office hours say", `window.Parley && Parley.status() === 'hidden'`, 20*time.Second)
+}

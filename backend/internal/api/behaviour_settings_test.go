@@ -17,6 +17,7 @@ func TestChatflowBehaviourSettingsValidation(t *testing.T) {
 		{"date exceptions", `{` + base + `,"availability":{"exceptions":[{"date":"2026-02-30","closed":true},{"date":"2026-12-25","closed":true,"start":"09:00","end":"12:00"},{"date":"2026-12-24","start":"13:00","end":"12:00"},{"date":"2026-12-25","start":"10:00","end":"11:00"},{"date":"christmas","start":"9","end":"25:00"}]}}`,
 			[]string{"availability.exceptions[0].date", "availability.exceptions[1].closed", "availability.exceptions[2].end", "availability.exceptions[3].date",
 				"availability.exceptions[4].date", "availability.exceptions[4].end", "availability.exceptions[4].start"}},
+		{"bot availability", `{` + base + `,"availability":{"bot":"sometimes"}}`, []string{"availability.bot"}},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,6 +35,9 @@ func TestChatflowBehaviourSettingsValidation(t *testing.T) {
 	code, cf := e.do("POST", "/api/v1/chatflows", good)
 	if code != 201 {
 		t.Fatalf("good settings: %d %v", code, cf)
+	}
+	if bot := cf["availability"].(map[string]any)["bot"]; bot != "always" {
+		t.Fatalf("a new chatflow's bot answers %v, want always", bot)
 	}
 	xs := cf["availability"].(map[string]any)["exceptions"].([]any)
 	if len(xs) != 2 || xs[0].(map[string]any)["name"] != "Christmas" || xs[0].(map[string]any)["closed"] != true || xs[1].(map[string]any)["end"] != "13:00" {

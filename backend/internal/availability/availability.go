@@ -38,6 +38,10 @@ import (
 func Compute(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, lang string, now time.Time) (widget.Presence, error) {
 	lang = language(lang, cf.Language)
 	a := cf.Availability
+	if cf.BotFirst() && a.Bot != chatflow.BotOfficeHours {
+		// The bot answers around the clock: whoever is there, the chat is open.
+		return available(a, lang), nil
+	}
 	if a.Mode == chatflow.ModeOfficeHours {
 		loc := Location(acct.Timezone)
 		if open, next := OfficeHours(a.OfficeHours, loc, now, a.Exceptions...); !open {
@@ -63,6 +67,19 @@ func Compute(ctx context.Context, st *store.Store, acct *store.Account, cf *chat
 		return atCapacity(a, lang), nil
 	}
 	return available(a, lang), nil
+}
+
+// BotAnswers reports whether the bot of chatflow cf may start a
+// conversation at now: always, unless the chatflow's bot follows the
+// office hours and they are closed (then the conversation waits for the
+// team, as on a live chat).
+func BotAnswers(acct *store.Account, cf *chatflow.Chatflow, now time.Time) bool {
+	a := cf.Availability
+	if a.Bot != chatflow.BotOfficeHours || a.Mode != chatflow.ModeOfficeHours {
+		return true
+	}
+	open, _ := OfficeHours(a.OfficeHours, Location(acct.Timezone), now, a.Exceptions...)
+	return open
 }
 
 // atCapacity is the presence of a chatflow whose available members are

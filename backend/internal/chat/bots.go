@@ -6,9 +6,11 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/backend/internal/availability"
 	"github.com/parleychat/parley/backend/internal/bot"
 	"github.com/parleychat/parley/backend/internal/chatflow"
 	"github.com/parleychat/parley/backend/internal/kb"
@@ -83,6 +85,9 @@ func (s *session) botTurn(ctx context.Context, msg *store.Message, created bool)
 	if kind == "" {
 		// A live-agent chatflow runs no bot: no reads on the message hot path.
 		return false
+	}
+	if created && !availability.BotAnswers(s.account, s.flow, time.Now()) {
+		return false // outside the office hours the bot follows: the team's queue
 	}
 	if created {
 		if _, err := s.e.st.StartBot(ctx, s.account.ID, s.conv.ID, kind, s.flow.Options.BotID); err != nil {

@@ -71,6 +71,13 @@ const (
 	OfflineHideLauncher = "hide_launcher"
 )
 
+// Bot availability choices, for chatflows a bot answers first
+// (customer_agent, rule_bot).
+const (
+	BotAlways      = "always"       // the bot answers around the clock: the chat is always open
+	BotOfficeHours = "office_hours" // the bot answers only while the office hours are open
+)
+
 // At-capacity behaviours.
 const (
 	CapacityWaitMessage  = "wait_message"
@@ -92,6 +99,11 @@ type Availability struct {
 	AwayMessage string          `json:"away_message"` // away during office hours; "" uses the default text
 	Offline     Behaviour       `json:"offline"`      // outside office hours
 	AtCapacity  Behaviour       `json:"at_capacity"`  // every member at their chat limit
+	// Bot is when the bot of a bot chatflow answers: BotAlways (the chat
+	// is available whatever the team's state) or BotOfficeHours (the chat
+	// follows Mode like a live chat, and the bot starts no conversation
+	// outside the office hours). Live-agent chatflows ignore it.
+	Bot string `json:"bot"`
 }
 
 // TimeRange is one opening range on a weekday, in the account's timezone.
@@ -137,6 +149,12 @@ type TicketProperties struct {
 	Properties map[string]string `json:"properties"`
 }
 
+// BotFirst reports whether a bot answers the chatflow's visitors before
+// any human.
+func (c *Chatflow) BotFirst() bool {
+	return c.Type == TypeCustomerAgent || c.Type == TypeRuleBot
+}
+
 // Default returns a new chatflow's settings: a website live chat with the
 // privacy-first defaults (both consents on).
 func Default() Chatflow {
@@ -157,6 +175,7 @@ func Default() Chatflow {
 				Exceptions:  []DateException{},
 				Offline:     Behaviour{Behaviour: OfflineBackAt},
 				AtCapacity:  Behaviour{Behaviour: CapacityWaitMessage},
+				Bot:         BotAlways,
 			},
 			Assignment: Assignment{UserIDs: []int64{}, TeamIDs: []int64{}},
 			Tickets:    TicketProperties{Pipeline: "support", Status: "new", Priority: "medium", Properties: map[string]string{}},

@@ -158,6 +158,7 @@ func (c *Chatflow) Validate(refs Refs) error {
 	text("availability.offline.message", a.Offline.Message, MaxTextLen, false)
 	oneOf("availability.at_capacity.behaviour", a.AtCapacity.Behaviour, CapacityWaitMessage, CapacityHideLauncher, CapacityNothing)
 	text("availability.at_capacity.message", a.AtCapacity.Message, MaxTextLen, false)
+	oneOf("availability.bot", a.Bot, BotAlways, BotOfficeHours)
 
 	for i, id := range s.Assignment.UserIDs {
 		if !refs.User(id) {

@@ -11,7 +11,8 @@ import (
 )
 
 // The editor holds the behaviour settings: date exceptions of the office
-// hours (added without saving, errors beside their fields, saved).
+// hours (added without saving, errors beside their fields, saved) and
+// when a bot answers.
 func TestChatflowEditorBehaviourSettings(t *testing.T) {
 	e := setup(t, inbox.Config{})
 	ed := e.withRole(e.bob, store.RoleEditor)
@@ -50,11 +51,17 @@ func TestChatflowEditorBehaviourSettings(t *testing.T) {
 	if !strings.Contains(p.body, `id="err-availability.exceptions[1].end"`) {
 		t.Fatalf("no message beside the special hours' end: %s", p.body)
 	}
-	save(p, func(f map[string][]string) { f["availability.exceptions[1].end"] = []string{"15:00"} }, http.StatusSeeOther)
+	save(p, func(f map[string][]string) {
+		f["availability.exceptions[1].end"] = []string{"15:00"}
+		f["availability.bot"] = []string{"office_hours"}
+	}, http.StatusSeeOther)
 	cf := e.restChatflow(id)
 	xs := cf.Availability.Exceptions
 	if len(xs) != 2 || xs[0].Date != "2026-12-25" || !xs[0].Closed || xs[0].Name != "Christmas" ||
 		xs[1].Closed || xs[1].Start != "13:00" || xs[1].End != "15:00" {
 		t.Fatalf("exceptions saved: %+v", xs)
+	}
+	if cf.Availability.Bot != "office_hours" {
+		t.Fatalf("bot availability saved: %q", cf.Availability.Bot)
 	}
 }

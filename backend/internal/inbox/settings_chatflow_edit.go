@@ -140,6 +140,7 @@ var (
 	emailOpts    = []option{{widget.EmailNever, "Never"}, {widget.EmailAlways, "Always, before the chat starts"}, {widget.EmailWhenOffline, "Only when the team is offline"}}
 	replyOpts    = []option{{"", "Do not show"}, {"few_minutes", "Usually replies in a few minutes"}, {"hour", "Usually replies in an hour"}, {"day", "Usually replies in a day"}}
 	offlineOpts  = []option{{chatflow.OfflineBackAt, "Show when the team is back"}, {chatflow.OfflineAwayMessage, "Show an away message"}, {chatflow.OfflineHideLauncher, "Hide the chat launcher"}}
+	botOpts      = []option{{chatflow.BotAlways, "The bot answers around the clock"}, {chatflow.BotOfficeHours, "The bot follows the office hours (outside them the chat is offline)"}}
 	capacityOpts = []option{{chatflow.CapacityWaitMessage, "Show a wait message"}, {chatflow.CapacityHideLauncher, "Hide the chat launcher"}, {chatflow.CapacityNothing, "Do nothing"}}
 	desktopOpts  = []option{{widget.DisplayPrompt, "Pop open the welcome message as a prompt"}, {widget.DisplayLauncherOnly, "Only show the chat launcher"}, {widget.DisplayOpenOnTrigger, "Show the welcome message and open the chat when a trigger fires"}}
 	mobileOpts   = []option{{widget.DisplayPrompt, "Pop open the welcome message as a prompt"}, {widget.DisplayLauncherOnly, "Only show the chat launcher"}}
@@ -165,6 +166,8 @@ func (d *editPage) Opts(name string) []option {
 		return offlineOpts
 	case "capacity":
 		return capacityOpts
+	case "bot":
+		return botOpts
 	case "mode":
 		return modeOptions
 	case "type":
@@ -461,6 +464,7 @@ func (e *cfForm) read(tab string) {
 		a.AwayMessage = e.str("availability.away_message")
 		a.Offline = chatflow.Behaviour{Behaviour: e.str("availability.offline.behaviour"), Message: e.str("availability.offline.message")}
 		a.AtCapacity = chatflow.Behaviour{Behaviour: e.str("availability.at_capacity.behaviour"), Message: e.str("availability.at_capacity.message")}
+		a.Bot = e.str("availability.bot")
 	case "target":
 		t := widget.Targeting{Groups: []widget.RuleGroup{}, Exclusions: []widget.Rule{}}
 		for _, gi := range e.indices("targeting.groups") {
