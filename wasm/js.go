@@ -167,3 +167,66 @@ func await(p safejs.Value) (safejs.Value, error) {
 	r := <-ch
 	return r.v, r.err
 }
+
+// jsValue is a value parsed by the browser's JSON.parse, read by
+// widget.DecodeFrame and widget.DecodeConfig.
+type jsValue struct{ v safejs.Value }
+
+func (j jsValue) Get(key string) jsValue { return jsValue{get(j.v, key)} }
+
+func (j jsValue) String() string {
+	if j.v.Type() != safejs.TypeString {
+		return ""
+	}
+	s, _ := j.v.String()
+	return s
+}
+
+func (j jsValue) Number() float64 {
+	if j.v.Type() != safejs.TypeNumber {
+		return 0
+	}
+	f, _ := j.v.Float()
+	return f
+}
+
+func (j jsValue) Truthy() bool {
+	if j.v.IsUndefined() {
+		return false
+	}
+	b, _ := j.v.Truthy()
+	return b
+}
+
+func (j jsValue) Object() bool { return j.v.Type() == safejs.TypeObject }
+
+func (j jsValue) Len() int {
+	if !j.Object() {
+		return 0
+	}
+	n, _ := j.v.Length()
+	return n
+}
+
+func (j jsValue) Index(i int) jsValue {
+	x, err := j.v.Index(i)
+	if err != nil {
+		return jsValue{safejs.Undefined()}
+	}
+	return jsValue{x}
+}
+
+func (j jsValue) Keys() []string {
+	keys, err := get(global, "Object").Call("keys", j.v)
+	if err != nil {
+		return nil
+	}
+	n, _ := keys.Length()
+	out := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		k, _ := keys.Index(i)
+		s, _ := k.String()
+		out = append(out, s)
+	}
+	return out
+}

@@ -366,7 +366,7 @@ func loadLanguage(lang string) error {
 	if err != nil {
 		return errors.New("texts: " + err.Error())
 	}
-	widget.UseTexts(stringMap(v))
+	widget.UseTexts(widget.StringMap(jsValue{v}))
 	a.lang = lang
 	return nil
 }
@@ -432,7 +432,7 @@ func fetchConfig(base, site string) (*widget.Config, error) {
 		}
 		v, err := fetchJSON(url)
 		if err == nil {
-			return decodeConfig(v), nil
+			return widget.DecodeConfig(jsValue{v}), nil
 		}
 		if r, ok := err.(refused); ok {
 			return nil, r
@@ -494,92 +494,6 @@ func fetchJSON(url string) (safejs.Value, error) {
 		return safejs.Undefined(), errors.New("bad JSON")
 	}
 	return v, nil
-}
-
-// decodeConfig reads the fields the shell uses from a parsed widget.Config.
-func decodeConfig(v safejs.Value) *widget.Config {
-	cfg := &widget.Config{Site: str(v, "site")}
-	flows := get(v, "chatflows")
-	n, _ := flows.Length()
-	for i := 0; i < n; i++ {
-		f, err := flows.Index(i)
-		if err != nil {
-			continue
-		}
-		look, presence, ec, display, opts := get(f, "look"), get(f, "presence"), get(f, "email_capture"), get(f, "display"), get(f, "options")
-		lang := str(f, "language")
-		prompt := map[string]string{}
-		if t := str(get(ec, "prompt"), lang); t != "" {
-			prompt[lang] = t // only the chatflow's language is ever shown
-		}
-		trig, tg := get(display, "triggers"), get(f, "targeting")
-		c := widget.ChatflowConfig{
-			ID:       str(f, "id"),
-			Channel:  str(f, "channel"),
-			Type:     str(f, "type"),
-			Language: lang,
-			Priority: int(num(f, "priority")),
-			Look: widget.Look{AccentColor: str(look, "accent_color"), BrandAlias: truthy(look, "brand_alias"),
-				ShowCloseButton: truthy(look, "show_close_button")},
-			HeadingName:  str(f, "heading_name"),
-			HeadingImage: str(f, "heading_image"),
-			Welcome:      str(f, "welcome"),
-			EmailCapture: widget.EmailCapture{When: str(ec, "when"), Prompt: prompt},
-			Display: widget.Display{Desktop: str(display, "desktop"), Mobile: str(display, "mobile"),
-				Triggers: widget.Triggers{ExitIntent: truthy(trig, "exit_intent"),
-					TimeOnPage: int(num(trig, "time_on_page")), ScrollPercent: int(num(trig, "scroll_percent"))}},
-			Targeting: widget.Targeting{Exclusions: decodeRules(get(tg, "exclusions"))},
-			Presence: widget.Presence{
-				State:  str(presence, "state"),
-				Text:   str(presence, "text"),
-				BackAt: str(presence, "back_at"),
-				Hide:   truthy(presence, "hide"),
-			},
-			Options: widget.Options{Attachments: truthy(opts, "attachments"), HelpTab: truthy(opts, "help_tab"),
-				KnowledgeBaseID: int64(num(opts, "knowledge_base_id"))},
-			Help:     truthy(f, "help"),
-			Consents: decodeConsents(get(f, "consents")),
-		}
-		groups := get(tg, "groups")
-		gn, _ := groups.Length()
-		for j := 0; j < gn; j++ {
-			g, _ := groups.Index(j)
-			c.Targeting.Groups = append(c.Targeting.Groups, widget.RuleGroup{Rules: decodeRules(get(g, "rules"))})
-		}
-		cfg.Chatflows = append(cfg.Chatflows, c)
-	}
-	return cfg
-}
-
-// decodeConsents reads the published consent notices.
-func decodeConsents(v safejs.Value) widget.Consents {
-	return widget.Consents{Cookie: decodeNotice(get(v, widget.ConsentCookie)), DataProcessing: decodeNotice(get(v, widget.ConsentDataProcessing)),
-		Communication: decodeNotice(get(v, widget.ConsentCommunication))}
-}
-
-func decodeNotice(v safejs.Value) *widget.ConsentNotice {
-	if v.Type() != safejs.TypeObject {
-		return nil
-	}
-	n := &widget.ConsentNotice{Kind: str(v, "kind"), Mode: str(v, "mode"), Accept: str(v, "accept"),
-		Decline: str(v, "decline"), Version: str(v, "version")}
-	parts := get(v, "parts")
-	pn, _ := parts.Length()
-	for i := 0; i < pn; i++ {
-		p, _ := parts.Index(i)
-		n.Parts = append(n.Parts, widget.ConsentPart{Text: str(p, "text"), Href: str(p, "href")})
-	}
-	return n
-}
-
-func decodeRules(v safejs.Value) []widget.Rule {
-	n, _ := v.Length()
-	rules := make([]widget.Rule, 0, n)
-	for i := 0; i < n; i++ {
-		r, _ := v.Index(i)
-		rules = append(rules, widget.Rule{Kind: str(r, "kind"), Op: str(r, "op"), Name: str(r, "name"), Value: str(r, "value")})
-	}
-	return rules
 }
 
 // randomID returns 96 random bits in hex: the prefix of this page view's
@@ -903,38 +817,7 @@ func (sh *shell) receive(data string) {
 	if err != nil || v.Type() != safejs.TypeObject {
 		return // not ours to act on; the server never sends this
 	}
-	f := widget.Frame{
-		Type:         str(v, "type"),
-		Token:        str(v, "token"),
-		Conversation: str(v, "conversation"),
-		LastSeq:      int64(num(v, "last_seq")),
-		ID:           str(v, "id"),
-		Seq:          int64(num(v, "seq")),
-		Text:         str(v, "text"),
-		From:         str(v, "from"),
-		Name:         str(v, "name"),
-		Avatar:       str(v, "avatar"),
-		At:           str(v, "at"),
-		Code:         str(v, "code"),
-		Message:      str(v, "message"),
-		State:        str(v, "state"),
-		BackAt:       str(v, "back_at"),
-		Hide:         truthy(v, "hide"),
-		Email:        str(v, "email"),
-		Identified:   truthy(v, "identified"),
-		Warning:      str(v, "warning"),
-		Link:         str(v, "link"),
-		LinkTitle:    str(v, "link_title"),
-		Survey:       int64(num(v, "survey")),
-		Question:     str(v, "question"),
-		Scale:        str(v, "scale"),
-		AllowComment: truthy(v, "allow_comment"),
-		Score:        int(num(v, "score")),
-		Kind:         str(v, "kind"),
-		Decision:     str(v, "decision"),
-		Version:      str(v, "version"),
-	}
-	decodeExtras(v, &f)
+	f := widget.DecodeFrame(jsValue{v})
 	conv, email, last := sh.sess.Conversation, sh.sess.Email, sh.sess.LastSeq
 	token := sh.sess.Token
 	sh.apply(sh.sess.Receive(f))
