@@ -1,21 +1,18 @@
-// Parley inbox: live updates and sending without a page reload.
+// Parley inbox: the agent's workspace made live, and alerts on every page.
 // The pages work without this file; it only makes them live. Text from the
-// server is only ever put into the page with textContent, never as HTML.
+// server's live socket is only ever put into the page with textContent;
+// the one HTML the script inserts is a thread partial the server rendered
+// with the same templates as the full page.
 (() => {
   "use strict";
 
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
-  const thread = document.getElementById("thread");
-  const list = document.getElementById("conversations");
-  const form = document.getElementById("reply");
+  if (!csrf) return; // the sign-in pages: nothing live
+  const me = Number(document.querySelector('meta[name="parley-user"]')?.content) || 0;
   const statusEl = document.getElementById("live-status");
-  const empty = document.getElementById("empty");
-  const typingEl = document.getElementById("typing");
-
-  const convId = thread ? Number(thread.dataset.conversationId) : 0;
-  const live = !!thread && thread.dataset.live === "1";
-  let lastSeq = thread ? Number(thread.dataset.lastSeq) || 0 : 0;
-  let visitorRead = thread ? Number(thread.dataset.visitorRead) || 0 : 0;
+  const list = document.getElementById("conversations");
+  const pane = document.getElementById("pane");
+  const listEmpty = document.getElementById("list-empty");
   let ws = null; // the live socket while open
 
   const el = (tag, cls, text) => {
@@ -24,6 +21,8 @@
     if (text !== undefined) e.textContent = text;
     return e;
   };
+  const hidden = () => document.visibilityState !== "visible";
+  const send = (f) => { if (ws && ws.readyState === 1) { ws.send(JSON.stringify(f)); return true; } return false; };
 
   // Times come as UTC from the server; show them in the agent's own zone.
   const sameDay = (a, b) => a.toDateString() === b.toDateString();
@@ -35,98 +34,8 @@
     t.textContent = sameDay(d, new Date()) ? clock(d) : withClock ? day + ", " + clock(d) : day;
     t.title = d.toLocaleString();
   }
-  document.querySelectorAll("time[datetime]").forEach((t) => localTime(t, !!t.closest(".msg")));
-
-  // ---- thread ----
-
-  const nearEnd = () => window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
-  const toEnd = () => window.scrollTo(0, document.body.scrollHeight);
-  if (live) toEnd();
-
-  function addMessage(f) {
-    if (f.conversation !== convId || !(f.seq > 0)) return;
-    lastSeq = Math.max(lastSeq, f.seq);
-    if (thread.querySelector('[data-seq="' + f.seq + '"]')) return; // already shown
-    const stick = nearEnd();
-    const div = el("div", f.internal ? "msg note" : "msg");
-    div.id = "m" + f.seq;
-    div.dataset.seq = String(f.seq);
-    div.dataset.from = f.from;
-    if (f.internal) div.dataset.internal = "1";
-    const head = el("div", "head");
-    head.append(el("span", "name", f.name));
-    if (f.internal) head.append(el("span", "tag", "Internal note"));
-    const t = el("time");
-    t.setAttribute("datetime", f.at);
-    localTime(t, true);
-    head.append(t);
-    div.append(head, el("div", "text", f.text));
-    if (f.file) {
-      const a = el("a", "file");
-      a.href = f.file.url;
-      a.setAttribute("download", "");
-      a.append("📎 ", el("span", "file-name", f.file.name), " ", el("span", "file-size", sizeText(f.file.size)));
-      div.append(a);
-    }
-    // Keep seq order even if frames arrive after a newer one.
-    const next = [...thread.children].find((c) => Number(c.dataset.seq) > f.seq);
-    thread.insertBefore(div, next || null);
-    if (empty) empty.hidden = true;
-    if (f.from === "visitor" && !f.internal) showTyping(""); // they sent what they typed
-    placeSeen();
-    if (stick) toEnd();
-    markRead();
-  }
-
-  // ---- typing and read receipts ----
-
-  const TYPING_EVERY = 2500; // ms between two typing frames of this page
-  const TYPING_SHOW_FOR = 5000; // an indicator without news expires
-  let typingTimer = 0;
-  // Typing before the live socket is open is told once it opens.
-  let typingPending = false;
-  function showTyping(text) {
-    if (!typingEl) return;
-    clearTimeout(typingTimer);
-    typingEl.textContent = text;
-    typingEl.hidden = !text;
-    if (text) typingTimer = setTimeout(() => showTyping(""), TYPING_SHOW_FOR);
-  }
-
-  // "Seen" goes under the newest message the visitor can see (not a note,
-  // not their own) with a seq they have read.
-  function placeSeen() {
-    const target = [...thread.querySelectorAll(".msg[data-seq]")]
-      .filter((m) => !m.dataset.internal && m.dataset.from !== "visitor" && Number(m.dataset.seq) <= visitorRead)
-      .pop();
-    let seen = document.getElementById("seen");
-    if (!target) return seen?.remove();
-    if (!seen) {
-      seen = el("div", "receipt", "Seen");
-      seen.id = "seen";
-    }
-    if (seen.parentNode !== target) target.append(seen);
-  }
-
-  // The agent has read what the page shows while it is visible: told over
-  // the live socket, or by a POST while it is not open (showing the page,
-  // a GET, marks nothing).
-  let readSent = 0;
-  function markRead() {
-    if (!thread || document.visibilityState !== "visible" || lastSeq <= readSent) return;
-    readSent = lastSeq;
-    if (ws && ws.readyState === 1) {
-      ws.send(JSON.stringify({ type: "read", conversation: convId, seq: lastSeq }));
-      return;
-    }
-    fetch("/inbox/conversations/" + convId + "/read", {
-      method: "POST", credentials: "same-origin",
-      headers: { "X-CSRF-Token": csrf, Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
-      body: "seq=" + lastSeq,
-    }).then((r) => { if (!r.ok) readSent = 0; }).catch(() => { readSent = 0; });
-  }
-  document.addEventListener("visibilitychange", () => live && markRead());
-  if (live) markRead();
+  const localTimes = (root) => root.querySelectorAll("time[datetime]").forEach((t) => localTime(t, !!t.closest(".msg")));
+  localTimes(document);
 
   function sizeText(n) {
     if (n >= 1048576) return (n / 1048576).toFixed(1) + " MB";
@@ -134,45 +43,30 @@
     return n + " bytes";
   }
 
-  // ---- the visitor's page (side panel) ----
+  // ---- alerts: sound, desktop notification, count in the title ----
 
-  // The page the visitor is on, from the live socket: shown as text, and a
-  // link only when it is an http(s) URL. The start page shows once they moved.
-  function pageEntry(dd, url) {
-    if (!dd) return;
-    if (!url) return dd.replaceChildren("—");
-    let href = "";
-    try {
-      const u = new URL(url);
-      if (u.protocol === "http:" || u.protocol === "https:") href = u.href;
-    } catch { /* not a URL: text only */ }
-    if (!href) return dd.replaceChildren(url);
-    const a = el("a", "", url);
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    dd.replaceChildren(a);
-  }
-  function setPage(f) {
-    if (f.conversation !== convId || typeof f.page !== "string") return;
-    pageEntry(document.getElementById("panel-page"), f.page);
-    const start = document.getElementById("panel-start-page");
-    const label = document.getElementById("panel-start-page-label");
-    if (!start || !label) return;
-    const moved = typeof f.start === "string" && f.start !== f.page;
-    start.textContent = moved ? f.start : "";
-    start.hidden = label.hidden = !moved;
-  }
-
-  // ---- unread count, notifications and sound ----
-
-  const baseTitle = document.title;
+  let titleBase = document.title.replace(/^\(\d+\) /, "");
+  const unread = new Map(); // public id -> unread messages, of chats that alert this agent
   function updateTitle() {
-    if (!list) return;
-    const n = list.querySelectorAll('li[data-unread="1"]').length;
-    document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
+    let n = 0;
+    unread.forEach((c) => { if (c > 0) n++; });
+    document.title = n > 0 ? "(" + n + ") " + titleBase : titleBase;
   }
-  updateTitle();
+
+  const SOUND_KEY = "parley-sound";
+  const soundBtn = document.getElementById("sound");
+  const muted = () => localStorage.getItem(SOUND_KEY) === "off";
+  function showSound() {
+    if (!soundBtn) return;
+    soundBtn.hidden = false;
+    soundBtn.setAttribute("aria-pressed", String(!muted()));
+    soundBtn.textContent = muted() ? "🔕 Sound off" : "🔔 Sound on";
+  }
+  soundBtn?.addEventListener("click", () => {
+    localStorage.setItem(SOUND_KEY, muted() ? "on" : "off");
+    showSound();
+  });
+  showSound();
 
   const notifyBtn = document.getElementById("notify");
   if (notifyBtn && "Notification" in window && Notification.permission === "default") {
@@ -182,7 +76,7 @@
     });
   }
 
-  // A short two-tone chime, made on the spot: no audio file to fetch.
+  // A short two-tone beep made on the spot (Web Audio): no file to fetch.
   let audio = null;
   function chime() {
     try {
@@ -197,28 +91,48 @@
         o.start(audio.currentTime + i * 0.15);
         o.stop(audio.currentTime + i * 0.15 + 0.3);
       });
+      window.parleyChimes = (window.parleyChimes || 0) + 1;
     } catch { /* no sound available */ }
   }
 
-  const alerted = new Set(); // chats this page has rung for
-  window.parleyNotified = 0; // how many new-chat alerts this page raised (tests read it)
-  function newChatAlert(it) {
+  window.parleyNotified = 0; // alerts this page raised (tests read it)
+  function ring(it) {
     window.parleyNotified++;
-    chime();
-    if ("Notification" in window && Notification.permission === "granted" && document.visibilityState !== "visible") {
-      const n = new Notification("New chat: " + it.label, { body: it.preview, tag: it.public_id });
-      n.onclick = () => { window.focus(); location.href = it.href; };
+    if (!muted()) chime();
+    if ("Notification" in window && Notification.permission === "granted" && hidden()) {
+      const title = it.unread_count > 1 || it.assignee_id ? it.label + " wrote" : "New chat: " + it.label;
+      const n = new Notification(title, { body: it.preview, tag: it.public_id });
+      n.onclick = () => { window.focus(); open(it.id, true); };
     }
+  }
+
+  // alertOf learns a conversation's row: a chat assigned to this agent or
+  // waiting for anyone rings when its unread count grows, unless the agent
+  // is looking at it.
+  function alertOf(it) {
+    const prev = unread.get(it.public_id) || 0;
+    const cur = it.alert ? it.unread_count || 0 : 0;
+    if (cur > 0) unread.set(it.public_id, cur); else unread.delete(it.public_id);
+    const watching = cur && thread && thread.id === it.id && !hidden();
+    if (cur > prev && !watching) ring(it);
+    updateTitle();
+  }
+  function alertsBaseline(items) {
+    unread.clear();
+    items.forEach((it) => { if (it.alert && it.unread_count > 0) unread.set(it.public_id, it.unread_count); });
+    updateTitle();
   }
 
   // ---- conversation list ----
 
-  // Rows shown when the page loaded are not news.
-  list?.querySelectorAll("a[data-conversation]").forEach((a) => a.parentNode.dataset.seen = "1");
+  const findRow = (publicId) =>
+    list && [...list.querySelectorAll("a[data-conversation]")].find((a) => a.dataset.conversation === publicId)?.parentNode;
+  const rowById = (id) => list?.querySelector('li[data-id="' + id + '"]');
 
-  function listEntry(it) {
+  function rowEntry(it) {
     const li = el("li");
     li.dataset.at = it.at;
+    li.dataset.id = String(it.id);
     const a = el("a");
     a.href = it.href;
     a.dataset.conversation = it.public_id;
@@ -236,132 +150,311 @@
       cl.append(el("em", "unverified", "unverified"));
       label.append(" ", cl);
     }
-    a.append(label, t, pv, el("span", "inbox", it.inbox + (it.assignee ? " · " + it.assignee : "")));
+    const badge = el("span", "badge", it.unread_count > 0 ? String(it.unread_count) : "");
+    badge.dataset.badge = "";
+    if (!(it.unread_count > 0)) badge.hidden = true;
+    const typing = el("span", "row-typing", "typing…");
+    typing.hidden = true;
+    a.append(label, t, badge, pv, typing, el("span", "inbox", it.inbox + (it.assignee ? " · " + it.assignee : "")));
     if (it.unread) li.dataset.unread = "1";
+    if (thread && thread.id === it.id) a.setAttribute("aria-current", "true");
     li.append(a);
     return li;
   }
 
-  const findEntry = (publicId) =>
-    [...list.querySelectorAll("a[data-conversation]")].find((a) => a.dataset.conversation === publicId)?.parentNode;
-
   function upsert(it) {
-    const old = findEntry(it.public_id);
-    // A chat new to this page rings once, when its first visitor message
-    // arrives (the row may come a moment earlier, still empty).
-    if (it.unread && !alerted.has(it.public_id) && !(old && old.dataset.seen === "1")) {
-      alerted.add(it.public_id);
-      newChatAlert(it);
-    }
+    if (!list) return;
+    const old = findRow(it.public_id);
     old?.remove();
-    const li = listEntry(it);
-    if (old?.dataset.seen) li.dataset.seen = "1";
+    const li = rowEntry(it);
     // Newest activity first; RFC 3339 UTC strings sort as times.
     const next = [...list.children].find((c) => (c.dataset.at || "") <= it.at);
     list.insertBefore(li, next || null);
-    empty.hidden = true;
-    updateTitle();
+    if (listEmpty) listEmpty.hidden = true;
   }
 
-  function removeEntry(publicId) {
-    findEntry(publicId)?.remove();
-    empty.hidden = list.children.length > 0;
-    updateTitle();
+  function removeRow(publicId) {
+    findRow(publicId)?.remove();
+    if (listEmpty) listEmpty.hidden = list.children.length > 0;
   }
 
   function setCounts(counts) {
     document.querySelectorAll("[data-count]").forEach((e) => {
-      const n = counts[e.dataset.count];
-      e.textContent = String(n || 0);
+      e.textContent = String(counts[e.dataset.count] || 0);
     });
   }
 
   function replaceList(items) {
-    list.replaceChildren(...items.map((it) => {
-      const li = listEntry(it);
-      li.dataset.seen = "1";
-      return li;
-    }));
-    empty.hidden = items.length > 0;
+    if (!list) return;
+    list.replaceChildren(...items.map(rowEntry));
+    if (listEmpty) listEmpty.hidden = items.length > 0;
+  }
+
+  // The visitor's typing shows in their row for a few seconds.
+  const rowTyping = new Map();
+  function typingInRow(id) {
+    const span = rowById(id)?.querySelector(".row-typing");
+    if (!span) return;
+    span.hidden = false;
+    clearTimeout(rowTyping.get(id));
+    rowTyping.set(id, setTimeout(() => { const s = rowById(id)?.querySelector(".row-typing"); if (s) s.hidden = true; }, 5000));
+  }
+
+  function markCurrent() {
+    list?.querySelectorAll("a[aria-current]").forEach((a) => a.removeAttribute("aria-current"));
+    if (thread) rowById(thread.id)?.querySelector("a")?.setAttribute("aria-current", "true");
+  }
+
+  // ---- the open thread ----
+
+  let thread = null; // the open conversation's state; null when none
+
+  const TYPING_EVERY = 2500; // ms between two typing frames of this page
+  const TYPING_SHOW_FOR = 5000; // an indicator without news expires
+
+  function bindThread() {
+    const box = document.getElementById("thread");
+    if (!box) { thread = null; return; }
+    const t = {
+      id: Number(box.dataset.conversationId),
+      publicId: box.dataset.conversation,
+      box,
+      live: box.dataset.live === "1",
+      lastSeq: Number(box.dataset.lastSeq) || 0,
+      visitorRead: Number(box.dataset.visitorRead) || 0,
+      readSent: 0,
+      typingTimer: 0,
+      typingPending: false,
+      viewers: new Map(),
+    };
+    thread = t;
+    localTimes(pane || document);
+    markCurrent();
+    if (t.live) toEnd();
+    bindReply(t);
+    bindEmoji(t);
+    if (t.live) {
+      if (send({ type: "subscribe", conversation: t.id, last_seq: t.lastSeq })) markRead();
+    }
+    const heading = document.getElementById("conv-heading");
+    if (heading) titleBase = heading.textContent.trim() + " · Parley inbox";
     updateTitle();
   }
 
-  // ---- live socket ----
-
-  function setStatus(state) {
-    if (!statusEl) return;
-    statusEl.hidden = false;
-    statusEl.dataset.state = state;
-    statusEl.textContent = state === "live" ? "Live" : "Reconnecting…";
-  }
-
-  const toLogin = () => {
-    location.href = "/inbox/login?next=" + encodeURIComponent(location.pathname + location.search);
+  const nearEnd = () => {
+    const b = thread?.box;
+    if (!b) return false;
+    if (b.scrollHeight > b.clientHeight) return b.scrollTop + b.clientHeight >= b.scrollHeight - 120;
+    return window.innerHeight + window.scrollY >= document.body.scrollHeight - 120;
+  };
+  const toEnd = () => {
+    const b = thread?.box;
+    if (b) b.scrollTop = b.scrollHeight;
+    if (!pane) window.scrollTo(0, document.body.scrollHeight);
   };
 
-  let failures = 0;
-  function connect() {
-    const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/inbox/ws");
-    sock.onopen = () => {
-      failures = 0;
-      ws = sock;
-      setStatus("live");
-      // Resume from the last message shown: the server sends what was missed.
-      sock.send(JSON.stringify(live ? { type: "subscribe", conversation: convId, last_seq: lastSeq }
-        : { type: "list", view: list.dataset.view || "open", inbox: Number(list.dataset.inbox) || 0, q: list.dataset.q || "" }));
-      if (live) { readSent = 0; markRead(); }
-      if (live && typingPending) {
-        typingPending = false;
-        sock.send(JSON.stringify({ type: "typing", conversation: convId }));
-      }
-    };
-    sock.onmessage = (ev) => {
-      let f;
-      try { f = JSON.parse(ev.data); } catch { return; }
-      if (f.type === "message" && live) addMessage(f);
-      else if (f.type === "typing" && live && f.conversation === convId) showTyping((f.name || "Someone") + " is typing…");
-      else if (f.type === "read" && live && f.conversation === convId && f.from === "visitor") {
-        visitorRead = Math.max(visitorRead, f.seq || 0);
-        placeSeen();
-      }
-      else if (f.type === "page" && live) setPage(f);
-      else if (f.type === "list" && list) replaceList(f.items || []);
-      else if (f.type === "conversation" && list && f.item) upsert(f.item);
-      else if (f.type === "remove" && list) removeEntry(f.public_id);
-      else if (f.type === "counts" && f.counts) setCounts(f.counts);
-    };
-    sock.onclose = (ev) => {
-      if (ws === sock) ws = null;
-      if (ev.code === 4401) return toLogin();
-      if (ev.code === 4403) return location.reload(); // no longer this inbox's member: the page says so
-      setStatus("reconnecting");
-      failures++;
-      // After a few failures, see whether the session is gone (the handshake
-      // then fails with 401, which a WebSocket cannot tell us).
-      if (failures >= 3) {
-        fetch("/inbox", { headers: { Accept: "application/json" }, credentials: "same-origin" })
-          .then((r) => { if (r.status === 401) toLogin(); })
-          .catch(() => {});
-      }
-      const delay = Math.min(15000, 500 * 2 ** Math.min(failures, 5));
-      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
-    };
+  function avatarOf(f) {
+    const span = el("span", "avatar");
+    span.setAttribute("aria-hidden", "true");
+    if (f.avatar && f.avatar.startsWith("/")) {
+      const img = el("img");
+      img.src = f.avatar;
+      img.alt = "";
+      span.append(img);
+    } else {
+      span.textContent = initials(f.name || "");
+    }
+    return span;
   }
-  if (live || list) connect();
+  const initials = (name) => name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0].toUpperCase()).join("") || "?";
 
-  // ---- reply form ----
+  // Text made safe: put in with textContent; http(s) addresses become links.
+  function linkified(text) {
+    const frag = document.createDocumentFragment();
+    const re = /https?:\/\/[^\s<>"']+/g;
+    let at = 0;
+    for (const m of text.matchAll(re)) {
+      let url = m[0].replace(/[.,;:!?)\]]+$/, "");
+      frag.append(text.slice(at, m.index));
+      const a = el("a", "", url);
+      a.href = url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer nofollow";
+      frag.append(a);
+      at = m.index + url.length;
+    }
+    frag.append(text.slice(at));
+    return frag;
+  }
 
-  if (form && live) {
+  function fileEntry(f) {
+    if (/^image\/(png|jpeg|gif|webp)$/.test(f.type || "")) {
+      const a = el("a", "thumb");
+      a.href = f.url + "?inline=1";
+      a.target = "_blank";
+      a.rel = "noopener";
+      const img = el("img");
+      img.src = f.url + "?inline=1";
+      img.alt = f.name;
+      img.loading = "lazy";
+      a.append(img);
+      return a;
+    }
+    const a = el("a", "file");
+    a.href = f.url;
+    a.setAttribute("download", "");
+    a.append("📎 ", el("span", "file-name", f.name), " ", el("span", "file-size", sizeText(f.size)));
+    return a;
+  }
+
+  function addMessage(f) {
+    const t = thread;
+    if (!t || f.conversation !== t.id || !(f.seq > 0)) return;
+    t.lastSeq = Math.max(t.lastSeq, f.seq);
+    if (t.box.querySelector('[data-seq="' + f.seq + '"]')) return; // already shown
+    const stick = nearEnd();
+    const div = el("div", f.internal ? "msg note" : "msg");
+    div.id = "m" + f.seq;
+    div.dataset.seq = String(f.seq);
+    div.dataset.from = f.from;
+    if (f.internal) div.dataset.internal = "1";
+    const head = el("div", "head");
+    if (f.from === "agent") head.append(avatarOf(f));
+    head.append(el("span", "name", f.name));
+    if (f.internal) head.append(el("span", "tag", "Internal note"));
+    const tm = el("time");
+    tm.setAttribute("datetime", f.at);
+    localTime(tm, true);
+    head.append(tm);
+    const text = el("div", "text");
+    text.append(linkified(f.text || ""));
+    div.append(head, text);
+    if (f.file) div.append(fileEntry(f.file));
+    // Keep seq order even if frames arrive after a newer one.
+    const next = [...t.box.children].find((c) => Number(c.dataset.seq) > f.seq);
+    t.box.insertBefore(div, next || null);
+    const empty = document.getElementById("empty");
+    if (empty) empty.hidden = true;
+    if (f.from === "visitor" && !f.internal) showTyping(""); // they sent what they typed
+    placeSeen();
+    if (stick) toEnd();
+    markRead();
+  }
+
+  let typingTimer = 0;
+  function showTyping(text) {
+    const typingEl = document.getElementById("typing");
+    if (!typingEl) return;
+    clearTimeout(typingTimer);
+    typingEl.textContent = text;
+    typingEl.hidden = !text;
+    if (text) typingTimer = setTimeout(() => showTyping(""), TYPING_SHOW_FOR);
+  }
+
+  // Other agents with this thread open: "Ana is viewing", for a while after
+  // each word from their page.
+  function showViewers() {
+    const e = document.getElementById("viewers");
+    if (!e || !thread) return;
+    const names = [...thread.viewers.values()].filter((v) => v.until > Date.now()).map((v) => v.name + (v.typing > Date.now() ? " is typing" : " is viewing"));
+    e.textContent = names.join(" · ");
+    e.hidden = names.length === 0;
+  }
+  setInterval(showViewers, 5000);
+
+  // "Seen" goes under the newest message the visitor can see (not a note,
+  // not their own) with a seq they have read.
+  function placeSeen() {
+    if (!thread) return;
+    const target = [...thread.box.querySelectorAll(".msg[data-seq]")]
+      .filter((m) => !m.dataset.internal && m.dataset.from !== "visitor" && Number(m.dataset.seq) <= thread.visitorRead)
+      .pop();
+    let seen = document.getElementById("seen");
+    if (!target) return seen?.remove();
+    if (!seen) {
+      seen = el("div", "receipt", "Seen");
+      seen.id = "seen";
+    }
+    if (seen.parentNode !== target) target.append(seen);
+  }
+
+  // The agent has read what the page shows while it is visible: told over
+  // the live socket, or by a POST while it is not open (showing the page,
+  // a GET, marks nothing).
+  function markRead() {
+    const t = thread;
+    if (!t || !t.live || hidden() || t.lastSeq <= t.readSent) return;
+    t.readSent = t.lastSeq;
+    if (send({ type: "read", conversation: t.id, seq: t.lastSeq })) return;
+    fetch("/inbox/conversations/" + t.id + "/read", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+      body: "seq=" + t.lastSeq,
+    }).then((r) => { if (!r.ok) t.readSent = 0; }).catch(() => { t.readSent = 0; });
+  }
+  document.addEventListener("visibilitychange", markRead);
+
+  // ---- the visitor: where they are (side panel) ----
+
+  // A page URL from the live socket: text, and a link only when http(s).
+  function pageEntry(dd, url) {
+    if (!dd) return;
+    if (!url) return dd.replaceChildren("—");
+    let href = "";
+    try {
+      const u = new URL(url);
+      if (u.protocol === "http:" || u.protocol === "https:") href = u.href;
+    } catch { /* not a URL: text only */ }
+    if (!href) return dd.replaceChildren(url);
+    const a = el("a", "", url);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    dd.replaceChildren(a);
+  }
+  function setPage(f) {
+    if (!thread || f.conversation !== thread.id || typeof f.page !== "string") return;
+    pageEntry(document.getElementById("panel-page"), f.page);
+    const start = document.getElementById("panel-start-page");
+    const label = document.getElementById("panel-start-page-label");
+    if (!start || !label) return;
+    const moved = typeof f.start === "string" && f.start !== f.page;
+    start.textContent = moved ? f.start : "";
+    start.hidden = label.hidden = !moved;
+  }
+  // Online, typing or gone. "Gone" waits a few seconds: a page change
+  // closes the widget's socket and opens another.
+  let goneTimer = 0;
+  function setVisitor(f) {
+    if (!thread || f.conversation !== thread.id) return;
+    const e = document.getElementById("panel-presence");
+    if (!e) return;
+    clearTimeout(goneTimer);
+    const show = (state) => {
+      e.dataset.state = state;
+      e.textContent = state === "online" ? "On the site now" : "Gone";
+    };
+    if (f.state === "online") show("online");
+    else goneTimer = setTimeout(() => show("gone"), 4000);
+    if (typeof f.page === "string" && f.page) setPage({ conversation: f.conversation, page: f.page, start: f.start });
+  }
+
+  // ---- reply form, emoji ----
+
+  function bindReply(t) {
+    const form = document.getElementById("reply");
+    if (!form || !t.live) return;
     const text = form.elements.text;
     const clientId = form.elements.client_id;
     const button = form.querySelector('[data-action="send"]');
     const error = document.getElementById("reply-error");
-    const draftKey = "parley-draft-" + convId;
+    const draftKey = "parley-draft-" + t.id;
 
-    // A draft saved before a forced sign-in comes back.
+    // A draft saved before a forced sign-in, or before switching away, comes back.
     const draft = sessionStorage.getItem(draftKey);
     if (draft && !text.value) text.value = draft;
     sessionStorage.removeItem(draftKey);
+    t.saveDraft = () => { if (text.value.trim()) sessionStorage.setItem(draftKey, text.value); };
 
     const newId = () => (crypto.randomUUID ? crypto.randomUUID() :
       [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join(""));
@@ -372,9 +465,8 @@
     text.addEventListener("input", () => {
       const now = Date.now();
       if (!text.value.trim() || form.elements.internal?.checked || now - typingSent < TYPING_EVERY) return;
-      if (!ws || ws.readyState !== 1) { typingPending = true; return; }
+      if (!send({ type: "typing", conversation: t.id })) { t.typingPending = true; return; }
       typingSent = now;
-      ws.send(JSON.stringify({ type: "typing", conversation: convId }));
     });
 
     // Saved replies: pick one from the list, or type /shortcut and press Tab.
@@ -384,6 +476,7 @@
       text.value = text.value.slice(0, at) + body + text.value.slice(text.selectionEnd ?? at);
       text.focus();
     };
+    t.insert = insert;
     saved?.addEventListener("change", () => {
       if (saved.value) insert(saved.value);
       saved.value = "";
@@ -439,4 +532,189 @@
       }
     });
   }
+
+  const EMOJI = ["😀", "😊", "😉", "😂", "🙂", "🙁", "😮", "😍", "🤔", "🙏", "👍", "👎", "👋", "👏", "🎉", "❤️", "✅", "❌", "⭐", "🚀", "📦", "💡", "⏰", "☕"];
+  function bindEmoji(t) {
+    const btn = document.getElementById("emoji-button");
+    const box = document.getElementById("emoji-picker");
+    if (!btn || !box || !t.insert) return;
+    btn.hidden = false;
+    box.replaceChildren(...EMOJI.map((e) => {
+      const b = el("button", "emoji", e);
+      b.type = "button";
+      b.dataset.emoji = e;
+      b.setAttribute("aria-label", "Insert " + e);
+      return b;
+    }));
+    btn.addEventListener("click", () => {
+      box.hidden = !box.hidden;
+      btn.setAttribute("aria-expanded", String(!box.hidden));
+    });
+    box.addEventListener("click", (e) => {
+      const b = e.target.closest("[data-emoji]");
+      if (!b) return;
+      t.insert(b.dataset.emoji);
+      box.hidden = true;
+      btn.setAttribute("aria-expanded", "false");
+    });
+  }
+
+  // ---- switching conversations without a page load ----
+
+  // The list's own parameters (view, inbox, search, label) travel with a
+  // thread's URL, so a deep link shows the same list.
+  function listSearch() {
+    const p = new URLSearchParams(location.search);
+    p.delete("before");
+    const s = p.toString();
+    return s ? "?" + s : "";
+  }
+
+  let switching = 0;
+  async function open(id, push) {
+    if (!pane) { location.href = "/inbox/conversations/" + id; return; }
+    const url = "/inbox/conversations/" + id + listSearch();
+    const mine = ++switching;
+    thread?.saveDraft?.();
+    let res;
+    try {
+      res = await fetch(url, { credentials: "same-origin", headers: { "X-Parley-Partial": "thread" } });
+    } catch {
+      location.href = url;
+      return;
+    }
+    if (mine !== switching) return; // another switch overtook this one
+    if (res.status === 401) return toLogin();
+    if (!res.ok || !(res.headers.get("Content-Type") || "").startsWith("text/html")) {
+      location.href = url; // the full page says what went wrong
+      return;
+    }
+    const html = await res.text();
+    if (mine !== switching) return;
+    pane.innerHTML = html;
+    if (push) history.pushState({ conversation: id }, "", url);
+    bindThread();
+  }
+
+  function showList() {
+    if (!pane) return;
+    thread?.saveDraft?.();
+    thread = null;
+    send({ type: "unsubscribe" });
+    pane.replaceChildren(el("p", "none pick", "Pick a conversation from the list."));
+    titleBase = (document.getElementById("view-heading")?.textContent.trim() || "Conversations") + " · Parley inbox";
+    markCurrent();
+    updateTitle();
+  }
+
+  if (pane && list) {
+    list.addEventListener("click", (e) => {
+      const a = e.target.closest("a[data-conversation]");
+      if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+      const id = Number(a.parentNode.dataset.id);
+      if (!id) return;
+      e.preventDefault();
+      if (thread && thread.id === id) return;
+      open(id, true);
+    });
+    history.replaceState({ conversation: thread ? thread.id : 0 }, "", location.href);
+    window.addEventListener("popstate", () => {
+      const m = location.pathname.match(/^\/inbox\/conversations\/(\d+)$/);
+      if (m) open(Number(m[1]), false);
+      else if (location.pathname === "/inbox") showList();
+      else location.reload();
+    });
+  }
+
+  // ---- live socket ----
+
+  function setStatus(state) {
+    if (!statusEl) return;
+    statusEl.hidden = false;
+    statusEl.dataset.state = state;
+    statusEl.textContent = state === "live" ? "Live" : "Reconnecting…";
+  }
+
+  function toLogin() {
+    thread?.saveDraft?.();
+    location.href = "/inbox/login?next=" + encodeURIComponent(location.pathname + location.search);
+  }
+
+  let failures = 0;
+  function connect() {
+    const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/inbox/ws");
+    sock.onopen = () => {
+      failures = 0;
+      ws = sock;
+      setStatus("live");
+      send({ type: "alerts" });
+      if (list) send({ type: "list", view: list.dataset.view || "open", inbox: Number(list.dataset.inbox) || 0, q: list.dataset.q || "" });
+      // Resume from the last message shown: the server sends what was missed.
+      if (thread && thread.live) {
+        send({ type: "subscribe", conversation: thread.id, last_seq: thread.lastSeq });
+        thread.readSent = 0;
+        markRead();
+        if (thread.typingPending) {
+          thread.typingPending = false;
+          send({ type: "typing", conversation: thread.id });
+        }
+      }
+    };
+    sock.onmessage = (ev) => {
+      let f;
+      try { f = JSON.parse(ev.data); } catch { return; }
+      const here = thread && f.conversation === thread.id;
+      switch (f.type) {
+        case "message": if (here) addMessage(f); break;
+        case "typing":
+          if (here && f.from === "visitor") showTyping((f.name || "Visitor") + " is typing…");
+          else if (here && f.name) { seeViewer(f.name, true); showTyping(f.name + " is typing…"); }
+          if (f.from === "visitor") typingInRow(f.conversation);
+          break;
+        case "viewing": if (here && f.name) { if (f.state === "left") thread.viewers.delete(f.name); else seeViewer(f.name, false); showViewers(); } break;
+        case "read":
+          if (here && f.from === "visitor") {
+            thread.visitorRead = Math.max(thread.visitorRead, f.seq || 0);
+            placeSeen();
+          }
+          break;
+        case "page": if (here) setPage(f); break;
+        case "visitor": if (here) setVisitor(f); break;
+        case "list": replaceList(f.items || []); break;
+        case "conversation": if (f.item) { upsert(f.item); alertOf(f.item); } break;
+        case "remove": removeRow(f.public_id); break;
+        case "alert": if (f.item) alertOf(f.item); break;
+        case "alerts": alertsBaseline(f.items || []); break;
+        case "counts": if (f.counts) setCounts(f.counts); break;
+      }
+    };
+    sock.onclose = (ev) => {
+      if (ws === sock) ws = null;
+      if (ev.code === 4401) return toLogin();
+      if (ev.code === 4403) return location.reload(); // no longer this inbox's member: the page says so
+      setStatus("reconnecting");
+      failures++;
+      // After a few failures, see whether the session is gone (the handshake
+      // then fails with 401, which a WebSocket cannot tell us).
+      if (failures >= 3) {
+        fetch("/inbox", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+          .then((r) => { if (r.status === 401) toLogin(); })
+          .catch(() => {});
+      }
+      const delay = Math.min(15000, 500 * 2 ** Math.min(failures, 5));
+      setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+    };
+  }
+
+  function seeViewer(name, typing) {
+    if (!thread) return;
+    const v = thread.viewers.get(name) || { name };
+    v.until = Date.now() + 45000;
+    if (typing) v.typing = Date.now() + TYPING_SHOW_FOR;
+    thread.viewers.set(name, v);
+    showViewers();
+  }
+
+  bindThread();
+  connect();
 })();

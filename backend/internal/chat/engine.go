@@ -306,7 +306,7 @@ func (e *Engine) runHub(h *hub) {
 			switch n.Kind {
 			case events.KindPresence:
 				e.refreshPresence(h)
-			case events.KindTyping, events.KindRead:
+			case events.KindTyping, events.KindRead, events.KindViewing, events.KindVisitor:
 				e.mu.Lock()
 				for s := range h.sessions[n.Conversation] {
 					s.deliver(n)

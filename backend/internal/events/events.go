@@ -37,6 +37,12 @@ const (
 	// changed (Author is the user's id; empty for every user of the
 	// account). Open agent sockets check their session and inboxes again.
 	KindAccess = "access"
+	// KindViewing: an agent's page opened (Seq 0) or left (Seq 1) the
+	// conversation's thread (Author "agent:ID"); repeated while open.
+	KindViewing = "viewing"
+	// KindVisitor: the conversation's visitor opened their first widget
+	// socket or closed their last (read who is there from the database).
+	KindVisitor = "visitor"
 	// KindResync: notices of the account may have been lost between
 	// backends (a NATS node died with them); subscribers re-read. The bus
 	// turns it into Missed and never hands it on as such.

@@ -48,7 +48,7 @@ func (h *Handler) actionError(c *gin.Context, conv *store.ConversationSummary, s
 		return
 	}
 	d.ClientID, d.ActionError = store.NewToken(), msg
-	h.render(c, status, "thread.html", d)
+	h.renderThread(c, status, d)
 }
 
 // assign hands the conversation to an agent ("user:ID") or a team ("team:ID").
@@ -293,6 +293,10 @@ type sidePanel struct {
 	TicketKV   string // the custom properties as name=value lines
 	Agents     []store.User
 	Teams      []store.Team
+	// Online: the visitor has the widget open on a page now (or had a
+	// moment ago: a page change closes one socket and opens the next).
+	Online  bool
+	avatars map[int64]string // agents' pictures by user id, for their messages
 }
 
 type kv struct{ Key, Value string }
@@ -348,15 +352,36 @@ func (h *Handler) panel(c *gin.Context, conv *store.ConversationSummary) (*sideP
 	if err != nil {
 		return nil, err
 	}
+	p.avatars = map[int64]string{}
 	for _, a := range users {
 		if slices.Contains(in.MemberIDs, a.ID) {
 			p.Agents = append(p.Agents, a)
 		}
+		if src := avatarSrc(a.AvatarURL); src != "" {
+			p.avatars[a.ID] = src
+		}
+	}
+	if p.Online, err = h.st.VisitorConnected(c, row.VisitorID, visitorGrace); err != nil {
+		return nil, err
 	}
 	if p.Teams, err = h.st.Teams(c, u.AccountID); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// visitorGrace is how long after their last widget socket closed a
+// visitor still counts as on the site: a page change closes one and opens
+// the next within it.
+const visitorGrace = 10 * time.Second
+
+// avatarSrc keeps an avatar URL the page may load: a path on this origin
+// (the page's policy loads images from nowhere else); "" for anything else.
+func avatarSrc(u string) string {
+	if strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") && !strings.ContainsAny(u, "\\ \"'<>") {
+		return u
+	}
+	return ""
 }
 
 // device names the visitor's device from their user agent, roughly.

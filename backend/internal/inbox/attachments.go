@@ -117,7 +117,7 @@ func (h *Handler) uploadError(c *gin.Context, conv *store.ConversationSummary, s
 		return
 	}
 	d.ClientID, d.FileError = store.NewToken(), msg
-	h.render(c, status, "thread.html", d)
+	h.renderThread(c, status, d)
 }
 
 // download serves a file to an agent of the conversation's inbox: 403 for
@@ -150,6 +150,18 @@ func (h *Handler) download(c *gin.Context) {
 	data, err := h.st.AttachmentData(c, a.ID)
 	if err != nil {
 		h.fail(c, "download", err)
+		return
+	}
+	if c.Query("inline") != "" && isInlineImage(a.ContentType) {
+		// A picture shown in the thread or opened full size: the same
+		// sandboxing headers, displayed rather than downloaded.
+		hd := c.Writer.Header()
+		hd.Set("Content-Type", a.ContentType)
+		hd.Set("Content-Disposition", "inline")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Content-Security-Policy", "default-src 'none'; sandbox; frame-ancestors 'none'")
+		hd.Set("Cache-Control", "private, no-store")
+		c.Writer.Write(data)
 		return
 	}
 	chat.ServeAttachment(c.Writer, a, data)

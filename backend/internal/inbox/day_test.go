@@ -206,8 +206,15 @@ func TestAgentAttachmentsAndPanel(t *testing.T) {
 	var pub string
 	e.db.Get(&pub, `SELECT public_id FROM attachments WHERE conversation_id = $1`, conv)
 	th = a.get(path)
-	if !strings.Contains(th.body, `href="/inbox/attachments/`+pub+`"`) {
-		t.Fatalf("file link missing:\n%s", th.body)
+	// A picture shows inline, bounded, and opens full size.
+	if !strings.Contains(th.body, `<a class="thumb" href="/inbox/attachments/`+pub+`?inline=1"`) ||
+		!strings.Contains(th.body, `<img src="/inbox/attachments/`+pub+`?inline=1" alt="shot.png"`) {
+		t.Fatalf("thumbnail missing:\n%s", th.body)
+	}
+	if p := a.get("/inbox/attachments/" + pub + "?inline=1"); p.status != 200 || p.body != string(png) ||
+		p.resp.Header.Get("Content-Disposition") != "inline" || p.resp.Header.Get("Content-Type") != "image/png" ||
+		!strings.Contains(p.resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("inline picture: %d %v", p.status, p.resp.Header)
 	}
 	if p := a.get("/inbox/attachments/" + pub); p.status != 200 || p.body != string(png) || p.resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("download: %d", p.status)

@@ -212,8 +212,12 @@ func parsePages(as *assets) map[string]*template.Template {
 		"size":     humanSize,
 		"eq64":     func(a *int64, b int64) bool { return a != nil && *a == b },
 		"fielderr": fieldError,
+		"linkify":  linkify,
+		"isImage":  isInlineImage,
+		"initials": initials,
 	}
-	// Partials (templates/_*.html) are shared by every page; every other
+	// Partials (templates/_*.html) are shared by every page (the workspace's
+	// "threadpane" is also rendered alone, for a switch); every other
 	// template but the preview's stand-alone one is a page on the layout.
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/_*.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")

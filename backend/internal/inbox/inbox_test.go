@@ -508,7 +508,7 @@ func TestReply(t *testing.T) {
 		t.Fatalf("stored replies: %+v", rows)
 	}
 	th = b.get(path)
-	if !regexp.MustCompile(`data-seq="2" data-from="agent">\s*<div class="head"><span class="name">Alice Agent</span>`).MatchString(th.body) ||
+	if !regexp.MustCompile(`data-seq="2" data-from="agent">\s*<div class="head"><span class="avatar" aria-hidden="true">AA</span><span class="name">Alice Agent</span>`).MatchString(th.body) ||
 		!strings.Contains(th.body, "Of course, Vera!") {
 		t.Fatalf("reply not in thread:\n%s", th.body)
 	}

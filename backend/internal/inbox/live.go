@@ -59,6 +59,11 @@ const (
 	liveRead         = "read"
 	liveCounts       = "counts"
 	livePage         = "page"
+	liveAlerts       = "alerts"
+	liveAlert        = "alert"
+	liveUnsubscribe  = "unsubscribe"
+	liveViewing      = "viewing"
+	liveVisitor      = "visitor"
 )
 
 // CloseSessionEnded is the close code when the agent's session expires;
@@ -85,6 +90,9 @@ const (
 	// liveItemsEvery gathers a list socket's row updates: a busy
 	// conversation costs its row one read per interval, not one per message.
 	liveItemsEvery = 200 * time.Millisecond
+	// liveViewingEvery repeats "viewing" while a thread is followed: a
+	// page that vanishes without a word stops counting after a few misses.
+	liveViewingEvery = 20 * time.Second
 )
 
 // clientFrame is what the page sends.
@@ -116,6 +124,8 @@ func decodeClientFrame(b []byte) (clientFrame, error) {
 		return clientFrame{}, errBadFrame("The frame is not a JSON object of the live protocol.")
 	}
 	switch f.Type {
+	case liveAlerts, liveUnsubscribe:
+		return f, nil
 	case liveList:
 		if utf8.RuneCountInString(f.Query) > MaxQueryRunes {
 			return f, errBadFrame("The search is too long.")
@@ -157,6 +167,7 @@ type serverFrame struct {
 	File         *fileView      `json:"file,omitempty"`  // message: its attachment
 	Page         string         `json:"page,omitempty"`  // page: the visitor's page now
 	Start        string         `json:"start,omitempty"` // page: the page the conversation started on
+	State        string         `json:"state,omitempty"` // viewing: "viewing" or "left"; visitor: "online" or "gone"
 }
 
 // listItem is one conversation of the list, for the script to build with textContent.
@@ -173,15 +184,28 @@ type listItem struct {
 	When     string `json:"when"` // the same, as the list shows it
 	Unread   bool   `json:"unread"`
 	Assignee string `json:"assignee"`
+	// UnreadCount is how many visitor messages wait to be read.
+	UnreadCount int    `json:"unread_count"`
+	AssigneeID  int64  `json:"assignee_id,omitempty"`
+	Status      string `json:"status"`
+	// Alert: the chat concerns the page's agent, open and theirs or
+	// nobody's yet; its page rings when UnreadCount grows.
+	Alert bool `json:"alert"`
 }
 
-func item(c store.ConversationSummary) listItem {
-	return listItem{
+func item(c store.ConversationSummary, userID int64) listItem {
+	it := listItem{
 		ID: c.ID, PublicID: c.PublicID, Href: "/inbox/conversations/" + strconv.FormatInt(c.ID, 10),
 		Label: c.VisitorLabel, Claim: c.ClaimedEmail, Inbox: c.InboxName, Preview: preview(c.LastBody), Note: c.LastInternal,
 		At: c.LastMessageAt.UTC().Format(time.RFC3339), When: when(c.LastMessageAt),
 		Unread: c.Unread(), Assignee: c.AssigneeName,
+		UnreadCount: c.UnreadMessages(), Status: c.Status,
+		Alert: c.Status == store.StatusOpen && (c.AssigneeID == nil || *c.AssigneeID == userID),
 	}
+	if c.AssigneeID != nil {
+		it.AssigneeID = *c.AssigneeID
+	}
+	return it
 }
 
 // originPatterns keeps coder/websocket's same-origin check and adds the
@@ -249,6 +273,8 @@ func (h *Handler) live(c *gin.Context) {
 	}
 	ping := time.NewTicker(livePingEvery)
 	defer ping.Stop()
+	viewing := time.NewTicker(liveViewingEvery)
+	defer viewing.Stop()
 	expire := time.NewTimer(time.Until(sess.ExpiresAt))
 	defer expire.Stop()
 
@@ -256,6 +282,7 @@ func (h *Handler) live(c *gin.Context) {
 		defer h.cfg.Mail.InboxOpened(u.ID)() // no email news while a page is open
 	}
 	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub}
+	defer s.follow(0) // other agents' pages stop showing this one as viewing
 	if err := s.loadInboxes(ctx); err != nil {
 		h.log.Error("inbox: live", "err", err)
 		conn.Close(websocket.StatusInternalError, "try again")
@@ -283,6 +310,8 @@ func (h *Handler) live(c *gin.Context) {
 		case <-s.countsDue:
 			s.countsDue = nil
 			err = s.sendCounts(ctx)
+		case <-viewing.C:
+			s.announceViewing(ctx, false)
 		case <-ping.C:
 			pctx, pcancel := context.WithTimeout(ctx, liveWriteTimeout)
 			err = conn.Ping(pctx)
@@ -317,7 +346,9 @@ type liveState struct {
 	last    int64                // the last seq sent for it
 	visitor string
 	list    bool
-	view    string // the list's view, inbox and search
+	alerts  bool            // the page rings for the agent's chats (every inbox page)
+	known   map[int64]int64 // conversations the page was sent a row of, to their inbox
+	view    string          // the list's view, inbox and search
 	inbox   int64
 	query   string
 
@@ -386,7 +417,7 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 	}
 	switch f.Type {
 	case liveSubscribe:
-		s.thread = 0 // the check below is about the new thread
+		s.follow(0) // the check below is about the new thread
 		if err := s.recheck(ctx); err != nil {
 			return err
 		}
@@ -397,14 +428,26 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 		if err != nil {
 			return err
 		}
-		s.thread, s.inboxOf, s.last, s.visitor, s.visitorRead = conv.ID, conv.InboxID, max(f.LastSeq, 0), conv.VisitorLabel, 0
+		s.inboxOf, s.last, s.visitor, s.visitorRead = conv.InboxID, max(f.LastSeq, 0), conv.VisitorLabel, 0
+		s.follow(conv.ID)
 		if err := s.catchUp(ctx); err != nil {
 			return err
 		}
 		if err := s.sendVisitorRead(ctx); err != nil {
 			return err
 		}
+		// Whether the visitor is there is on the page as rendered;
+		// KindVisitor notices bring the changes.
 		return s.sendPage(ctx, true)
+	case liveUnsubscribe:
+		s.follow(0)
+		return nil
+	case liveAlerts:
+		if err := s.recheck(ctx); err != nil {
+			return err
+		}
+		s.alerts = true
+		return s.sendAlerts(ctx)
 	case liveTyping, liveRead:
 		if f.Conversation != s.thread || s.thread == 0 {
 			return s.write(ctx, serverFrame{Type: liveError, Message: "Subscribe to the conversation first."})
@@ -451,22 +494,36 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 		}
 		return nil
 	}
+	if n.Kind == events.KindTyping && n.Author == store.ReadVisitor && n.Conversation != s.thread && s.list {
+		// The visitor types in a chat of the list: shown in its row.
+		if in, ok := s.known[n.Conversation]; ok && s.inboxes[in] {
+			return s.write(ctx, serverFrame{Type: liveTyping, Conversation: n.Conversation, From: store.ReadVisitor})
+		}
+		return nil
+	}
 	if n.Conversation != 0 && n.Conversation == s.thread {
 		switch n.Kind {
+		case events.KindViewing:
+			return s.viewing(ctx, n)
+		case events.KindVisitor:
+			return s.sendVisitor(ctx)
 		case events.KindTyping:
 			return s.typing(ctx, n.Author)
 		case events.KindRead:
 			if n.Author == store.ReadVisitor {
 				return s.sendVisitorRead(ctx)
 			}
-			return nil
+			// The team read it: its row below.
 		case events.KindConversation:
 			if err := s.sendPage(ctx, false); err != nil {
 				return err
 			}
 		}
 	}
-	if n.Conversation == 0 || (n.Kind != events.KindMessage && n.Kind != events.KindConversation) {
+	// A row changes with a message, a conversation change, or the team
+	// reading it (its unread count).
+	teamRead := n.Kind == events.KindRead && n.Author == store.ReadAgent
+	if n.Conversation == 0 || (n.Kind != events.KindMessage && n.Kind != events.KindConversation && !teamRead) {
 		return nil
 	}
 	if s.thread == n.Conversation && n.Kind == events.KindMessage && n.Seq > s.last {
@@ -481,11 +538,11 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 			return err
 		}
 	}
-	if s.list {
-		if s.countsDue == nil {
+	if s.list || s.alerts {
+		if s.list && s.countsDue == nil {
 			s.countsDue = time.After(liveCountsEvery)
 		}
-		if s.query != "" {
+		if s.query != "" && !s.alerts {
 			return nil // a search result is not kept live row by row
 		}
 		if s.pendingItems == nil {
@@ -526,7 +583,12 @@ func (s *liveState) resync(ctx context.Context) error {
 		}
 	}
 	if s.list {
-		return s.sendList(ctx)
+		if err := s.sendList(ctx); err != nil {
+			return err
+		}
+	}
+	if s.alerts {
+		return s.sendAlerts(ctx)
 	}
 	return nil
 }
@@ -580,9 +642,100 @@ func (s *liveState) sendList(ctx context.Context) error {
 	}
 	items := make([]listItem, 0, len(cs))
 	for _, c := range cs {
-		items = append(items, item(c))
+		items = append(items, item(c, s.user.ID))
+		s.know(c.ID, c.InboxID)
 	}
 	return s.write(ctx, serverFrame{Type: liveList, Items: items})
+}
+
+// know remembers that the page was sent conversation id's row.
+func (s *liveState) know(id, inbox int64) {
+	if s.known == nil {
+		s.known = map[int64]int64{}
+	}
+	s.known[id] = inbox
+}
+
+// sendAlerts sends where the agent's alerts stand: the open chats of their
+// inboxes, theirs or nobody's, with unread visitor messages. The page
+// rings for growth from there.
+func (s *liveState) sendAlerts(ctx context.Context) error {
+	cs, err := s.h.st.ConversationList(ctx, store.ListFilter{UserID: s.user.ID, View: store.ViewOpen, Limit: s.h.cfg.ListLimit})
+	if err != nil {
+		return err
+	}
+	items := []listItem{}
+	for _, c := range cs {
+		if it := item(c, s.user.ID); it.Alert && it.UnreadCount > 0 {
+			items = append(items, it)
+		}
+	}
+	return s.write(ctx, serverFrame{Type: liveAlerts, Items: items})
+}
+
+// follow makes conversation id the followed thread (0: none) and tells the
+// other agents' pages: the old thread's that this agent left, the new
+// one's that they are viewing it.
+func (s *liveState) follow(id int64) {
+	if s.thread == id {
+		return
+	}
+	if s.thread != 0 {
+		s.announceViewing(context.Background(), true)
+	}
+	s.thread = id
+	s.announceViewing(context.Background(), false)
+}
+
+// announceViewing says that this agent views the followed thread, or left it.
+func (s *liveState) announceViewing(ctx context.Context, left bool) {
+	if s.thread == 0 {
+		return
+	}
+	n := events.Notice{Account: s.user.AccountID, Conversation: s.thread, Kind: events.KindViewing,
+		Author: store.ReadAgent + ":" + strconv.FormatInt(s.user.ID, 10)}
+	if left {
+		n.Seq = 1
+	}
+	s.h.st.Announce(ctx, n)
+}
+
+// viewing tells the page that another agent views (or left) its thread.
+func (s *liveState) viewing(ctx context.Context, n events.Notice) error {
+	id, ok := s.agentOf(n.Author)
+	if !ok {
+		return nil
+	}
+	name, ok := s.agentName(ctx, id)
+	if !ok {
+		return nil
+	}
+	state := "viewing"
+	if n.Seq == 1 {
+		state = "left"
+	}
+	return s.write(ctx, serverFrame{Type: liveViewing, Conversation: s.thread, From: store.ReadAgent, Name: name, State: state})
+}
+
+// sendVisitor tells the page whether the followed thread's visitor has the
+// widget open on a page now, and which.
+func (s *liveState) sendVisitor(ctx context.Context) error {
+	conv, err := s.h.st.Conversation(ctx, s.user.AccountID, s.thread)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	online, err := s.h.st.VisitorConnected(ctx, conv.VisitorID, 0)
+	if err != nil {
+		return err
+	}
+	state := "gone"
+	if online {
+		state = "online"
+	}
+	return s.write(ctx, serverFrame{Type: liveVisitor, Conversation: s.thread, State: state, Page: conv.VisitorPage(), Start: conv.PageURL})
 }
 
 // narrow limits the bus subscription to what the page shows: a thread page
@@ -591,7 +744,7 @@ func (s *liveState) narrow() {
 	if s.sub == nil {
 		return
 	}
-	if s.list || s.thread == 0 {
+	if s.list || s.alerts || s.thread == 0 {
 		s.sub.Only(0)
 		return
 	}
@@ -623,11 +776,21 @@ func (s *liveState) sendItem(ctx context.Context, conv *store.ConversationSummar
 	if !s.inboxes[conv.InboxID] {
 		return nil
 	}
-	if !inView(conv, s.view, s.inbox, s.user.ID) {
-		return s.write(ctx, serverFrame{Type: liveRemove, PublicID: conv.PublicID})
+	it := item(*conv, s.user.ID)
+	if s.list && s.query == "" {
+		if inView(conv, s.view, s.inbox, s.user.ID) {
+			s.know(conv.ID, conv.InboxID)
+			return s.write(ctx, serverFrame{Type: liveConversation, Item: &it})
+		}
+		if err := s.write(ctx, serverFrame{Type: liveRemove, PublicID: conv.PublicID}); err != nil {
+			return err
+		}
 	}
-	it := item(*conv)
-	return s.write(ctx, serverFrame{Type: liveConversation, Item: &it})
+	if !s.alerts {
+		return nil
+	}
+	// Not a row of the page's list: its alert alone.
+	return s.write(ctx, serverFrame{Type: liveAlert, Item: &it})
 }
 
 // sendVisitorRead pushes how far the visitor has read the followed thread,
@@ -677,22 +840,38 @@ func (s *liveState) typing(ctx context.Context, author string) error {
 	if author == store.ReadVisitor {
 		return s.write(ctx, serverFrame{Type: liveTyping, Conversation: s.thread, From: store.ReadVisitor, Name: "Visitor"})
 	}
-	idText, ok := strings.CutPrefix(author, store.ReadAgent+":")
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if !ok || err != nil || id == s.user.ID {
+	id, ok := s.agentOf(author)
+	if !ok {
 		return nil
 	}
-	name, ok := s.names[id]
+	name, ok := s.agentName(ctx, id)
 	if !ok {
-		u, err := s.h.st.User(ctx, s.user.AccountID, id)
-		if err != nil {
-			return nil // an indicator is not worth ending the socket
-		}
-		name = u.Name
-		if s.names == nil {
-			s.names = map[int64]string{}
-		}
-		s.names[id] = name
+		return nil
 	}
 	return s.write(ctx, serverFrame{Type: liveTyping, Conversation: s.thread, From: store.ReadAgent, Name: name})
+}
+
+// agentOf reads a notice's "agent:ID" author; another agent's only (an
+// agent's own typing or viewing is no news to them).
+func (s *liveState) agentOf(author string) (int64, bool) {
+	idText, ok := strings.CutPrefix(author, store.ReadAgent+":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	return id, ok && err == nil && id != s.user.ID
+}
+
+// agentName is a colleague's name, read once per socket; false when it
+// cannot be read (an indicator is not worth ending the socket).
+func (s *liveState) agentName(ctx context.Context, id int64) (string, bool) {
+	if name, ok := s.names[id]; ok {
+		return name, true
+	}
+	u, err := s.h.st.User(ctx, s.user.AccountID, id)
+	if err != nil {
+		return "", false
+	}
+	if s.names == nil {
+		s.names = map[int64]string{}
+	}
+	s.names[id] = u.Name
+	return u.Name, true
 }

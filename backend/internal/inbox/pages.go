@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -43,6 +44,7 @@ type msgView struct {
 	Internal bool
 	At       time.Time
 	File     *store.Attachment // the file the message carries, if any
+	Avatar   string            // an agent's picture (a path on this origin); "" shows initials
 }
 
 type threadData struct {
@@ -119,11 +121,43 @@ func (h *Handler) thread(c *gin.Context) {
 		return
 	}
 	d.ClientID = store.NewToken()
-	h.render(c, http.StatusOK, "thread.html", d)
+	h.renderThread(c, http.StatusOK, d)
+}
+
+// PartialHeader asks GET /inbox/conversations/:id for the thread alone
+// (value "thread"): the workspace's script swaps it in when the agent
+// switches conversation, so a switch costs the thread's reads, not the list's.
+const PartialHeader = "X-Parley-Partial"
+
+// renderThread answers a thread: the partial a switch fetches, or the
+// whole workspace with the list of the view named in the URL beside it.
+func (h *Handler) renderThread(c *gin.Context, status int, d threadData) {
+	c.Header("Vary", PartialHeader)
+	if c.GetHeader(PartialHeader) == "thread" {
+		d.CSRF, d.User = session(c).CSRFToken, user(c)
+		var buf bytes.Buffer
+		if err := h.pages["workspace.html"].ExecuteTemplate(&buf, "threadpane", d); err != nil {
+			h.log.Error("inbox: render", "partial", "threadpane", "err", err)
+			c.String(http.StatusInternalServerError, "The conversation could not be shown.")
+			return
+		}
+		c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+		return
+	}
+	d.basePage = h.base(c, d.Conv.VisitorLabel)
+	l, _, err := h.listing(c, parseListQuery(c))
+	if err == nil && l == nil { // an inbox view the agent may not see: the open view instead
+		l, _, err = h.listing(c, listQuery{View: store.ViewOpen})
+	}
+	if err != nil {
+		h.fail(c, "thread", err)
+		return
+	}
+	h.render(c, status, "workspace.html", workspaceData{basePage: d.basePage, List: l, Thread: &d})
 }
 
 func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (threadData, error) {
-	d := threadData{basePage: h.base(c, conv.VisitorLabel), Conv: conv, MaxRunes: h.cfg.MaxTextRunes, MaxFileMB: h.cfg.MaxAttachmentBytes >> 20}
+	d := threadData{Conv: conv, MaxRunes: h.cfg.MaxTextRunes, MaxFileMB: h.cfg.MaxAttachmentBytes >> 20}
 	before, err := strconv.ParseInt(c.Query("before"), 10, 64)
 	if err != nil || before <= 0 {
 		before = math.MaxInt64
@@ -143,14 +177,17 @@ func (h *Handler) threadPage(c *gin.Context, conv *store.ConversationSummary) (t
 	if err != nil {
 		return d, err
 	}
+	if d.Panel, err = h.panel(c, conv); err != nil {
+		return d, err
+	}
 	for _, m := range ms {
 		v := view(m, conv.VisitorLabel)
 		v.File = atts[m.ID]
+		if m.AuthorType == store.AuthorAgent && m.AuthorID != nil {
+			v.Avatar = d.Panel.avatars[*m.AuthorID]
+		}
 		d.Messages = append(d.Messages, v)
 		d.LastSeq = m.Seq
-	}
-	if d.Panel, err = h.panel(c, conv); err != nil {
-		return d, err
 	}
 	if d.Replies, err = h.st.SavedReplies(c, conv.AccountID, user(c).ID); err != nil {
 		return d, err
@@ -261,5 +298,5 @@ func (h *Handler) replyError(c *gin.Context, conv *store.ConversationSummary, st
 		return
 	}
 	d.Error, d.Text, d.ClientID, d.Internal = msg, text, clientID, internal
-	h.render(c, status, "thread.html", d)
+	h.renderThread(c, status, d)
 }

@@ -99,46 +99,65 @@ type listData struct {
 	Closed        bool   // the closed view: rows are not removed when closed
 }
 
-// list shows one view of the agent's conversations.
+// workspaceData is the agent's one page: the list of a view beside the
+// open thread (nil on the list's own URL).
+type workspaceData struct {
+	basePage
+	List   *listData
+	Thread *threadData
+}
+
+// list shows one view of the agent's conversations, with no thread open.
 func (h *Handler) list(c *gin.Context) {
+	d, status, err := h.listing(c, parseListQuery(c))
+	if err != nil {
+		h.fail(c, "list", err)
+		return
+	}
+	if d == nil {
+		h.deny(c, status, "You are not a member of that inbox.")
+		return
+	}
+	if wantsJSON(c) {
+		items := make([]listItem, 0, len(d.Conversations))
+		for _, cv := range d.Conversations {
+			items = append(items, item(cv, user(c).ID))
+		}
+		c.JSON(http.StatusOK, gin.H{"items": items, "older": d.Older})
+		return
+	}
+	d.basePage = h.base(c, d.Heading)
+	h.render(c, http.StatusOK, "workspace.html", workspaceData{basePage: d.basePage, List: d})
+}
+
+// listing reads the list part of the workspace for q; a nil list with a
+// status is a refusal (an inbox the agent is not a member of).
+func (h *Handler) listing(c *gin.Context, q listQuery) (*listData, int, error) {
 	u := user(c)
-	q := parseListQuery(c)
 	if q.View == store.ViewInbox {
 		ok, err := h.st.IsInboxMember(c, u.ID, q.InboxID)
 		if err != nil {
-			h.fail(c, "list", err)
-			return
+			return nil, 0, err
 		}
 		if !ok {
-			h.deny(c, http.StatusForbidden, "You are not a member of that inbox.")
-			return
+			return nil, http.StatusForbidden, nil
 		}
 	}
 	cs, err := h.st.ConversationList(c, store.ListFilter{UserID: u.ID, View: q.View, InboxID: q.InboxID,
 		Query: q.Query, Before: q.Before, Limit: h.cfg.ListLimit + 1})
 	if err != nil {
-		h.fail(c, "list", err)
-		return
+		return nil, 0, err
 	}
 	tabs, heading, err := h.tabs(c, u.ID, q)
 	if err != nil {
-		h.fail(c, "list", err)
-		return
+		return nil, 0, err
 	}
-	d := listData{basePage: h.base(c, heading), Heading: heading, Query: q, Tabs: tabs, Conversations: cs, Closed: q.View == store.ViewClosed}
+	d := &listData{Heading: heading, Query: q, Tabs: tabs, Conversations: cs, Closed: q.View == store.ViewClosed}
 	if len(cs) > h.cfg.ListLimit {
 		d.Conversations = cs[:h.cfg.ListLimit]
 		d.Older = q.href(q.View, q.InboxID, formatCursor(d.Conversations[len(d.Conversations)-1]))
 	}
-	if wantsJSON(c) {
-		items := make([]listItem, 0, len(d.Conversations))
-		for _, cv := range d.Conversations {
-			items = append(items, item(cv))
-		}
-		c.JSON(http.StatusOK, gin.H{"items": items, "older": d.Older})
-		return
-	}
-	h.render(c, http.StatusOK, "list.html", d)
+	return d, http.StatusOK, nil
 }
 
 // tabs builds the view menu with its counts and names the current view.

@@ -32,6 +32,8 @@ type ConversationSummary struct {
 	LastInternal bool   `db:"last_internal"` // whether it is an agents' note
 	AssigneeID   *int64 `db:"assignee_id"`
 	AgentReadSeq int64  `db:"agent_read_seq"` // how far the team has read
+	// UnreadVisitor counts the visitor's messages after AgentReadSeq.
+	UnreadVisitor int `db:"unread_visitor"`
 }
 
 // Unread reports whether the visitor wrote something the team has not read.
@@ -39,16 +41,28 @@ func (c ConversationSummary) Unread() bool {
 	return c.LastAuthor == AuthorVisitor && c.AgentReadSeq < c.LastSeq
 }
 
+// UnreadMessages is how many of the visitor's messages wait to be read:
+// 0 once the team has read or answered the last one.
+func (c ConversationSummary) UnreadMessages() int {
+	if !c.Unread() {
+		return 0
+	}
+	return max(c.UnreadVisitor, 1)
+}
+
 // summarySelect reads ConversationSummary rows; callers add WHERE and ORDER.
 const summarySelect = `SELECT c.id, c.public_id, c.account_id, c.inbox_id, i.name AS inbox_name, c.status,
 	c.last_seq, c.page_url, c.created_at, c.last_message_at,
 	COALESCE(a.name, '') AS assignee_name, c.assignee_id,
-	COALESCE((SELECT r.agent_read_seq FROM conversation_reads r WHERE r.conversation_id = c.id), 0) AS agent_read_seq,
+	COALESCE(r.agent_read_seq, 0) AS agent_read_seq,
+	(SELECT count(*) FROM messages um WHERE um.conversation_id = c.id AND um.seq > COALESCE(r.agent_read_seq, 0)
+		AND um.author_type = 'visitor') AS unread_visitor,
 	COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label, c.claimed_email,
 	COALESCE(lm.body, '') AS last_body, COALESCE(lm.author_type, '') AS last_author, COALESCE(lm.internal, false) AS last_internal
 	FROM conversations c
 	JOIN inboxes i ON i.id = c.inbox_id
 	JOIN visitors v ON v.id = c.visitor_id
+	LEFT JOIN conversation_reads r ON r.conversation_id = c.id
 	LEFT JOIN contacts ct ON ct.id = COALESCE(c.contact_id, v.contact_id)
 	LEFT JOIN users a ON a.id = c.assignee_id
 	LEFT JOIN LATERAL (SELECT body, author_type, internal FROM messages m

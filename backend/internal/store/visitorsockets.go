@@ -8,6 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/parleychat/parley/backend/internal/events"
 )
 
 // VisitorSocketsFresh is how old a backend's heartbeat may be while the
@@ -51,7 +53,7 @@ func (s *Store) SyncVisitorSockets(ctx context.Context, backend string, open, le
 				return err
 			}
 		}
-		return nil
+		return announceVisitors(ctx, tx, append(open, left...))
 	})
 	return known, err
 }
@@ -96,4 +98,24 @@ func (s *Store) PruneVisitorSockets(ctx context.Context) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM backend_heartbeats WHERE seen_at < now() - $1::interval`, keep)
 		return err
 	})
+}
+
+// announceVisitors tells the agents' pages following an open conversation
+// of these visitors that they came or went (events.KindVisitor).
+func announceVisitors(ctx context.Context, tx *sqlx.Tx, visitors []int64) error {
+	if len(visitors) == 0 {
+		return nil
+	}
+	var convs []struct {
+		ID      int64 `db:"id"`
+		Account int64 `db:"account_id"`
+	}
+	if err := tx.SelectContext(ctx, &convs, `SELECT id, account_id FROM conversations
+		WHERE visitor_id = ANY($1) AND status = 'open'`, pq.Array(visitors)); err != nil {
+		return err
+	}
+	for _, c := range convs {
+		announce(tx, events.Notice{Account: c.Account, Conversation: c.ID, Kind: events.KindVisitor})
+	}
+	return nil
 }
