@@ -20,9 +20,9 @@ func badgeOf(id int64) string {
 	return fmt.Sprintf(`(b => !b || b.hidden ? '' : b.textContent)(document.querySelector('#conversations li[data-id="%d"] [data-badge]'))`, id)
 }
 
-// openChat opens the demo host page in a new tab, opens the widget and
+// chatFromHostPage opens the demo host page in a new tab, opens the widget and
 // says text; it returns the tab and the conversation's id.
-func openChat(t *testing.T, s *System, text string) (context.Context, int64) {
+func chatFromHostPage(t *testing.T, s *System, text string) (context.Context, int64) {
 	t.Helper()
 	tab := Tab(t)
 	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
@@ -56,7 +56,7 @@ func TestWorkspaceFiveChatsFromOnePage(t *testing.T) {
 	visitors := make([]context.Context, 5)
 	ids := make([]int64, 5)
 	for i := range visitors {
-		visitors[i], ids[i] = openChat(t, s, fmt.Sprintf("Hello from visitor %d", i+1))
+		visitors[i], ids[i] = chatFromHostPage(t, s, fmt.Sprintf("Hello from visitor %d", i+1))
 	}
 	// Newest first, one unread message each.
 	want := fmt.Sprintf("%d,%d,%d,%d,%d", ids[4], ids[3], ids[2], ids[1], ids[0])
@@ -171,14 +171,14 @@ func TestWorkspaceAlertsWhileHidden(t *testing.T) {
 	waitJS(t, agent, "notifications granted", `Notification.permission === 'granted'`, 5*time.Second)
 	waitJS(t, agent, "the live socket", `document.getElementById('live-status').dataset.state === 'live'`, 10*time.Second)
 
-	a, convA := openChat(t, s, "First chat here")
+	a, convA := chatFromHostPage(t, s, "First chat here")
 	runT(t, agent, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#conversations li[data-id="%d"] a`, convA))))
 	waitJS(t, agent, "chat A open", threadHas("First chat here"), 10*time.Second)
 	waitJS(t, agent, "chat A read", `!document.title.startsWith('(')`, 10*time.Second)
 
 	// Hidden: a new chat rings, notifies and counts.
 	runT(t, agent, js(catchNotifications), js(hideTab))
-	_, convB := openChat(t, s, "Second chat, anyone?")
+	_, convB := chatFromHostPage(t, s, "Second chat, anyone?")
 	waitJS(t, agent, "a notification for chat B", `window.__notes.some(n => n.body.includes('Second chat, anyone?'))`, 10*time.Second)
 	waitJS(t, agent, "(1) in the title", `document.title.startsWith('(1) ')`, 5*time.Second)
 	if c := evalString(t, agent, `String(window.parleyChimes || 0)`); c == "0" {
@@ -199,7 +199,7 @@ func TestWorkspaceAlertsWhileHidden(t *testing.T) {
 	waitJS(t, agent, "(2) in the replies page's title", `document.title.startsWith('(2) ')`, 5*time.Second)
 	runT(t, agent, js(catchNotifications), js(hideTab), js(`window.parleyChimes = 0`))
 	waitJS(t, agent, "still muted", `document.getElementById('sound').getAttribute('aria-pressed') === 'false'`, 5*time.Second)
-	_, convC := openChat(t, s, "Third chat from the settings side")
+	_, convC := chatFromHostPage(t, s, "Third chat from the settings side")
 	waitJS(t, agent, "a notification on the replies page", `window.__notes.some(n => n.body.includes('Third chat from the settings side'))`, 10*time.Second)
 	waitJS(t, agent, "(3) in the title", `document.title.startsWith('(3) ')`, 5*time.Second)
 	if c := evalString(t, agent, `String(window.parleyChimes || 0)`); c != "0" {
