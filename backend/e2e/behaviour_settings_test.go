@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,4 +99,78 @@ func TestBotAvailabilityChoice(t *testing.T) {
 	b := Tab(t)
 	runT(t, b, chromedp.Navigate(s.Host()+"/demo/?later"))
 	waitJS(t, b, "the chat offline, as the office hours say", `window.Parley && Parley.status() === 'hidden'`, 20*time.Second)
+}
+
+// "Marketing contact": a contact that first chats through a chatflow with
+// the option on is marked, and so shows in REST (filterable), in the
+// agent's side panel and in the contact's export; a contact that has not
+// chatted there is not.
+func TestMarketingContactIsMarked(t *testing.T) {
+	s := StartSystem(t)
+	cfID, _ := demoIDs(t, s)
+	patchChatflow(t, s, cfID, map[string]any{"options": map[string]any{"marketing_contacts": true}})
+	identify := func(email string) (string, int64) {
+		code, out := liveREST(t, s, "POST", "/api/v1/visitor-identification", map[string]any{"email": email})
+		if code != 200 && code != 201 {
+			t.Fatalf("identification: %d %s", code, out)
+		}
+		var v struct {
+			Token     string `json:"token"`
+			ContactID int64  `json:"contact_id"`
+		}
+		json.Unmarshal([]byte(out), &v)
+		return v.Token, v.ContactID
+	}
+	token, ida := identify("ida@example.com")
+	_, bob := identify("bob@example.com") // identified, never chats here
+
+	tab := Tab(t)
+	withSettings(t, tab, map[string]any{"identificationEmail": "ida@example.com", "identificationToken": token})
+	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
+	waitJS(t, tab, "the widget", `window.Parley && Parley.status() === 'ready'`, 20*time.Second)
+	openWidget(t, tab)
+	visitorSays(t, tab, "Hello from Ida")
+	waitJS(t, tab, "the message stored", storedMessage, 10*time.Second)
+
+	list := func(q string) []int64 {
+		code, out := liveREST(t, s, "GET", "/api/v1/contacts"+q, nil)
+		if code != 200 {
+			t.Fatalf("contacts%s: %d %s", q, code, out)
+		}
+		var v struct {
+			Contacts []struct {
+				ID        int64 `json:"id"`
+				Marketing bool  `json:"marketing"`
+			} `json:"contacts"`
+		}
+		json.Unmarshal([]byte(out), &v)
+		var ids []int64
+		for _, c := range v.Contacts {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	waitFor(t, "Ida listed as a marketing contact", 10*time.Second, func() bool {
+		ids := list("?marketing=true")
+		return len(ids) == 1 && ids[0] == ida
+	})
+	if ids := list("?marketing=false"); len(ids) != 1 || ids[0] != bob {
+		t.Fatalf("contacts that are not marketing contacts: %v, want [%d]", ids, bob)
+	}
+	if code, _ := liveREST(t, s, "GET", "/api/v1/contacts?marketing=maybe", nil); code != 400 {
+		t.Fatalf("marketing=maybe: %d, want 400", code)
+	}
+	code, out := liveREST(t, s, "GET", fmt.Sprintf("/api/v1/contacts/%d/export", ida), nil)
+	if code != 200 || !strings.Contains(out, `"marketing":true`) || !strings.Contains(out, fmt.Sprintf(`"source_chatflow_id":%d`, cfID)) {
+		t.Fatalf("export: %d %s", code, out)
+	}
+
+	var convID int64
+	if err := s.DB.Get(&convID, `SELECT id FROM conversations WHERE contact_id = $1`, ida); err != nil {
+		t.Fatal(err)
+	}
+	agent := Tab(t)
+	signIn(t, agent, s)
+	runT(t, agent, chromedp.Navigate(fmt.Sprintf("%s/inbox/conversations/%d", s.Edge, convID)))
+	waitJS(t, agent, "the side panel's marketing line", `(d => d && d.textContent.includes('Marketing contact'))(document.getElementById('panel-marketing'))`, 10*time.Second)
 }

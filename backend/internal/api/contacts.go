@@ -24,15 +24,24 @@ func viewContact(c *store.Contact) contactView {
 	return contactView{Contact: c, Properties: c.PropertyMap()}
 }
 
-// listContacts: GET /contacts?email=&limit=&cursor= — newest first.
+// listContacts: GET /contacts?email=&marketing=&limit=&cursor= — newest first.
 func (a *API) listContacts(c *gin.Context) {
 	var e problem.Errors
-	limit, cursor := listQuery(c, &e, "email")
+	limit, cursor := listQuery(c, &e, "email", "marketing")
+	f := store.ContactFilter{Email: strings.TrimSpace(c.Query("email")), Before: cursor, Limit: limit + 1}
+	switch m := c.Query("marketing"); m {
+	case "":
+	case "true", "false":
+		on := m == "true"
+		f.Marketing = &on
+	default:
+		e.Add("marketing", "must be true or false")
+	}
 	if err := e.Err(); err != nil {
 		a.fail(c, err)
 		return
 	}
-	cs, err := a.st.ListContacts(c, account(c).ID, store.ContactFilter{Email: strings.TrimSpace(c.Query("email")), Before: cursor, Limit: limit + 1})
+	cs, err := a.st.ListContacts(c, account(c).ID, f)
 	if err != nil {
 		a.fail(c, err)
 		return

@@ -102,3 +102,15 @@ func (s *session) contactLinked(ctx context.Context) {
 	s.applySubscription(ctx)
 	s.flushPendingContact(ctx)
 }
+
+// sourceContact makes this chatflow the identified contact's source when it
+// has none yet (its first chat): a chatflow with marketing_contacts on
+// makes the contacts it brings marketing contacts.
+func (s *session) sourceContact(ctx context.Context, c *store.Contact) {
+	if c.SourcedAt != nil {
+		return
+	}
+	if err := s.e.st.SourceContact(ctx, s.account.ID, c.ID, s.chatflow.ID, s.flow.Options.MarketingContacts); err != nil && s.ctx.Err() == nil {
+		s.e.log.Warn("chat: contact source", "contact", c.ID, "err", err)
+	}
+}

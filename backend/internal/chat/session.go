@@ -338,6 +338,7 @@ func (s *session) onHello(f *widget.Frame) {
 		s.notePage(conv, f.Page)
 	}
 	if contact != nil {
+		s.sourceContact(ctx, contact)
 		s.contactLinked(ctx)
 	}
 }

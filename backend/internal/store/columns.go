@@ -14,7 +14,7 @@ const (
 	botMessageColumns       = "message_id, conversation_id, quick_replies, link, link_title"
 	chatflowColumns         = "id, account_id, public_id, name, channel, inbox_id, language, type, enabled, priority, mobile_tag, settings, version, created_at, updated_at"
 	consentColumns          = "id, account_id, visitor_id, contact_id, chatflow_id, conversation_id, subscription_type_id, kind, basis, decision, text, text_hash, language, page_url, created_at"
-	contactColumns          = "id, account_id, email, name, properties, marketing, verified, created_at, updated_at"
+	contactColumns          = "id, account_id, email, name, properties, marketing, source_chatflow_id, sourced_at, verified, created_at, updated_at"
 	contactSubColumns       = "contact_id, subscription_type_id, status, conversation_id, updated_at"
 	conversationColumns     = "id, account_id, public_id, chatflow_id, inbox_id, visitor_id, contact_id, status, assignee_id, team_id, last_seq, page_url, current_page_url, referrer, user_agent, claimed_email, created_at, updated_at, last_message_at, closed_at"
 	inboxColumns            = "id, account_id, name, has_chat_channel, created_at"

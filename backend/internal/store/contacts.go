@@ -15,11 +15,27 @@ type Contact struct {
 	Name       string `db:"name" json:"name"`
 	Properties []byte `db:"properties" json:"-"`
 	Marketing  bool   `db:"marketing" json:"marketing"`
+	// SourceChatflowID is the chatflow the contact first chatted through
+	// (its first identified hello), SourcedAt when; a chatflow with
+	// options.marketing_contacts on makes its contacts marketing contacts.
+	SourceChatflowID *int64     `db:"source_chatflow_id" json:"source_chatflow_id"`
+	SourcedAt        *time.Time `db:"sourced_at" json:"sourced_at"`
 	// Verified says identification proved the address (always, for a
 	// contact made since typed addresses stopped making contacts).
 	Verified  bool      `db:"verified" json:"verified"`
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// SourceContact records that contact id of account first chatted through
+// chatflowID, once: the first call for a contact sets its source (and
+// marks it a marketing contact when marketing is true); later calls
+// change nothing.
+func (s *Store) SourceContact(ctx context.Context, accountID, id, chatflowID int64, marketing bool) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE contacts SET source_chatflow_id = $3, sourced_at = now(),
+		marketing = marketing OR $4, updated_at = now()
+		WHERE id = $1 AND account_id = $2 AND sourced_at IS NULL`, id, accountID, chatflowID, marketing)
+	return err
 }
 
 // LinkConversationContact points a conversation of the visitor to the

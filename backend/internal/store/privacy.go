@@ -347,6 +347,9 @@ func (s *Store) ContactProperties(ctx context.Context, accountID, id int64) (map
 // ContactFilter selects contacts for a list; zero fields do not filter.
 type ContactFilter struct {
 	Email  string // exact, case-insensitive
+	// Marketing, when set, keeps only marketing contacts (true) or only
+	// the others (false).
+	Marketing *bool
 	Before int64  // paging: only ids below this
 	Limit  int
 }
@@ -359,7 +362,8 @@ func (s *Store) ListContacts(ctx context.Context, accountID int64, f ContactFilt
 	out := []Contact{}
 	err := s.db.SelectContext(ctx, &out, `SELECT `+contactColumns+` FROM contacts WHERE account_id = $1
 		AND ($2::text = '' OR lower(email) = lower($2)) AND ($3::bigint = 0 OR id < $3)
-		ORDER BY id DESC LIMIT $4`, accountID, f.Email, f.Before, f.Limit)
+		AND ($5::boolean IS NULL OR marketing = $5)
+		ORDER BY id DESC LIMIT $4`, accountID, f.Email, f.Before, f.Limit, f.Marketing)
 	return out, err
 }
 
