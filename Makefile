@@ -138,6 +138,7 @@ bench: deps-postgres deps-mailpit deps-nats build
 	$(GO) run ./edge/cmd/parley-widget-bench -public public -build $(BUILD)
 	$(GO) test -run='^$$' -bench=Search -benchtime=3000x ./backend/internal/kb/
 	$(GO) test -run='^$$' -bench=List10k -benchtime=20x ./backend/internal/inbox/
+	$(GO) test -run='^$$' -bench=Switch10k -benchtime=50x ./backend/internal/inbox/
 	$(GO) test -run='^$$' -bench=Console -benchtime=20x ./backend/internal/inbox/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -mailpit $(BIN)/mailpit mail
 

@@ -578,7 +578,9 @@
     thread?.saveDraft?.();
     let res;
     try {
-      res = await fetch(url, { credentials: "same-origin", headers: { "X-Parley-Partial": "thread" } });
+      // A redirect (the session ended) is not followed here: the
+      // full page is loaded instead, and goes where it must.
+      res = await fetch(url, { credentials: "same-origin", redirect: "manual", headers: { "X-Parley-Partial": "thread" } });
     } catch {
       location.href = url;
       return;

@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/parleychat/parley/backend/internal/inbox"
@@ -58,4 +59,31 @@ func BenchmarkList10k(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/page")
 		})
 	}
+}
+
+// BenchmarkSwitch10k measures the server time of switching conversation in
+// the workspace, over 10,000 conversations: the thread partial the page
+// fetches (messages, side panel, saved replies), against a 50 ms target:
+// go test ./backend/internal/inbox -run '^$' -bench Switch10k -benchtime 50x
+func BenchmarkSwitch10k(b *testing.B) {
+	e := setup(b, inbox.Config{})
+	e.seedMany(10000)
+	a := e.signedIn(e.alice)
+	var ids []int64
+	if err := e.db.Select(&ids, `SELECT id FROM conversations WHERE account_id = $1 AND status = 'open' ORDER BY id LIMIT 20`, e.account); err != nil || len(ids) == 0 {
+		b.Fatalf("conversations: %v", err)
+	}
+	hdr := map[string]string{inbox.PartialHeader: "thread"}
+	i := 0
+	for b.Loop() {
+		path := "/inbox/conversations/" + strconv.FormatInt(ids[i%len(ids)], 10)
+		i++
+		if p := a.do("GET", path, nil, hdr); p.status != http.StatusOK {
+			b.Fatalf("%s: %d", path, p.status)
+		}
+	}
+	ms := float64(b.Elapsed().Microseconds()) / float64(b.N) / 1000
+	b.ReportMetric(ms, "ms/switch")
+	b.ReportMetric(50, "target_ms")
+	b.Logf("switching conversation with 10,000 conversations: %.1f ms per switch (target: under 50 ms)", ms)
 }

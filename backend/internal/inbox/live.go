@@ -18,52 +18,33 @@ import (
 	"github.com/parleychat/parley/backend/internal/store"
 )
 
-// The live socket's protocol (JSON text frames).
-//
-// The page sends {"type":"subscribe","conversation":ID,"last_seq":N} on a
-// thread, or {"type":"list"} on the conversation list. On a subscribed
-// thread it also sends {"type":"typing","conversation":ID} while the agent
-// types (at most one every 2-3 s) and {"type":"read","conversation":ID,
-// "seq":N} when the agent has seen the thread up to N; the server pushes
-// {"type":"typing","conversation":ID,"from":"visitor"|"agent","name":..}
-// and {"type":"read","conversation":ID,"from":"visitor","seq":N} (how far
-// the visitor has read; also right after subscribe). The server answers a
-// subscribe with every message after N, then pushes each new one:
-// {"type":"message","conversation":ID,"seq":..,"id":..,"from":..,"name":..,
-// "text":..,"internal":bool,"at":RFC3339}. A list subscriber gets the whole
-// list at once ({"type":"list","items":[...]}), then {"type":"conversation",
-// "item":{...}} for each new or changed conversation and {"type":"remove",
-// "public_id":..} for one that left the view (closed, assigned away). The
-// list frame may name a view ({"type":"list","view":"mine"|"unassigned"|
-// "open"|"closed"|"inbox","inbox":ID,"q":search}); with a search the list
-// is not updated row by row. A list subscriber also gets {"type":"counts",
-// "counts":{"unassigned":N,"mine":N,"open":N,"closed":N,"inbox-ID":N}}
-// after changes, at most twice a second. A thread subscriber gets
-// {"type":"page","conversation":ID,"page":URL,"start":URL} when the visitor
-// says hello from another page (page: where they are now; start: where the
-// conversation began), and right after subscribe once they have moved; the
-// URLs are untrusted text. Problems come as {"type":"error",
-// "message":..}. The server closes with CloseSessionEnded when the session
-// expires or is revoked (sign-out, password change, user deleted), and with
-// CloseAccessEnded when the followed thread's inbox is no longer the agent's.
-// Every subscribe and list frame checks the session and inboxes again, and
-// so does every socket of a user when told their access changed.
+// The live socket's protocol (JSON text frames) is documented in
+// PROTOCOL.md; protocol_doc_test.go fails when that and this file disagree.
+// One socket per agent page carries everything the page shows: the list,
+// the open thread and the agent's alerts.
+
+// Frame types a page sends (the server also sends list, alerts, typing and
+// read frames, of its own shape).
 const (
-	liveSubscribe    = "subscribe"
-	liveList         = "list"
+	liveSubscribe   = "subscribe"
+	liveUnsubscribe = "unsubscribe"
+	liveList        = "list"
+	liveAlerts      = "alerts"
+	liveTyping      = "typing"
+	liveRead        = "read"
+)
+
+// Frame types the server sends.
+const (
 	liveMessage      = "message"
 	liveConversation = "conversation"
 	liveRemove       = "remove"
-	liveError        = "error"
-	liveTyping       = "typing"
-	liveRead         = "read"
+	liveAlert        = "alert"
 	liveCounts       = "counts"
 	livePage         = "page"
-	liveAlerts       = "alerts"
-	liveAlert        = "alert"
-	liveUnsubscribe  = "unsubscribe"
-	liveViewing      = "viewing"
 	liveVisitor      = "visitor"
+	liveViewing      = "viewing"
+	liveError        = "error"
 )
 
 // CloseSessionEnded is the close code when the agent's session expires;
@@ -164,10 +145,11 @@ type serverFrame struct {
 	PublicID     string         `json:"public_id,omitempty"`
 	Message      string         `json:"message,omitempty"`
 	Counts       map[string]int `json:"counts,omitempty"`
-	File         *fileView      `json:"file,omitempty"`  // message: its attachment
-	Page         string         `json:"page,omitempty"`  // page: the visitor's page now
-	Start        string         `json:"start,omitempty"` // page: the page the conversation started on
-	State        string         `json:"state,omitempty"` // viewing: "viewing" or "left"; visitor: "online" or "gone"
+	File         *fileView      `json:"file,omitempty"`   // message: its attachment
+	Page         string         `json:"page,omitempty"`   // page: the visitor's page now
+	Start        string         `json:"start,omitempty"`  // page: the page the conversation started on
+	State        string         `json:"state,omitempty"`  // viewing: "viewing" or "left"; visitor: "online" or "gone"
+	Avatar       string         `json:"avatar,omitempty"` // message: the agent's picture, a path on this origin
 }
 
 // listItem is one conversation of the list, for the script to build with textContent.
@@ -356,10 +338,10 @@ type liveState struct {
 	itemsDue     <-chan time.Time // set while rows wait in pendingItems
 	pendingItems map[int64]bool   // conversations whose list rows changed
 
-	typingNoticed time.Time        // when this socket's last typing notice went out
-	visitorRead   int64            // the visitor's read position last sent
-	page          string           // the visitor's page the thread page shows
-	names         map[int64]string // names of agents seen typing
+	typingNoticed time.Time             // when this socket's last typing notice went out
+	visitorRead   int64                 // the visitor's read position last sent
+	page          string                // the visitor's page the thread page shows
+	agents        map[int64]*store.User // colleagues seen typing, viewing or writing
 }
 
 // recheck reads the session, the user and their inboxes again. A session
@@ -624,6 +606,11 @@ func (s *liveState) sendMessage(ctx context.Context, m store.Message, file *stor
 	if m.ClientID != nil {
 		f.ID = *m.ClientID
 	}
+	if m.AuthorType == store.AuthorAgent && m.AuthorID != nil {
+		if u := s.agent(ctx, *m.AuthorID); u != nil {
+			f.Avatar = avatarSrc(u.AvatarURL)
+		}
+	}
 	if err := s.write(ctx, f); err != nil {
 		return err
 	}
@@ -862,16 +849,25 @@ func (s *liveState) agentOf(author string) (int64, bool) {
 // agentName is a colleague's name, read once per socket; false when it
 // cannot be read (an indicator is not worth ending the socket).
 func (s *liveState) agentName(ctx context.Context, id int64) (string, bool) {
-	if name, ok := s.names[id]; ok {
-		return name, true
+	u := s.agent(ctx, id)
+	if u == nil {
+		return "", false
+	}
+	return u.Name, true
+}
+
+// agent reads a user of the account once per socket; nil when it cannot.
+func (s *liveState) agent(ctx context.Context, id int64) *store.User {
+	if u, ok := s.agents[id]; ok {
+		return u
 	}
 	u, err := s.h.st.User(ctx, s.user.AccountID, id)
 	if err != nil {
-		return "", false
+		return nil
 	}
-	if s.names == nil {
-		s.names = map[int64]string{}
+	if s.agents == nil {
+		s.agents = map[int64]*store.User{}
 	}
-	s.names[id] = u.Name
-	return u.Name, true
+	s.agents[id] = u
+	return u
 }

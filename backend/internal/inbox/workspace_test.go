@@ -1,0 +1,199 @@
+package inbox_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/parleychat/parley/backend/internal/events"
+	"github.com/parleychat/parley/backend/internal/inbox"
+	"github.com/parleychat/parley/backend/internal/store"
+)
+
+// TestWorkspacePageAndThreadPartial: a thread's URL renders the list, the
+// thread and the panel; with X-Parley-Partial it answers the thread alone,
+// the markup the full page has, and refuses what the agent may not see.
+func TestWorkspacePageAndThreadPartial(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	conv, _ := e.conversation(e.inboxA, "Vera")
+	e.say(conv, "see https://shop.example/a?b=1&c=2. and <b>this</b> javascript:alert(1)")
+	e.say(conv, "second")
+	other, _ := e.conversation(e.inboxA, "Otto")
+	e.say(other, "other chat")
+	foreign, _ := e.conversation(e.inboxB, "Bea")
+	a := e.signedIn(e.alice)
+	path := fmt.Sprintf("/inbox/conversations/%d", conv)
+
+	full := a.get(path + "?view=open")
+	for _, want := range []string{`id="conversations"`, `data-id="` + fmt.Sprint(other) + `"`, `id="thread"`, `<aside class="panel"`, `id="panel-presence"`,
+		`<span class="badge" data-badge>2</span>`} {
+		if full.status != 200 || !strings.Contains(full.body, want) {
+			t.Fatalf("full page: %d, no %s:\n%s", full.status, want, full.body)
+		}
+	}
+	part := a.do("GET", path, nil, map[string]string{inbox.PartialHeader: "thread"})
+	if part.status != 200 || !strings.HasPrefix(strings.TrimSpace(part.body), `<div class="thread-layout"`) ||
+		strings.Contains(part.body, "<html") || strings.Contains(part.body, `id="conversations"`) {
+		t.Fatalf("partial: %d\n%s", part.status, part.body)
+	}
+	if !strings.Contains(part.resp.Header.Get("Vary"), inbox.PartialHeader) {
+		t.Fatalf("partial without Vary: %v", part.resp.Header)
+	}
+	// The same thread markup as the full page's (but for the reply's fresh client id).
+	i := strings.Index(full.body, `<div class="thread-layout"`)
+	j := strings.Index(full.body[i:], `</aside>`)
+	noID := func(s string) string { return clientID.ReplaceAllString(s, "") }
+	if i < 0 || j < 0 || !strings.Contains(noID(part.body), noID(full.body[i:i+j])) {
+		t.Fatal("the partial is not the full page's thread")
+	}
+	// Links: escaped first, http(s) only, opened apart from the inbox.
+	const link = `see <a href="https://shop.example/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer nofollow">https://shop.example/a?b=1&amp;c=2</a>. and &lt;b&gt;this&lt;/b&gt; javascript:alert(1)`
+	if !strings.Contains(part.body, link) {
+		t.Fatalf("linkified text missing:\n%s", part.body)
+	}
+	if p := a.do("GET", fmt.Sprintf("/inbox/conversations/%d", foreign), nil, map[string]string{inbox.PartialHeader: "thread"}); p.status != http.StatusForbidden {
+		t.Fatalf("partial of another inbox: %d", p.status)
+	}
+	if p := e.browser().do("GET", path, nil, map[string]string{inbox.PartialHeader: "thread"}); p.status != http.StatusSeeOther {
+		t.Fatalf("partial without a session: %d", p.status)
+	}
+}
+
+// liveFrame is a frame of the live socket as this test reads it.
+type liveFrame struct {
+	Type         string `json:"type"`
+	Conversation int64  `json:"conversation"`
+	Seq          int64  `json:"seq"`
+	From         string `json:"from"`
+	Name         string `json:"name"`
+	Text         string `json:"text"`
+	State        string `json:"state"`
+	Item         *struct {
+		ID          int64  `json:"id"`
+		UnreadCount int    `json:"unread_count"`
+		Alert       bool   `json:"alert"`
+		Preview     string `json:"preview"`
+	} `json:"item"`
+	Items []struct {
+		ID          int64 `json:"id"`
+		UnreadCount int   `json:"unread_count"`
+	} `json:"items"`
+}
+
+// next reads frames until keep says yes (counts and other noise skipped).
+func next(t *testing.T, c *websocket.Conn, keep func(liveFrame) bool) liveFrame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for {
+		var f liveFrame
+		if err := wsjson.Read(ctx, c, &f); err != nil {
+			t.Fatalf("no such frame: %v", err)
+		}
+		if f.Type != "counts" && keep(f) {
+			return f
+		}
+	}
+}
+
+// TestOneSocketCarriesTheWholePage: one socket follows the list, the open
+// thread and the alerts: a message in the open thread comes whole, one in
+// another chat as its row with the unread count, the visitor's typing in
+// another chat as a row's typing; other inboxes' chats never come.
+func TestOneSocketCarriesTheWholePage(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	open, _ := e.conversation(e.inboxA, "Vera")
+	e.say(open, "hello")
+	waiting, _ := e.conversation(e.inboxA, "Walt")
+	e.say(waiting, "anyone?")
+	foreign, _ := e.conversation(e.inboxB, "Bea")
+	a := e.signedIn(e.alice)
+	c, _, err := a.dial(t, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	ctx := context.Background()
+
+	wsjson.Write(ctx, c, map[string]any{"type": "alerts"})
+	f := next(t, c, func(f liveFrame) bool { return f.Type == "alerts" })
+	if len(f.Items) != 2 || f.Items[0].UnreadCount != 1 {
+		t.Fatalf("alerts: %+v", f)
+	}
+	wsjson.Write(ctx, c, map[string]any{"type": "list"})
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "list" }); len(f.Items) != 2 {
+		t.Fatalf("list: %+v", f)
+	}
+	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": open, "last_seq": 1})
+
+	// The other chat: its row, two unread now; not its message.
+	e.say(waiting, "hello??")
+	f = next(t, c, func(f liveFrame) bool { return f.Type != "read" })
+	if f.Type != "conversation" || f.Item.ID != waiting || f.Item.UnreadCount != 2 || !f.Item.Alert || f.Item.Preview != "hello??" {
+		t.Fatalf("row of the other chat: %+v", f)
+	}
+	// The open thread: the message itself, and its row.
+	e.say(open, "still there")
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "message" }); f.Conversation != open || f.Text != "still there" {
+		t.Fatalf("thread message: %+v", f)
+	}
+	// Read by the page: the row's count falls to 0.
+	wsjson.Write(ctx, c, map[string]any{"type": "read", "conversation": open, "seq": 2})
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "conversation" && f.Item.ID == open && f.Item.UnreadCount == 0 }); f.Item.Alert != true {
+		t.Fatalf("read row: %+v", f)
+	}
+
+	// Typing: the other inbox's visitor first, then this list's: only the latter comes.
+	for _, id := range []int64{foreign, waiting} {
+		if err := events.Notify(ctx, e.db, events.Notice{Account: e.account, Conversation: id, Kind: events.KindTyping, Author: store.ReadVisitor}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "typing" }); f.Conversation != waiting || f.From != "visitor" {
+		t.Fatalf("typing in a row: %+v", f)
+	}
+	// A message in the other inbox never reaches this socket: the next row is this inbox's.
+	e.say(foreign, "for bob")
+	e.say(waiting, "third")
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "conversation" || f.Type == "alert" }); f.Item.ID != waiting || f.Item.UnreadCount != 3 {
+		t.Fatalf("after a message in another inbox: %+v", f)
+	}
+}
+
+// TestAlertsOnlyPage: a page without the list (settings, saved replies)
+// hears its agent's chats as alert rows, and nothing of the others'.
+func TestAlertsOnlyPage(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	a := e.signedIn(e.alice)
+	c, _, err := a.dial(t, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	wsjson.Write(context.Background(), c, map[string]any{"type": "alerts"})
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "alerts" }); len(f.Items) != 0 {
+		t.Fatalf("alerts: %+v", f)
+	}
+	foreign, _ := e.conversation(e.inboxB, "Bea")
+	e.say(foreign, "not alice's")
+	conv, _ := e.conversation(e.inboxA, "Vera")
+	e.say(conv, "new chat")
+	f := next(t, c, func(f liveFrame) bool { return true })
+	if f.Type != "alert" || f.Item.ID != conv || f.Item.UnreadCount != 1 || !f.Item.Alert {
+		t.Fatalf("alert: %+v", f)
+	}
+	// Assigned to someone else: still sent, no longer alerting.
+	if _, err := e.db.Exec(`UPDATE conversations SET assignee_id = $1 WHERE id = $2`, e.bob.ID, conv); err != nil {
+		t.Fatal(err)
+	}
+	e.st.Announce(context.Background(), events.Notice{Account: e.account, Conversation: conv, Kind: events.KindConversation})
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "alert" }); f.Item.Alert {
+		t.Fatalf("someone else's chat still alerts: %+v", f)
+	}
+}
