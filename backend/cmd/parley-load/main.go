@@ -12,6 +12,8 @@
 //	                                  to a local Mailpit, side by side, and the outbox's delivery rate alone
 //	parley-load [flags] scale        durable messages per second with one backend and edge, then two of each,
 //	                                  same run (-nats bin/nats-server: over NATS)
+//	parley-load [flags] open         new conversations per second for one account with routing on (N visitors
+//	                                  open one each at once; 10 agents, least loaded), one backend and two
 //	parley-load [flags] all          throughput, idle and config in a row
 //
 // `make bench` runs each step. Every figure is printed with the target it
@@ -43,11 +45,13 @@ func main() {
 	cf := configFlags(flag.CommandLine)
 	mo := mailFlags(flag.CommandLine)
 	sc := scaleFlags(flag.CommandLine)
+	op := openFlags(flag.CommandLine)
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|scale|all\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|scale|open|all\n")
 		flag.PrintDefaults()
 	}
 	pprofAddr := flag.String("pprof", "", "serve this process's net/http/pprof on this address (the servers take BACKEND_PPROF_ADDR and EDGE_PPROF_ADDR)")
+	flag.IntVar(&pgStatements, "pg-statements", 0, "print this many of PostgreSQL's costliest statements after each measured phase (loads pg_stat_statements)")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)
@@ -69,6 +73,8 @@ func main() {
 		err = runMail(ctx, d, tp, mo)
 	case "scale":
 		err = runScale(ctx, d, sc)
+	case "open":
+		err = runOpen(ctx, d, op)
 	case "all":
 		for _, f := range []func() error{
 			func() error { return runThroughput(ctx, d, tp) },

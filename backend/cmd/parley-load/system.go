@@ -71,6 +71,17 @@ func (s *system) startDatabase(ctx context.Context) error {
 	if err := s.pg.Init(); err != nil {
 		return err
 	}
+	if pgStatements > 0 {
+		f, err := os.OpenFile(filepath.Join(s.pg.Dir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		_, err = f.WriteString("\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n")
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
 	if err := s.pg.Start(ctx, false); err != nil { // false: fsync on, as in production
 		return err
 	}
@@ -83,6 +94,11 @@ func (s *system) startDatabase(ctx context.Context) error {
 	}
 	if _, err := migrations.Apply(ctx, s.db.DB); err != nil {
 		return err
+	}
+	if pgStatements > 0 {
+		if _, err := s.db.ExecContext(ctx, `CREATE EXTENSION pg_stat_statements`); err != nil {
+			return err
+		}
 	}
 	s.demo, err = seed.EnsureDemo(ctx, store.New(s.db), filepath.Join(s.root, "demo.json"))
 	return err
@@ -256,4 +272,31 @@ func rssOf(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("parley-load: no VmRSS in /proc status")
+}
+
+// pgStatements is how many of PostgreSQL's costliest statements a step
+// prints (-pg-statements; 0: pg_stat_statements is not loaded).
+var pgStatements int
+
+// printStatements prints the costliest statements since the last reset, and resets.
+func (s *system) printStatements(ctx context.Context) {
+	if pgStatements <= 0 {
+		return
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`, pgStatements)
+	if err != nil {
+		fmt.Println("   pg_stat_statements:", err)
+		return
+	}
+	defer rows.Close()
+	fmt.Println("   costliest statements (calls, ms in all, rows, query):")
+	for rows.Next() {
+		var calls, n int64
+		var ms float64
+		var q string
+		rows.Scan(&calls, &ms, &n, &q)
+		fmt.Printf("     %7d %9.1f %8d  %s\n", calls, ms, n, q)
+	}
+	s.db.ExecContext(ctx, `SELECT pg_stat_statements_reset()`)
 }
