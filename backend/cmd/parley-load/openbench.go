@@ -134,6 +134,10 @@ func openRound(ctx context.Context, sys *system, o *openOpts, n, agents, limit i
 	if o.pprof != "" {
 		profile = make(chan error, 1)
 		go func() { profile <- fetchProfile(ctx, o.pprof, 5, fmt.Sprintf("open-%d.pprof", n)) }()
+		go func() {
+			time.Sleep(3 * time.Second)
+			fetchURL(ctx, "http://"+o.pprof+"/debug/pprof/goroutine?debug=1", fmt.Sprintf("open-%d.goroutines", n))
+		}()
 	}
 	sys.printStatements(ctx) // resets: what follows is the burst's
 	before, load := sys.cpuNow(), loadavg()
@@ -213,7 +217,12 @@ func openRound(ctx context.Context, sys *system, o *openOpts, n, agents, limit i
 
 // fetchProfile writes a CPU profile of secs seconds from a pprof address to file.
 func fetchProfile(ctx context.Context, addr string, secs int, file string) error {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), nil)
+	return fetchURL(ctx, "http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), file)
+}
+
+// fetchURL writes what url answers to file.
+func fetchURL(ctx context.Context, url, file string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err

@@ -143,26 +143,49 @@ func (s *session) refused(id string, err error) {
 
 // conversationStarted records what a new conversation carries over: the
 // consents given before it (so agents see them beside it) and, under
-// legitimate interest, the consent implied by the first message.
+// legitimate interest, the consent implied by the first message. For a
+// visitor without a contact CreateConversation does both in its own
+// transaction (startsWith); this is the contact's path.
 func (s *session) conversationStarted(ctx context.Context) {
 	if _, err := s.e.st.AttachConsents(ctx, s.account.ID, s.visitor.ID, s.chatflow.ID, s.conv.ID); err != nil {
 		s.e.log.Warn("chat: attach consents", "err", err)
 	}
-	o := s.flow.Options.DataConsent
-	if !o.Enabled || o.Type != widget.ConsentLegitimateInterest {
-		return
-	}
-	n := consent.Texts(s.flow.Language, s.flow.Options, s.account).DataProcessing
+	n := s.impliedConsent()
 	if n == nil {
 		return
 	}
-	_, err := s.e.st.RecordConsent(ctx, store.NewConsent{AccountID: s.account.ID, VisitorID: s.visitor.ID,
-		ChatflowID: s.chatflow.ID, ConversationID: s.conv.ID, Kind: store.ConsentDataProcessing,
-		Basis: store.BasisLegitimateInterest, Decision: store.ConsentGranted, Text: n.Text,
-		Language: s.flow.Language, PageURL: s.hello.Page})
-	if err != nil && s.ctx.Err() == nil {
+	n.ConversationID = s.conv.ID
+	if _, err := s.e.st.RecordConsent(ctx, *n); err != nil && s.ctx.Err() == nil {
 		s.e.log.Warn("chat: implied consent not recorded", "conversation", s.conv.ID, "err", err)
 	}
+}
+
+// startsWith lets CreateConversation attach the visitor's earlier consents
+// and record the implied one with the conversation it creates, when the
+// visitor has no contact; it reports whether it did.
+func (s *session) startsWith(nc *store.NewConversation) bool {
+	if s.visitor.ContactID != nil {
+		return false
+	}
+	nc.AttachConsents, nc.Consent = true, s.impliedConsent()
+	return true
+}
+
+// impliedConsent is the data-processing consent a first message implies
+// under legitimate interest, or nil.
+func (s *session) impliedConsent() *store.NewConsent {
+	o := s.flow.Options.DataConsent
+	if !o.Enabled || o.Type != widget.ConsentLegitimateInterest {
+		return nil
+	}
+	n := consent.Texts(s.flow.Language, s.flow.Options, s.account).DataProcessing
+	if n == nil {
+		return nil
+	}
+	return &store.NewConsent{AccountID: s.account.ID, VisitorID: s.visitor.ID,
+		ChatflowID: s.chatflow.ID, Kind: store.ConsentDataProcessing,
+		Basis: store.BasisLegitimateInterest, Decision: store.ConsentGranted, Text: n.Text,
+		Language: s.flow.Language, PageURL: s.hello.Page}
 }
 
 // applySubscription writes the visitor's latest communication choice on

@@ -387,7 +387,7 @@ func (s *session) onSend(f *widget.Frame) {
 	}
 	created := false
 	if s.conv == nil {
-		conv, isNew, err := s.e.st.CreateConversation(ctx, store.NewConversation{
+		nc := store.NewConversation{
 			AccountID:  s.account.ID,
 			ChatflowID: s.chatflow.ID,
 			InboxID:    s.chatflow.InboxID,
@@ -395,7 +395,9 @@ func (s *session) onSend(f *widget.Frame) {
 			PageURL:    s.hello.Page,
 			Referrer:   s.hello.Referrer,
 			UserAgent:  s.meta.UserAgent,
-		})
+		}
+		started := s.startsWith(&nc)
+		conv, isNew, err := s.e.st.CreateConversation(ctx, nc)
 		if err != nil && s.visitorGone(ctx, err) {
 			s.fail(widget.ErrConvClosed, f.ID, "You are chatting as a new visitor now; send again to start a conversation.")
 			return
@@ -413,7 +415,7 @@ func (s *session) onSend(f *widget.Frame) {
 				s.e.log.Warn("chat: link contact", "err", err)
 			}
 		}
-		if created {
+		if created && !started {
 			s.conversationStarted(ctx)
 		}
 	}
@@ -459,7 +461,7 @@ func (s *session) onSend(f *widget.Frame) {
 	if created && !botRuns {
 		// After the first message, so the thread reads message then assignment.
 		// A failure leaves it waiting; the next eligibility change places it.
-		if err := routing.Route(ctx, s.e.st, s.conv.ID); err != nil {
+		if err := routing.RouteNew(ctx, s.e.st, s.conv, s.flow); err != nil {
 			s.e.log.Warn("chat: routing failed; trying the waiting conversations again", "conversation", s.conv.ID, "err", err)
 			s.e.routeAgain(s.account.ID)
 		}

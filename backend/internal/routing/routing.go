@@ -81,6 +81,35 @@ func Route(ctx context.Context, st *store.Store, convID int64) error {
 	return err
 }
 
+// RouteNew places conversation conv, just created from chatflow cf, as
+// Route would, without reading either again: the caller has both (a
+// visitor's first message). A chatflow that names neither users nor teams
+// routes to its inbox's members, read in the assigning transaction, so
+// the common case costs no query beyond that transaction's.
+func RouteNew(ctx context.Context, st *store.Store, conv *store.Conversation, cf *chatflow.Chatflow) error {
+	if conv.TeamID != nil || conv.InboxID != cf.InboxID {
+		return Route(ctx, st, conv.ID)
+	}
+	a := cf.Assignment
+	if !a.AutoAssign || conv.Status != store.StatusOpen || conv.AssigneeID != nil {
+		return nil
+	}
+	note := func(name string) string { return "Assigned to " + name }
+	var err error
+	if len(a.UserIDs) == 0 && len(a.TeamIDs) == 0 {
+		_, err = st.AutoAssignInbox(ctx, conv.AccountID, conv.ID, note)
+	} else {
+		var targets []int64
+		if targets, err = Targets(ctx, st, conv.AccountID, cf); err == nil {
+			_, err = st.AutoAssign(ctx, conv.AccountID, conv.ID, targets, note)
+		}
+	}
+	if errors.Is(err, store.ErrNotWaiting) || errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 // RouteWaiting places the account's waiting conversations, oldest first, and
 // returns how many it assigned. Call it when someone may have become
 // eligible: an agent's status, seat or capacity changed, a chat was closed,

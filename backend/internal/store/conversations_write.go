@@ -2,13 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/parleychat/parley/backend/internal/events"
 )
@@ -22,75 +19,20 @@ type NewConversation struct {
 	PageURL    string
 	Referrer   string
 	UserAgent  string
+	// AttachConsents attaches the visitor's consents given on the chatflow
+	// before the conversation began to it (as AttachConsents does), and
+	// Consent, when set, is recorded with it (as RecordConsent does: the
+	// consent a first message implies); both in the creating transaction,
+	// and only when the conversation is created. For a visitor without a
+	// contact: the contact's conversations take their consents after
+	// LinkConversationContact.
+	AttachConsents bool
+	Consent        *NewConsent
 }
 
 // MaxContextChars bounds the page URL, referrer and user agent kept with a
 // conversation; longer values are cut (they are context, not content).
 const MaxContextChars = 2048
-
-// CreateConversation starts a conversation with its ticket in one
-// transaction and notifies every backend on commit. A visitor has at most one
-// open conversation per chatflow: if one is already open (another tab got
-// there first) it is returned with created=false and nothing is written.
-func (s *Store) CreateConversation(ctx context.Context, nc NewConversation) (c *Conversation, created bool, err error) {
-	var chatflow any
-	if nc.ChatflowID != 0 {
-		chatflow = nc.ChatflowID
-	}
-	err = s.tx(ctx, func(tx *sqlx.Tx) error {
-		// Locking the visitor serialises concurrent first messages from several tabs.
-		var visitor struct {
-			AccountID    int64  `db:"account_id"`
-			ClaimedEmail string `db:"claimed_email"`
-		}
-		if err := tx.GetContext(ctx, &visitor, `SELECT account_id, claimed_email FROM visitors WHERE id = $1 FOR UPDATE`, nc.VisitorID); err != nil {
-			return notFound(err)
-		}
-		if visitor.AccountID != nc.AccountID {
-			return ErrNotFound
-		}
-		if chatflow != nil {
-			var open Conversation
-			err := tx.GetContext(ctx, &open, `SELECT `+conversationColumns+` FROM conversations WHERE visitor_id = $1 AND chatflow_id = $2 AND status = 'open'
-				ORDER BY id DESC LIMIT 1`, nc.VisitorID, nc.ChatflowID)
-			if err == nil {
-				c = &open
-				return nil
-			}
-			if err := notFound(err); !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		}
-		var out Conversation
-		// An address the visitor claimed before belongs to the new conversation too (ClaimEmail).
-		err := tx.GetContext(ctx, &out, `INSERT INTO conversations (account_id, public_id, chatflow_id, inbox_id, visitor_id, page_url, referrer, user_agent, claimed_email)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+conversationColumns,
-			nc.AccountID, NewPublicID("conv"), chatflow, nc.InboxID, nc.VisitorID,
-			cleanText(nc.PageURL, MaxContextChars), cleanText(nc.Referrer, MaxContextChars), cleanText(nc.UserAgent, MaxContextChars),
-			visitor.ClaimedEmail)
-		if err != nil {
-			return err
-		}
-		// The ticket takes the chatflow's ticket properties; what the chatflow
-		// leaves empty (or a conversation without a chatflow) gets the defaults.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (account_id, conversation_id, pipeline, status, priority, category, properties)
-			SELECT $1, $2,
-				COALESCE(NULLIF(t->>'pipeline', ''), $4), COALESCE(NULLIF(t->>'status', ''), $5),
-				COALESCE(NULLIF(t->>'priority', ''), $6), COALESCE(t->>'category', ''),
-				CASE WHEN jsonb_typeof(t->'properties') = 'object' THEN t->'properties' ELSE '{}' END
-			FROM (SELECT (SELECT settings->'tickets' FROM chatflows WHERE id = $3 AND account_id = $1) AS t) s`,
-			nc.AccountID, out.ID, chatflow, TicketPipelineSupport, TicketStatusNew, TicketPriorityMedium); err != nil {
-			return err
-		}
-		c, created = &out, true
-		announce(tx, events.Notice{Account: nc.AccountID, Conversation: out.ID, Kind: events.KindConversation})
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return c, created, nil
-}
 
 // OpenConversationOf returns the visitor's newest open conversation on the
 // chatflow, or ErrNotFound.

@@ -190,18 +190,26 @@ func TextHash(text string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// checkConsent refuses a consent of an unknown kind, decision or basis.
+func checkConsent(n NewConsent) error {
+	switch {
+	case n.Kind != ConsentCookie && n.Kind != ConsentDataProcessing && n.Kind != ConsentCommunication:
+		return fmt.Errorf("store: consent kind %q", n.Kind)
+	case n.Decision != ConsentGranted && n.Decision != ConsentRefused:
+		return fmt.Errorf("store: consent decision %q", n.Decision)
+	case n.Basis != "" && n.Basis != BasisExplicit && n.Basis != BasisLegitimateInterest:
+		return fmt.Errorf("store: consent basis %q", n.Basis)
+	}
+	return nil
+}
+
 // RecordConsent stores a consent decision. Every id must belong to the
 // account (else ErrNotFound) and a conversation must be the visitor's; the
 // contact defaults to the conversation's, else the visitor's, so erasing
 // the contact later finds the record.
 func (s *Store) RecordConsent(ctx context.Context, n NewConsent) (*Consent, error) {
-	switch {
-	case n.Kind != ConsentCookie && n.Kind != ConsentDataProcessing && n.Kind != ConsentCommunication:
-		return nil, fmt.Errorf("store: consent kind %q", n.Kind)
-	case n.Decision != ConsentGranted && n.Decision != ConsentRefused:
-		return nil, fmt.Errorf("store: consent decision %q", n.Decision)
-	case n.Basis != "" && n.Basis != BasisExplicit && n.Basis != BasisLegitimateInterest:
-		return nil, fmt.Errorf("store: consent basis %q", n.Basis)
+	if err := checkConsent(n); err != nil {
+		return nil, err
 	}
 	text := cleanText(n.Text, MaxConsentText)
 	var c Consent

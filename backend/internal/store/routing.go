@@ -112,57 +112,6 @@ func lockRouting(ctx context.Context, tx *sqlx.Tx, accountID int64) error {
 	return err
 }
 
-// AutoAssign gives open, unassigned conversation convID of account to the
-// eligible user among candidates with the fewest open chats, ties to the one
-// idle longest, in one transaction under the account's routing lock. It
-// returns the user, nil when nobody is eligible, or ErrNotWaiting when the
-// conversation is closed or already assigned. note(name) is the system
-// note written into the thread; nil writes none.
-func (s *Store) AutoAssign(ctx context.Context, accountID, convID int64, candidates []int64, note func(name string) string) (*MemberLoad, error) {
-	if len(candidates) == 0 {
-		return nil, nil
-	}
-	var picked *MemberLoad
-	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockRouting(ctx, tx, accountID); err != nil {
-			return err
-		}
-		var conv Conversation
-		if err := tx.GetContext(ctx, &conv, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 AND account_id = $2 FOR UPDATE`,
-			convID, accountID); err != nil {
-			return notFound(err)
-		}
-		if conv.Status != StatusOpen || conv.AssigneeID != nil {
-			return ErrNotWaiting
-		}
-		var m MemberLoad
-		// The lock makes this count current: every earlier assignment has committed.
-		// Only members of the conversation's inbox: anyone else could not
-		// open it (a chatflow's users or a team may reach beyond the inbox).
-		err := tx.GetContext(ctx, &m, `SELECT l.id, l.name, l.has_seat, l.status, l.max_open_chats, l.last_assigned_at, l.open_chats FROM (`+loadSelect+`) l
-			WHERE l.has_seat AND l.status = 'available' AND l.open_chats < l.max_open_chats
-			  AND EXISTS (SELECT 1 FROM inbox_members im WHERE im.inbox_id = $3 AND im.user_id = l.id)
-			ORDER BY l.open_chats, l.last_assigned_at NULLS FIRST, l.id LIMIT 1`, accountID, pq.Array(candidates), conv.InboxID)
-		if err != nil {
-			if errors.Is(notFound(err), ErrNotFound) {
-				return nil
-			}
-			return err
-		}
-		if err := setAssignee(ctx, tx, &conv, m.UserID, conv.TeamID); err != nil {
-			return err
-		}
-		if note != nil {
-			if err := appendSystemNote(ctx, tx, &conv, note(m.Name)); err != nil {
-				return err
-			}
-		}
-		picked = &m
-		return nil
-	})
-	return picked, err
-}
-
 // AssignToUser assigns conversation convID of account to userID (a manual
 // assignment: status and capacity do not stop it, a missing seat does) and
 // writes note into the thread. The conversation must be open.

@@ -36,11 +36,19 @@ type Store struct {
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt // see prepared
 
-	appends appender // group commit of AppendMessage (append.go)
+	appends appender                // group commit of AppendMessage (append.go)
+	creates groupCommit[*createReq] // group commit of CreateConversation (convbatch.go)
+	assigns groupCommit[*assignReq] // group commit of AutoAssign (routebatch.go)
 }
 
 // New returns a Store on db.
-func New(db *sqlx.DB) *Store { return &Store{db: db} }
+func New(db *sqlx.DB) *Store {
+	s := &Store{db: db}
+	// Assignments serialise on the account's routing lock: one batch at a
+	// time gathers whatever arrives meanwhile.
+	s.assigns.one = true
+	return s
+}
 
 // DB exposes the pool for callers that need a raw query (tests, health checks).
 func (s *Store) DB() *sqlx.DB { return s.db }
