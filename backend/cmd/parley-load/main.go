@@ -14,6 +14,8 @@
 //	                                  same run (-nats bin/nats-server: over NATS)
 //	parley-load [flags] open         new conversations per second for one account with routing on (N visitors
 //	                                  open one each at once; 10 agents, least loaded), one backend and two
+//	parley-load [flags] visitors     durable messages per second with 100 visitors and then 1,000, 10 agents
+//	                                  signed in with a list and a thread page open each, and the ratio
 //	parley-load [flags] all          throughput, idle and config in a row
 //
 // `make bench` runs each step. Every figure is printed with the target it
@@ -46,8 +48,9 @@ func main() {
 	mo := mailFlags(flag.CommandLine)
 	sc := scaleFlags(flag.CommandLine)
 	op := openFlags(flag.CommandLine)
+	vo := visitorsFlags(flag.CommandLine)
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|scale|open|all\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|scale|open|visitors|all\n")
 		flag.PrintDefaults()
 	}
 	pprofAddr := flag.String("pprof", "", "serve this process's net/http/pprof on this address (the servers take BACKEND_PPROF_ADDR and EDGE_PPROF_ADDR)")
@@ -75,6 +78,8 @@ func main() {
 		err = runScale(ctx, d, sc)
 	case "open":
 		err = runOpen(ctx, d, op)
+	case "visitors":
+		err = runVisitors(ctx, d, vo)
 	case "all":
 		for _, f := range []func() error{
 			func() error { return runThroughput(ctx, d, tp) },

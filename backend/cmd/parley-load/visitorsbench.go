@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
+	"github.com/parleychat/parley/widget"
+)
+
+type visitorsOpts struct {
+	counts  string
+	agents  int
+	window  int
+	measure time.Duration
+}
+
+func visitorsFlags(fs *flag.FlagSet) *visitorsOpts {
+	o := &visitorsOpts{}
+	fs.StringVar(&o.counts, "crowd", "100,1000", "visitors: the visitor counts measured in turn, the first one the baseline")
+	fs.IntVar(&o.agents, "crowd-agents", 10, "visitors: agents signed in with a list page and a thread page open each")
+	fs.IntVar(&o.window, "crowd-window", 8, "visitors: unacknowledged messages a visitor may have in flight")
+	fs.DurationVar(&o.measure, "crowd-measure", 10*time.Second, "visitors: how long each saturated rate is measured")
+	return o
+}
+
+// Target of the visitors step: the larger crowd keeps this share of the baseline's rate.
+const targetCrowdRatio = 0.9
+
+// runVisitors measures durable messages per second (messages acknowledged
+// to visitors after their commit) with 100 visitors and with 1,000, each
+// with the same 10 agents signed in through the sign-in form, every agent
+// with a conversation list page and a thread page open on their live
+// sockets, and routing giving the conversations out among them. The
+// ratio says whether a crowd, and the list pages watching it, costs more
+// per message than a few visitors.
+func runVisitors(ctx context.Context, d dirs, o *visitorsOpts) error {
+	began := time.Now()
+	fmt.Printf("== visitors: durable messages/s as the crowd grows, %d agents with a list and a thread page open each\n", o.agents)
+	sys, err := startSystem(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer sys.close()
+	fmt.Println("   database:", sys.describeDatabase(ctx))
+	var counts []int
+	for _, f := range strings.Split(o.counts, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("visitors: bad -crowd %q", o.counts)
+		}
+		counts = append(counts, n)
+	}
+	maxCount := 0
+	for _, n := range counts {
+		maxCount = max(maxCount, n)
+	}
+	agents, err := sys.benchAgents(ctx, o.agents, maxCount) // room for every conversation: all of them assigned
+	if err != nil {
+		return err
+	}
+	be, err := sys.startBackend(ctx)
+	if err != nil {
+		return err
+	}
+	edge, err := sys.startEdge(ctx, be.url, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")
+	if err != nil {
+		return err
+	}
+	pctx, pstop := context.WithCancel(ctx)
+	pages, err := openAgentPages(pctx, edge.url, agents)
+	if err != nil {
+		pstop()
+		return err
+	}
+	defer func() { pstop(); pages.wait() }()
+	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted), %d agents signed in through the form, each with a list and a thread page's live socket\n", len(agents))
+	rates := make([]float64, len(counts))
+	for i, n := range counts {
+		r, err := crowdRound(ctx, sys, edge, pages, o, n, fmt.Sprintf("c%d-", i))
+		if err != nil {
+			return err
+		}
+		rates[i] = r
+		if err := sys.closeOpen(ctx); err != nil {
+			return err
+		}
+	}
+	for i := 1; i < len(counts); i++ {
+		ratio := rates[i] / max(rates[0], 1)
+		fmt.Printf("   %d visitors against %d: %.0f / %.0f msg/s = %.2f; target ≥ %.1f: %s\n", counts[i], counts[0], rates[i], rates[0], ratio,
+			targetCrowdRatio, verdict(ratio >= targetCrowdRatio))
+	}
+	fmt.Printf("   (visitors step took %s)\n", since(began))
+	return nil
+}
+
+// agentPages are the agents' open pages: per agent a list page's socket
+// and a thread page's socket, read until ctx ends.
+type agentPages struct {
+	agents []*chatsim.Agent
+	frames atomic.Int64 // frames the pages received
+	wg     sync.WaitGroup
+}
+
+type pageSocket struct {
+	conn *websocket.Conn
+	// conversations the list page has shown, newest last
+	mu    sync.Mutex
+	items []int64
+}
+
+func openAgentPages(ctx context.Context, edgeURL string, agents []benchAgent) (*agentPages, error) {
+	p := &agentPages{}
+	for _, a := range agents {
+		ag, err := chatsim.SignIn(ctx, edgeURL, a.email, a.password)
+		if err != nil {
+			return nil, err
+		}
+		p.agents = append(p.agents, ag)
+		list, err := ag.DialLive(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := chatsim.WriteLive(ctx, list, "list", 0, 0); err != nil {
+			return nil, err
+		}
+		ls := &pageSocket{conn: list}
+		p.read(ctx, ls)
+		thread, err := ag.DialLive(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ts := &pageSocket{conn: thread}
+		p.read(ctx, ts)
+		// The thread page shows the newest conversation of the list once there is one.
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			var shown int64
+			for ctx.Err() == nil {
+				ls.mu.Lock()
+				var newest int64
+				if len(ls.items) > 0 {
+					newest = ls.items[len(ls.items)-1]
+				}
+				ls.mu.Unlock()
+				if newest != 0 && newest != shown {
+					// A new page load: a fresh socket on the newest conversation.
+					if c, err := ag.DialLive(ctx); err == nil {
+						if chatsim.WriteLive(ctx, c, "subscribe", newest, 0) == nil {
+							old := ts.conn
+							ts = &pageSocket{conn: c}
+							p.read(ctx, ts)
+							old.CloseNow()
+							shown = newest
+						}
+					}
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+			}
+		}()
+	}
+	return p, nil
+}
+
+// read counts a page socket's frames and remembers the conversations a list names.
+func (p *agentPages) read(ctx context.Context, s *pageSocket) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer s.conn.CloseNow()
+		for {
+			f, err := chatsim.ReadLive(ctx, s.conn)
+			if err != nil {
+				return
+			}
+			p.frames.Add(1)
+			s.mu.Lock()
+			for _, it := range f.Items {
+				s.items = append(s.items, it.ID)
+			}
+			if f.Item != nil {
+				s.items = append(s.items, f.Item.ID)
+			}
+			if len(s.items) > 1000 {
+				s.items = append(s.items[:0], s.items[len(s.items)-100:]...)
+			}
+			s.mu.Unlock()
+		}
+	}()
+}
+
+func (p *agentPages) wait() { p.wg.Wait() }
+
+// crowdRound runs n visitors: each opens its conversation, then every
+// visitor keeps window messages in flight while acknowledgements are
+// counted. It returns the acknowledged messages per second and checks by
+// id that every message sent was stored once.
+func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPages, o *visitorsOpts, n int, prefix string) (float64, error) {
+	vctx, vstop := context.WithCancel(ctx)
+	defer vstop()
+	var running sync.WaitGroup
+	defer running.Wait()
+	defer vstop()
+	vs := make([]*chatsim.Visitor, n)
+	acks := make([]chan struct{}, n)
+	var (
+		acked    atomic.Int64
+		ackedIDs sync.Map
+		sent     atomic.Int64
+		sentIDs  sync.Map
+	)
+	for i := range vs {
+		acks[i] = make(chan struct{}, 1)
+		vs[i] = chatsim.NewVisitor(chatsim.VisitorConfig{Edge: edge.url, Site: sys.demo.Site, Chatflow: sys.demo.ChatflowID,
+			IDPrefix: fmt.Sprintf("%s%05d", prefix, i), OnFrame: func(f widget.Frame) {
+				if f.Type == widget.FrameAck {
+					if _, dup := ackedIDs.LoadOrStore(f.ID, struct{}{}); !dup {
+						acked.Add(1)
+					}
+					select {
+					case acks[i] <- struct{}{}:
+					default:
+					}
+				}
+			}})
+		running.Add(1)
+		go func() { defer running.Done(); vs[i].Run(vctx) }()
+	}
+	send := func(v *chatsim.Visitor, text string) {
+		if id, err := v.Send(vctx, text); err == nil {
+			sentIDs.Store(id, struct{}{})
+			sent.Add(1)
+		}
+	}
+	for _, v := range vs {
+		send(v, "hello, I have a question")
+	}
+	if err := waitUntil(ctx, 120*time.Second, func() bool { return acked.Load() >= sent.Load() }); err != nil {
+		return 0, fmt.Errorf("visitors: warm-up with %d: %d of %d acknowledged: %w", n, acked.Load(), sent.Load(), err)
+	}
+	sctx, sstop := context.WithCancel(vctx)
+	var senders sync.WaitGroup
+	for i, v := range vs {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for k := 0; sctx.Err() == nil; k++ {
+				for v.Unsent() >= o.window {
+					select {
+					case <-acks[i]:
+					case <-sctx.Done():
+						return
+					}
+				}
+				send(v, "message "+strconv.Itoa(k)+" from a visitor in the crowd")
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second) // ramp up
+	a0, f0, c0, t0, load := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now(), loadavg()
+	time.Sleep(o.measure)
+	a1, f1, c1, t1 := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now()
+	sstop()
+	senders.Wait()
+	secs := t1.Sub(t0).Seconds()
+	rate := float64(a1-a0) / secs
+	if err := waitUntil(ctx, 120*time.Second, func() bool { return acked.Load() >= sent.Load() }); err != nil {
+		fmt.Printf("     drain: %d of %d acknowledged\n", acked.Load(), sent.Load())
+	}
+	// By id: every message sent acknowledged, and stored exactly once.
+	lost := 0
+	sentIDs.Range(func(k, _ any) bool {
+		if _, ok := ackedIDs.Load(k); !ok {
+			lost++
+		}
+		return true
+	})
+	var stored, distinct int64
+	if err := sys.db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT client_id) FROM messages WHERE client_id LIKE $1`,
+		prefix+"%").Scan(&stored, &distinct); err != nil {
+		return 0, err
+	}
+	per, sum := c1.perUnit(c0, float64(a1-a0))
+	fmt.Printf("   %d visitors × %d in flight: %.0f durable msg/s over %.1fs; sent %d, acknowledged %d, stored %d (%d distinct ids): lost %d, duplicated %d\n",
+		n, o.window, rate, secs, sent.Load(), acked.Load(), stored, distinct, lost, stored-distinct)
+	fmt.Printf("     agents' pages received %.0f frames/s; CPU per message: %s; load average %s\n",
+		float64(f1-f0)/secs, cpuLine(per, sum, "message"), load)
+	return rate, nil
+}
