@@ -16,6 +16,8 @@
 //	                                  open one each at once; 10 agents, least loaded), one backend and two
 //	parley-load [flags] visitors     durable messages per second with 100 visitors and then 1,000, 10 agents
 //	                                  signed in with a list and a thread page open each, and the ratio
+//	parley-load [flags] cpu          CPU µs per message per process (edge, backend, PostgreSQL) at a fixed
+//	                                  1,000 msg/s with p50/p99 visitor → agent, pgbench's INSERT rate beside
 //	parley-load [flags] all          throughput, idle and config in a row
 //
 // `make bench` runs each step. Every figure is printed with the target it
@@ -49,8 +51,9 @@ func main() {
 	sc := scaleFlags(flag.CommandLine)
 	op := openFlags(flag.CommandLine)
 	vo := visitorsFlags(flag.CommandLine)
+	co := cpuFlags(flag.CommandLine)
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|scale|open|visitors|all\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: parley-load [flags] throughput|idle|config|mail|scale|open|visitors|cpu|all\n")
 		flag.PrintDefaults()
 	}
 	pprofAddr := flag.String("pprof", "", "serve this process's net/http/pprof on this address (the servers take BACKEND_PPROF_ADDR and EDGE_PPROF_ADDR)")
@@ -80,6 +83,8 @@ func main() {
 		err = runOpen(ctx, d, op)
 	case "visitors":
 		err = runVisitors(ctx, d, vo)
+	case "cpu":
+		err = runCPU(ctx, d, co)
 	case "all":
 		for _, f := range []func() error{
 			func() error { return runThroughput(ctx, d, tp) },

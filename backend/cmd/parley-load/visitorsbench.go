@@ -270,6 +270,7 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 		}()
 	}
 	time.Sleep(2 * time.Second) // ramp up
+	sys.printStatements(ctx)    // resets: what it prints next is the measured phase's
 	a0, f0, c0, t0, load := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now(), loadavg()
 	time.Sleep(o.measure)
 	a1, f1, c1, t1 := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now()
@@ -298,5 +299,6 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 		n, o.window, rate, secs, sent.Load(), acked.Load(), stored, distinct, lost, stored-distinct)
 	fmt.Printf("     agents' pages received %.0f frames/s; CPU per message: %s; load average %s\n",
 		float64(f1-f0)/secs, cpuLine(per, sum, "message"), load)
+	sys.printStatements(ctx)
 	return rate, nil
 }
