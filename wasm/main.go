@@ -136,6 +136,10 @@ type app struct {
 	// resume is an email's reopen-link token taken from the address, for
 	// the next session's hello.
 	resume string
+	// The visit (countPage): pages viewed in it, its first referrer, and
+	// the address last counted.
+	pages                int
+	visitRef, countedURL string
 }
 
 // Identification outcomes of app.ident.
@@ -318,14 +322,39 @@ func currentVisit() widget.Visit {
 	nav := get(global, "navigator")
 	url := str(loc, "href")
 	email, token := identification()
+	countPage(url)
 	return widget.Visit{
-		URL:      url,
-		Query:    widget.ParseQuery(url),
-		Referrer: str(get(global, "document"), "referrer"),
-		Device:   widget.DeviceOf(num(global, "innerWidth"), num(nav, "maxTouchPoints") > 0),
-		Known:    email != "" && token != "" && a.ident != idNo,
-		Contact:  a.props,
+		URL:       url,
+		Query:     widget.ParseQuery(url),
+		Referrer:  a.visitRef,
+		PageViews: a.pages,
+		Device:    widget.DeviceOf(num(global, "innerWidth"), num(nav, "maxTouchPoints") > 0),
+		Known:     email != "" && token != "" && a.ident != idNo,
+		Contact:   a.props,
 	}
+}
+
+// countPage counts a page view of this tab's visit, once per address, for
+// the referrer and page-view rules: sessionStorage keeps the visit's count
+// and first referrer (no identifier; gone with the tab).
+func countPage(url string) {
+	if url == a.countedURL {
+		return
+	}
+	a.countedURL = url
+	a.pages, a.visitRef = 1, str(get(global, "document"), "referrer")
+	ss := get(global, "sessionStorage")
+	if ss.IsUndefined() || ss.IsNull() {
+		return
+	}
+	if v, err := ss.Call("getItem", "parley-visit"); err == nil && v.Type() == safejs.TypeString {
+		s, _ := v.String()
+		c, ref, _ := strings.Cut(s, " ")
+		if n, err := strconv.Atoi(c); err == nil {
+			a.pages, a.visitRef = n+1, ref
+		}
+	}
+	try(ss, "setItem", "parley-visit", strconv.Itoa(a.pages)+" "+a.visitRef)
 }
 
 // identification returns the email and token the page passed in

@@ -9,12 +9,13 @@ const (
 // Visit is what the widget knows about the page and visitor it runs for;
 // targeting rules are evaluated against it.
 type Visit struct {
-	URL      string              // the page's full URL
-	Query    map[string][]string // its query parameters (see ParseQuery)
-	Referrer string
-	Device   string            // desktop | tablet | mobile
-	Known    bool              // an identified contact
-	Contact  map[string]string // the contact's properties, when known
+	URL       string              // the page's full URL
+	Query     map[string][]string // its query parameters (see ParseQuery)
+	Referrer  string              // the visit's referrer: what brought the visitor to the site
+	PageViews int                 // pages viewed in this visit, this one included
+	Device    string              // desktop | tablet | mobile
+	Known     bool                // an identified contact
+	Contact   map[string]string   // the contact's properties, when known
 }
 
 // PickChatflow returns the chatflow the widget shows on visit v: among the

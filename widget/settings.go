@@ -82,6 +82,8 @@ const (
 	RuleDevice          = "device"           // desktop | tablet | mobile
 	RuleVisitor         = "visitor"          // known | unknown
 	RuleContactProperty = "contact_property" // property Name compared with Value
+	RuleReferrer        = "referrer"         // the page that brought the visitor to the site (this visit's first page's referrer)
+	RulePageViews       = "page_views"       // pages viewed in this visit, this one included
 )
 
 // Rule operators.
@@ -93,6 +95,9 @@ const (
 	OpStartsWith  = "starts_with"
 	OpEndsWith    = "ends_with"
 	OpWildcard    = "wildcard" // * matches any run of characters
+	// OpGreaterThan and OpLessThan compare numbers (page views).
+	OpGreaterThan = "greater_than"
+	OpLessThan    = "less_than"
 )
 
 // Rule is one targeting condition.

@@ -1,6 +1,9 @@
 package widget
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Device types targeting rules name.
 const (
@@ -85,6 +88,20 @@ func RuleMatches(r Rule, v Visit) bool {
 			return negative(r.Op)
 		}
 		return compare(r.Op, val, r.Value, false)
+	case RuleReferrer:
+		if v.Referrer == "" { // typed in, a bookmark, or a referrer the site withholds
+			return negative(r.Op)
+		}
+		return compare(r.Op, v.Referrer, r.Value, false)
+	case RulePageViews:
+		n, err := strconv.Atoi(r.Value)
+		switch {
+		case r.Op == OpGreaterThan:
+			return err == nil && v.PageViews > n
+		case r.Op == OpLessThan:
+			return err == nil && v.PageViews < n
+		}
+		return compare(r.Op, strconv.Itoa(v.PageViews), r.Value, false)
 	}
 	return false // an unknown kind never matches (and so never excludes)
 }

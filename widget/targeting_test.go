@@ -206,3 +206,39 @@ func TestRulesIgnoreCaseBeyondASCII(t *testing.T) {
 		t.Fatal("contact property comparison is case-sensitive for non-ASCII letters")
 	}
 }
+
+func TestReferrerAndPageViewRules(t *testing.T) {
+	v := visit("https://shop.example/pricing")
+	v.Referrer, v.PageViews = "https://www.Google.com/search?q=shoes", 3
+	none := visit("https://shop.example/")
+	none.PageViews = 1
+	cases := []struct {
+		rule      Rule
+		v         Visit
+		want      bool
+		described string
+	}{
+		{Rule{Kind: RuleReferrer, Op: OpContains, Value: "google.com"}, v, true, "contains, ignoring case"},
+		{Rule{Kind: RuleReferrer, Op: OpNotContains, Value: "google.com"}, v, false, "not contains"},
+		{Rule{Kind: RuleReferrer, Op: OpStartsWith, Value: "https://www.google"}, v, true, "starts with"},
+		{Rule{Kind: RuleReferrer, Op: OpEndsWith, Value: "shoes"}, v, true, "ends with"},
+		{Rule{Kind: RuleReferrer, Op: OpWildcard, Value: "https://*.google.*/*"}, v, true, "wildcard"},
+		{Rule{Kind: RuleReferrer, Op: OpIs, Value: "https://www.google.com/search?q=shoes"}, v, true, "is"},
+		{Rule{Kind: RuleReferrer, Op: OpIsNot, Value: "https://bing.com/"}, v, true, "is not"},
+		{Rule{Kind: RuleReferrer, Op: OpContains, Value: ""}, none, false, "no referrer: a positive rule fails"},
+		{Rule{Kind: RuleReferrer, Op: OpNotContains, Value: "google"}, none, true, "no referrer: a negative rule holds"},
+		{Rule{Kind: RulePageViews, Op: OpGreaterThan, Value: "2"}, v, true, "3 > 2"},
+		{Rule{Kind: RulePageViews, Op: OpGreaterThan, Value: "3"}, v, false, "3 > 3"},
+		{Rule{Kind: RulePageViews, Op: OpLessThan, Value: "2"}, none, true, "1 < 2"},
+		{Rule{Kind: RulePageViews, Op: OpLessThan, Value: "x"}, none, false, "not a number"},
+		{Rule{Kind: RulePageViews, Op: OpIs, Value: "3"}, v, true, "is 3"},
+		{Rule{Kind: RulePageViews, Op: OpIsNot, Value: "3"}, v, false, "is not 3"},
+		{Rule{Kind: RulePageViews, Op: OpStartsWith, Value: "1"}, none, true, "starts with"},
+		{Rule{Kind: RulePageViews, Op: OpWildcard, Value: "*"}, v, true, "wildcard"},
+	}
+	for _, c := range cases {
+		if got := RuleMatches(c.rule, c.v); got != c.want {
+			t.Errorf("%s: %+v = %v, want %v", c.described, c.rule, got, c.want)
+		}
+	}
+}

@@ -174,3 +174,42 @@ func TestMarketingContactIsMarked(t *testing.T) {
 	runT(t, agent, chromedp.Navigate(fmt.Sprintf("%s/inbox/conversations/%d", s.Edge, convID)))
 	waitJS(t, agent, "the side panel's marketing line", `(d => d && d.textContent.includes('Marketing contact'))(document.getElementById('panel-marketing'))`, 10*time.Second)
 }
+
+// The referrer and page-view rules show and hide the chat: a chatflow for
+// visitors who came from a search engine shows to one and not to a visitor
+// who typed the address; one for visitors on their second page onwards
+// shows from the second page of the visit.
+func TestReferrerAndPageViewRules(t *testing.T) {
+	s := StartSystem(t)
+	cfID, _ := demoIDs(t, s)
+	target := func(rule map[string]any) {
+		t.Helper()
+		before := publishedETag(t, s)
+		patchChatflow(t, s, cfID, map[string]any{"targeting": map[string]any{"groups": []any{map[string]any{"rules": []any{rule}}}}})
+		waitPublished(t, s, before)
+	}
+	shown := `window.Parley && Parley.status() === 'ready'`
+	hidden := `window.Parley && Parley.status() === 'hidden'`
+
+	target(map[string]any{"kind": "referrer", "op": "contains", "value": "search.test"})
+	fromSearch := Tab(t)
+	if err := chromedp.Do(fromSearch, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		return tg.Call(ctx, "Page.navigate", map[string]any{"url": s.Host() + "/demo/", "referrer": "http://www.search.test/results?q=shoes"}, nil)
+	})); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, fromSearch, "the chat for a visitor from the search engine", shown, 20*time.Second)
+	// The visit's referrer stays its first page's: the next page still qualifies.
+	runT(t, fromSearch, chromedp.Navigate(s.Host()+"/demo/?page=2"))
+	waitJS(t, fromSearch, "the chat on the visit's next page", shown, 20*time.Second)
+	typedIn := Tab(t)
+	runT(t, typedIn, chromedp.Navigate(s.Host()+"/demo/"))
+	waitJS(t, typedIn, "no chat for a visitor who typed the address", hidden, 20*time.Second)
+
+	target(map[string]any{"kind": "page_views", "op": "greater_than", "value": "1"})
+	v := Tab(t)
+	runT(t, v, chromedp.Navigate(s.Host()+"/demo/"))
+	waitJS(t, v, "no chat on the visit's first page", hidden, 20*time.Second)
+	runT(t, v, chromedp.Navigate(s.Host()+"/demo/?page=2"))
+	waitJS(t, v, "the chat on the second page", shown, 20*time.Second)
+}

@@ -286,12 +286,14 @@ var ruleOps = map[string][]string{
 	widget.RuleContactProperty: {widget.OpIs, widget.OpIsNot, widget.OpContains, widget.OpNotContains, widget.OpStartsWith, widget.OpEndsWith, widget.OpWildcard},
 	widget.RuleDevice:          {widget.OpIs, widget.OpIsNot},
 	widget.RuleVisitor:         {widget.OpIs},
+	widget.RuleReferrer:        {widget.OpIs, widget.OpIsNot, widget.OpContains, widget.OpNotContains, widget.OpStartsWith, widget.OpEndsWith, widget.OpWildcard},
+	widget.RulePageViews:       {widget.OpIs, widget.OpIsNot, widget.OpContains, widget.OpNotContains, widget.OpStartsWith, widget.OpEndsWith, widget.OpWildcard, widget.OpGreaterThan, widget.OpLessThan},
 }
 
 func validateRule(e *problem.Errors, f string, r widget.Rule) {
 	ops, ok := ruleOps[r.Kind]
 	if !ok {
-		e.Add(f+".kind", `must be one of: "url", "query_param", "device", "visitor", "contact_property"`)
+		e.Add(f+".kind", `must be one of: "url", "query_param", "device", "visitor", "contact_property", "referrer", "page_views"`)
 		return
 	}
 	if !slices.Contains(ops, r.Op) {
@@ -322,6 +324,11 @@ func validateRule(e *problem.Errors, f string, r widget.Rule) {
 	case widget.RuleVisitor:
 		if r.Value != "known" && r.Value != "unknown" {
 			e.Add(f+".value", `must be one of: "known", "unknown"`)
+		}
+	case widget.RulePageViews:
+		if n, err := strconv.Atoi(r.Value); (r.Op == widget.OpGreaterThan || r.Op == widget.OpLessThan || r.Op == widget.OpIs || r.Op == widget.OpIsNot) &&
+			(err != nil || n < 0 || n > 100000 || strconv.Itoa(n) != r.Value) {
+			e.Add(f+".value", "must be a whole number of pages, like 3")
 		}
 	}
 }

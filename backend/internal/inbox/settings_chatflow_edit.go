@@ -144,8 +144,10 @@ var (
 	capacityOpts = []option{{chatflow.CapacityWaitMessage, "Show a wait message"}, {chatflow.CapacityHideLauncher, "Hide the chat launcher"}, {chatflow.CapacityNothing, "Do nothing"}}
 	desktopOpts  = []option{{widget.DisplayPrompt, "Pop open the welcome message as a prompt"}, {widget.DisplayLauncherOnly, "Only show the chat launcher"}, {widget.DisplayOpenOnTrigger, "Show the welcome message and open the chat when a trigger fires"}}
 	mobileOpts   = []option{{widget.DisplayPrompt, "Pop open the welcome message as a prompt"}, {widget.DisplayLauncherOnly, "Only show the chat launcher"}}
-	ruleKindOpts = []option{{widget.RuleURL, "Website URL"}, {widget.RuleQueryParam, "Query parameter"}, {widget.RuleDevice, "Device (desktop, tablet, mobile)"}, {widget.RuleVisitor, "Visitor (known or unknown)"}, {widget.RuleContactProperty, "Contact property"}}
-	ruleOpOpts   = []option{{widget.OpIs, "is"}, {widget.OpIsNot, "is not"}, {widget.OpContains, "contains"}, {widget.OpNotContains, "does not contain"}, {widget.OpStartsWith, "starts with"}, {widget.OpEndsWith, "ends with"}, {widget.OpWildcard, "matches (* is anything)"}}
+	ruleKindOpts = []option{{widget.RuleURL, "Website URL"}, {widget.RuleQueryParam, "Query parameter"}, {widget.RuleDevice, "Device (desktop, tablet, mobile)"}, {widget.RuleVisitor, "Visitor (known or unknown)"}, {widget.RuleContactProperty, "Contact property"},
+		{widget.RuleReferrer, "Referrer (the page that brought the visitor)"}, {widget.RulePageViews, "Pages viewed in this visit"}}
+	ruleOpOpts = []option{{widget.OpIs, "is"}, {widget.OpIsNot, "is not"}, {widget.OpContains, "contains"}, {widget.OpNotContains, "does not contain"}, {widget.OpStartsWith, "starts with"}, {widget.OpEndsWith, "ends with"}, {widget.OpWildcard, "matches (* is anything)"},
+		{widget.OpGreaterThan, "is more than (pages viewed)"}, {widget.OpLessThan, "is fewer than (pages viewed)"}}
 	cookieWhen   = []option{{widget.ConsentBeforeChat, "Before the visitor starts a chat"}, {widget.ConsentExitIntent, "When the visitor is about to leave"}}
 	dataTypes    = []option{{widget.ConsentExplicit, "Ask for explicit consent"}, {widget.ConsentLegitimateInterest, "Legitimate interest (a notice)"}}
 	priorityOpts = []option{{"low", "Low"}, {"medium", "Medium"}, {"high", "High"}, {"urgent", "Urgent"}}

@@ -354,12 +354,12 @@ func (s *Store) ContactProperties(ctx context.Context, accountID, id int64) (map
 
 // ContactFilter selects contacts for a list; zero fields do not filter.
 type ContactFilter struct {
-	Email  string // exact, case-insensitive
+	Email string // exact, case-insensitive
 	// Marketing, when set, keeps only marketing contacts (true) or only
 	// the others (false).
 	Marketing *bool
-	Before int64  // paging: only ids below this
-	Limit  int
+	Before    int64 // paging: only ids below this
+	Limit     int
 }
 
 // ListContacts lists the account's contacts matching f, newest first.
