@@ -126,6 +126,7 @@ type Handler struct {
 	log    *slog.Logger
 	assets *assets
 	pages  map[string]*template.Template
+	rows   *rowFeed // the live sockets' shared row reads
 }
 
 // New returns a Handler on st. bus delivers change notices for the live
@@ -133,6 +134,7 @@ type Handler struct {
 func New(st *store.Store, bus *events.Bus, cfg Config) *Handler {
 	cfg = cfg.withDefaults()
 	h := &Handler{st: st, bus: bus, cfg: cfg, log: cfg.Logger}
+	h.rows = newRowFeed(st, cfg.Logger)
 	h.assets = loadAssets()
 	h.pages = parsePages(h.assets)
 	return h

@@ -68,8 +68,9 @@ const (
 	liveBatch        = 200             // messages read per query when catching up
 	liveTypingEvery  = 2 * time.Second // least time between two typing notices of one socket
 	liveCountsEvery  = 500 * time.Millisecond
-	// liveItemsEvery gathers a list socket's row updates: a busy
-	// conversation costs its row one read per interval, not one per message.
+	// liveItemsEvery gathers the account's row updates (rowFeed): a busy
+	// conversation costs its row one read per interval, not one per message,
+	// whatever the number of pages.
 	liveItemsEvery = 200 * time.Millisecond
 	// liveViewingEvery repeats "viewing" while a thread is followed: a
 	// page that vanishes without a word stops counting after a few misses.
@@ -263,6 +264,8 @@ func (h *Handler) live(c *gin.Context) {
 	if h.cfg.Mail != nil {
 		defer h.cfg.Mail.InboxOpened(u.ID)() // no email news while a page is open
 	}
+	rows := h.rows.join(u.AccountID)
+	defer h.rows.leave(u.AccountID, rows)
 	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub}
 	defer s.follow(0) // other agents' pages stop showing this one as viewing
 	if err := s.loadInboxes(ctx); err != nil {
@@ -286,12 +289,12 @@ func (h *Handler) live(c *gin.Context) {
 			}
 		case <-poll:
 			err = s.resync(ctx)
-		case <-s.itemsDue:
-			s.itemsDue = nil
-			err = s.sendPendingItems(ctx)
-		case <-s.countsDue:
-			s.countsDue = nil
-			err = s.sendCounts(ctx)
+		case b := <-rows.C:
+			if rows.missed.Swap(false) {
+				err = s.resync(ctx)
+			} else {
+				err = s.sendBatch(ctx, b)
+			}
 		case <-viewing.C:
 			s.announceViewing(ctx, false)
 		case <-ping.C:
@@ -333,10 +336,6 @@ type liveState struct {
 	view    string          // the list's view, inbox and search
 	inbox   int64
 	query   string
-
-	countsDue    <-chan time.Time // set while a counts frame is pending
-	itemsDue     <-chan time.Time // set while rows wait in pendingItems
-	pendingItems map[int64]bool   // conversations whose list rows changed
 
 	typingNoticed time.Time             // when this socket's last typing notice went out
 	visitorRead   int64                 // the visitor's read position last sent
@@ -521,20 +520,8 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 		}
 	}
 	if s.list || s.alerts {
-		if s.list && s.countsDue == nil {
-			s.countsDue = time.After(liveCountsEvery)
-		}
-		if s.query != "" && !s.alerts {
-			return nil // a search result is not kept live row by row
-		}
-		if s.pendingItems == nil {
-			s.pendingItems = map[int64]bool{}
-		}
-		s.pendingItems[n.Conversation] = true
-		if s.itemsDue == nil {
-			s.itemsDue = time.After(liveItemsEvery)
-		}
-		return nil
+		// Read with every other socket's changes of the account (rowFeed).
+		s.h.rows.touch(s.user.AccountID, n.Conversation)
 	}
 	return nil
 }
@@ -738,22 +725,16 @@ func (s *liveState) narrow() {
 	s.sub.Only(s.thread)
 }
 
-// sendPendingItems pushes the rows gathered since the last push.
-func (s *liveState) sendPendingItems(ctx context.Context) error {
-	ids := make([]int64, 0, len(s.pendingItems))
-	for id := range s.pendingItems {
-		ids = append(ids, id)
-	}
-	clear(s.pendingItems)
-	// One read for every row that changed in the last interval.
-	convs, err := s.h.st.ConversationSummaries(ctx, s.user.AccountID, ids)
-	if err != nil {
-		return err
-	}
-	for i := range convs {
-		if err := s.sendItem(ctx, &convs[i]); err != nil {
+// sendBatch pushes what the account's row feed read: the rows of this
+// page among the changed ones, and its view counts.
+func (s *liveState) sendBatch(ctx context.Context, b rowBatch) error {
+	for i := range b.rows {
+		if err := s.sendItem(ctx, &b.rows[i]); err != nil {
 			return err
 		}
+	}
+	if b.counts != nil && s.list {
+		return s.write(ctx, serverFrame{Type: liveCounts, Counts: viewCounts(b.counts, s.inboxes, s.user.ID)})
 	}
 	return nil
 }

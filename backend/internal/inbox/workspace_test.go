@@ -145,7 +145,9 @@ func TestOneSocketCarriesTheWholePage(t *testing.T) {
 	}
 	// Read by the page: the row's count falls to 0.
 	wsjson.Write(ctx, c, map[string]any{"type": "read", "conversation": open, "seq": 2})
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "conversation" && f.Item.ID == open && f.Item.UnreadCount == 0 }); f.Item.Alert != true {
+	if f := next(t, c, func(f liveFrame) bool {
+		return f.Type == "conversation" && f.Item.ID == open && f.Item.UnreadCount == 0
+	}); f.Item.Alert != true {
 		t.Fatalf("read row: %+v", f)
 	}
 
@@ -195,5 +197,71 @@ func TestAlertsOnlyPage(t *testing.T) {
 	e.st.Announce(context.Background(), events.Notice{Account: e.account, Conversation: conv, Kind: events.KindConversation})
 	if f := next(t, c, func(f liveFrame) bool { return f.Type == "alert" }); f.Item.Alert {
 		t.Fatalf("someone else's chat still alerts: %+v", f)
+	}
+}
+
+// TestPagesShareRowsAndCounts: three pages of an agent hear every changed
+// row once each and the same view counts the store computes for them.
+func TestPagesShareRowsAndCounts(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	a := e.signedIn(e.alice)
+	ctx := context.Background()
+	var socks []*websocket.Conn
+	for range 3 {
+		c, _, err := a.dial(t, e.srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.CloseNow()
+		wsjson.Write(ctx, c, map[string]any{"type": "list"})
+		next(t, c, func(f liveFrame) bool { return f.Type == "list" })
+		socks = append(socks, c)
+	}
+	var convs []int64
+	for i := range 5 {
+		id, _ := e.conversation(e.inboxA, fmt.Sprintf("V%d", i))
+		e.say(id, "hi")
+		convs = append(convs, id)
+	}
+	e.db.Exec(`UPDATE conversations SET assignee_id = $1 WHERE id = $2`, e.alice.ID, convs[0])
+	e.st.Announce(ctx, events.Notice{Account: e.account, Conversation: convs[0], Kind: events.KindConversation})
+	vc, err := e.st.ViewCounts(ctx, e.alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range socks {
+		seen := map[int64]bool{}
+		deadline, cancel := context.WithTimeout(ctx, 5*time.Second)
+		for len(seen) < len(convs) {
+			var f struct {
+				Type   string              `json:"type"`
+				Item   *struct{ ID int64 } `json:"item"`
+				Counts map[string]int      `json:"counts"`
+			}
+			if err := wsjson.Read(deadline, c, &f); err != nil {
+				t.Fatalf("rows seen %v: %v", seen, err)
+			}
+			if f.Type == "conversation" {
+				seen[f.Item.ID] = true
+			}
+		}
+		// The counts once everything settled: the store's own figures.
+		for {
+			var f struct {
+				Type   string         `json:"type"`
+				Counts map[string]int `json:"counts"`
+			}
+			if err := wsjson.Read(deadline, c, &f); err != nil {
+				t.Fatalf("no settled counts: %v", err)
+			}
+			if f.Type == "counts" && f.Counts["open"] == vc.Open && f.Counts["mine"] == vc.Mine && f.Counts["unassigned"] == vc.Unassigned &&
+				f.Counts[fmt.Sprintf("inbox-%d", e.inboxA)] == vc.ByInbox[e.inboxA] && f.Counts["closed"] == vc.Closed {
+				break
+			}
+		}
+		cancel()
+	}
+	if vc.Open != 5 || vc.Mine != 1 || vc.Unassigned != 4 {
+		t.Fatalf("store counts %+v", vc)
 	}
 }

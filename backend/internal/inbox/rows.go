@@ -1,0 +1,180 @@
+package inbox
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleychat/parley/backend/internal/store"
+)
+
+// rowFeed reads the rows of changed conversations once for every live
+// socket of an account in this process: sockets say what changed (touch),
+// and every liveItemsEvery one read of those rows, and at most every
+// liveCountsEvery one count of the account's conversations, go to all of
+// them. Ten agents' pages cost one read, not ten, and a page is sent the
+// rows that changed, never the list again.
+type rowFeed struct {
+	st  *store.Store
+	log *slog.Logger
+
+	mu       sync.Mutex
+	accounts map[int64]*accountFeed
+}
+
+type accountFeed struct {
+	subs       map[*rowSub]struct{}
+	pending    map[int64]struct{}
+	scheduled  bool      // a read of pending is due
+	countsDue  bool      // the counts changed since they were last read
+	countsNext time.Time // when the counts may be read again
+}
+
+// rowBatch is what a socket receives: changed rows, and the account's
+// counts when they were read again.
+type rowBatch struct {
+	rows   []store.ConversationSummary
+	counts []store.ConversationCount
+}
+
+// rowSub is one socket's end of the feed.
+type rowSub struct {
+	C      chan rowBatch // when full, batches are dropped and missed is set
+	missed atomic.Bool   // the socket re-reads its list
+}
+
+func newRowFeed(st *store.Store, log *slog.Logger) *rowFeed {
+	return &rowFeed{st: st, log: log, accounts: map[int64]*accountFeed{}}
+}
+
+func (f *rowFeed) join(account int64) *rowSub {
+	s := &rowSub{C: make(chan rowBatch, 16)}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.accounts[account]
+	if a == nil {
+		a = &accountFeed{subs: map[*rowSub]struct{}{}, pending: map[int64]struct{}{}}
+		f.accounts[account] = a
+	}
+	a.subs[s] = struct{}{}
+	return s
+}
+
+func (f *rowFeed) leave(account int64, s *rowSub) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a := f.accounts[account]; a != nil {
+		delete(a.subs, s)
+		if len(a.subs) == 0 {
+			delete(f.accounts, account)
+		}
+	}
+}
+
+// touch says conversation id of account changed: its row is read with the
+// others of the next interval, and the counts after it.
+func (f *rowFeed) touch(account, id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.accounts[account]
+	if a == nil {
+		return
+	}
+	a.pending[id] = struct{}{}
+	a.countsDue = true
+	if !a.scheduled {
+		a.scheduled = true
+		time.AfterFunc(liveItemsEvery, func() { f.flush(account) })
+	}
+}
+
+// flush reads the pending rows (and the counts when due) and hands them to
+// every socket of the account.
+func (f *rowFeed) flush(account int64) {
+	f.mu.Lock()
+	a := f.accounts[account]
+	if a == nil {
+		f.mu.Unlock()
+		return
+	}
+	ids := make([]int64, 0, len(a.pending))
+	for id := range a.pending {
+		ids = append(ids, id)
+	}
+	clear(a.pending)
+	a.scheduled = false
+	readCounts := a.countsDue && !time.Now().Before(a.countsNext)
+	if readCounts {
+		a.countsDue, a.countsNext = false, time.Now().Add(liveCountsEvery)
+	} else if a.countsDue {
+		// Counted a moment ago: count again once the interval is over.
+		a.scheduled = true
+		time.AfterFunc(time.Until(a.countsNext), func() { f.flush(account) })
+	}
+	f.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b rowBatch
+	var err error
+	if len(ids) > 0 {
+		b.rows, err = f.st.ConversationSummaries(ctx, account, ids)
+	}
+	if err == nil && readCounts {
+		b.counts, err = f.st.ConversationCounts(ctx, account)
+	}
+	if err != nil {
+		f.log.Warn("inbox: live rows", "account", account, "err", err)
+		b = rowBatch{} // the sockets re-read for themselves
+	}
+	if len(b.rows) == 0 && b.counts == nil && err == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a = f.accounts[account]; a == nil {
+		return
+	}
+	for s := range a.subs {
+		if err != nil {
+			s.missed.Store(true)
+		}
+		select {
+		case s.C <- b:
+		default:
+			s.missed.Store(true)
+		}
+	}
+}
+
+// viewCounts are one agent's view counts out of the account's counts.
+func viewCounts(cs []store.ConversationCount, inboxes map[int64]bool, userID int64) map[string]int {
+	m := map[string]int{store.ViewUnassigned: 0, store.ViewMine: 0, store.ViewOpen: 0, store.ViewClosed: 0}
+	for id := range inboxes {
+		m["inbox-"+strconv.FormatInt(id, 10)] = 0
+	}
+	for _, c := range cs {
+		if !inboxes[c.InboxID] {
+			continue
+		}
+		if c.Status == store.StatusClosed {
+			m[store.ViewClosed] += c.N
+			continue
+		}
+		if c.Status != store.StatusOpen {
+			continue
+		}
+		m[store.ViewOpen] += c.N
+		m["inbox-"+strconv.FormatInt(c.InboxID, 10)] += c.N
+		switch c.AssigneeID {
+		case 0:
+			m[store.ViewUnassigned] += c.N
+		case userID:
+			m[store.ViewMine] += c.N
+		}
+	}
+	return m
+}
