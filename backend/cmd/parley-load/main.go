@@ -15,7 +15,7 @@
 //	parley-load [flags] open         new conversations per second for one account with routing on (N visitors
 //	                                  open one each at once; 10 agents, least loaded), one backend and two
 //	parley-load [flags] visitors     durable messages per second with 100 visitors and then 1,000, 10 agents
-//	                                  signed in with a list and a thread page open each, and the ratio
+//	                                  signed in with the inbox page (list and thread) open each, and the ratio
 //	parley-load [flags] cpu          CPU µs per message per process (edge, backend, PostgreSQL) at a fixed
 //	                                  1,000 msg/s with p50/p99 visitor → agent, pgbench's INSERT rate beside
 //	parley-load [flags] all          throughput, idle and config in a row

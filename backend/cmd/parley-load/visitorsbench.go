@@ -26,7 +26,7 @@ type visitorsOpts struct {
 func visitorsFlags(fs *flag.FlagSet) *visitorsOpts {
 	o := &visitorsOpts{}
 	fs.StringVar(&o.counts, "crowd", "100,1000", "visitors: the visitor counts measured in turn, the first one the baseline")
-	fs.IntVar(&o.agents, "crowd-agents", 10, "visitors: agents signed in with a list page and a thread page open each")
+	fs.IntVar(&o.agents, "crowd-agents", 10, "visitors: agents signed in with the inbox page (list and open thread) open each")
 	fs.IntVar(&o.window, "crowd-window", 8, "visitors: unacknowledged messages a visitor may have in flight")
 	fs.DurationVar(&o.measure, "crowd-measure", 10*time.Second, "visitors: how long each saturated rate is measured")
 	return o
@@ -38,13 +38,13 @@ const targetCrowdRatio = 0.9
 // runVisitors measures durable messages per second (messages acknowledged
 // to visitors after their commit) with 100 visitors and with 1,000, each
 // with the same 10 agents signed in through the sign-in form, every agent
-// with a conversation list page and a thread page open on their live
-// sockets, and routing giving the conversations out among them. The
+// with the inbox page open (its one live socket carries the list and the
+// open thread), and routing giving the conversations out among them. The
 // ratio says whether a crowd, and the list pages watching it, costs more
 // per message than a few visitors.
 func runVisitors(ctx context.Context, d dirs, o *visitorsOpts) error {
 	began := time.Now()
-	fmt.Printf("== visitors: durable messages/s as the crowd grows, %d agents with a list and a thread page open each\n", o.agents)
+	fmt.Printf("== visitors: durable messages/s as the crowd grows, %d agents with the inbox page open each (list and thread)\n", o.agents)
 	sys, err := startSystem(ctx, d)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func runVisitors(ctx context.Context, d dirs, o *visitorsOpts) error {
 		return err
 	}
 	defer func() { pstop(); pages.wait() }()
-	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted), %d agents signed in through the form, each with a list and a thread page's live socket\n", len(agents))
+	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted), %d agents signed in through the form, each with the inbox page open (its live socket: list and open thread)\n", len(agents))
 	rates := make([]float64, len(counts))
 	for i, n := range counts {
 		r, err := crowdRound(ctx, sys, edge, pages, o, n, fmt.Sprintf("c%d-", i))
@@ -103,8 +103,8 @@ func runVisitors(ctx context.Context, d dirs, o *visitorsOpts) error {
 	return nil
 }
 
-// agentPages are the agents' open pages: per agent a list page's socket
-// and a thread page's socket, read until ctx ends.
+// agentPages are the agents' open inbox pages, one live socket each
+// carrying the page's list and open thread, read until ctx ends.
 type agentPages struct {
 	agents []*chatsim.Agent
 	frames atomic.Int64 // frames the pages received
@@ -126,44 +126,34 @@ func openAgentPages(ctx context.Context, edgeURL string, agents []benchAgent) (*
 			return nil, err
 		}
 		p.agents = append(p.agents, ag)
-		list, err := ag.DialLive(ctx)
+		// The inbox page: one socket carries its alerts, its list and the open thread.
+		c, err := ag.DialLive(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if err := chatsim.WriteLive(ctx, list, "list", 0, 0); err != nil {
-			return nil, err
+		for _, typ := range []string{"alerts", "list"} {
+			if err := chatsim.WriteLive(ctx, c, typ, 0, 0); err != nil {
+				return nil, err
+			}
 		}
-		ls := &pageSocket{conn: list}
-		p.read(ctx, ls)
-		thread, err := ag.DialLive(ctx)
-		if err != nil {
-			return nil, err
-		}
-		ts := &pageSocket{conn: thread}
-		p.read(ctx, ts)
-		// The thread page shows the newest conversation of the list once there is one.
+		ps := &pageSocket{conn: c}
+		p.read(ctx, ps)
+		// The agent opens the newest conversation of the list once there is
+		// one, and switches to a newer one every few seconds (a subscribe on
+		// the same socket).
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
 			var shown int64
 			for ctx.Err() == nil {
-				ls.mu.Lock()
+				ps.mu.Lock()
 				var newest int64
-				if len(ls.items) > 0 {
-					newest = ls.items[len(ls.items)-1]
+				if len(ps.items) > 0 {
+					newest = ps.items[len(ps.items)-1]
 				}
-				ls.mu.Unlock()
-				if newest != 0 && newest != shown {
-					// A new page load: a fresh socket on the newest conversation.
-					if c, err := ag.DialLive(ctx); err == nil {
-						if chatsim.WriteLive(ctx, c, "subscribe", newest, 0) == nil {
-							old := ts.conn
-							ts = &pageSocket{conn: c}
-							p.read(ctx, ts)
-							old.CloseNow()
-							shown = newest
-						}
-					}
+				ps.mu.Unlock()
+				if newest != 0 && newest != shown && chatsim.WriteLive(ctx, c, "subscribe", newest, 0) == nil {
+					shown = newest
 				}
 				select {
 				case <-ctx.Done():
