@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/backend/internal/webhook"
@@ -23,45 +22,23 @@ import (
 // Events a webhook may ask for.
 var Events = []string{"conversation.created", "conversation.assigned", "conversation.closed", "message.created", "survey.answered"}
 
-// Config shapes the webhook job; zero values take the defaults.
+// Config shapes the webhook job; zero values take the defaults. Its queue's
+// RetryMin and RetryMax come from WEBHOOK_RETRY_MIN and WEBHOOK_RETRY_MAX.
 type Config struct {
-	// RetryMin and RetryMax (WEBHOOK_RETRY_MIN, default 5s;
-	// WEBHOOK_RETRY_MAX, default 10m) bound the backoff between attempts.
-	RetryMin, RetryMax time.Duration
+	webhook.Queue
 	// MaxFailures (WEBHOOK_MAX_FAILURES, default 20) consecutive failed
 	// deliveries switch a webhook off.
 	MaxFailures int
-	PollEvery   time.Duration // how often due deliveries are looked for (default 1s)
-	Batch       int           // deliveries claimed at once (default 20)
-	Timeout     time.Duration // one call's time limit (default 10s)
 }
 
-// Defaults.
-const (
-	DefaultRetryMin    = 5 * time.Second
-	DefaultRetryMax    = 10 * time.Minute
-	DefaultMaxFailures = 20
-)
+// DefaultMaxFailures is MaxFailures' default.
+const DefaultMaxFailures = 20
 
 // WithDefaults fills in zero values.
 func (c Config) WithDefaults() Config {
-	if c.RetryMin <= 0 {
-		c.RetryMin = DefaultRetryMin
-	}
-	if c.RetryMax < c.RetryMin {
-		c.RetryMax = max(DefaultRetryMax, c.RetryMin)
-	}
+	c.Queue = c.Queue.WithDefaults()
 	if c.MaxFailures <= 0 {
 		c.MaxFailures = DefaultMaxFailures
-	}
-	if c.PollEvery <= 0 {
-		c.PollEvery = time.Second
-	}
-	if c.Batch <= 0 {
-		c.Batch = 20
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = 10 * time.Second
 	}
 	return c
 }
@@ -83,16 +60,12 @@ func New(st *store.Store, cfg Config) *Service {
 // Start runs the job until the returned stop is called; stop waits for a
 // batch being sent.
 func (s *Service) Start() (stop func()) {
-	return webhook.Poll(s.cfg.PollEvery, s.cfg.Batch, s.DeliverOnce, func(err error) { s.log.Warn("hooks: queue", "err", err) })
+	return s.cfg.Run("hooks", s.DeliverOnce)
 }
 
 // DeliverOnce makes the deliveries that are due; it returns how many.
 func (s *Service) DeliverOnce(ctx context.Context) (int, error) {
-	return s.st.DeliverWebhooks(ctx, s.cfg.Batch, s.send, s.backoff, s.cfg.MaxFailures)
-}
-
-func (s *Service) backoff(attempts int) time.Duration {
-	return webhook.Backoff(s.cfg.RetryMin, s.cfg.RetryMax, attempts)
+	return s.st.DeliverWebhooks(ctx, s.cfg.Batch, s.send, s.cfg.Backoff, s.cfg.MaxFailures)
 }
 
 func (s *Service) send(calls []store.WebhookCall) []store.WebhookOutcome {

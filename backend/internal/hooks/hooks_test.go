@@ -182,7 +182,7 @@ func TestReceiverDownLosesNothing(t *testing.T) {
 	rcv.down.Store(true)
 
 	// Two backends deliver from the same queue.
-	cfg := hooks.Config{RetryMin: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond, MaxFailures: 1000, PollEvery: 20 * time.Millisecond}
+	cfg := hooks.Config{MaxFailures: 1000, Queue: webhook.Queue{RetryMin: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond, PollEvery: 20 * time.Millisecond}}
 	for range 2 {
 		t.Cleanup(hooks.New(e.st, cfg).Start())
 	}
@@ -221,6 +221,15 @@ func TestReceiverDownLosesNothing(t *testing.T) {
 	if len(twice) > 0 || len(n) != len(want) || len(rcv.bad) > 0 {
 		t.Errorf("received %v, twice %v, bad signatures %v", n, twice, rcv.bad)
 	}
+	// The log says so once the answers are written (just after the receiver had them).
+	waitFor(t, "every delivery logged as delivered", 10*time.Second, func() bool {
+		for _, d := range e.deliveries(hook) {
+			if d["status"] != "delivered" {
+				return false
+			}
+		}
+		return true
+	})
 	for _, d := range e.deliveries(hook) {
 		if d["status"] != "delivered" || d["attempts"].(float64) < 4 || d["last_http_status"].(float64) != 200 || d["done_at"] == nil {
 			t.Errorf("log: %v", d)
@@ -244,7 +253,7 @@ func TestSwitchedOffAfterConsecutiveFailures(t *testing.T) {
 	hook, secret := e.createWebhook(rcv.URL, `["conversation.created","message.created"]`)
 	rcv.secret.Store(secret)
 	rcv.down.Store(true)
-	t.Cleanup(hooks.New(e.st, hooks.Config{RetryMin: 30 * time.Millisecond, RetryMax: 60 * time.Millisecond, MaxFailures: 4, PollEvery: 20 * time.Millisecond}).Start())
+	t.Cleanup(hooks.New(e.st, hooks.Config{MaxFailures: 4, Queue: webhook.Queue{RetryMin: 30 * time.Millisecond, RetryMax: 60 * time.Millisecond, PollEvery: 20 * time.Millisecond}}).Start())
 	e.conversation("hello")
 	path := "/api/v1/webhooks/" + strconv.FormatInt(hook, 10)
 	waitFor(t, "the webhook switched off", 15*time.Second, func() bool {
@@ -268,6 +277,14 @@ func TestSwitchedOffAfterConsecutiveFailures(t *testing.T) {
 	waitFor(t, "the waiting deliveries", 15*time.Second, func() bool {
 		n, _ := rcv.events()
 		return n["conversation.created"] == 1 && n["message.created"] == 1
+	})
+	waitFor(t, "both logged as delivered", 10*time.Second, func() bool {
+		for _, d := range e.deliveries(hook) {
+			if d["status"] != "delivered" {
+				return false
+			}
+		}
+		return true
 	})
 	attempts := 0.0
 	for _, d := range e.deliveries(hook) {
@@ -320,7 +337,7 @@ func TestAssignedEvent(t *testing.T) {
 	if code, p := e.do("POST", "/api/v1/conversations/"+strconv.FormatInt(c, 10)+"/assign", `{"user_id":`+user+`}`); code != 200 {
 		t.Fatalf("assign: %d %v", code, p)
 	}
-	t.Cleanup(hooks.New(e.st, hooks.Config{PollEvery: 20 * time.Millisecond}).Start())
+	t.Cleanup(hooks.New(e.st, hooks.Config{Queue: webhook.Queue{PollEvery: 20 * time.Millisecond}}).Start())
 	waitFor(t, "conversation.assigned", 10*time.Second, func() bool {
 		n, _ := rcv.events()
 		return n["conversation.assigned"] == 1

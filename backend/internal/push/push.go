@@ -19,27 +19,21 @@ import (
 	"github.com/parleychat/parley/backend/internal/webhook"
 )
 
-// Config shapes the push job; zero values take the defaults.
+// Config shapes the push job; zero values take the defaults. Its queue's
+// RetryMin and RetryMax come from PUSH_RETRY_MIN and PUSH_RETRY_MAX.
 type Config struct {
+	webhook.Queue
 	// Settle (PUSH_DELAY, default 3s) is how long after a burst's first
 	// message the call waits: messages within it go in one call, and an
 	// app that connects meanwhile gets none.
 	Settle time.Duration
-	// RetryMin and RetryMax (PUSH_RETRY_MIN, default 5s; PUSH_RETRY_MAX,
-	// default 10m) bound the backoff between attempts; MaxAttempts
-	// (PUSH_MAX_ATTEMPTS, default 12) gives up.
-	RetryMin, RetryMax time.Duration
-	MaxAttempts        int
-	PollEvery          time.Duration // how often due calls are looked for (default 1s)
-	Batch              int           // calls claimed at once (default 20)
-	Timeout            time.Duration // one call's time limit (default 10s)
+	// MaxAttempts (PUSH_MAX_ATTEMPTS, default 12) gives up.
+	MaxAttempts int
 }
 
 // Defaults.
 const (
 	DefaultSettle      = 3 * time.Second
-	DefaultRetryMin    = 5 * time.Second
-	DefaultRetryMax    = 10 * time.Minute
 	DefaultMaxAttempts = 12
 )
 
@@ -48,24 +42,13 @@ func (c Config) WithDefaults() Config {
 	if c.Settle <= 0 {
 		c.Settle = DefaultSettle
 	}
-	if c.RetryMin <= 0 {
-		c.RetryMin = DefaultRetryMin
-	}
-	if c.RetryMax < c.RetryMin {
-		c.RetryMax = max(DefaultRetryMax, c.RetryMin)
-	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = min(c.Settle/3, time.Second) // a burst is called soon after it settles
 	}
-	if c.Batch <= 0 {
-		c.Batch = 20
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = 10 * time.Second
-	}
+	c.Queue = c.Queue.WithDefaults()
 	return c
 }
 
@@ -86,16 +69,12 @@ func New(st *store.Store, cfg Config) *Service {
 // Start runs the job until the returned stop is called; stop waits for a
 // batch being sent.
 func (s *Service) Start() (stop func()) {
-	return webhook.Poll(s.cfg.PollEvery, s.cfg.Batch, s.DeliverOnce, func(err error) { s.log.Warn("push: queue", "err", err) })
+	return s.cfg.Run("push", s.DeliverOnce)
 }
 
 // DeliverOnce makes the calls that are due; it returns how many it handled.
 func (s *Service) DeliverOnce(ctx context.Context) (int, error) {
-	return s.st.DeliverPushes(ctx, s.cfg.Batch, s.cfg.Settle, s.send, s.backoff, s.cfg.MaxAttempts)
-}
-
-func (s *Service) backoff(attempts int) time.Duration {
-	return webhook.Backoff(s.cfg.RetryMin, s.cfg.RetryMax, attempts)
+	return s.st.DeliverPushes(ctx, s.cfg.Batch, s.cfg.Settle, s.send, s.cfg.Backoff, s.cfg.MaxAttempts)
 }
 
 // Payload is the JSON body of a push call (README "Push notifications").

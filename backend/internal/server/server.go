@@ -28,6 +28,7 @@ import (
 	"github.com/parleychat/parley/backend/internal/proxies"
 	"github.com/parleychat/parley/backend/internal/push"
 	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/backend/internal/webhook"
 	"github.com/parleychat/parley/internal/link"
 	"github.com/parleychat/parley/internal/version"
 	"github.com/parleychat/parley/migrations"
@@ -107,10 +108,10 @@ func FromEnv() Config {
 	c.ImageMaxBytes = envInt("BRAND_IMAGE_MAX_BYTES")
 	c.Mail = mail.FromEnv()
 	c.MailIn = mailin.FromEnv()
-	c.Push = push.Config{Settle: envDuration("PUSH_DELAY"), RetryMin: envDuration("PUSH_RETRY_MIN"),
-		RetryMax: envDuration("PUSH_RETRY_MAX"), MaxAttempts: envInt("PUSH_MAX_ATTEMPTS")}.WithDefaults()
-	c.Webhooks = hooks.Config{RetryMin: envDuration("WEBHOOK_RETRY_MIN"), RetryMax: envDuration("WEBHOOK_RETRY_MAX"),
-		MaxFailures: envInt("WEBHOOK_MAX_FAILURES")}.WithDefaults()
+	c.Push = push.Config{Settle: envDuration("PUSH_DELAY"), MaxAttempts: envInt("PUSH_MAX_ATTEMPTS"),
+		Queue: webhook.Queue{RetryMin: envDuration("PUSH_RETRY_MIN"), RetryMax: envDuration("PUSH_RETRY_MAX")}}.WithDefaults()
+	c.Webhooks = hooks.Config{MaxFailures: envInt("WEBHOOK_MAX_FAILURES"),
+		Queue: webhook.Queue{RetryMin: envDuration("WEBHOOK_RETRY_MIN"), RetryMax: envDuration("WEBHOOK_RETRY_MAX")}}.WithDefaults()
 	c.HousekeepingEvery = housekeeping.DefaultEvery
 	if v := os.Getenv("BACKEND_HOUSEKEEPING_EVERY"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil && d >= 0 {

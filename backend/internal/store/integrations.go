@@ -145,6 +145,10 @@ func (s *Store) DeliverWebhooks(ctx context.Context, limit int, send func([]Webh
 				d.last_status, d.last_error, d.created_at, d.last_attempt_at, d.next_attempt_at, d.done_at, w.url, w.secret
 			FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.enabled
+				-- A failing receiver gets one call at a time, so it is switched
+				-- off after exactly the allowed number of failures.
+				AND (w.consecutive_failures = 0 OR d.id = (SELECT min(o.id) FROM webhook_deliveries o
+					WHERE o.webhook_id = d.webhook_id AND o.status = 'pending' AND o.next_attempt_at <= now()))
 			ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED`, limit); err != nil {
 			return err
 		}

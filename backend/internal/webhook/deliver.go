@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -91,4 +92,50 @@ func Poll(every time.Duration, batch int, once func(context.Context) (int, error
 		cancel()
 		wg.Wait()
 	}
+}
+
+// Queue shapes a job that makes due calls from a queue in the database;
+// zero values take the defaults.
+type Queue struct {
+	// RetryMin and RetryMax bound the backoff between attempts
+	// (defaults 5s and 10m).
+	RetryMin, RetryMax time.Duration
+	PollEvery          time.Duration // how often due calls are looked for (default 1s)
+	Batch              int           // calls claimed at once (default 20)
+	Timeout            time.Duration // one call's time limit (default 10s)
+}
+
+// Queue defaults.
+const (
+	DefaultRetryMin = 5 * time.Second
+	DefaultRetryMax = 10 * time.Minute
+)
+
+// WithDefaults fills in zero values.
+func (q Queue) WithDefaults() Queue {
+	if q.RetryMin <= 0 {
+		q.RetryMin = DefaultRetryMin
+	}
+	if q.RetryMax < q.RetryMin {
+		q.RetryMax = max(DefaultRetryMax, q.RetryMin)
+	}
+	if q.PollEvery <= 0 {
+		q.PollEvery = time.Second
+	}
+	if q.Batch <= 0 {
+		q.Batch = 20
+	}
+	if q.Timeout <= 0 {
+		q.Timeout = 10 * time.Second
+	}
+	return q
+}
+
+// Backoff is the wait before the attempt after the given number of failed ones.
+func (q Queue) Backoff(attempts int) time.Duration { return Backoff(q.RetryMin, q.RetryMax, attempts) }
+
+// Run polls once with the queue's period and batch until the returned
+// stop is called (see Poll); errors are logged under name.
+func (q Queue) Run(name string, once func(context.Context) (int, error)) (stop func()) {
+	return Poll(q.PollEvery, q.Batch, once, func(err error) { slog.Warn(name+": queue", "err", err) })
 }
