@@ -140,6 +140,8 @@ bench: deps-postgres deps-mailpit deps-nats build
 	$(GO) test -run='^$$' -bench=List10k -benchtime=20x ./backend/internal/inbox/
 	$(GO) test -run='^$$' -bench=Switch10k -benchtime=50x ./backend/internal/inbox/
 	$(GO) test -run='^$$' -bench=Console -benchtime=20x ./backend/internal/inbox/
+	@echo "reports page over 100,000 conversations: target under 500 ms/page (target-ms)"
+	$(GO) test -run='^$$' -bench=Reports100k -benchtime=10x ./backend/internal/inbox/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -mailpit $(BIN)/mailpit mail
 
 clean:

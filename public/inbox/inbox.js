@@ -156,10 +156,36 @@
     const typing = el("span", "row-typing", "typing…");
     typing.hidden = true;
     a.append(label, t, badge, pv, typing, el("span", "inbox", it.inbox + (it.assignee ? " · " + it.assignee : "")));
+    if (it.labels && it.labels.length) a.append(labelChips(it.labels));
     if (it.unread) li.dataset.unread = "1";
     if (thread && thread.id === it.id) a.setAttribute("aria-current", "true");
     li.append(a);
     return li;
+  }
+
+  // The row's labels as the server draws them (templates/_labels.html):
+  // the colour is an SVG attribute, never an inline style.
+  function labelChips(labels) {
+    const box = el("span", "chips row-labels");
+    for (const l of labels) {
+      const chip = el("span", "chip");
+      chip.dataset.label = String(l.id);
+      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+      svg.setAttribute("class", "label-dot");
+      svg.setAttribute("width", "10");
+      svg.setAttribute("height", "10");
+      svg.setAttribute("viewBox", "0 0 10 10");
+      svg.setAttribute("aria-hidden", "true");
+      const dot = document.createElementNS("http://www.w3.org/2000/svg", "circle");
+      dot.setAttribute("cx", "5");
+      dot.setAttribute("cy", "5");
+      dot.setAttribute("r", "5");
+      if (/^#[0-9a-f]{6}$/.test(l.color)) dot.setAttribute("fill", l.color);
+      svg.append(dot);
+      chip.append(svg, el("span", "chip-name", l.name));
+      box.append(chip);
+    }
+    return box;
   }
 
   function upsert(it) {
@@ -650,7 +676,7 @@
       ws = sock;
       setStatus("live");
       send({ type: "alerts" });
-      if (list) send({ type: "list", view: list.dataset.view || "open", inbox: Number(list.dataset.inbox) || 0, q: list.dataset.q || "" });
+      if (list) send({ type: "list", view: list.dataset.view || "open", inbox: Number(list.dataset.inbox) || 0, q: list.dataset.q || "", label: Number(list.dataset.label) || 0 });
       // Resume from the last message shown: the server sends what was missed.
       if (thread && thread.live) {
         send({ type: "subscribe", conversation: thread.id, last_seq: thread.lastSeq });

@@ -295,8 +295,10 @@ type sidePanel struct {
 	Teams      []store.Team
 	// Online: the visitor has the widget open on a page now (or had a
 	// moment ago: a page change closes one socket and opens the next).
-	Online  bool
-	avatars map[int64]string // agents' pictures by user id, for their messages
+	Online     bool
+	avatars    map[int64]string // agents' pictures by user id, for their messages
+	Labels     []store.Label    // on the conversation (labels.go)
+	MoreLabels []store.Label    // the account's others, to add
 }
 
 type kv struct{ Key, Value string }
@@ -365,6 +367,9 @@ func (h *Handler) panel(c *gin.Context, conv *store.ConversationSummary) (*sideP
 		return nil, err
 	}
 	if p.Teams, err = h.st.Teams(c, u.AccountID); err != nil {
+		return nil, err
+	}
+	if err := h.panelLabels(c, p); err != nil {
 		return nil, err
 	}
 	return p, nil

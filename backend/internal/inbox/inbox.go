@@ -186,6 +186,8 @@ func (h *Handler) Register(r *gin.Engine) {
 	authed.POST("/chatflows/:id/enabled", RequireChatflowEditor, h.requireCSRF, h.setChatflowEnabled)
 	authed.GET("/chatflows/:id/preview/*part", RequireChatflowEditor, h.preview)
 	h.registerSettings(authed)
+	h.registerLabels(authed)  // labels.go
+	h.registerReports(authed) // reports.go
 }
 
 // securityHeaders keeps the pages out of frames and caches and lets them

@@ -86,6 +86,7 @@ type clientFrame struct {
 	View         string `json:"view,omitempty"`  // list
 	Inbox        int64  `json:"inbox,omitempty"` // list, view "inbox"
 	Query        string `json:"q,omitempty"`     // list: a search
+	Label        int64  `json:"label,omitempty"` // list: only conversations with this label
 
 	bad string // set instead when the frame was refused: why
 }
@@ -174,6 +175,8 @@ type listItem struct {
 	// Alert: the chat concerns the page's agent, open and theirs or
 	// nobody's yet; its page rings when UnreadCount grows.
 	Alert bool `json:"alert"`
+	// Labels are the conversation's labels (labels.go); omitted without any.
+	Labels []itemLabel `json:"labels,omitempty"`
 }
 
 func item(c store.ConversationSummary, userID int64) listItem {
@@ -187,6 +190,9 @@ func item(c store.ConversationSummary, userID int64) listItem {
 	}
 	if c.AssigneeID != nil {
 		it.AssigneeID = *c.AssigneeID
+	}
+	for _, l := range c.Labels {
+		it.Labels = append(it.Labels, itemLabel{ID: l.ID, Name: l.Name, Color: l.Color})
 	}
 	return it
 }
@@ -336,6 +342,7 @@ type liveState struct {
 	view    string          // the list's view, inbox and search
 	inbox   int64
 	query   string
+	label   int64 // the list's label filter
 
 	typingNoticed time.Time             // when this socket's last typing notice went out
 	visitorRead   int64                 // the visitor's read position last sent
@@ -448,7 +455,7 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 		if err := s.recheck(ctx); err != nil {
 			return err
 		}
-		s.list, s.view, s.inbox, s.query = true, f.View, f.Inbox, strings.TrimSpace(f.Query)
+		s.list, s.view, s.inbox, s.query, s.label = true, f.View, f.Inbox, strings.TrimSpace(f.Query), f.Label
 		if err := s.sendList(ctx); err != nil {
 			return err
 		}
@@ -610,7 +617,10 @@ func (s *liveState) sendList(ctx context.Context) error {
 	if view == store.ViewInbox && !s.inboxes[inbox] {
 		return s.write(ctx, serverFrame{Type: liveError, Message: "You are not a member of that inbox."})
 	}
-	cs, err := s.h.st.ConversationList(ctx, store.ListFilter{UserID: s.user.ID, View: view, InboxID: inbox, Query: s.query, Limit: s.h.cfg.ListLimit})
+	cs, err := s.h.st.ConversationList(ctx, store.ListFilter{UserID: s.user.ID, View: view, InboxID: inbox, Query: s.query, LabelID: s.label, Limit: s.h.cfg.ListLimit})
+	if err == nil {
+		err = fillLabels(ctx, s.h.st, s.user.AccountID, cs)
+	}
 	if err != nil {
 		return err
 	}
@@ -745,7 +755,7 @@ func (s *liveState) sendItem(ctx context.Context, conv *store.ConversationSummar
 		return nil
 	}
 	it := item(*conv, s.user.ID)
-	if s.list && s.query == "" {
+	if s.list && s.query == "" && s.label == 0 {
 		if inView(conv, s.view, s.inbox, s.user.ID) {
 			s.know(conv.ID, conv.InboxID)
 			return s.write(ctx, serverFrame{Type: liveConversation, Item: &it})

@@ -123,6 +123,9 @@ func (f *rowFeed) flush(account int64) {
 	if len(ids) > 0 {
 		b.rows, err = f.st.ConversationSummaries(ctx, account, ids)
 	}
+	if err == nil {
+		err = fillLabels(ctx, f.st, account, b.rows)
+	}
 	if err == nil && readCounts {
 		b.counts, err = f.st.ConversationCounts(ctx, account)
 	}

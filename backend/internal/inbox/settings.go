@@ -34,6 +34,7 @@ var settingsSections = []settingsSection{
 	{"bots", "Bots", "/inbox/settings/bots", false},
 	{"subscription-types", "Subscription types", "/inbox/settings/subscription-types", false},
 	{"images", "Brand images", "/inbox/settings/images", false},
+	{"labels", "Labels", "/inbox/settings/labels", false},
 	{"account", "Account", "/inbox/settings/account", true},
 	{"users", "Users", "/inbox/settings/users", true},
 	{"teams", "Teams", "/inbox/settings/teams", true},
@@ -51,6 +52,7 @@ func (h *Handler) registerSettings(g *gin.RouterGroup) {
 	h.chatflowSettings(ed) // settings_chatflows.go
 	h.contentSettings(ed)  // settings_content.go: knowledge bases, surveys, bots, subscription types
 	h.imageSettings(ed)    // settings_images.go: brand images
+	h.labelSettings(ed)    // labels.go
 	h.accountSettings(ad)  // settings_account.go: account, users, teams, inboxes, API keys
 	h.installSettings(ad)  // settings_install.go
 }

@@ -26,7 +26,7 @@ var (
 	editorPaths = []string{"/inbox/settings/knowledge-bases", "/inbox/settings/knowledge-bases/1", "/inbox/settings/knowledge-bases/1/articles/new",
 		"/inbox/settings/kb-categories/1", "/inbox/settings/kb-articles/1", "/inbox/settings/surveys", "/inbox/settings/surveys/1",
 		"/inbox/settings/bots", "/inbox/settings/bots/new", "/inbox/settings/bots/1", "/inbox/settings/subscription-types",
-		"/inbox/settings/subscription-types/1", "/inbox/settings/images"}
+		"/inbox/settings/subscription-types/1", "/inbox/settings/images", "/inbox/settings/labels", "/inbox/settings/labels/1", "/inbox/settings/labels/1/delete"}
 	adminPaths = []string{"/inbox/settings/account", "/inbox/settings/users", "/inbox/settings/users/1", "/inbox/settings/users/1/delete",
 		"/inbox/settings/teams", "/inbox/settings/teams/1", "/inbox/settings/inboxes", "/inbox/settings/inboxes/1",
 		"/inbox/settings/inboxes/1/delete", "/inbox/settings/api-keys", "/inbox/settings/api-keys/1/revoke", "/inbox/settings/install"}

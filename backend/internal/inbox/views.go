@@ -21,9 +21,13 @@ type listQuery struct {
 	InboxID int64
 	Query   string
 	Before  store.ListCursor
+	// LabelID filters by a label of the account (labels.go checks it);
+	// LabelName is its name for the heading.
+	LabelID   int64
+	LabelName string
 }
 
-// parseListQuery reads ?view=&inbox=&q=&before= ; anything unknown falls
+// parseListQuery reads ?view=&inbox=&q=&label=&before= ; anything unknown falls
 // back to all open conversations.
 func parseListQuery(c *gin.Context) listQuery {
 	q := listQuery{View: c.Query("view"), Query: strings.TrimSpace(c.Query("q"))}
@@ -41,6 +45,12 @@ func parseListQuery(c *gin.Context) listQuery {
 		q.Query = string(r[:MaxQueryRunes])
 	}
 	q.Before = parseCursor(c.Query("before"))
+	if v := c.Query("label"); v != "" {
+		// Not a label id: refused as an unknown label (labelFilter).
+		if q.LabelID, _ = strconv.ParseInt(v, 10, 64); q.LabelID <= 0 {
+			q.LabelID = -1
+		}
+	}
 	return q
 }
 
@@ -71,6 +81,9 @@ func (q listQuery) href(view string, inbox int64, before string) string {
 	if q.Query != "" {
 		v.Set("q", q.Query)
 	}
+	if q.LabelID > 0 {
+		v.Set("label", strconv.FormatInt(q.LabelID, 10))
+	}
 	if before != "" {
 		v.Set("before", before)
 	}
@@ -95,8 +108,9 @@ type listData struct {
 	Query         listQuery
 	Tabs          []viewTab
 	Conversations []store.ConversationSummary
-	Older         string // href of the next page; "" when this is the last
-	Closed        bool   // the closed view: rows are not removed when closed
+	Older         string        // href of the next page; "" when this is the last
+	Closed        bool          // the closed view: rows are not removed when closed
+	LabelOptions  []store.Label // the label filter's choices
 }
 
 // workspaceData is the agent's one page: the list of a view beside the
@@ -112,6 +126,10 @@ func (h *Handler) list(c *gin.Context) {
 	d, status, err := h.listing(c, parseListQuery(c))
 	if err != nil {
 		h.fail(c, "list", err)
+		return
+	}
+	if d == nil && status == http.StatusNotFound {
+		h.deny(c, status, noSuchLabel)
 		return
 	}
 	if d == nil {
@@ -134,6 +152,9 @@ func (h *Handler) list(c *gin.Context) {
 // status is a refusal (an inbox the agent is not a member of).
 func (h *Handler) listing(c *gin.Context, q listQuery) (*listData, int, error) {
 	u := user(c)
+	if ok, err := h.labelFilter(c, &q); err != nil || !ok {
+		return nil, http.StatusNotFound, err
+	}
 	if q.View == store.ViewInbox {
 		ok, err := h.st.IsInboxMember(c, u.ID, q.InboxID)
 		if err != nil {
@@ -144,7 +165,7 @@ func (h *Handler) listing(c *gin.Context, q listQuery) (*listData, int, error) {
 		}
 	}
 	cs, err := h.st.ConversationList(c, store.ListFilter{UserID: u.ID, View: q.View, InboxID: q.InboxID,
-		Query: q.Query, Before: q.Before, Limit: h.cfg.ListLimit + 1})
+		Query: q.Query, LabelID: q.LabelID, Before: q.Before, Limit: h.cfg.ListLimit + 1})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -156,6 +177,9 @@ func (h *Handler) listing(c *gin.Context, q listQuery) (*listData, int, error) {
 	if len(cs) > h.cfg.ListLimit {
 		d.Conversations = cs[:h.cfg.ListLimit]
 		d.Older = q.href(q.View, q.InboxID, formatCursor(d.Conversations[len(d.Conversations)-1]))
+	}
+	if err := h.listLabels(c, d); err != nil {
+		return nil, 0, err
 	}
 	return d, http.StatusOK, nil
 }
@@ -193,6 +217,9 @@ func (h *Handler) tabs(c *gin.Context, userID int64, q listQuery) ([]viewTab, st
 	}
 	if q.Query != "" {
 		heading += ": “" + q.Query + "”"
+	}
+	if q.LabelName != "" {
+		heading += " · label “" + q.LabelName + "”"
 	}
 	return tabs, heading, nil
 }

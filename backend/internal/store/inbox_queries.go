@@ -26,12 +26,13 @@ type ConversationSummary struct {
 	VisitorLabel string `db:"visitor_label"`
 	// ClaimedEmail is the address the visitor typed into the chat: shown
 	// marked unverified, never as who the visitor is.
-	ClaimedEmail string `db:"claimed_email"`
-	LastBody     string `db:"last_body"`     // the latest message or note, whole; "" when none
-	LastAuthor   string `db:"last_author"`   // its author type
-	LastInternal bool   `db:"last_internal"` // whether it is an agents' note
-	AssigneeID   *int64 `db:"assignee_id"`
-	AgentReadSeq int64  `db:"agent_read_seq"` // how far the team has read
+	ClaimedEmail string  `db:"claimed_email"`
+	LastBody     string  `db:"last_body"`     // the latest message or note, whole; "" when none
+	LastAuthor   string  `db:"last_author"`   // its author type
+	LastInternal bool    `db:"last_internal"` // whether it is an agents' note
+	AssigneeID   *int64  `db:"assignee_id"`
+	AgentReadSeq int64   `db:"agent_read_seq"` // how far the team has read
+	Labels       []Label `db:"-"`              // filled by the inbox's list (LabelsOfConversations)
 	// UnreadVisitor counts the visitor's messages after AgentReadSeq.
 	UnreadVisitor int `db:"unread_visitor"`
 }

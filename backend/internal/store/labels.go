@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/parleychat/parley/backend/internal/events"
 )
 
 // Label is a name with a colour that an account puts on conversations.
@@ -92,6 +94,7 @@ func (s *Store) LabelsOfConversations(ctx context.Context, accountID int64, ids 
 
 // AddConversationLabel puts label labelID on conversation convID, both of
 // account (ErrNotFound otherwise); a label already there stays as it is.
+// Open lists hear of it as a change of the conversation.
 func (s *Store) AddConversationLabel(ctx context.Context, accountID, convID, labelID int64) error {
 	res, err := s.db.ExecContext(ctx, `INSERT INTO conversation_labels (conversation_id, label_id)
 		SELECT c.id, l.id FROM conversations c, labels l
@@ -101,6 +104,7 @@ func (s *Store) AddConversationLabel(ctx context.Context, accountID, convID, lab
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
+		s.notify(ctx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
 		return nil
 	}
 	// Nothing inserted: already there, or an id of no such conversation or label.
@@ -118,5 +122,9 @@ func (s *Store) AddConversationLabel(ctx context.Context, accountID, convID, lab
 func (s *Store) RemoveConversationLabel(ctx context.Context, accountID, convID, labelID int64) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM conversation_labels cl USING labels l
 		WHERE cl.conversation_id = $2 AND cl.label_id = $3 AND l.id = cl.label_id AND l.account_id = $1`, accountID, convID, labelID)
-	return rowsOrNotFound(res, err)
+	if err := rowsOrNotFound(res, err); err != nil {
+		return err
+	}
+	s.notify(ctx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+	return nil
 }

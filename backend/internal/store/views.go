@@ -25,6 +25,8 @@ type ListFilter struct {
 	// Query searches visitor and contact names, emails (claimed ones too) and message text
 	// (PostgreSQL full text, 'simple' configuration); "" lists everything.
 	Query string
+	// LabelID, when set, lists only conversations with that label.
+	LabelID int64
 	// Before pages: only conversations older than this position.
 	Before ListCursor
 	Limit  int
@@ -69,6 +71,9 @@ func (s *Store) ConversationList(ctx context.Context, f ListFilter) ([]Conversat
 			OR to_tsvector('simple', v.name) @@ `+tq+` OR c.claimed_email ILIKE `+like+`
 			OR EXISTS (SELECT 1 FROM contacts x WHERE x.id = COALESCE(c.contact_id, v.contact_id)
 				AND (to_tsvector('simple', x.name || ' ' || x.email) @@ `+tq+` OR x.email ILIKE `+like+`)))`)
+	}
+	if f.LabelID > 0 {
+		where = append(where, "c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = "+arg(f.LabelID)+")")
 	}
 	if !f.Before.IsZero() {
 		where = append(where, "(c.last_message_at, c.id) < ("+arg(f.Before.At)+", "+arg(f.Before.ID)+")")
