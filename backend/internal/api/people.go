@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -141,7 +142,10 @@ type userInput struct {
 	Status       string `json:"status"`
 	MaxOpenChats int    `json:"max_open_chats"`
 	AvatarURL    string `json:"avatar_url"`
-	Password     string `json:"password"` // write-only; empty keeps the current one
+	// AvatarImageID names an uploaded image (POST /api/v1/images) shown as
+	// the user's avatar, before avatar_url; "" for none.
+	AvatarImageID string `json:"avatar_image_id"`
+	Password      string `json:"password"` // write-only; empty keeps the current one
 }
 
 // Limits on users.
@@ -196,7 +200,7 @@ func (a *API) patchUser(c *gin.Context) {
 		return
 	}
 	in := userInput{Email: u.Email, Name: u.Name, Role: u.Role, HasSeat: u.HasSeat, Status: u.Status,
-		MaxOpenChats: u.MaxOpenChats, AvatarURL: u.AvatarURL}
+		MaxOpenChats: u.MaxOpenChats, AvatarURL: u.AvatarURL, AvatarImageID: u.AvatarImageID}
 	before := *u
 	if !a.decodeUser(c, &in, u) {
 		return
@@ -225,7 +229,7 @@ func (a *API) decodeUser(c *gin.Context, in *userInput, u *store.User) bool {
 	if !ok {
 		return false
 	}
-	if err := chatflow.DecodeStrict(b, in, "id", "created_at", "last_assigned_at"); err != nil {
+	if err := chatflow.DecodeStrict(b, in, "id", "created_at", "last_assigned_at", "chosen_status"); err != nil {
 		a.fail(c, err)
 		return false
 	}
@@ -246,6 +250,16 @@ func (a *API) decodeUser(c *gin.Context, in *userInput, u *store.User) bool {
 	if in.AvatarURL != "" && !strings.HasPrefix(in.AvatarURL, "https://") && !strings.HasPrefix(in.AvatarURL, "http://") {
 		e.Add("avatar_url", "must be an http or https URL")
 	}
+	if in.AvatarImageID != "" {
+		_, err := a.st.BrandImage(c, u.AccountID, in.AvatarImageID)
+		switch {
+		case !imageID.MatchString(in.AvatarImageID) || errors.Is(err, store.ErrNotFound):
+			e.Add("avatar_image_id", "no such image: upload it first (POST /api/v1/images)")
+		case err != nil:
+			a.fail(c, err)
+			return false
+		}
+	}
 	if in.Password != "" && password.Check(in.Password) != nil {
 		e.Add("password", password.Check(in.Password).Error())
 	}
@@ -262,7 +276,7 @@ func (a *API) decodeUser(c *gin.Context, in *userInput, u *store.User) bool {
 		u.PasswordHash = hash
 	}
 	u.Email, u.Name, u.Role, u.HasSeat, u.Status = in.Email, in.Name, in.Role, in.HasSeat, in.Status
-	u.MaxOpenChats, u.AvatarURL = in.MaxOpenChats, in.AvatarURL
+	u.MaxOpenChats, u.AvatarURL, u.AvatarImageID = in.MaxOpenChats, in.AvatarURL, in.AvatarImageID
 	return true
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/parleychat/parley/backend/internal/presence"
 	"github.com/parleychat/parley/backend/internal/proxies"
 	"github.com/parleychat/parley/backend/internal/store"
 )
@@ -86,9 +87,28 @@ func (h *Handler) requireSession(c *gin.Context) {
 		}
 		return
 	}
+	if u.ChosenStatus != nil && c.Request.Method == http.MethodGet {
+		h.returned(c, u)
+	}
 	c.Set(ctxSession, sess)
 	c.Set(ctxUser, u)
 	c.Next()
+}
+
+// returned puts back the status an agent chose when Parley had set theirs
+// (away while no inbox page was open, offline after signing out): they
+// are looking at the inbox again. Waiting chats may go to them now.
+func (h *Handler) returned(c *gin.Context, u *store.User) {
+	back, err := h.st.Returned(c, u.ID)
+	if err != nil {
+		h.log.Warn("inbox: status on return", "user", u.ID, "err", err)
+		return
+	}
+	if back == nil {
+		return
+	}
+	u.Status, u.ChosenStatus = back.Status, nil
+	presence.RouteReturned(c, h.st, h.log, []store.Changed{*back})
 }
 
 // requireCSRF refuses a state-changing request whose token (form field or
@@ -256,6 +276,12 @@ func (h *Handler) logout(c *gin.Context) {
 	if err := h.st.DeleteSession(c, secret); err != nil {
 		h.fail(c, "logout", err)
 		return
+	}
+	if u := user(c); u != nil {
+		// Signed out is offline; their own choice comes back when they return.
+		if err := h.st.SignedOut(c, u.AccountID, u.ID); err != nil {
+			h.log.Warn("inbox: offline on sign-out", "user", u.ID, "err", err)
+		}
 	}
 	h.clearCookie(c, SessionCookie, cookiePath)
 	c.Redirect(http.StatusSeeOther, "/inbox/login")

@@ -26,6 +26,7 @@ import (
 	"github.com/parleychat/parley/backend/internal/chat"
 	"github.com/parleychat/parley/backend/internal/events"
 	"github.com/parleychat/parley/backend/internal/mail"
+	"github.com/parleychat/parley/backend/internal/presence"
 	"github.com/parleychat/parley/backend/internal/store"
 )
 
@@ -85,6 +86,9 @@ type Config struct {
 	// REST is the API called in-process by the console's forms; nil shows
 	// the console but refuses every save.
 	REST *api.Local
+	// Presence learns of every inbox socket, so that agents with no inbox
+	// page open turn away; nil: status changes only by hand.
+	Presence *presence.Tracker
 }
 
 func (c Config) withDefaults() Config {

@@ -270,6 +270,9 @@ func (h *Handler) live(c *gin.Context) {
 	if h.cfg.Mail != nil {
 		defer h.cfg.Mail.InboxOpened(u.ID)() // no email news while a page is open
 	}
+	if h.cfg.Presence != nil {
+		defer h.cfg.Presence.Opened(u.ID)() // an agent with no page open turns away
+	}
 	rows := h.rows.join(u.AccountID)
 	defer h.rows.leave(u.AccountID, rows)
 	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub}

@@ -25,6 +25,7 @@ import (
 	"github.com/parleychat/parley/backend/internal/inbox"
 	"github.com/parleychat/parley/backend/internal/mail"
 	"github.com/parleychat/parley/backend/internal/mailin"
+	"github.com/parleychat/parley/backend/internal/presence"
 	"github.com/parleychat/parley/backend/internal/proxies"
 	"github.com/parleychat/parley/backend/internal/push"
 	"github.com/parleychat/parley/backend/internal/store"
@@ -76,6 +77,9 @@ type Config struct {
 	// ImageMaxBytes (BRAND_IMAGE_MAX_BYTES) caps an uploaded brand image;
 	// 0 is api.DefaultImageMaxBytes.
 	ImageMaxBytes int
+	// AgentAwayAfter (AGENT_AWAY_AFTER, default presence.DefaultAwayAfter):
+	// an available agent with no inbox page open this long turns away.
+	AgentAwayAfter time.Duration
 	// MetricsAddr (BACKEND_METRICS_ADDR) is where /metrics and /readyz are
 	// served, apart from the public address; "off" turns metrics off.
 	MetricsAddr string
@@ -106,6 +110,7 @@ func FromEnv() Config {
 	c.NewVisitorsWindow = envDuration("CHAT_NEW_VISITORS_WINDOW")
 	c.SilentVisitorAge = envDuration("BACKEND_SILENT_VISITOR_AGE")
 	c.ImageMaxBytes = envInt("BRAND_IMAGE_MAX_BYTES")
+	c.AgentAwayAfter = envDuration("AGENT_AWAY_AFTER")
 	c.Mail = mail.FromEnv()
 	c.MailIn = mailin.FromEnv()
 	c.Push = push.Config{Settle: envDuration("PUSH_DELAY"), MaxAttempts: envInt("PUSH_MAX_ATTEMPTS"),
@@ -178,6 +183,7 @@ type Server struct {
 	stopMail         func()
 	stopPush         func()
 	stopWebhooks     func()
+	stopPresence     func()
 	stopMailIn       func()
 }
 
@@ -249,7 +255,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	rest.PublicURL = cfg.PublicURL
 	rest.ImageMaxBytes = int64(cfg.ImageMaxBytes)
 	rest.Mail = mailer
-	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Mail: mailer, REST: rest.Local()}).Register(r)
+	tracker := presence.New(st, presence.Config{AwayAfter: cfg.AgentAwayAfter})
+	inbox.New(st, bus, inbox.Config{SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Mail: mailer, REST: rest.Local(),
+		Presence: tracker}).Register(r)
 	rest.Register(r)
 	stopHousekeeping := func() {}
 	if cfg.HousekeepingEvery > 0 {
@@ -274,6 +282,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Handler, s.Mail, s.Engine, s.stopHousekeeping, s.stopMail, s.stopMailIn = handler, mailer, engine, stopHousekeeping, mailer.Start(), stopMailIn
 	s.stopPush = push.New(st, cfg.Push).Start()
 	s.stopWebhooks = hooks.New(st, cfg.Webhooks).Start()
+	s.stopPresence = tracker.Start()
 	return s, nil
 }
 
@@ -317,6 +326,9 @@ func (s *Server) Close() {
 	}
 	if s.stopHousekeeping != nil {
 		s.stopHousekeeping()
+	}
+	if s.stopPresence != nil {
+		s.stopPresence() // this backend's inbox sockets are gone
 	}
 	if s.stopWebhooks != nil {
 		s.stopWebhooks()

@@ -26,7 +26,7 @@ const (
 	surveyResponseColumns   = "id, survey_id, conversation_id, score, comment, created_at"
 	teamColumns             = "id, account_id, name, created_at"
 	ticketRowColumns        = "id, account_id, conversation_id, subject, pipeline, status, priority, category, properties, created_at, updated_at, closed_at"
-	userColumns             = "id, account_id, email, name, password_hash, role, has_seat, status, max_open_chats, avatar_url, last_assigned_at, created_at"
+	userColumns             = "id, account_id, email, name, password_hash, role, has_seat, status, max_open_chats, avatar_url, last_assigned_at, created_at, chosen_status, avatar_image_id"
 	visitorColumns          = "id, account_id, token_hash, contact_id, name, claimed_email, created_at, last_seen_at"
 )
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/parleychat/parley/backend/internal/events"
 	"github.com/parleychat/parley/widget"
 )
 
@@ -37,6 +38,14 @@ type User struct {
 	AvatarURL      string     `db:"avatar_url" json:"avatar_url"`
 	LastAssignedAt *time.Time `db:"last_assigned_at" json:"last_assigned_at"`
 	CreatedAt      time.Time  `db:"created_at" json:"created_at"`
+	// ChosenStatus is nil while Status is the user's own choice; else
+	// Parley set Status (away: no inbox page open for a while; offline:
+	// signed out) and this is the choice it stands in for, put back when
+	// they open an inbox page again.
+	ChosenStatus *string `db:"chosen_status" json:"chosen_status"`
+	// AvatarImageID names an image of the account's image store shown as
+	// the user's avatar (before AvatarURL); "" for none.
+	AvatarImageID string `db:"avatar_image_id" json:"avatar_image_id"`
 }
 
 // CreateUser inserts u. PasswordHash must already be hashed (or empty: no sign-in).
@@ -52,6 +61,11 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 		u.AccountID, u.Email, u.Name, u.PasswordHash, u.Role, u.HasSeat, u.Status, u.MaxOpenChats, u.AvatarURL).Scan(&u.ID, &u.CreatedAt)
 	if isUnique(err) {
 		return ErrConflict
+	}
+	if err == nil && u.AvatarImageID != "" {
+		// Apart, so that the insert above also runs on databases migrated
+		// only as far as an older version's (upgrade tests).
+		_, err = s.db.ExecContext(ctx, `UPDATE users SET avatar_image_id = $2 WHERE id = $1`, u.ID, u.AvatarImageID)
 	}
 	return err
 }
@@ -102,21 +116,38 @@ func (s *Store) Users(ctx context.Context, accountID int64) ([]User, error) {
 }
 
 // UpdateUser writes u's editable fields back. A changed role or email
-// makes the user's open live sockets check their access again.
+// makes the user's open live sockets check their access again. A changed
+// status is the user's own choice (whatever Parley had set is forgotten);
+// a changed status, seat or chat limit is announced, for routing and the
+// widgets' presence.
 func (s *Store) UpdateUser(ctx context.Context, u *User) error {
-	var oldRole, oldEmail string
-	err := s.db.QueryRowxContext(ctx, `WITH old AS (SELECT role, email FROM users WHERE id = $1 AND account_id = $2 FOR UPDATE)
+	var old struct {
+		Role         string `db:"role"`
+		Email        string `db:"email"`
+		Status       string `db:"status"`
+		HasSeat      bool   `db:"has_seat"`
+		MaxOpenChats int    `db:"max_open_chats"`
+	}
+	err := s.db.QueryRowxContext(ctx, `WITH old AS (SELECT role, email, status, has_seat, max_open_chats FROM users WHERE id = $1 AND account_id = $2 FOR UPDATE)
 		UPDATE users SET email = $3, name = $4, role = $5, has_seat = $6, status = $7,
-		max_open_chats = $8, avatar_url = $9 FROM old WHERE id = $1 AND account_id = $2 RETURNING old.role, old.email`,
-		u.ID, u.AccountID, u.Email, u.Name, u.Role, u.HasSeat, u.Status, u.MaxOpenChats, u.AvatarURL).Scan(&oldRole, &oldEmail)
+		max_open_chats = $8, avatar_url = $9, avatar_image_id = $10,
+		chosen_status = CASE WHEN old.status = $7 THEN users.chosen_status END,
+		status_at = CASE WHEN old.status = $7 THEN users.status_at ELSE now() END
+		FROM old WHERE id = $1 AND account_id = $2
+		RETURNING old.role, old.email, old.status, old.has_seat, old.max_open_chats, users.chosen_status`,
+		u.ID, u.AccountID, u.Email, u.Name, u.Role, u.HasSeat, u.Status, u.MaxOpenChats, u.AvatarURL, u.AvatarImageID).Scan(
+		&old.Role, &old.Email, &old.Status, &old.HasSeat, &old.MaxOpenChats, &u.ChosenStatus)
 	if isUnique(err) {
 		return ErrConflict
 	}
 	if err != nil {
 		return notFound(err)
 	}
-	if oldRole != u.Role || oldEmail != u.Email {
+	if old.Role != u.Role || old.Email != u.Email {
 		s.accessChanged(ctx, u.AccountID, u.ID)
+	}
+	if old.Status != u.Status || old.HasSeat != u.HasSeat || old.MaxOpenChats != u.MaxOpenChats {
+		s.notify(ctx, events.Notice{Account: u.AccountID, Kind: events.KindPresence})
 	}
 	return nil
 }
@@ -141,10 +172,16 @@ func (s *Store) SetPasswordHash(ctx context.Context, accountID, id int64, hash s
 	return err
 }
 
-// SetUserStatus changes an agent's availability.
+// SetUserStatus makes status user id's own choice of availability, and
+// announces it.
 func (s *Store) SetUserStatus(ctx context.Context, accountID, id int64, status string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET status = $3 WHERE id = $1 AND account_id = $2`, id, accountID, status)
-	return rowsOrNotFound(res, err)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET status = $3, chosen_status = NULL, status_at = now()
+		WHERE id = $1 AND account_id = $2`, id, accountID, status)
+	if err := rowsOrNotFound(res, err); err != nil {
+		return err
+	}
+	s.notify(ctx, events.Notice{Account: accountID, Kind: events.KindPresence})
+	return nil
 }
 
 // DeleteUser removes user id of account.
