@@ -873,7 +873,7 @@ func (sh *shell) receive(data string) {
 	case widget.FrameWelcome:
 		sh.markRead()
 		sh.welcomed()
-	case widget.FrameSurvey:
+	case widget.FrameClosed, widget.FrameSurvey:
 		sh.closedConv(conv)
 	case widget.FrameError:
 		if f.Code == widget.ErrConvClosed {

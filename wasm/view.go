@@ -379,6 +379,13 @@ func newEl(tag, cls, s string) safejs.Value {
 }
 
 func (sh *shell) messageEl(e *widget.Entry) safejs.Value {
+	if e.End {
+		// Where a conversation ended: a separator; what follows is a new one.
+		el := newEl("div", "end", e.Text)
+		attr(el, "role", "separator")
+		attr(el, "data-parley", "chat-ended")
+		return el
+	}
 	el := newEl("div", "msg", "")
 	attr(el, "data-parley", "message")
 	attr(el, "data-from", e.From)

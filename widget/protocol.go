@@ -43,6 +43,11 @@ const (
 	// closed: survey, question, scale, allow_comment. Sent on close and on
 	// every resume of a closed conversation until answered.
 	FrameSurvey = "survey"
+	// FrameClosed says the team closed the conversation: conversation,
+	// last_seq (its last message's seq when it closed).
+	// Sent once when it closes (before any survey) and on every hello
+	// that resumes a closed conversation. The next send starts a new one.
+	FrameClosed = "closed"
 )
 
 // Authors of a message frame.

@@ -65,6 +65,10 @@ type Entry struct {
 	Link         string      // a bot answer's help article (a path on the edge)
 	LinkTitle    string      // that article's title
 
+	// End marks where a conversation ended (Text says so): a separator,
+	// not a message. What the visitor writes next is a new conversation.
+	End bool
+
 	epoch int // conversation generation: entries of a new conversation sort after the old one's
 }
 
@@ -145,6 +149,7 @@ type Session struct {
 	seen      map[int64]bool // seqs of the current conversation already shown
 	epoch     int
 	retried   map[string]bool // ids resent once after a "closed" error
+	ended     string          // the conversation whose end is shown
 }
 
 // NewSession starts the session of one page view. idPrefix must be random
@@ -350,7 +355,14 @@ func (s *Session) Receive(f Frame) Update {
 			}
 		case ErrConvClosed:
 			// The next send starts a new conversation: send the refused
-			// message again, once, so it is not lost.
+			// message again, once, so it is not lost. Show the end first,
+			// if the closed frame did not (an older server, a lost socket).
+			if j := s.endConversation(s.LastSeq); j >= 0 {
+				u.Changed = append(u.Changed, j)
+				if i >= j {
+					i++ // the marker went in before it
+				}
+			}
 			s.switchConversation("")
 			if i >= 0 && !s.retried[f.ID] && s.state == ConnConnected {
 				s.retried[f.ID] = true
@@ -382,6 +394,13 @@ func (s *Session) Receive(f Frame) Update {
 
 	case FrameConsent:
 		s.receiveConsent(f, &u)
+
+	case FrameClosed:
+		if f.Conversation == "" || f.Conversation == s.Conversation {
+			if i := s.endConversation(f.LastSeq); i >= 0 {
+				u.Changed = append(u.Changed, i)
+			}
+		}
 
 	case FrameSurvey, FrameSurveyAnswer:
 		s.receiveSurvey(f)
@@ -427,6 +446,24 @@ func (s *Session) Closed(code int) (delay time.Duration, retry bool) {
 		d = max(d, RateLimitedDelay)
 	}
 	return d, true
+}
+
+// Ended returns the conversation whose end the session has shown ("" for
+// none): the one a closed frame or error named, until another begins.
+func (s *Session) Ended() string { return s.ended }
+
+// endConversation shows, once, that the current conversation has ended:
+// a marker after its message seq (its last when it closed), so messages
+// replayed later sort above it, and any after a reopening below. It
+// returns the marker's index, or -1 when there is nothing (more) to show.
+func (s *Session) endConversation(seq int64) int {
+	if s.Conversation == "" || s.ended == s.Conversation {
+		return -1
+	}
+	s.ended = s.Conversation
+	s.typingName = ""
+	return s.insertConfirmed(Entry{Key: "end:" + s.Conversation, From: FromSystem, Text: T("chat_ended"),
+		End: true, Seq: max(seq, 0), epoch: s.epoch})
 }
 
 // switchConversation makes id the current conversation. Seqs are per
@@ -486,7 +523,8 @@ func (s *Session) insertConfirmed(e Entry) int {
 	j := s.confirmed
 	for j > 0 {
 		a := s.entries[j-1]
-		if a.epoch < e.epoch || a.epoch == e.epoch && a.Seq <= e.Seq {
+		// An end marker follows the message of its seq.
+		if a.epoch < e.epoch || a.epoch == e.epoch && (a.Seq < e.Seq || a.Seq == e.Seq && (e.End || !a.End)) {
 			break
 		}
 		j--

@@ -15,6 +15,8 @@ func view(s *Session) string {
 	for _, e := range s.Entries() {
 		p := e.From + ":" + e.Text
 		switch {
+		case e.End:
+			p = "--end--"
 		case e.Pending:
 			p += "?"
 		case e.Failed != "":
@@ -303,7 +305,7 @@ func TestNewConversationKeepsOldMessagesAndSeqs(t *testing.T) {
 	s.Receive(Frame{Type: FrameAck, ID: f.ID, Seq: 1, Conversation: "c2"})
 	s.Receive(Frame{Type: FrameMessage, Seq: 1, ID: f.ID, From: FromVisitor, Text: "again"})
 	s.Receive(Frame{Type: FrameMessage, Seq: 2, From: FromAgent, Text: "new"})
-	if got, want := view(s), "agent:old#1 visitor:again#1 agent:new#2"; got != want {
+	if got, want := view(s), "agent:old#1 --end-- visitor:again#1 agent:new#2"; got != want {
 		t.Fatalf("view %q, want %q", got, want)
 	}
 	keys := map[string]bool{}
@@ -387,5 +389,43 @@ func TestServiceRestartReconnectsAtOnce(t *testing.T) {
 	}
 	if d3, _ := s.Closed(CloseServiceRestart); d3 != 0 {
 		t.Fatalf("1012 after a welcome: delay %v, want 0", d3)
+	}
+}
+
+// TestClosedFrameShowsTheEnd: a closed frame shows the end at once, after
+// the conversation's last message even when it comes before the replay;
+// a second closed (a resume) adds nothing; the visitor's next message,
+// refused and resent once, starts a new conversation below the marker.
+func TestClosedFrameShowsTheEnd(t *testing.T) {
+	s := newTestSession()
+	s.Dial()
+	s.Receive(Frame{Type: FrameWelcome, Token: "t", Conversation: "c1"})
+	s.Receive(Frame{Type: FrameMessage, Seq: 1, From: FromVisitor, Text: "hi"})
+	u := s.Receive(Frame{Type: FrameClosed, Conversation: "c1", LastSeq: 2})
+	if len(u.Changed) != 1 || s.Ended() != "c1" {
+		t.Fatalf("closed: changed %v, ended %q", u.Changed, s.Ended())
+	}
+	s.Receive(Frame{Type: FrameMessage, Seq: 2, From: FromAgent, Text: "bye"}) // replayed after it
+	if u := s.Receive(Frame{Type: FrameClosed, Conversation: "c1", LastSeq: 2}); len(u.Changed) != 0 {
+		t.Fatalf("a second closed changed %v", u.Changed)
+	}
+	if u := s.Receive(Frame{Type: FrameClosed, Conversation: "other", LastSeq: 9}); len(u.Changed) != 0 {
+		t.Fatalf("another conversation's closed changed %v", u.Changed)
+	}
+	if got, want := view(s), "visitor:hi#1 agent:bye#2 --end--"; got != want {
+		t.Fatalf("view %q, want %q", got, want)
+	}
+	f := mustSend(t, s, "new question").Send[0]
+	u = s.Receive(Frame{Type: FrameError, Code: ErrConvClosed, ID: f.ID})
+	if len(u.Send) != 1 || u.Send[0].ID != f.ID {
+		t.Fatalf("closed error: resend %+v", u.Send)
+	}
+	s.Receive(Frame{Type: FrameAck, ID: f.ID, Seq: 1, Conversation: "c2"})
+	s.Receive(Frame{Type: FrameMessage, Seq: 1, ID: f.ID, From: FromVisitor, Text: "new question"})
+	if got, want := view(s), "visitor:hi#1 agent:bye#2 --end-- visitor:new question#1"; got != want {
+		t.Fatalf("view %q, want %q", got, want)
+	}
+	if s.Ended() != "c1" || s.Conversation != "c2" {
+		t.Fatalf("ended %q, conversation %q", s.Ended(), s.Conversation)
 	}
 }

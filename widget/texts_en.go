@@ -70,4 +70,6 @@ var builtinTexts = Texts{
 	"transcript_sent":      "We have emailed you this conversation.",
 	"err_no_email":         "Leave your email address first; then we can email you the conversation.",
 	"err_consent_refused":  "You declined the processing of your data, so no message can be sent. Agree to the notice to chat.",
+	"chat_ended":           "This chat has ended. Write again to start a new one.",
+	"emoji":                "Insert an emoji",
 }

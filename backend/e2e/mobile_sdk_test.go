@@ -83,10 +83,10 @@ func (a *appEvents) OnSurvey(s *client.Survey) {
 func (a *appEvents) OnSurveyAnswered(score int, comment string) {
 	a.add(fmt.Sprintf("survey answered %d %s", score, comment))
 }
-func (a *appEvents) OnConversationEnd(string) { a.add("end") }
-func (a *appEvents) OnEmail(email string)     { a.add("email " + email) }
-func (a *appEvents) OnConsent(kind, d string) { a.add("consent " + kind + " " + d) }
-func (a *appEvents) OnPush(registered bool)   { a.add(fmt.Sprintf("push %v", registered)) }
+func (a *appEvents) OnConversationEnd(conv string) { a.add("end " + conv) }
+func (a *appEvents) OnEmail(email string)          { a.add("email " + email) }
+func (a *appEvents) OnConsent(kind, d string)      { a.add("consent " + kind + " " + d) }
+func (a *appEvents) OnPush(registered bool)        { a.add(fmt.Sprintf("push %v", registered)) }
 
 // wait waits until a line starting with prefix was heard and returns it.
 func (a *appEvents) wait(t *testing.T, prefix string) string {
@@ -162,6 +162,7 @@ func TestMobileSDK(t *testing.T) {
 	s := StartSystem(t)
 	t.Run("consent", func(t *testing.T) { mobileConsent(t, s) })
 	t.Run("survey", func(t *testing.T) { mobileSurvey(t, s) })
+	t.Run("closed", func(t *testing.T) { mobileClosed(t, s) })
 	t.Run("rule bot", func(t *testing.T) { mobileRuleBot(t, s) })
 	t.Run("customer agent and help", func(t *testing.T) { mobileCustomerAgentAndHelp(t, s) })
 	t.Run("files, receipts, typing", func(t *testing.T) { mobileFilesAndLive(t, s) })
@@ -359,6 +360,37 @@ func mobileSurvey(t *testing.T, s *System) {
 	s.DB.Get(&note, `SELECT count(*) FROM messages WHERE conversation_id = $1 AND body LIKE '%Quick answers in the app%'`, conv)
 	if note == 0 {
 		t.Fatal("the answer is not in the conversation's thread")
+	}
+}
+
+// mobileClosed: without a survey, the app hears the end the moment the
+// agent closes, without writing (once); its next message starts a new
+// conversation.
+func mobileClosed(t *testing.T, s *System) {
+	cf, _ := mobileFlow(t, s, "app.closed", "")
+	c, ev := startApp(t, cf, nil)
+	id, _ := c.Send("Close this, please")
+	ev.wait(t, "sent "+id)
+	first := c.Conversation()
+	if code, out := liveREST(t, s, "POST", fmt.Sprintf("/api/v1/conversations/%d/close", convID(t, s, first)), map[string]any{}); code >= 300 {
+		t.Fatalf("close: %d %s", code, out)
+	}
+	ev.wait(t, "end "+first)
+	id, _ = c.Send("A new question")
+	ev.wait(t, "sent "+id)
+	if c.Conversation() == first || c.Conversation() == "" {
+		t.Fatalf("the message after the end went to %q", c.Conversation())
+	}
+	ev.mu.Lock()
+	ends := 0
+	for _, l := range ev.lines {
+		if strings.HasPrefix(l, "end ") {
+			ends++
+		}
+	}
+	ev.mu.Unlock()
+	if ends != 1 {
+		t.Fatalf("the end was heard %d times", ends)
 	}
 }
 

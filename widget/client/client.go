@@ -123,8 +123,9 @@ type Listener interface {
 	OnSurvey(s *Survey)
 	// OnSurveyAnswered says the answer is stored: thank the visitor.
 	OnSurveyAnswered(score int, comment string)
-	// OnConversationEnd says the conversation was closed: the next
-	// message starts a new one.
+	// OnConversationEnd says the team closed the conversation: show that
+	// the chat has ended. It comes at once (the server's closed frame),
+	// once per conversation; the next message starts a new one.
 	OnConversationEnd(conversation string)
 	// OnEmail says the visitor's address is stored.
 	OnEmail(email string)
@@ -617,8 +618,12 @@ type event func(Listener)
 func (c *Chat) receive(f widget.Frame) {
 	var evs []event
 	c.mu.Lock()
-	read, survey, prevConv := c.s.AgentRead(), c.s.SurveyState(), c.s.Conversation
+	read, survey, ended := c.s.AgentRead(), c.s.SurveyState(), c.s.Ended()
 	u := c.s.Receive(f)
+	if e := c.s.Ended(); e != ended && e != "" {
+		// A closed frame, or the closed error of a send when the frame was missed.
+		evs = append(evs, func(l Listener) { l.OnConversationEnd(e) })
+	}
 	c.queueLocked(u.Send)
 	switch f.Type {
 	case widget.FrameWelcome:
@@ -653,9 +658,6 @@ func (c *Chat) receive(f widget.Frame) {
 		}
 		code, id, text := f.Code, f.ID, errorText(c.tx, f.Code)
 		evs = append(evs, func(l Listener) { l.OnError(code, id, text) })
-		if f.Code == widget.ErrConvClosed {
-			evs = append(evs, func(l Listener) { l.OnConversationEnd(prevConv) })
-		}
 	case widget.FramePresence:
 		p := &Presence{State: f.State, Text: f.Text, BackAt: f.BackAt, Hide: f.Hide}
 		evs = append(evs, func(l Listener) { l.OnPresence(p) })
@@ -675,8 +677,11 @@ func (c *Chat) receive(f widget.Frame) {
 	case widget.FrameSurvey:
 		if a := c.s.Survey; a != nil && c.s.SurveyState() == widget.SurveyAsking && survey != widget.SurveyAsking {
 			sv := &Survey{ID: a.ID, Question: a.Question, Scale: a.Scale, AllowComment: a.AllowComment}
-			conv := c.s.Conversation
-			evs = append(evs, func(l Listener) { l.OnConversationEnd(conv) }, func(l Listener) { l.OnSurvey(sv) })
+			if conv := c.s.Conversation; c.s.Ended() != conv {
+				// A server that sends no closed frame: the survey says it.
+				evs = append(evs, func(l Listener) { l.OnConversationEnd(conv) })
+			}
+			evs = append(evs, func(l Listener) { l.OnSurvey(sv) })
 		}
 	case widget.FrameSurveyAnswer:
 		if c.s.SurveyState() == widget.SurveyThanked {

@@ -714,6 +714,7 @@ func TestHelloFromAnotherPageRecordsTheCurrentPage(t *testing.T) {
 	f.Page = "https://shop.example/after"
 	s.send(f)
 	s.next(t, widget.FrameWelcome)
+	s.next(t, widget.FrameClosed)
 	s.send(widget.Frame{Type: widget.FramePing})
 	s.next(t, widget.FramePong)
 	if got := w.conversation(t, convID); got.CurrentPage != pageB {

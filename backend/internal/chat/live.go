@@ -110,6 +110,7 @@ func (s *session) onLive() {
 			s.sendAgentRead(n.Seq)
 		case n.Kind == events.KindConversation:
 			s.checkErased() // an erasure deletes the conversation (erasure.go)
+			s.tellClosed()
 			s.offerSurvey()
 		case n.Kind == events.KindTyping && strings.HasPrefix(n.Author, store.ReadAgent+":"):
 			id, _ := strconv.ParseInt(strings.TrimPrefix(n.Author, store.ReadAgent+":"), 10, 64)

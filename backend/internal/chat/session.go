@@ -50,6 +50,7 @@ type session struct {
 	agentReadSent      int64            // the team's read position last told
 	agentNames         map[int64]string // names of agents seen typing
 	surveyOffered      int64            // the conversation whose survey this session has sent (survey.go)
+	closedTold         int64            // the conversation whose closing this session has told (survey.go)
 	dataConsent        bool             // the visitor granted explicit data-processing consent (consent.go)
 	dataConsentVersion string           // … to the notice of this version
 	dataConsentLang    string           // … in this language
@@ -334,6 +335,9 @@ func (s *session) onHello(f *widget.Frame) {
 	if conv != nil {
 		s.setConversation(conv)
 		s.refreshRead()
+		if conv.Status == store.StatusClosed {
+			s.tellClosed()
+		}
 		s.offerSurvey()
 		s.notePage(conv, f.Page)
 	}

@@ -10,10 +10,35 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// Satisfaction surveys on the visitor's side: when the followed
-// conversation closes and its chatflow links a chat survey, the visitor
-// gets a survey frame; their survey_answer is stored once and shows in the
-// agents' thread and on the survey's page.
+// The end of a conversation on the visitor's side: when the followed
+// conversation closes the visitor gets a closed frame at once, then, when
+// its chatflow links a chat survey, a survey frame; their survey_answer is
+// stored once and shows in the agents' thread and on the survey's page.
+
+// tellClosed sends closed when the followed conversation is closed: at
+// once when the team closes it (a conversation notice) and on a resume.
+// Each closing is told once per session; a reopened conversation that
+// closes again is told again.
+func (s *session) tellClosed() {
+	if s.conv == nil {
+		return
+	}
+	ctx, cancel := s.dbctx()
+	defer cancel()
+	c, err := s.e.st.Conversation(ctx, s.account.ID, s.conv.ID)
+	if err != nil {
+		return // erased (checkErased's), or the database is away: the next notice or hello tells
+	}
+	if c.Status != store.StatusClosed {
+		s.closedTold = 0
+		return
+	}
+	if s.closedTold == c.ID {
+		return
+	}
+	s.closedTold = c.ID
+	s.write(widget.Frame{Type: widget.FrameClosed, Conversation: c.PublicID, LastSeq: c.LastSeq})
+}
 
 // offerSurvey sends the survey of the followed conversation if one is
 // waiting for an answer: after a conversation notice (a close) and on

@@ -41,6 +41,10 @@ func TestClosingSendsTheSurveyAndTheAnswerIsStoredOnce(t *testing.T) {
 	s.errorCode(t, widget.ErrNoSurvey)
 
 	must(t, routing.Close(context.Background(), w.st, w.account.ID, c.ID))
+	// Closed at once, then the survey.
+	if f := s.next(t, widget.FrameClosed); f.Conversation != convID || f.LastSeq < 1 {
+		t.Fatalf("closed frame %+v", f)
+	}
 	f := s.next(t, widget.FrameSurvey)
 	if f.Survey != sv.ID || f.Question != "How did we do?" || f.Scale != widget.ScaleEmoji || !f.AllowComment {
 		t.Fatalf("survey frame %+v", f)
@@ -80,6 +84,7 @@ func TestClosingSendsTheSurveyAndTheAnswerIsStoredOnce(t *testing.T) {
 	again := l.open()
 	again.send(hello(token, convID, 1))
 	again.next(t, widget.FrameWelcome)
+	again.next(t, widget.FrameClosed)
 	again.quiet(t, 300*time.Millisecond)
 }
 
@@ -90,12 +95,14 @@ func TestSurveyIsOfferedOnResumeUntilAnswered(t *testing.T) {
 	s, token, convID := w.chat(t, l, "hi")
 	c := w.conversation(t, convID)
 	must(t, routing.Close(context.Background(), w.st, w.account.ID, c.ID))
+	s.next(t, widget.FrameClosed)
 	s.next(t, widget.FrameSurvey)
 
-	// The visitor reloads: the survey comes again after welcome.
+	// The visitor reloads: the end and the survey come again after welcome.
 	r := l.open()
 	r.send(hello(token, convID, 1))
 	r.next(t, widget.FrameWelcome)
+	r.next(t, widget.FrameClosed)
 	if f := r.next(t, widget.FrameSurvey); f.Survey != sv.ID || f.AllowComment {
 		t.Fatalf("survey on resume %+v", f)
 	}
@@ -106,12 +113,26 @@ func TestSurveyIsOfferedOnResumeUntilAnswered(t *testing.T) {
 	r.next(t, widget.FrameSurveyAnswer)
 }
 
-func TestNoSurveyWithoutALinkedOne(t *testing.T) {
+// TestClosingIsToldAtOnce: without a survey the visitor still learns of
+// the end at once, once; their next message, refused as closed, starts a
+// new conversation when sent again.
+func TestClosingIsToldAtOnce(t *testing.T) {
 	w := newWorld(t)
 	l := w.link(t)
 	s, _, convID := w.chat(t, l, "hi")
 	must(t, routing.Close(context.Background(), w.st, w.account.ID, w.conversation(t, convID).ID))
-	s.quiet(t, 500*time.Millisecond)
+	if f := s.next(t, widget.FrameClosed); f.Conversation != convID || f.LastSeq < 1 {
+		t.Fatalf("closed frame %+v", f)
+	}
+	s.quiet(t, 500*time.Millisecond) // no survey, no second closed
+	s.send(widget.Frame{Type: widget.FrameSend, ID: "m2", Text: "one more thing"})
+	if e := s.next(t, widget.FrameError); e.Code != widget.ErrConvClosed || e.ID != "m2" {
+		t.Fatalf("send after the close: %+v", e)
+	}
+	s.send(widget.Frame{Type: widget.FrameSend, ID: "m2", Text: "one more thing"})
+	if ack := s.next(t, widget.FrameAck); ack.Conversation == convID || ack.Conversation == "" || ack.Seq != 1 {
+		t.Fatalf("the resend did not start a new conversation: %+v", ack)
+	}
 }
 
 // upload posts a file as the widget would.
