@@ -124,8 +124,14 @@ fuzz:
 
 # Figures, not pass/fail: each step prints what it measured against its target.
 # The load steps start their own throwaway PostgreSQL (fsync on) and servers.
+# First the efficiency figures: new conversations/s (open); messages/s at 100
+# and 1,000 visitors with 10 agents' pages open (visitors); CPU per message at
+# a fixed 1,000/s, with pgbench's INSERT rate on the same cluster (cpu).
 bench: deps-postgres deps-mailpit deps-nats build
 	$(GO) build -o $(BIN)/ ./backend/cmd/parley-load
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) open
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) visitors
+	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) cpu
 	$(GO) test -run='^$$' -bench=. -benchmem ./edge/internal/edge/
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) throughput
 	$(BIN)/parley-load -bin $(BIN) -public public -build $(BUILD) -metrics both throughput
