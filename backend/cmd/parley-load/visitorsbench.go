@@ -109,87 +109,126 @@ type agentPages struct {
 	agents []*chatsim.Agent
 	frames atomic.Int64 // frames the pages received
 	wg     sync.WaitGroup
-}
-
-type pageSocket struct {
-	conn *websocket.Conn
-	// conversations the list page has shown, newest last
-	mu    sync.Mutex
-	items []int64
+	mu     sync.Mutex
+	ended  map[string]int // sockets ended, by how
 }
 
 func openAgentPages(ctx context.Context, edgeURL string, agents []benchAgent) (*agentPages, error) {
-	p := &agentPages{}
+	p := &agentPages{ended: map[string]int{}}
 	for _, a := range agents {
 		ag, err := chatsim.SignIn(ctx, edgeURL, a.email, a.password)
 		if err != nil {
 			return nil, err
 		}
 		p.agents = append(p.agents, ag)
-		// The inbox page: one socket carries its alerts, its list and the open thread.
-		c, err := ag.DialLive(ctx)
+		c, err := p.dial(ctx, ag)
 		if err != nil {
 			return nil, err
 		}
-		for _, typ := range []string{"alerts", "list"} {
-			if err := chatsim.WriteLive(ctx, c, typ, 0, 0); err != nil {
-				return nil, err
-			}
-		}
-		ps := &pageSocket{conn: c}
-		p.read(ctx, ps)
-		// The agent opens the newest conversation of the list once there is
-		// one, and switches to a newer one every few seconds (a subscribe on
-		// the same socket).
 		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			var shown int64
-			for ctx.Err() == nil {
-				ps.mu.Lock()
-				var newest int64
-				if len(ps.items) > 0 {
-					newest = ps.items[len(ps.items)-1]
-				}
-				ps.mu.Unlock()
-				if newest != 0 && newest != shown && chatsim.WriteLive(ctx, c, "subscribe", newest, 0) == nil {
-					shown = newest
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(2 * time.Second):
-				}
-			}
-		}()
+		go func() { defer p.wg.Done(); p.page(ctx, ag, c) }()
 	}
 	return p, nil
 }
 
-// read counts a page socket's frames and remembers the conversations a list names.
-func (p *agentPages) read(ctx context.Context, s *pageSocket) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer s.conn.CloseNow()
-		for {
-			f, err := chatsim.ReadLive(ctx, s.conn)
-			if err != nil {
-				return
-			}
-			p.frames.Add(1)
-			s.mu.Lock()
-			for _, it := range f.Items {
-				s.items = append(s.items, it.ID)
-			}
-			if f.Item != nil {
-				s.items = append(s.items, f.Item.ID)
-			}
-			if len(s.items) > 1000 {
-				s.items = append(s.items[:0], s.items[len(s.items)-100:]...)
-			}
-			s.mu.Unlock()
+// dial opens the inbox page's one socket: its alerts and its list.
+func (p *agentPages) dial(ctx context.Context, ag *chatsim.Agent) (*websocket.Conn, error) {
+	c, err := ag.DialLive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, typ := range []string{"alerts", "list"} {
+		if err := chatsim.WriteLive(ctx, c, typ, 0, 0); err != nil {
+			c.CloseNow()
+			return nil, err
 		}
-	}()
+	}
+	return c, nil
+}
+
+// page keeps one agent's inbox page open until ctx ends: it reads the
+// socket, opens the newest conversation of the list in the thread pane
+// (a subscribe on the same socket, switching every few seconds as newer
+// ones come), and reconnects after a second when the socket ends, as the
+// page's script does.
+func (p *agentPages) page(ctx context.Context, ag *chatsim.Agent, c *websocket.Conn) {
+	for ctx.Err() == nil {
+		var (
+			mu     sync.Mutex
+			newest int64
+			done   = make(chan error, 1)
+		)
+		go func() {
+			for {
+				f, err := chatsim.ReadLive(ctx, c)
+				if err != nil {
+					done <- err
+					return
+				}
+				p.frames.Add(1)
+				mu.Lock()
+				for _, it := range f.Items {
+					newest = max(newest, it.ID)
+				}
+				if f.Item != nil {
+					newest = max(newest, f.Item.ID)
+				}
+				mu.Unlock()
+			}
+		}()
+		var shown int64
+		tick := time.NewTicker(2 * time.Second)
+	loop:
+		for {
+			select {
+			case err := <-done:
+				if ctx.Err() == nil {
+					p.mu.Lock()
+					p.ended[endReason(err)]++
+					p.mu.Unlock()
+				}
+				break loop
+			case <-tick.C:
+				mu.Lock()
+				n := newest
+				mu.Unlock()
+				if n != 0 && n != shown && chatsim.WriteLive(ctx, c, "subscribe", n, 0) == nil {
+					shown = n
+				}
+			}
+		}
+		tick.Stop()
+		c.CloseNow()
+		for ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			var err error
+			if c, err = p.dial(ctx, ag); err == nil {
+				break
+			}
+		}
+	}
+}
+
+// endReason names how a page's socket ended, for the report.
+func endReason(err error) string {
+	if code := websocket.CloseStatus(err); code != -1 {
+		return "close " + strconv.Itoa(int(code))
+	}
+	return "dropped"
+}
+
+// endedLine says how many page sockets ended during the step, and how.
+func (p *agentPages) endedLine() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.ended) == 0 {
+		return "no page socket ended"
+	}
+	return fmt.Sprintf("page sockets ended and reconnected: %v", p.ended)
 }
 
 func (p *agentPages) wait() { p.wg.Wait() }
@@ -289,6 +328,7 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 		n, o.window, rate, secs, sent.Load(), acked.Load(), stored, distinct, lost, stored-distinct)
 	fmt.Printf("     agents' pages received %.0f frames/s; CPU per message: %s; load average %s\n",
 		float64(f1-f0)/secs, cpuLine(per, sum, "message"), load)
+	fmt.Printf("     %s\n", pages.endedLine())
 	sys.printStatements(ctx)
 	return rate, nil
 }

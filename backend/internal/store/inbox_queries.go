@@ -94,6 +94,6 @@ func (s *Store) ConversationSummary(ctx context.Context, accountID, id int64) (*
 // any order; ids of other accounts or of no conversation are left out.
 func (s *Store) ConversationSummaries(ctx context.Context, accountID int64, ids []int64) ([]ConversationSummary, error) {
 	cs := []ConversationSummary{}
-	err := s.db.SelectContext(ctx, &cs, summarySelect+` WHERE c.id = ANY($1) AND c.account_id = $2`, pq.Array(ids), accountID)
+	err := s.db.SelectContext(ctx, &cs, summaryByIDs, pq.Array(ids), accountID)
 	return cs, err
 }
