@@ -211,3 +211,25 @@ func TestWorkspaceAlertsWhileHidden(t *testing.T) {
 	_ = convB
 	_ = convC
 }
+
+// TestWorkspaceVisitorPresence: the side panel says whether the visitor is
+// on the site now, typing, or gone (the page they are on follows them as
+// TestLiveThreadFollowsTheVisitorsPage checks in the inbox package).
+func TestWorkspaceVisitorPresence(t *testing.T) {
+	s := StartSystem(t)
+	agent := Tab(t)
+	signIn(t, agent, s)
+	visitor, conv := chatFromHostPage(t, s, "Where is my parcel?")
+	runT(t, agent, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#conversations li[data-id="%d"] a`, conv))))
+	waitJS(t, agent, "the thread", threadHas("Where is my parcel?"), 10*time.Second)
+	presence := `document.getElementById('panel-presence')`
+	waitJS(t, agent, "on the site now", presence+`.dataset.state === 'online' && `+presence+`.textContent === 'On the site now'`, 10*time.Second)
+	waitJS(t, agent, "the live socket", `document.getElementById('live-status').dataset.state === 'live'`, 10*time.Second)
+
+	runT(t, visitor, chromedp.SendKeys(chromedp.JSPath(shadow+`.querySelector('[data-parley=input]')`), "It was"))
+	waitJS(t, agent, "typing in the panel", presence+`.dataset.state === 'typing'`, 10*time.Second)
+
+	// The visitor leaves the site: gone.
+	runT(t, visitor, chromedp.Navigate("about:blank"))
+	waitJS(t, agent, "gone", presence+`.dataset.state === 'gone' && `+presence+`.textContent === 'Gone'`, 30*time.Second)
+}

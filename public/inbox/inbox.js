@@ -465,6 +465,22 @@
     if (typeof f.page === "string" && f.page) setPage({ conversation: f.conversation, page: f.page, start: f.start });
   }
 
+  // The visitor types: the panel says so for a few seconds, then "on the site".
+  let panelTypingTimer = 0;
+  function panelTyping() {
+    const e = document.getElementById("panel-presence");
+    if (!e) return;
+    clearTimeout(goneTimer);
+    clearTimeout(panelTypingTimer);
+    e.dataset.state = "typing";
+    e.textContent = "Typing…";
+    panelTypingTimer = setTimeout(() => {
+      if (e.dataset.state !== "typing") return;
+      e.dataset.state = "online";
+      e.textContent = "On the site now";
+    }, TYPING_SHOW_FOR);
+  }
+
   // ---- reply form, emoji ----
 
   function bindReply(t) {
@@ -695,7 +711,7 @@
       switch (f.type) {
         case "message": if (here) addMessage(f); break;
         case "typing":
-          if (here && f.from === "visitor") showTyping((f.name || "Visitor") + " is typing…");
+          if (here && f.from === "visitor") { showTyping((f.name || "Visitor") + " is typing…"); panelTyping(); }
           else if (here && f.name) { seeViewer(f.name, true); showTyping(f.name + " is typing…"); }
           if (f.from === "visitor") typingInRow(f.conversation);
           break;
