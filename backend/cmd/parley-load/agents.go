@@ -63,6 +63,17 @@ func (s *system) setAgentLimit(ctx context.Context, agents []benchAgent, limit i
 	return err
 }
 
+// setAgentsAvailable makes the bench agents available again (an agent
+// without an inbox page open for a while turns away).
+func (s *system) setAgentsAvailable(ctx context.Context, agents []benchAgent) error {
+	ids := make([]int64, len(agents))
+	for i, a := range agents {
+		ids[i] = a.id
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE users SET status = $2 WHERE id = ANY($1)`, pq.Array(ids), store.UserAvailable)
+	return err
+}
+
 // closeOpen closes every open conversation (between rounds, so agents'
 // loads start from nothing and lists show the new round's).
 func (s *system) closeOpen(ctx context.Context) error {

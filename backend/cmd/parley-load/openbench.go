@@ -64,7 +64,7 @@ func runOpen(ctx context.Context, d dirs, o *openOpts) error {
 		if err != nil || n < 1 {
 			return fmt.Errorf("open: bad -open-backends %q", o.backends)
 		}
-		if err := openRound(ctx, sys, o, n, len(agents), limit); err != nil {
+		if err := openRound(ctx, sys, o, n, agents, limit); err != nil {
 			return err
 		}
 		if err := sys.closeOpen(ctx); err != nil {
@@ -75,7 +75,7 @@ func runOpen(ctx context.Context, d dirs, o *openOpts) error {
 	return nil
 }
 
-func openRound(ctx context.Context, sys *system, o *openOpts, n, agents, limit int) error {
+func openRound(ctx context.Context, sys *system, o *openOpts, n int, agents []benchAgent, limit int) error {
 	var procs []*process
 	defer func() {
 		for _, p := range procs {
@@ -98,6 +98,18 @@ func openRound(ctx context.Context, sys *system, o *openOpts, n, agents, limit i
 		}
 		procs, edges = append(procs, be, edge), append(edges, edge)
 	}
+	// The agents are at work: signed in, the inbox page open (an agent
+	// with no page open turns away and is given nothing).
+	if err := sys.setAgentsAvailable(ctx, agents); err != nil {
+		return err
+	}
+	pctx, pstop := context.WithCancel(ctx)
+	pages, err := openAgentPages(pctx, edges[0].url, agents)
+	if err != nil {
+		pstop()
+		return err
+	}
+	defer func() { pstop(); pages.wait() }() // before the servers stop (deferred earlier)
 	prefix := fmt.Sprintf("o%d-", n)
 	vctx, vstop := context.WithCancel(ctx)
 	defer vstop()
@@ -163,7 +175,7 @@ func openRound(ctx context.Context, sys *system, o *openOpts, n, agents, limit i
 	}
 	stored := time.Unix(0, lastAck).Sub(t0)
 	var waiting, total int
-	err := waitUntil(ctx, 120*time.Second, func() bool {
+	err = waitUntil(ctx, 120*time.Second, func() bool {
 		err := sys.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE assignee_id IS NULL), count(*) FROM conversations WHERE status = 'open'`).Scan(&waiting, &total)
 		return err == nil && waiting == 0 && total >= o.visitors
 	})
@@ -198,7 +210,7 @@ func openRound(ctx context.Context, sys *system, o *openOpts, n, agents, limit i
 	}
 	rows.Close()
 	sort.Ints(loads)
-	exact := len(loads) == agents && loads[0] >= loads[len(loads)-1]-1 && loads[len(loads)-1] <= limit
+	exact := len(loads) == len(agents) && loads[0] >= loads[len(loads)-1]-1 && loads[len(loads)-1] <= limit
 	fmt.Printf("     loads over %d agents: %v (limit %d): every one assigned, none over the limit, within one of each other: %s\n",
 		len(loads), loads, limit, map[bool]string{true: "yes", false: "NO"}[exact])
 	// Nothing lost or duplicated: one stored message and one conversation per visitor.
