@@ -110,9 +110,10 @@ func (f *rowFeed) flush(account int64) {
 	if readCounts {
 		a.countsDue, a.countsNext = false, time.Now().Add(liveCountsEvery)
 	} else if a.countsDue {
-		// Counted a moment ago: count again once the interval is over.
+		// Counted a moment ago: count again once the interval is over;
+		// rows changing meanwhile still go out every liveItemsEvery.
 		a.scheduled = true
-		time.AfterFunc(time.Until(a.countsNext), func() { f.flush(account) })
+		time.AfterFunc(min(liveItemsEvery, time.Until(a.countsNext)), func() { f.flush(account) })
 	}
 	f.mu.Unlock()
 
