@@ -87,6 +87,10 @@ func (sh *shell) handleMore(e event) {
 		try(sh.input, "focus")
 	case evQuick:
 		sh.sendText(e.data)
+	case evEmoji:
+		sh.toggleEmoji()
+	case evEmojiPick:
+		sh.insertEmoji(e.data)
 	case evConfig:
 		sh.newConfig(e.cfg)
 	}
@@ -212,16 +216,6 @@ func download(url, name, token string) {
 	set(l, "download", name)
 	try(l, "click")
 	time.AfterFunc(time.Minute, func() { try(u, "revokeObjectURL", obj) })
-}
-
-// fileEl is a message's file: a link that downloads it.
-func (sh *shell) fileEl(at *widget.Attachment) safejs.Value {
-	l := newEl("a", "file", widget.T("download", "name", at.Name, "size", widget.HumanSize(at.Size)))
-	attr(l, "href", a.base+at.URL)
-	attr(l, "download", at.Name)
-	attr(l, "data-parley", "file-link")
-	on(l, "click", event{kind: evDownload, data: a.base + at.URL, text: at.Name, owner: sh})
-	return l
 }
 
 // renderQuick shows the quick replies of the newest message, if it offers any.

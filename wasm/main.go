@@ -81,6 +81,8 @@ const (
 	evHelpBack   // back from an article to the list
 	evHelpChat   // "Chat with us" from an article
 	evQuick      // a quick reply: data is its text
+	evEmoji      // the emoji button: show or hide the picker
+	evEmojiPick  // an emoji picked: data is it
 	evConfig     // the config fetched again: cfg
 )
 

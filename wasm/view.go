@@ -167,10 +167,11 @@ func (sh *shell) render() {
 		{"file", "change", evFile, 0}, {"tab-chat", "click", evTab, 0}, {"tab-help", "click", evTab, 1},
 		{"help-search", "input", evHelpInput, 0}, {"help-back", "click", evHelpBack, 0}, {"help-chat", "click", evHelpChat, 0},
 		{"score-1", "click", evScore, 1}, {"score-2", "click", evScore, 2}, {"score-3", "click", evScore, 3},
-		{"score-4", "click", evScore, 4}, {"score-5", "click", evScore, 5},
+		{"score-4", "click", evScore, 4}, {"score-5", "click", evScore, 5}, {"emoji", "click", evEmoji, 0},
 	} {
 		on(q(l.el), l.typ, event{kind: l.kind, code: l.code, owner: sh})
 	}
+	sh.onEmojiPick(q("emoji-panel"))
 	sh.tabs = sh.flow.Help && sh.flow.Options.KnowledgeBaseID > 0
 	set(q("tabs"), "hidden", !sh.tabs)
 	set(q("attach"), "hidden", !sh.flow.Options.Attachments || truthy(get(a.boot, "settings"), "disableAttachments"))
@@ -427,7 +428,7 @@ func (sh *shell) messageEl(e *widget.Entry) safejs.Value {
 	}
 	at := e.Attachment
 	if at == nil || e.Text != at.Name {
-		call(el, "appendChild", newEl("div", "text", e.Text))
+		call(el, "appendChild", textEl(e.Text))
 	}
 	if at != nil && strings.HasPrefix(at.URL, "/") {
 		call(el, "appendChild", sh.fileEl(at))

@@ -106,6 +106,8 @@ func (s *session) visitorFrame(m store.Message, atts map[int64]*store.Attachment
 	f := messageFrame(m)
 	if m.AuthorType == store.AuthorAgent && s.flow != nil && s.flow.Look.BrandAlias {
 		f.Name = s.agentName(0) // the brand's name; no lookup when aliased
+	} else if m.AuthorType == store.AuthorAgent && m.AuthorID != nil {
+		f.Avatar = s.agentAvatar(*m.AuthorID)
 	}
 	if a := atts[m.ID]; a != nil {
 		f.Attachment = WidgetAttachment(a)

@@ -179,3 +179,41 @@ func (s *session) agentName(id int64) string {
 	s.agentNames[id] = u.Name
 	return u.Name
 }
+
+// avatarsFresh is how long a session trusts an agent's avatar it looked up.
+const avatarsFresh = time.Minute
+
+// agentAvatar is the image URL the visitor sees beside agent id's
+// messages: their uploaded image, served by the edge under the site's own
+// address (a root-relative path), else their avatar URL, else none.
+// Looked up once a minute per agent per session, not per message.
+func (s *session) agentAvatar(id int64) string {
+	if a, ok := s.avatars[id]; ok && time.Since(a.at) < avatarsFresh {
+		return a.url
+	}
+	ctx, cancel := s.dbctx()
+	defer cancel()
+	u, err := s.e.st.User(ctx, s.account.ID, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "" // not cached: the next message tries again
+	}
+	url := ""
+	switch {
+	case err != nil:
+	case u.AvatarImageID != "":
+		url = widget.ImagePath(s.account.PublicID, u.AvatarImageID)
+	case strings.HasPrefix(u.AvatarURL, "https://"), strings.HasPrefix(u.AvatarURL, "http://"):
+		url = u.AvatarURL
+	}
+	if s.avatars == nil {
+		s.avatars = map[int64]avatar{}
+	}
+	s.avatars[id] = avatar{url: url, at: time.Now()}
+	return url
+}
+
+// avatar is an agent's avatar URL as a session last looked it up.
+type avatar struct {
+	url string
+	at  time.Time
+}

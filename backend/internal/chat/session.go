@@ -49,6 +49,7 @@ type session struct {
 	typingNoticed      time.Time        // when the visitor's last typing notice went out
 	agentReadSent      int64            // the team's read position last told
 	agentNames         map[int64]string // names of agents seen typing
+	avatars            map[int64]avatar // agents' avatars shown with their messages (live.go)
 	surveyOffered      int64            // the conversation whose survey this session has sent (survey.go)
 	closedTold         int64            // the conversation whose closing this session has told (survey.go)
 	dataConsent        bool             // the visitor granted explicit data-processing consent (consent.go)
