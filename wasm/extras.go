@@ -73,7 +73,13 @@ func (sh *shell) handleMore(e event) {
 			sh.search()
 		}
 	case evHelpData:
-		sh.helpData(e)
+		if e.data == "more" {
+			sh.moreData(e)
+		} else {
+			sh.helpData(e)
+		}
+	case evHelpMore:
+		sh.moreTitles(e.data, e.code)
 	case evArticle:
 		sh.openArticle(e.data)
 	case evHelpBack:
@@ -264,7 +270,7 @@ func (sh *shell) showHelp(on bool) {
 	attr(sh.el("tab-help"), "aria-pressed", strconv.FormatBool(on))
 	if on && !sh.helpLoaded && sh.tabs {
 		sh.helpLoaded = true
-		sh.helpFetch("cats", sh.kbPath("categories"))
+		sh.helpFetch("cats", sh.kbPath("categories?language="+a.lang))
 	}
 	sh.renderPrivacy()
 }
@@ -274,7 +280,7 @@ func (sh *shell) showHelp(on bool) {
 func (sh *shell) search() {
 	q := strings.TrimSpace(str(sh.el("help-search"), "value"))
 	if q == "" {
-		sh.helpFetch("cats", sh.kbPath("categories"))
+		sh.helpFetch("cats", sh.kbPath("categories?language="+a.lang))
 		return
 	}
 	esc, err := global.Call("encodeURIComponent", q)
@@ -282,7 +288,7 @@ func (sh *shell) search() {
 		return
 	}
 	qs, _ := esc.String()
-	sh.helpFetch("search", sh.kbPath("search?q="+qs))
+	sh.helpFetch("search", sh.kbPath("search?language="+a.lang+"&q="+qs))
 }
 
 // helpFetch fetches path on the edge in the background; the newest fetch
@@ -341,51 +347,101 @@ func (sh *shell) helpData(e event) {
 		text(list, widget.T("help_failed"))
 		return
 	}
+	sh.more = map[string]safejs.Value{}
 	shown := 0
-	add := func(id int64, title string, snippet string) {
-		b := newEl("button", "", "")
-		attr(b, "type", "button")
-		attr(b, "data-parley", "help-item")
-		call(b, "appendChild", newEl("span", "", title))
-		if snippet != "" {
-			sm := newEl("small", "", "")
-			for _, p := range widget.SnippetParts(snippet) {
-				tag := "span"
-				if p.Mark {
-					tag = "mark"
-				}
-				call(sm, "appendChild", newEl(tag, "", p.Text))
-			}
-			call(b, "appendChild", sm)
-		}
-		on(b, "click", event{kind: evArticle, data: sh.kbPath("articles/" + strconv.FormatInt(id, 10)), owner: sh})
-		call(list, "appendChild", b)
-		shown++
-	}
-	group := func(name string, arts safejs.Value) {
+	group := func(name string, arts safejs.Value, cat string, count int) {
 		n, _ := arts.Length()
 		if n > 0 && name != "" {
 			call(list, "appendChild", newEl("h3", "", name))
 		}
 		for i := 0; i < n; i++ {
 			x, _ := arts.Index(i)
-			add(int64(num(x, "id")), str(x, "title"), str(x, "snippet"))
+			call(list, "appendChild", sh.helpItem(x))
 		}
+		shown += n
+		sh.moreButton(cat, n, count, safejs.Null())
 	}
 	if e.data == "search" {
-		group("", get(e.val, "results"))
+		group("", get(e.val, "results"), "", 0)
 	} else {
 		cats := get(e.val, "categories")
 		n, _ := cats.Length()
 		for i := 0; i < n; i++ {
 			c, _ := cats.Index(i)
-			group(str(c, "name"), get(c, "articles"))
+			group(str(c, "name"), get(c, "articles"), strconv.FormatInt(int64(num(c, "id")), 10), int(num(c, "article_count")))
 		}
-		group(widget.T("help_other"), get(e.val, "uncategorised"))
+		group(widget.T("help_other"), get(e.val, "uncategorised"), "0", int(num(e.val, "uncategorised_count")))
 	}
 	if shown == 0 {
 		text(list, widget.T("help_none"))
 	}
+}
+
+// helpItem is one article of a help list (x: id, title, and a search
+// result's snippet), opening the article when clicked.
+func (sh *shell) helpItem(x safejs.Value) safejs.Value {
+	b := newEl("button", "", "")
+	attr(b, "type", "button")
+	attr(b, "data-parley", "help-item")
+	call(b, "appendChild", newEl("span", "", str(x, "title")))
+	if snippet := str(x, "snippet"); snippet != "" {
+		sm := newEl("small", "", "")
+		for _, p := range widget.SnippetParts(snippet) {
+			tag := "span"
+			if p.Mark {
+				tag = "mark"
+			}
+			call(sm, "appendChild", newEl(tag, "", p.Text))
+		}
+		call(b, "appendChild", sm)
+	}
+	on(b, "click", event{kind: evArticle, data: sh.kbPath("articles/" + strconv.FormatInt(int64(num(x, "id")), 10)), owner: sh})
+	return b
+}
+
+// moreButton offers the rest of category cat's count titles after the
+// shown ones ("and N more"), placed before the element before (appended
+// when null); it pages through them 25 at a time (evHelpMore).
+func (sh *shell) moreButton(cat string, shown, count int, before safejs.Value) {
+	if cat == "" || count <= shown {
+		return
+	}
+	b := newEl("button", "link", widget.T("help_more", "n", strconv.Itoa(count-shown)))
+	attr(b, "type", "button")
+	attr(b, "data-parley", "help-more")
+	on(b, "click", event{kind: evHelpMore, data: cat, code: shown, owner: sh})
+	call(sh.el("help-list"), "insertBefore", b, before)
+	sh.more[cat] = b
+}
+
+// moreTitles fetches the next page of a category's titles.
+func (sh *shell) moreTitles(cat string, offset int) {
+	path := sh.kbPath("titles?category=" + cat + "&language=" + a.lang + "&offset=" + strconv.Itoa(offset))
+	go func() {
+		v, err := fetchJSON(a.base + path)
+		if err != nil {
+			v = safejs.Null()
+		}
+		post(event{kind: evHelpData, data: "more", text: cat, code: offset, val: v, owner: sh})
+	}()
+}
+
+// moreData puts a fetched page of titles where its "more" button was,
+// with a button for what is left after them.
+func (sh *shell) moreData(e event) {
+	btn, ok := sh.more[e.text]
+	if !ok || e.val.IsNull() || !truthy(btn, "isConnected") {
+		return // the list changed meanwhile, or the fetch failed: the button stays
+	}
+	delete(sh.more, e.text)
+	arts := get(e.val, "articles")
+	n, _ := arts.Length()
+	for i := 0; i < n; i++ {
+		x, _ := arts.Index(i)
+		call(sh.el("help-list"), "insertBefore", sh.helpItem(x), btn)
+	}
+	sh.moreButton(e.text, e.code+n, int(num(e.val, "article_count")), btn)
+	call(btn, "remove")
 }
 
 // openArticle shows a help article (from the list or a bot's answer).

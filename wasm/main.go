@@ -79,6 +79,7 @@ const (
 	evHelpData   // a help fetch ended: data is what, val the JSON, code the generation
 	evArticle    // open a help article: data is its path on the edge
 	evHelpBack   // back from an article to the list
+	evHelpMore   // "and N more" of a help category: data is its id, code the titles shown
 	evHelpChat   // "Chat with us" from an article
 	evQuick      // a quick reply: data is its text
 	evEmoji      // the emoji button: show or hide the picker
@@ -268,6 +269,7 @@ func start() {
 		setStatus(statusHidden)
 		return
 	}
+	widget.SpeakVisitorLanguage(flow, browserLanguages())
 	if err := loadLanguage(widget.Language(flow.Language)); err != nil {
 		fail(err)
 		return
@@ -357,6 +359,24 @@ func countPage(url string) {
 		}
 	}
 	try(ss, "setItem", "parley-visit", strconv.Itoa(a.pages)+" "+a.visitRef)
+}
+
+// browserLanguages are the visitor's languages, most preferred first.
+func browserLanguages() []string {
+	nav := get(global, "navigator")
+	ls := get(nav, "languages")
+	n, _ := ls.Length()
+	out := []string{str(nav, "language")}
+	for i := 0; i < n; i++ {
+		if v, err := ls.Index(i); err == nil {
+			s, _ := v.String()
+			out = append(out, s)
+		}
+	}
+	if n > 0 {
+		out = out[1:] // languages holds language first
+	}
+	return out
 }
 
 // identification returns the email and token the page passed in

@@ -32,11 +32,12 @@ type shell struct {
 
 	leaving bool // the pointer left through the top: exit intent happened
 
-	tabs       bool // the Help tab is offered
-	helpOn     bool // the Help tab is showing
-	helpLoaded bool // its categories were fetched
-	helpGen    int  // the newest list fetch or pending search
-	artGen     int  // the newest article fetch
+	tabs       bool                    // the Help tab is offered
+	helpOn     bool                    // the Help tab is showing
+	helpLoaded bool                    // its categories were fetched
+	helpGen    int                     // the newest list fetch or pending search
+	artGen     int                     // the newest article fetch
+	more       map[string]safejs.Value // the help list's "and N more" buttons by category id
 
 	score    int          // the survey score picked
 	quickEl  safejs.Value // the quick replies shown, once made

@@ -119,6 +119,14 @@ func DecodeConfig[V Value[V]](v V) *Config {
 			Help:     truthy(f, "help"),
 			Consents: decodeConsents(f.Get("consents")),
 		}
+		tr := f.Get("translations")
+		for _, l := range tr.Keys() {
+			if c.Translations == nil {
+				c.Translations = map[string]Translation{}
+			}
+			t := tr.Get(l)
+			c.Translations[l] = Translation{Welcome: str(t, "welcome"), Consents: decodeConsents(t.Get("consents"))}
+		}
 		groups := tg.Get("groups")
 		for j := 0; j < groups.Len(); j++ {
 			c.Targeting.Groups = append(c.Targeting.Groups, RuleGroup{Rules: decodeRules(groups.Index(j).Get("rules"))})

@@ -108,6 +108,7 @@ func TestDecodeFrameReadsEveryServerField(t *testing.T) {
 	got := DecodeFrame(parse(t, want))
 	// Sent only by clients, or only to apps (which decode with encoding/json).
 	want.V, want.Site, want.Chatflow, want.Page, want.Referrer, want.IDToken, want.Resume = 0, "", "", "", "", "", ""
+	want.Language = ""
 	want.Comment, want.PushToken, want.Platform = "", "", ""
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DecodeFrame lost fields:\n got %+v\nwant %+v", got, want)
@@ -132,7 +133,7 @@ func TestDecodeConfigReadsWhatTheShellUses(t *testing.T) {
 	cf.EmailCapture.TranscriptAtClose = false
 	o := &cf.Options
 	o.CookieConsent, o.DataConsent, o.CommunicationConsent = CookieConsent{}, DataConsent{}, CommunicationConsent{}
-	o.MarketingContacts, o.SurveyID, o.BotID = false, 0, 0
+	o.MarketingContacts, o.SurveyID, o.BotID, o.LanguageChoice = false, 0, 0, "" // the choice is published as Translations
 	if !reflect.DeepEqual(got, &want) {
 		t.Errorf("DecodeConfig lost fields:\n got %+v\nwant %+v", got, &want)
 	}

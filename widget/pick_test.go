@@ -34,3 +34,36 @@ func TestPickChatflow(t *testing.T) {
 		})
 	}
 }
+
+func TestSpeakVisitorLanguage(t *testing.T) {
+	base := func() *ChatflowConfig {
+		return &ChatflowConfig{Language: "en", Welcome: "Hi", Translations: map[string]Translation{
+			"de": {Welcome: "Hallo", Consents: Consents{Cookie: &ConsentNotice{Version: "c.de"}}}, "fr": {Welcome: "Bonjour"}}}
+	}
+	cases := []struct {
+		browser []string
+		lang    string
+		welcome string
+	}{
+		{[]string{"de-DE", "de", "en"}, "de", "Hallo"},
+		{[]string{"nl-NL", "FR"}, "fr", "Bonjour"}, // the first language the chatflow speaks
+		{[]string{"en-GB", "de"}, "en", "Hi"},      // its own language comes first
+		{[]string{"nl", "es"}, "en", "Hi"},         // none spoken: its own
+		{nil, "en", "Hi"},
+	}
+	for _, c := range cases {
+		cf := base()
+		if got := SpeakVisitorLanguage(cf, c.browser); got != c.lang || cf.Language != c.lang || cf.Welcome != c.welcome {
+			t.Errorf("%v: speaks %q with %q, want %q with %q", c.browser, got, cf.Welcome, c.lang, c.welcome)
+		}
+	}
+	cf := base()
+	SpeakVisitorLanguage(cf, []string{"de"})
+	if cf.Consents.Cookie == nil || cf.Consents.Cookie.Version != "c.de" {
+		t.Errorf("the German consents were not taken: %+v", cf.Consents)
+	}
+	cf.Translations = nil
+	if SpeakVisitorLanguage(&ChatflowConfig{Language: "nl"}, []string{"de"}) != "nl" {
+		t.Errorf("a chatflow without translations changed language")
+	}
+}

@@ -141,6 +141,9 @@ type Frame struct {
 	// hello: the token of an email's reopen link (#parley-resume=…): the
 	// server continues that conversation for this visitor.
 	Resume string `json:"resume,omitempty"`
+	// hello: the language the client speaks to the visitor (the chatflow's,
+	// or one of its translations): consent notices are judged in it.
+	Language string `json:"language,omitempty"`
 
 	// welcome: identification's outcome. Identified says the visitor chats
 	// as the contact of the hello's email; Properties are that contact's

@@ -102,7 +102,7 @@ type Session struct {
 
 	// Live state (live.go): the chatflow's settings the session acts on,
 	// what the server told about presence, typing and reading.
-	Lang         string       // the chatflow's language
+	Lang         string       // the language the widget speaks (the chatflow's or a translation's)
 	EmailCapture EmailCapture // when to ask for an email address
 	Presence     Presence     // the chatflow's availability, as last told
 	Email        string       // the address the server stored; "" until then
@@ -205,6 +205,7 @@ func (s *Session) Hello() Frame {
 		Email:        s.IDEmail,
 		IDToken:      s.IDToken,
 		Resume:       s.Resume,
+		Language:     s.Lang,
 	}
 }
 

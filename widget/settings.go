@@ -1,5 +1,7 @@
 package widget
 
+import "strings"
+
 // The chatflow settings the widget acts on. The backend stores them as part
 // of a chatflow (backend/internal/chatflow) and publishes them in Config; the widget
 // evaluates them in the browser. Field names are the REST API's.
@@ -167,6 +169,23 @@ type Options struct {
 	HelpTab     bool  `json:"help_tab"`
 	Attachments bool  `json:"attachments"`
 	BotID       int64 `json:"bot_id,omitempty"` // rule_bot chatflows: the bot whose flow runs; 0 = none
+	// LanguageChoice is which language the widget speaks: LanguageChatflow
+	// (always the chatflow's) or LanguageVisitor (the visitor's browser
+	// language when the chatflow has a welcome message in it).
+	LanguageChoice string `json:"language_choice"`
+}
+
+// Language choices of Options.LanguageChoice.
+const (
+	LanguageChatflow = "chatflow"
+	LanguageVisitor  = "visitor"
+)
+
+// Translation is a chatflow's welcome and consent notices in another
+// language the widget may speak to a visitor whose browser prefers it.
+type Translation struct {
+	Welcome  string   `json:"welcome"`
+	Consents Consents `json:"consents"`
 }
 
 // Availability states the server computes.
@@ -208,6 +227,26 @@ type ChatflowConfig struct {
 	Consents Consents `json:"consents"`
 	// Help says to show the Help tab for Options.KnowledgeBaseID.
 	Help bool `json:"help,omitempty"`
+	// Translations are the other languages the widget may speak (the
+	// chatflow follows the visitor's language and has a welcome in them).
+	Translations map[string]Translation `json:"translations,omitempty"`
+}
+
+// SpeakVisitorLanguage switches c to the first of the browser's languages
+// (BCP 47 tags, most preferred first) that c speaks: its own, or one of
+// its Translations. It returns the language c speaks now.
+func SpeakVisitorLanguage(c *ChatflowConfig, browser []string) string {
+	for _, tag := range browser {
+		l, _, _ := strings.Cut(Lower(tag), "-")
+		if l == c.Language {
+			break
+		}
+		if t, ok := c.Translations[l]; ok {
+			c.Language, c.Welcome, c.Consents = l, t.Welcome, t.Consents
+			break
+		}
+	}
+	return c.Language
 }
 
 // ConsentPart is one piece of a consent text: plain text (show it as

@@ -72,4 +72,6 @@ var builtinTexts = Texts{
 	"err_consent_refused":  "You declined the processing of your data, so no message can be sent. Agree to the notice to chat.",
 	"chat_ended":           "This chat has ended. Write again to start a new one.",
 	"emoji":                "Insert an emoji",
+	"welcome":              "Hi! How can we help you?",
+	"help_more":            "and {n} more",
 }

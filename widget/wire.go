@@ -28,6 +28,7 @@ func EncodeFrame(f Frame) string {
 	b = appendStringField(b, "referrer", f.Referrer)
 	b = appendStringField(b, "id_token", f.IDToken)
 	b = appendStringField(b, "resume", f.Resume)
+	b = appendStringField(b, "language", f.Language)
 	b = appendStringField(b, "conversation", f.Conversation)
 	b = appendIntField(b, "last_seq", f.LastSeq)
 	b = appendStringField(b, "id", f.ID)

@@ -213,3 +213,104 @@ func TestReferrerAndPageViewRules(t *testing.T) {
 	runT(t, v, chromedp.Navigate(s.Host()+"/demo/?page=2"))
 	waitJS(t, v, "the chat on the second page", shown, 20*time.Second)
 }
+
+// germanTab is a tab whose browser prefers German (navigator.languages and
+// Accept-Language), as a German visitor's would.
+func germanTab(t *testing.T) context.Context {
+	t.Helper()
+	tab := Tab(t)
+	ua := evalString(t, tab, `navigator.userAgent`)
+	if err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		return tg.Call(ctx, "Emulation.setUserAgentOverride", map[string]any{"userAgent": ua, "acceptLanguage": "de-DE,de;q=0.9"}, nil)
+	})); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// A chatflow that follows the visitor's language speaks German to a
+// German browser when it has a German welcome: the German welcome in the
+// prompt, the widget's sentences, the cookie banner (whose German text the
+// server accepts and records as German). Set to always speak its own
+// language, it greets the same browser in English; a chatflow without a
+// welcome of its own shows its language's default, never an empty prompt.
+func TestGermanBrowserSeesTheGermanWelcome(t *testing.T) {
+	s := StartSystem(t)
+	cfID, _ := demoIDs(t, s)
+	before := publishedETag(t, s)
+	patchChatflow(t, s, cfID, map[string]any{"welcome": map[string]any{"messages": map[string]any{"de": "Hallo! Fragen Sie uns alles."}},
+		"options": map[string]any{"language_choice": "visitor"}})
+	waitPublished(t, s, before)
+	prompt := shadow + `.querySelector('[data-parley=prompt-open]')`
+
+	de := germanTab(t)
+	runT(t, de, chromedp.Navigate(s.Host()+"/demo/"))
+	waitJS(t, de, "the German welcome in the prompt", `window.Parley && `+prompt+`.textContent.includes('Hallo! Fragen Sie uns alles.')`, 20*time.Second)
+	waitJS(t, de, "the launcher's German label", shadow+`.querySelector('[data-parley=launcher]').getAttribute('aria-label') === 'Chat öffnen'`, 5*time.Second)
+	runT(t, de, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
+	waitJS(t, de, "the German input", shadow+`.querySelector('[data-parley=input]').placeholder === 'Nachricht schreiben…'`, 10*time.Second)
+	waitJS(t, de, "the cookie banner", `!`+banner+`.hidden`, 10*time.Second)
+	runT(t, de, chromedp.Click(chromedp.JSPath(banner+`.querySelector('[data-parley=cookie-accept]')`)))
+	waitFor(t, "the German cookie consent recorded", 10*time.Second, func() bool {
+		var lang string
+		s.DB.Get(&lang, `SELECT language FROM consents WHERE kind = 'cookie' ORDER BY id DESC LIMIT 1`)
+		return lang == "de"
+	})
+	visitorSays(t, de, "Hallo")
+	waitJS(t, de, "the message stored", storedMessage, 10*time.Second)
+
+	before = publishedETag(t, s)
+	patchChatflow(t, s, cfID, map[string]any{"options": map[string]any{"language_choice": "chatflow"}})
+	waitPublished(t, s, before)
+	again := germanTab(t)
+	runT(t, again, chromedp.Navigate(s.Host()+"/demo/?again"))
+	waitJS(t, again, "the chatflow's own language", `window.Parley && `+prompt+`.textContent.includes('Ask us anything') && `+
+		shadow+`.querySelector('[data-parley=launcher]').getAttribute('aria-label') === 'Open chat'`, 20*time.Second)
+
+	before = publishedETag(t, s)
+	patchChatflow(t, s, cfID, map[string]any{"welcome": map[string]any{"messages": map[string]any{"en": nil, "de": nil}}})
+	waitPublished(t, s, before)
+	plain := Tab(t)
+	runT(t, plain, chromedp.Navigate(s.Host()+"/demo/?plain"))
+	waitJS(t, plain, "the default welcome", `window.Parley && `+prompt+`.textContent.includes('How can we help you?')`, 20*time.Second)
+}
+
+// The Help tab's front page lists 25 titles a category; "and N more"
+// pages through the rest, 25 at a time, in order, until none is left.
+func TestHelpTabPagesPastTwentyFiveTitles(t *testing.T) {
+	s := StartSystem(t)
+	cfID, _ := demoIDs(t, s)
+	kb := restID(t, s, "/api/v1/knowledge-bases", map[string]any{"name": "Help centre", "language": "en"})
+	kbPath := fmt.Sprintf("/api/v1/knowledge-bases/%d", kb)
+	cat := restID(t, s, kbPath+"/categories", map[string]any{"name": "Orders"})
+	for i := 1; i <= 60; i++ {
+		restID(t, s, kbPath+"/articles", map[string]any{"title": fmt.Sprintf("Order question %02d", i), "category_id": cat, "published": true,
+			"body": "An answer."})
+	}
+	before := publishedETag(t, s)
+	patchChatflow(t, s, cfID, map[string]any{"options": map[string]any{"knowledge_base_id": kb, "help_tab": true}})
+	waitPublished(t, s, before)
+
+	v := openChat(t, s, "/demo/")
+	waitJS(t, v, "the Help tab", `!`+shadow+`.querySelector('[data-parley=tabs]').hidden`, 10*time.Second)
+	runT(t, v, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=tab-help]')`)))
+	list := shadow + `.querySelector('[data-parley=help-list]')`
+	items := `[...` + list + `.querySelectorAll('[data-parley=help-item]')].map(b => b.textContent)`
+	more := list + `.querySelector('[data-parley=help-more]')`
+	titles := func(n int) string {
+		var ts []string
+		for i := 1; i <= n; i++ {
+			ts = append(ts, fmt.Sprintf("Order question %02d", i))
+		}
+		b, _ := json.Marshal(ts)
+		return string(b)
+	}
+	waitJS(t, v, "25 titles and 35 more", `JSON.stringify(`+items+`) === '`+titles(25)+`' && `+more+`.textContent === 'and 35 more'`, 15*time.Second)
+	runT(t, v, chromedp.Click(chromedp.JSPath(more)))
+	waitJS(t, v, "50 titles and 10 more", `JSON.stringify(`+items+`) === '`+titles(50)+`' && `+more+`.textContent === 'and 10 more'`, 15*time.Second)
+	runT(t, v, chromedp.Click(chromedp.JSPath(more)))
+	waitJS(t, v, "all 60 titles, nothing more", `JSON.stringify(`+items+`) === '`+titles(60)+`' && !`+more, 15*time.Second)
+	// Each is an article to read.
+	runT(t, v, chromedp.Click(chromedp.JSPath(`[...`+list+`.querySelectorAll('[data-parley=help-item]')].at(-1)`)))
+	waitJS(t, v, "the 60th article", `(a => !a.hidden && a.textContent.includes('Order question 60'))(`+shadow+`.querySelector('[data-parley=help-article]'))`, 10*time.Second)
+}

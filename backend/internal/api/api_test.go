@@ -158,7 +158,9 @@ func (e *env) fullChatflow() string {
 			{"day": "saturday", "start": "10:00", "end": "24:00"}],
 		"reply_time": "hour", "away_message": "Even weg", 
 		"offline": {"behaviour": "away_message", "message": "We zijn er morgen weer"},
-		"at_capacity": {"behaviour": "hide_launcher", "message": "Even geduld"}},
+		"at_capacity": {"behaviour": "hide_launcher", "message": "Even geduld"},
+		"exceptions": [{"date": "2026-12-25", "name": "Kerst", "closed": true}, {"date": "2026-12-24", "closed": false, "start": "09:00", "end": "13:00"}],
+		"bot": "office_hours"},
 	"assignment": {"auto_assign": true, "user_ids": [` + itoa(e.user) + `], "team_ids": [` + itoa(e.team) + `]},
 	"tickets": {"pipeline": "sales", "status": "open", "priority": "high", "category": "billing", "properties": {"source": "chat"}},
 	"display": {"desktop": "open_on_trigger", "mobile": "prompt",
@@ -167,12 +169,14 @@ func (e *env) fullChatflow() string {
 			{"rules": [{"kind": "url", "op": "contains", "value": "/pricing"}, {"kind": "device", "op": "is", "value": "desktop"}]},
 			{"rules": [{"kind": "query_param", "op": "is", "name": "utm_source", "value": "ads"}, {"kind": "visitor", "op": "is", "value": "known"},
 				{"kind": "contact_property", "op": "starts_with", "name": "plan", "value": "pro"}, {"kind": "url", "op": "wildcard", "value": "https://*.example.com/*"}]}],
-		"exclusions": [{"kind": "url", "op": "ends_with", "value": "/privacy"}, {"kind": "device", "op": "is", "value": "mobile"}]},
+		"exclusions": [{"kind": "url", "op": "ends_with", "value": "/privacy"}, {"kind": "device", "op": "is", "value": "mobile"},
+			{"kind": "referrer", "op": "contains", "value": "spam.example"}, {"kind": "page_views", "op": "greater_than", "value": "20"}]},
 	"options": {
 		"cookie_consent": {"enabled": false, "when": "exit_intent", "text": "Cookies?"},
 		"data_consent": {"enabled": true, "type": "explicit", "text": "We verwerken je gegevens.", "privacy_url": "https://example.com/privacy"},
 		"communication_consent": {"enabled": true, "subscription_type_id": ` + itoa(e.links()[1]) + `, "label": "Nieuwsbrief"},
-		"marketing_contacts": true, "survey_id": ` + itoa(e.survey) + `, "knowledge_base_id": ` + itoa(e.links()[0]) + `, "help_tab": false, "attachments": false}
+		"marketing_contacts": true, "survey_id": ` + itoa(e.survey) + `, "knowledge_base_id": ` + itoa(e.links()[0]) + `, "help_tab": false, "attachments": false,
+		"language_choice": "visitor"}
 	}`
 }
 

@@ -19,6 +19,7 @@ func TestChatflowBehaviourSettingsValidation(t *testing.T) {
 				"availability.exceptions[4].date", "availability.exceptions[4].end", "availability.exceptions[4].start"}},
 		{"referrer and page-view rules", `{` + base + `,"targeting":{"groups":[{"rules":[{"kind":"referrer","op":"greater_than","value":"x"},{"kind":"page_views","op":"greater_than","value":"two"},{"kind":"page_views","op":"is","value":"-1"},{"kind":"referrer","op":"contains","name":"x","value":"google"}]}]}}`,
 			[]string{"targeting.groups[0].rules[0].op", "targeting.groups[0].rules[1].value", "targeting.groups[0].rules[2].value", "targeting.groups[0].rules[3].name"}},
+		{"language choice", `{` + base + `,"options":{"language_choice":"browser"}}`, []string{"options.language_choice"}},
 		{"bot availability", `{` + base + `,"availability":{"bot":"sometimes"}}`, []string{"availability.bot"}},
 	}
 	for _, tc := range bad {

@@ -62,6 +62,7 @@ func (a *API) registerKB(v1 *gin.RouterGroup, r *gin.Engine) {
 	r.GET("/internal/sites/:site/kb/:kb/categories", a.internal, a.publicCategories)
 	r.GET("/internal/sites/:site/kb/:kb/articles/:article", a.internal, a.publicArticle)
 	r.GET("/internal/sites/:site/kb/:kb/search", a.internal, a.publicSearch)
+	r.GET("/internal/sites/:site/kb/:kb/titles", a.internal, a.publicTitles)
 }
 
 // --- knowledge bases ---
@@ -576,6 +577,52 @@ func (a *API) publicCategories(c *gin.Context) {
 		"uncategorised":       other,
 		"uncategorised_count": otherCount,
 	})
+}
+
+// MaxTitlesOffset bounds how far the Help tab pages into one category.
+const MaxTitlesOffset = 100000
+
+// publicTitles pages through one category's published titles past the
+// front page: ?category= (0 for the uncategorised), &offset= (a multiple
+// of nothing in particular; the front page shows the first 25), &language=.
+func (a *API) publicTitles(c *gin.Context) {
+	k, ok := a.publicKB(c)
+	if !ok {
+		return
+	}
+	lang := c.DefaultQuery("language", k.Language)
+	var e problem.Errors
+	checkLanguage(&e, "language", lang)
+	cat, err := strconv.ParseInt(c.Query("category"), 10, 64)
+	if err != nil || cat < 0 {
+		e.Add("category", "must be a category id (0 for articles in none)")
+	}
+	offset, err := strconv.Atoi(c.DefaultQuery("offset", "0"))
+	if err != nil || offset < 0 || offset > MaxTitlesOffset {
+		e.Add("offset", "must be a number from 0 to "+strconv.Itoa(MaxTitlesOffset))
+	}
+	if len(e) > 0 {
+		problem.Invalid(c.Writer, "Invalid query", e)
+		return
+	}
+	ts, err := a.st.PublishedKBTitlesPage(c, k.ID, lang, cat, offset, frontPageTitles)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	out := gin.H{"category_id": cat, "language": lang, "offset": offset}
+	titles, count := make([]publicTitle, len(ts)), 0
+	for i, t := range ts {
+		titles[i], count = publicTitle{t.ID, t.Title}, t.InCategory
+	}
+	out["articles"] = titles
+	if count > 0 {
+		out["article_count"] = count
+		if next := offset + len(ts); next < count {
+			out["next_offset"] = next
+		}
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (a *API) publicArticle(c *gin.Context) {

@@ -326,7 +326,7 @@ func (s *session) customerDecide(b *store.BotState, a *kbAnswer, msg *store.Mess
 	if len(b.State) > 0 {
 		json.Unmarshal(b.State, &st)
 	}
-	t := botTexts(s.flow.Language)
+	t := botTexts(s.language())
 	say := func(text string) { *actions = append(*actions, botAction{say: text}) }
 	switch {
 	case asksForHuman(msg.Body):

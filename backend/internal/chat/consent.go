@@ -30,7 +30,7 @@ func (s *session) onConsent(f *widget.Frame) {
 	ctx, cancel := s.dbctx()
 	defer cancel()
 	s.refreshFlow(ctx, 0) // judge the version against the text as it is now
-	n, ok := consent.Shown(s.flow.Language, s.flow.Options, s.account, f.Kind, f.Version)
+	n, ok := consent.Shown(s.language(), s.flow.Options, s.account, f.Kind, f.Version)
 	if !ok {
 		s.fail(widget.ErrStaleConsent, f.ID, "This consent text is not the current one; fetch the config again and ask again.")
 		return
@@ -41,7 +41,7 @@ func (s *session) onConsent(f *widget.Frame) {
 	}
 	rec := func() error {
 		nc := store.NewConsent{AccountID: s.account.ID, VisitorID: s.visitor.ID, ChatflowID: s.chatflow.ID,
-			Kind: f.Kind, Decision: f.Decision, Text: n.Text, Language: s.flow.Language, PageURL: page}
+			Kind: f.Kind, Decision: f.Decision, Text: n.Text, Language: s.language(), PageURL: page}
 		switch f.Kind {
 		case store.ConsentCookie:
 			if f.Decision == store.ConsentRefused {
@@ -76,7 +76,7 @@ func (s *session) onConsent(f *widget.Frame) {
 	}
 	switch f.Kind {
 	case store.ConsentDataProcessing:
-		s.dataConsent, s.dataConsentVersion, s.dataConsentLang = f.Decision == store.ConsentGranted, n.Version, s.flow.Language
+		s.dataConsent, s.dataConsentVersion, s.dataConsentLang = f.Decision == store.ConsentGranted, n.Version, s.language()
 	case store.ConsentCommunication:
 		s.applySubscription(ctx)
 	}
@@ -126,6 +126,13 @@ func (s *session) mayProcess(ctx context.Context) (bool, error) {
 	}
 	s.dataConsent, s.dataConsentVersion, s.dataConsentLang = p.Allowed, p.Version, p.Language
 	return p.Allowed, nil
+}
+
+// language is the language the visitor's client speaks: the hello's when
+// the chatflow speaks it (a translation it publishes), else the
+// chatflow's own. Consent notices are judged and recorded in it.
+func (s *session) language() string {
+	return s.flow.Speaks(s.hello.Language)
 }
 
 // refused answers a frame carrying the visitor's data that mayProcess
@@ -178,14 +185,14 @@ func (s *session) impliedConsent() *store.NewConsent {
 	if !o.Enabled || o.Type != widget.ConsentLegitimateInterest {
 		return nil
 	}
-	n := consent.Texts(s.flow.Language, s.flow.Options, s.account).DataProcessing
+	n := consent.Texts(s.language(), s.flow.Options, s.account).DataProcessing
 	if n == nil {
 		return nil
 	}
 	return &store.NewConsent{AccountID: s.account.ID, VisitorID: s.visitor.ID,
 		ChatflowID: s.chatflow.ID, Kind: store.ConsentDataProcessing,
 		Basis: store.BasisLegitimateInterest, Decision: store.ConsentGranted, Text: n.Text,
-		Language: s.flow.Language, PageURL: s.hello.Page}
+		Language: s.language(), PageURL: s.hello.Page}
 }
 
 // applySubscription writes the visitor's latest communication choice on

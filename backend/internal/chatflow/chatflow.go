@@ -185,10 +185,11 @@ func Default() Chatflow {
 			},
 			Targeting: widget.Targeting{Groups: []widget.RuleGroup{}, Exclusions: []widget.Rule{}},
 			Options: widget.Options{
-				CookieConsent: widget.CookieConsent{Enabled: true, When: widget.ConsentBeforeChat},
-				DataConsent:   widget.DataConsent{Enabled: true, Type: widget.ConsentLegitimateInterest},
-				Attachments:   true,
-				HelpTab:       true, // shown as soon as a knowledge base is chosen
+				CookieConsent:  widget.CookieConsent{Enabled: true, When: widget.ConsentBeforeChat},
+				DataConsent:    widget.DataConsent{Enabled: true, Type: widget.ConsentLegitimateInterest},
+				Attachments:    true,
+				HelpTab:        true, // shown as soon as a knowledge base is chosen
+				LanguageChoice: widget.LanguageChatflow,
 			},
 		},
 	}

@@ -220,6 +220,7 @@ func (c *Chatflow) Validate(refs Refs) error {
 	text("options.data_consent.text", o.DataConsent.Text, MaxTextLen, false)
 	link("options.data_consent.privacy_url", o.DataConsent.PrivacyURL)
 	text("options.communication_consent.label", o.CommunicationConsent.Label, MaxTextLen, false)
+	oneOf("options.language_choice", o.LanguageChoice, widget.LanguageChatflow, widget.LanguageVisitor)
 	if o.SurveyID < 0 {
 		e.Add("options.survey_id", "must be a survey id")
 	}

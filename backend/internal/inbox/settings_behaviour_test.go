@@ -12,7 +12,7 @@ import (
 
 // The editor holds the behaviour settings: date exceptions of the office
 // hours (added without saving, errors beside their fields, saved) and
-// when a bot answers.
+// when a bot answers, and which language the widget speaks.
 func TestChatflowEditorBehaviourSettings(t *testing.T) {
 	e := setup(t, inbox.Config{})
 	ed := e.withRole(e.bob, store.RoleEditor)
@@ -63,5 +63,9 @@ func TestChatflowEditorBehaviourSettings(t *testing.T) {
 	}
 	if cf.Availability.Bot != "office_hours" {
 		t.Fatalf("bot availability saved: %q", cf.Availability.Bot)
+	}
+	save(open("options"), func(f map[string][]string) { f["options.language_choice"] = []string{"visitor"} }, http.StatusSeeOther)
+	if cf := e.restChatflow(id); cf.Options.LanguageChoice != "visitor" {
+		t.Fatalf("language choice saved: %q", cf.Options.LanguageChoice)
 	}
 }

@@ -141,6 +141,7 @@ var (
 	replyOpts    = []option{{"", "Do not show"}, {"few_minutes", "Usually replies in a few minutes"}, {"hour", "Usually replies in an hour"}, {"day", "Usually replies in a day"}}
 	offlineOpts  = []option{{chatflow.OfflineBackAt, "Show when the team is back"}, {chatflow.OfflineAwayMessage, "Show an away message"}, {chatflow.OfflineHideLauncher, "Hide the chat launcher"}}
 	botOpts      = []option{{chatflow.BotAlways, "The bot answers around the clock"}, {chatflow.BotOfficeHours, "The bot follows the office hours (outside them the chat is offline)"}}
+	langChoice   = []option{{widget.LanguageChatflow, "Always the chatflow's language"}, {widget.LanguageVisitor, "The visitor's browser language, when this chatflow has a welcome message in it"}}
 	capacityOpts = []option{{chatflow.CapacityWaitMessage, "Show a wait message"}, {chatflow.CapacityHideLauncher, "Hide the chat launcher"}, {chatflow.CapacityNothing, "Do nothing"}}
 	desktopOpts  = []option{{widget.DisplayPrompt, "Pop open the welcome message as a prompt"}, {widget.DisplayLauncherOnly, "Only show the chat launcher"}, {widget.DisplayOpenOnTrigger, "Show the welcome message and open the chat when a trigger fires"}}
 	mobileOpts   = []option{{widget.DisplayPrompt, "Pop open the welcome message as a prompt"}, {widget.DisplayLauncherOnly, "Only show the chat launcher"}}
@@ -170,6 +171,8 @@ func (d *editPage) Opts(name string) []option {
 		return capacityOpts
 	case "bot":
 		return botOpts
+	case "language_choice":
+		return langChoice
 	case "mode":
 		return modeOptions
 	case "type":
@@ -488,6 +491,7 @@ func (e *cfForm) read(tab string) {
 			TimeOnPage: e.num("display.triggers.time_on_page"), ScrollPercent: e.num("display.triggers.scroll_percent")}
 	case "options":
 		cf.Language = e.str("language")
+		cf.Options.LanguageChoice = e.str("options.language_choice")
 		cf.InboxID = e.id("inbox_id")
 		cf.Priority = e.num("priority")
 		t := &cf.Tickets

@@ -22,6 +22,7 @@ const (
 	// KBMaxQueryChars is the longest search (the backend's kb.MaxQueryChars).
 	KBMaxQueryChars = 200
 	kbMaxResults    = 50
+	kbMaxOffset     = 100000 // the backend's api.MaxTitlesOffset
 )
 
 var (
@@ -34,6 +35,7 @@ var (
 //	GET /v1/sites/{site}/kb/{kb}/categories[?language=nl]
 //	GET /v1/sites/{site}/kb/{kb}/articles/{article}
 //	GET /v1/sites/{site}/kb/{kb}/search?q=…[&language=nl][&limit=10]
+//	GET /v1/sites/{site}/kb/{kb}/titles?category=ID[&offset=25][&language=nl]
 //
 // from the backend's /internal/sites/… twins, cached like site configs
 // (one backend request per key and TTL, stale copies while the backend is
@@ -90,6 +92,19 @@ func kbKey(r *http.Request) (key string, status int, msg string) {
 	case rest == "categories":
 		allowed["language"] = true
 	case strings.HasPrefix(rest, "articles/") && kbNumber.MatchString(strings.TrimPrefix(rest, "articles/")):
+	case rest == "titles":
+		allowed["language"], allowed["category"], allowed["offset"] = true, true, true
+		cat, off := in.Get("category"), in.Get("offset")
+		if cat != "0" && !kbNumber.MatchString(cat) {
+			return "", http.StatusBadRequest, "category must be a category id (0 for articles in none)"
+		}
+		out.Set("category", cat)
+		if off != "" {
+			if n, err := strconv.Atoi(off); err != nil || n < 0 || n > kbMaxOffset || strconv.Itoa(n) != off {
+				return "", http.StatusBadRequest, "offset must be a number from 0 to " + strconv.Itoa(kbMaxOffset)
+			}
+			out.Set("offset", off)
+		}
 	case rest == "search":
 		allowed["language"], allowed["q"], allowed["limit"] = true, true, true
 		q := strings.Join(strings.Fields(in.Get("q")), " ")

@@ -99,6 +99,12 @@ func TestKBCacheCanonicalisesCachesAndRefuses(t *testing.T) {
 		"/search?q=a&sort=new":                  400,
 		"/search?q=a&q=b":                       400,
 		"/categories?language=nl&debug=1":       400,
+		"/titles":                               400, // no category
+		"/titles?category=x":                    400,
+		"/titles?category=3&offset=-1":          400,
+		"/titles?category=3&offset=025":         400,
+		"/titles?category=3&offset=200000":      400,
+		"/titles?category=3&page=2":             400,
 		"/articles/0":                           404,
 		"/articles/abc":                         404,
 		"/articles/4%2F..%2F..%2Fconfig":        404,
