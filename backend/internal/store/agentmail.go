@@ -81,6 +81,8 @@ func (s *Store) CollectAgentNews(ctx context.Context, waitingAfter time.Duration
 				LEFT JOIN conversation_reads r ON r.conversation_id = c.id
 				LEFT JOIN agent_message_told t ON t.conversation_id = c.id
 				WHERE c.status = 'open' AND c.assignee_id IS NOT NULL AND c.last_message_at > now() - interval '1 day'
+				-- nothing after what was read or told: no message to look for (the common case)
+				AND c.last_seq > GREATEST(COALESCE(r.agent_read_seq, 0), COALESCE(t.told_seq, 0))
 				AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_type = 'visitor'
 					AND m.seq > GREATEST(COALESCE(r.agent_read_seq, 0), COALESCE(t.told_seq, 0)))),
 			told AS (
