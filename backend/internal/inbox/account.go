@@ -3,6 +3,7 @@ package inbox
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,9 +12,11 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/parleychat/parley/backend/internal/api"
 	"github.com/parleychat/parley/backend/internal/chatflow"
 	"github.com/parleychat/parley/backend/internal/password"
 	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/widget"
 )
 
 // accountData is the "My account" page: the profile form, refilled after an
@@ -22,6 +25,7 @@ type accountData struct {
 	basePage
 	Name           string
 	AvatarURL      string
+	AvatarImage    string // the uploaded avatar's path on the edge; "" for none
 	ProfileError   string
 	PasswordError  string
 	Saved          string // what the last form changed, shown once after the redirect
@@ -46,6 +50,11 @@ func (h *Handler) account(c *gin.Context) {
 
 func (h *Handler) renderAccount(c *gin.Context, status int, d accountData) {
 	d.basePage = h.base(c, "My account")
+	if id := user(c).AvatarImageID; id != "" {
+		if acct, err := h.st.Account(c, user(c).AccountID); err == nil {
+			d.AvatarImage = widget.ImagePath(acct.PublicID, id)
+		}
+	}
 	d.MinPasswordLen = password.MinLen
 	if n, err := h.st.AgentMailPref(c, user(c).ID); err == nil {
 		d.Notify = n
@@ -76,7 +85,43 @@ func (h *Handler) updateProfile(c *gin.Context) {
 		h.renderAccount(c, http.StatusUnprocessableEntity, d)
 		return
 	}
-	if err := h.st.UpdateUserProfile(c, u.AccountID, u.ID, d.Name, d.AvatarURL); err != nil {
+	imageID := u.AvatarImageID
+	if c.PostForm("remove_avatar_image") != "" {
+		imageID = ""
+	}
+	if fh, err := c.FormFile("avatar_image"); err == nil && fh.Size > 0 {
+		// An uploaded avatar goes to the account's image store, which the
+		// edge serves to widgets on any site.
+		max := int64(api.DefaultImageMaxBytes)
+		if h.cfg.REST != nil {
+			max = h.cfg.REST.ImageMaxBytes()
+		}
+		var data []byte
+		if fh.Size <= max {
+			if f, err := fh.Open(); err == nil {
+				data, _ = io.ReadAll(io.LimitReader(f, max+1))
+				f.Close()
+			}
+		}
+		if int64(len(data)) > max || fh.Size > max {
+			d.ProfileError = fmt.Sprintf("The avatar image is larger than %d bytes.", max)
+			h.renderAccount(c, http.StatusUnprocessableEntity, d)
+			return
+		}
+		n, errs := api.CheckImage(data)
+		if len(errs) > 0 {
+			d.ProfileError = "The avatar image " + errs[0].Message + "."
+			h.renderAccount(c, http.StatusUnprocessableEntity, d)
+			return
+		}
+		img, _, err := h.st.PutBrandImage(c, u.AccountID, n)
+		if err != nil {
+			h.fail(c, "profile", err)
+			return
+		}
+		imageID = img.ID
+	}
+	if err := h.st.UpdateUserProfile(c, u.AccountID, u.ID, d.Name, d.AvatarURL, imageID); err != nil {
 		h.fail(c, "profile", err)
 		return
 	}

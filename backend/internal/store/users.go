@@ -195,9 +195,10 @@ func (s *Store) DeleteUser(ctx context.Context, accountID, id int64) error {
 }
 
 // UpdateUserProfile changes only what an agent edits about themselves: their
-// name and avatar URL (not the password hash or anything an admin sets).
-func (s *Store) UpdateUserProfile(ctx context.Context, accountID, id int64, name, avatarURL string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = $3, avatar_url = $4 WHERE id = $1 AND account_id = $2`,
-		id, accountID, name, avatarURL)
+// name, avatar URL and uploaded avatar image (not the password hash or
+// anything an admin sets).
+func (s *Store) UpdateUserProfile(ctx context.Context, accountID, id int64, name, avatarURL, avatarImageID string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = $3, avatar_url = $4, avatar_image_id = $5 WHERE id = $1 AND account_id = $2`,
+		id, accountID, name, avatarURL, avatarImageID)
 	return rowsOrNotFound(res, err)
 }
