@@ -531,6 +531,15 @@ func (a *API) publicKB(c *gin.Context) (*store.KnowledgeBase, bool) {
 	return nil, false
 }
 
+// publicLanguage is the ?language= of a public read (the knowledge base's
+// by default), with the error of one it has no search configuration for.
+func publicLanguage(c *gin.Context, k *store.KnowledgeBase) (string, problem.Errors) {
+	lang := c.DefaultQuery("language", k.Language)
+	var e problem.Errors
+	checkLanguage(&e, "language", lang)
+	return lang, e
+}
+
 // publicCategories lists the categories with their published articles'
 // titles (in ?language=, default the knowledge base's): the Help tab's front page.
 func (a *API) publicCategories(c *gin.Context) {
@@ -538,9 +547,7 @@ func (a *API) publicCategories(c *gin.Context) {
 	if !ok {
 		return
 	}
-	lang := c.DefaultQuery("language", k.Language)
-	var e problem.Errors
-	checkLanguage(&e, "language", lang)
+	lang, e := publicLanguage(c, k)
 	if len(e) > 0 {
 		problem.Invalid(c.Writer, "Invalid query", e)
 		return
@@ -590,9 +597,7 @@ func (a *API) publicTitles(c *gin.Context) {
 	if !ok {
 		return
 	}
-	lang := c.DefaultQuery("language", k.Language)
-	var e problem.Errors
-	checkLanguage(&e, "language", lang)
+	lang, e := publicLanguage(c, k)
 	cat, err := strconv.ParseInt(c.Query("category"), 10, 64)
 	if err != nil || cat < 0 {
 		e.Add("category", "must be a category id (0 for articles in none)")

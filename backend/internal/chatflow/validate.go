@@ -137,16 +137,7 @@ func (c *Chatflow) Validate(refs Refs) error {
 	for i, r := range a.OfficeHours {
 		f := "availability.office_hours[" + strconv.Itoa(i) + "]"
 		oneOf(f+".day", r.Day, days...)
-		okStart, okEnd := clockRE.MatchString(r.Start), clockRE.MatchString(r.End)
-		if !okStart || r.Start == "24:00" {
-			e.Add(f+".start", "must be a time like 09:00")
-		}
-		if !okEnd {
-			e.Add(f+".end", "must be a time like 17:30 (24:00 for midnight)")
-		}
-		if okStart && okEnd && r.Start >= r.End {
-			e.Add(f+".end", "must be after start")
-		}
+		checkRange(&e, f, r.Start, r.End, "")
 	}
 	validateExceptions(&e, a.Exceptions)
 	if a.Mode == ModeOfficeHours && len(a.OfficeHours) == 0 {
@@ -238,6 +229,21 @@ func (c *Chatflow) Validate(refs Refs) error {
 	return e.Err()
 }
 
+// checkRange checks one opening range at field f: HH:MM times, the end
+// after the start (24:00 for midnight); or adds to the start's message.
+func checkRange(e *problem.Errors, f, start, end, or string) {
+	okStart, okEnd := clockRE.MatchString(start), clockRE.MatchString(end)
+	if !okStart || start == "24:00" {
+		e.Add(f+".start", "must be a time like 09:00"+or)
+	}
+	if !okEnd {
+		e.Add(f+".end", "must be a time like 17:30 (24:00 for midnight)")
+	}
+	if okStart && okEnd && start >= end {
+		e.Add(f+".end", "must be after start")
+	}
+}
+
 // validateExceptions checks the office hours' date exceptions: real dates,
 // closed or a range (not both), and a closed date without other entries.
 func validateExceptions(e *problem.Errors, xs []DateException) {
@@ -263,16 +269,7 @@ func validateExceptions(e *problem.Errors, xs []DateException) {
 			closed[x.Date] = true
 			continue
 		}
-		okStart, okEnd := clockRE.MatchString(x.Start), clockRE.MatchString(x.End)
-		if !okStart || x.Start == "24:00" {
-			e.Add(f+".start", "must be a time like 09:00 (or tick closed)")
-		}
-		if !okEnd {
-			e.Add(f+".end", "must be a time like 13:00 (24:00 for midnight)")
-		}
-		if okStart && okEnd && x.Start >= x.End {
-			e.Add(f+".end", "must be after start")
-		}
+		checkRange(e, f, x.Start, x.End, " (or tick closed)")
 		if closed[x.Date] {
 			e.Add(f+".date", "this date is also marked closed: a closed date has no other entries")
 		}
