@@ -194,26 +194,11 @@ func saturated(ctx context.Context, sys *system, o *throughputOpts, r round) (fl
 	}); err != nil {
 		return 0, fmt.Errorf("warm-up: %d followed, %d of %d delivered: %w", watcher.Following(), delivered.Load(), sent.Load(), err)
 	}
-	sctx, sstop := context.WithCancel(rctx)
-	var senders sync.WaitGroup
-	for i, v := range vs {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			for n := 0; sctx.Err() == nil; n++ {
-				for v.Unsent() >= o.window {
-					select {
-					case <-acks[i]:
-					case <-sctx.Done():
-						return
-					}
-				}
-				if _, err := v.Send(rctx, "message "+strconv.Itoa(n)+" from a visitor in the metrics bench"); err == nil {
-					sent.Add(1)
-				}
-			}
-		}()
-	}
+	stop := saturate(rctx, vs, acks, o.window, func(v *chatsim.Visitor, n int) {
+		if _, err := v.Send(rctx, "message "+strconv.Itoa(n)+" from a visitor in the metrics bench"); err == nil {
+			sent.Add(1)
+		}
+	})
 	time.Sleep(2 * time.Second) // ramp up
 	if r.measuring != nil {
 		r.measuring(be, edge, false)
@@ -224,8 +209,7 @@ func saturated(ctx context.Context, sys *system, o *throughputOpts, r round) (fl
 	if r.measuring != nil {
 		r.measuring(be, edge, true)
 	}
-	sstop()
-	senders.Wait()
+	stop()
 	rate := float64(d1-d0) / t1.Sub(t0).Seconds()
 	// Let what is in flight land before the processes stop.
 	waitUntil(ctx, 30*time.Second, func() bool { return delivered.Load() >= sent.Load() })

@@ -149,30 +149,14 @@ func scaleRound(ctx context.Context, sys *system, o *scaleOpts, n int, env []str
 	}); err != nil {
 		return 0, fmt.Errorf("warm-up with %d backends: %d conversations followed, %d of %d delivered: %w", n, watcher.Following(), delivered.Load(), sent.Load(), err)
 	}
-	sctx, sstop := context.WithCancel(vctx)
-	var senders sync.WaitGroup
-	for i, v := range vs {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			for k := 0; sctx.Err() == nil; k++ {
-				for v.Unsent() >= o.window {
-					select {
-					case <-acks[i]:
-					case <-sctx.Done():
-						return
-					}
-				}
-				send(v, "message "+strconv.Itoa(k)+" of the scale bench")
-			}
-		}()
-	}
+	stop := saturate(vctx, vs, acks, o.window, func(v *chatsim.Visitor, k int) {
+		send(v, "message "+strconv.Itoa(k)+" of the scale bench")
+	})
 	time.Sleep(2 * time.Second) // ramp up
 	d0, t0 := delivered.Load(), time.Now()
 	time.Sleep(o.measure)
 	d1, t1 := delivered.Load(), time.Now()
-	sstop()
-	senders.Wait()
+	stop()
 	rate := float64(d1-d0) / t1.Sub(t0).Seconds()
 	waitUntil(ctx, 60*time.Second, func() bool { return delivered.Load() >= sent.Load() })
 	lost := 0

@@ -146,34 +146,18 @@ func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
 	}
 
 	// Saturation: every visitor keeps `window` messages in flight.
-	sctx, sstop := context.WithCancel(vctx)
-	var senders sync.WaitGroup
-	for i, v := range vs {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			for n := 0; sctx.Err() == nil; n++ {
-				for v.Unsent() >= o.window {
-					select {
-					case <-acks[i]:
-					case <-sctx.Done():
-						return
-					}
-				}
-				// The write gets the visitors' context, not sctx: a send cut
-				// off by the phase's end would stay unsent in the outbox.
-				if _, err := v.Send(vctx, "message "+strconv.Itoa(n)+" from a visitor in the throughput bench"); err == nil {
-					sent.Add(1)
-				}
-			}
-		}()
-	}
+	stop := saturate(vctx, vs, acks, o.window, func(v *chatsim.Visitor, n int) {
+		// The write gets the visitors' context, not the phase's: a send cut
+		// off by the phase's end would stay unsent in the outbox.
+		if _, err := v.Send(vctx, "message "+strconv.Itoa(n)+" from a visitor in the throughput bench"); err == nil {
+			sent.Add(1)
+		}
+	})
 	time.Sleep(2 * time.Second) // ramp up
 	d0, a0, t0 := delivered.Load(), acked.Load(), time.Now()
 	time.Sleep(o.measure)
 	d1, a1, t1 := delivered.Load(), acked.Load(), time.Now()
-	sstop()
-	senders.Wait()
+	stop()
 	secs := t1.Sub(t0).Seconds()
 	rate := float64(d1-d0) / secs
 	ackRate := float64(a1-a0) / secs

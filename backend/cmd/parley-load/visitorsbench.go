@@ -280,31 +280,15 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 	if err := waitUntil(ctx, 120*time.Second, func() bool { return acked.Load() >= sent.Load() }); err != nil {
 		return 0, fmt.Errorf("visitors: warm-up with %d: %d of %d acknowledged: %w", n, acked.Load(), sent.Load(), err)
 	}
-	sctx, sstop := context.WithCancel(vctx)
-	var senders sync.WaitGroup
-	for i, v := range vs {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			for k := 0; sctx.Err() == nil; k++ {
-				for v.Unsent() >= o.window {
-					select {
-					case <-acks[i]:
-					case <-sctx.Done():
-						return
-					}
-				}
-				send(v, "message "+strconv.Itoa(k)+" from a visitor in the crowd")
-			}
-		}()
-	}
+	stop := saturate(vctx, vs, acks, o.window, func(v *chatsim.Visitor, k int) {
+		send(v, "message "+strconv.Itoa(k)+" from a visitor in the crowd")
+	})
 	time.Sleep(2 * time.Second) // ramp up
 	sys.printStatements(ctx)    // resets: what it prints next is the measured phase's
 	a0, f0, c0, t0, load := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now(), loadavg()
 	time.Sleep(o.measure)
 	a1, f1, c1, t1 := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now()
-	sstop()
-	senders.Wait()
+	stop()
 	secs := t1.Sub(t0).Seconds()
 	rate := float64(a1-a0) / secs
 	if err := waitUntil(ctx, 120*time.Second, func() bool { return acked.Load() >= sent.Load() }); err != nil {
