@@ -340,13 +340,19 @@ func currentVisit() widget.Visit {
 
 // countPage counts a page view of this tab's visit, once per address, for
 // the referrer and page-view rules: sessionStorage keeps the visit's count
-// and first referrer (no identifier; gone with the tab).
+// and first referrer (no identifier; gone with the tab) where
+// widget.MayKeepVisit allows.
 func countPage(url string) {
 	if url == a.countedURL {
 		return
 	}
 	a.countedURL = url
-	a.pages, a.visitRef = 1, str(get(global, "document"), "referrer")
+	doc := get(global, "document")
+	a.pages, a.visitRef = 1, str(doc, "referrer")
+	email, token := identification()
+	if !widget.MayKeepVisit(a.cfg, widget.CookieChoice(str(doc, "cookie")), email != "" && token != "" && a.ident != idNo) {
+		return
+	}
 	ss := get(global, "sessionStorage")
 	if ss.IsUndefined() || ss.IsNull() {
 		return

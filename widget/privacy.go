@@ -212,3 +212,30 @@ func (s *Session) StaleConsent() bool {
 func (s *Session) SetConsents(c Consents) {
 	s.Consents = c
 }
+
+// MayKeepVisit reports whether the shell may keep this tab's visit (page
+// count and first referrer) in sessionStorage: only when some chatflow of
+// cfg has a rule that needs it, the page does not identify the visitor, and
+// storing is allowed: the visitor accepted the cookie banner, or no
+// chatflow asks. Otherwise each page counts as the visit's first.
+func MayKeepVisit(cfg *Config, cookieChoice string, identifying bool) bool {
+	if cfg == nil || identifying {
+		return false
+	}
+	needed, asks := false, false
+	for i := range cfg.Chatflows {
+		c := &cfg.Chatflows[i]
+		asks = asks || c.Consents.Cookie != nil
+		for _, r := range c.Targeting.Exclusions {
+			needed = needed || visitRule(r)
+		}
+		for _, g := range c.Targeting.Groups {
+			for _, r := range g.Rules {
+				needed = needed || visitRule(r)
+			}
+		}
+	}
+	return needed && (!asks || cookieChoice == DecisionGranted)
+}
+
+func visitRule(r Rule) bool { return r.Kind == RuleReferrer || r.Kind == RulePageViews }

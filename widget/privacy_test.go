@@ -282,3 +282,31 @@ func TestHelpSnippetsLinksAndHrefs(t *testing.T) {
 		}
 	}
 }
+
+func TestMayKeepVisit(t *testing.T) {
+	pageViews := Targeting{Groups: []RuleGroup{{Rules: []Rule{{Kind: RulePageViews, Op: OpGreaterThan, Value: "2"}}}}}
+	referrer := Targeting{Exclusions: []Rule{{Kind: RuleReferrer, Op: OpContains, Value: "ads"}}}
+	urlOnly := Targeting{Groups: []RuleGroup{{Rules: []Rule{{Kind: RuleURL, Op: OpContains, Value: "/pricing"}}}}}
+	banner := Consents{Cookie: &ConsentNotice{}}
+	cfg := func(fs ...ChatflowConfig) *Config { return &Config{Chatflows: fs} }
+	for _, c := range []struct {
+		name        string
+		cfg         *Config
+		choice      string
+		identifying bool
+		want        bool
+	}{
+		{"no config yet", nil, "", false, false},
+		{"no rule needs the visit", cfg(ChatflowConfig{Targeting: urlOnly}), DecisionGranted, false, false},
+		{"page views, no banner asked", cfg(ChatflowConfig{Targeting: pageViews}), "", false, true},
+		{"referrer exclusion, no banner asked", cfg(ChatflowConfig{Targeting: referrer}), "", false, true},
+		{"banner asked, not answered", cfg(ChatflowConfig{Targeting: pageViews, Consents: banner}), "", false, false},
+		{"banner asked by another chatflow, refused", cfg(ChatflowConfig{Targeting: pageViews}, ChatflowConfig{Consents: banner}), DecisionRefused, false, false},
+		{"banner accepted", cfg(ChatflowConfig{Targeting: pageViews, Consents: banner}), DecisionGranted, false, true},
+		{"identified visitor", cfg(ChatflowConfig{Targeting: pageViews}), DecisionGranted, true, false},
+	} {
+		if got := MayKeepVisit(c.cfg, c.choice, c.identifying); got != c.want {
+			t.Errorf("%s: MayKeepVisit = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -178,16 +178,23 @@ func TestMarketingContactIsMarked(t *testing.T) {
 // The referrer and page-view rules show and hide the chat: a chatflow for
 // visitors who came from a search engine shows to one and not to a visitor
 // who typed the address; one for visitors on their second page onwards
-// shows from the second page of the visit.
+// shows from the second page of the visit. The visit is kept in the tab's
+// sessionStorage, so where the cookie banner is asked, only once the
+// visitor accepted it: before, every page is the visit's first.
 func TestReferrerAndPageViewRules(t *testing.T) {
 	s := StartSystem(t)
 	cfID, _ := demoIDs(t, s)
-	target := func(rule map[string]any) {
+	patch := func(body map[string]any) {
 		t.Helper()
 		before := publishedETag(t, s)
-		patchChatflow(t, s, cfID, map[string]any{"targeting": map[string]any{"groups": []any{map[string]any{"rules": []any{rule}}}}})
+		patchChatflow(t, s, cfID, body)
 		waitPublished(t, s, before)
 	}
+	target := func(rule map[string]any) {
+		t.Helper()
+		patch(map[string]any{"targeting": map[string]any{"groups": []any{map[string]any{"rules": []any{rule}}}}})
+	}
+	patch(map[string]any{"options": map[string]any{"cookie_consent": map[string]any{"enabled": false}}})
 	shown := `window.Parley && Parley.status() === 'ready'`
 	hidden := `window.Parley && Parley.status() === 'hidden'`
 
@@ -212,6 +219,21 @@ func TestReferrerAndPageViewRules(t *testing.T) {
 	waitJS(t, v, "no chat on the visit's first page", hidden, 20*time.Second)
 	runT(t, v, chromedp.Navigate(s.Host()+"/demo/?page=2"))
 	waitJS(t, v, "the chat on the second page", shown, 20*time.Second)
+
+	patch(map[string]any{"options": map[string]any{"cookie_consent": map[string]any{"enabled": true}}})
+	w := Tab(t)
+	runT(t, w, chromedp.Navigate(s.Host()+"/demo/"))
+	waitJS(t, w, "no chat on the first page", hidden, 20*time.Second)
+	runT(t, w, chromedp.Navigate(s.Host()+"/demo/?page=2"))
+	waitJS(t, w, "no chat on the second page before the cookie banner was accepted", hidden, 20*time.Second)
+	if got := evalString(t, w, `JSON.stringify(Object.keys(sessionStorage))`); got != "[]" {
+		t.Fatalf("sessionStorage before consent: %s", got)
+	}
+	evalString(t, w, `document.cookie = "parley-cookie-consent=granted; path=/", ""`)
+	runT(t, w, chromedp.Navigate(s.Host()+"/demo/?page=3"))
+	waitJS(t, w, "the first counted page", hidden, 20*time.Second)
+	runT(t, w, chromedp.Navigate(s.Host()+"/demo/?page=4"))
+	waitJS(t, w, "the chat on the second counted page", shown, 20*time.Second)
 }
 
 // germanTab is a tab whose browser prefers German (navigator.languages and

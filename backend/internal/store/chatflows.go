@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/parleychat/parley/backend/internal/events"
 )
 
 // ChatflowRow is a chatflow as stored: the top-level fields as columns, the
@@ -65,8 +67,9 @@ func (s *Store) EnabledChatflows(ctx context.Context, accountID int64, channel s
 	return cs, err
 }
 
-// UpdateChatflow writes r back and bumps its version. A non-zero
-// ifVersion makes the write conditional (ErrStale if it changed meanwhile).
+// UpdateChatflow writes r back, bumps its version and announces
+// events.KindPresence for the account. A non-zero ifVersion makes the
+// write conditional (ErrStale if it changed meanwhile).
 func (s *Store) UpdateChatflow(ctx context.Context, r *ChatflowRow, ifVersion int64) error {
 	err := s.db.QueryRowxContext(ctx, `UPDATE chatflows SET name = $3, channel = $4, inbox_id = $5, language = $6, type = $7,
 		enabled = $8, priority = $9, mobile_tag = $10, settings = $11, version = version + 1, updated_at = now()
@@ -77,6 +80,11 @@ func (s *Store) UpdateChatflow(ctx context.Context, r *ChatflowRow, ifVersion in
 		if _, e := s.Chatflow(ctx, r.AccountID, r.ID); e == nil {
 			return ErrStale
 		}
+	}
+	if err == nil {
+		// Open widgets recompute the presence at once: office hours, date
+		// exceptions and offline texts are the chatflow's.
+		s.notify(ctx, events.Notice{Account: r.AccountID, Kind: events.KindPresence})
 	}
 	return notFound(err)
 }
