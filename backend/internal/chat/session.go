@@ -329,6 +329,12 @@ func (s *session) onHello(f *widget.Frame) {
 			s.setLastSent(min(f.LastSeq, conv.LastSeq))
 		}
 	}
+	if contact != nil {
+		// Before the welcome: once the page hears it is identified, the
+		// choices made before (a subscription) are the contact's.
+		s.sourceContact(ctx, contact)
+		s.contactLinked(ctx)
+	}
 	s.write(welcome)
 	if perr == nil {
 		s.sendPresence(presence)
@@ -341,10 +347,6 @@ func (s *session) onHello(f *widget.Frame) {
 		}
 		s.offerSurvey()
 		s.notePage(conv, f.Page)
-	}
-	if contact != nil {
-		s.sourceContact(ctx, contact)
-		s.contactLinked(ctx)
 	}
 }
 
