@@ -233,3 +233,55 @@ func TestWorkspaceVisitorPresence(t *testing.T) {
 	runT(t, visitor, chromedp.Navigate("about:blank"))
 	waitJS(t, agent, "gone", presence+`.dataset.state === 'gone' && `+presence+`.textContent === 'Gone'`, 30*time.Second)
 }
+
+// Views, search and the label filter switch the list without a page load:
+// the list shows the view's conversations, the address follows (with the
+// open thread kept), back and forward restore the list, and the list stays
+// live in the new view.
+func TestWorkspaceViewsWithoutPageLoad(t *testing.T) {
+	s := StartSystem(t)
+	agent := Tab(t)
+	signIn(t, agent, s)
+	runT(t, agent, js(`window.__onePage = true`))
+	waitJS(t, agent, "the live socket", `document.getElementById('live-status').dataset.state === 'live'`, 10*time.Second)
+	_, alpha := chatFromHostPage(t, s, "Alpha question")
+	_, beta := chatFromHostPage(t, s, "Beta question")
+	waitJS(t, agent, "both chats", rowOrder+fmt.Sprintf(` === '%d,%d'`, beta, alpha), 15*time.Second)
+
+	// Search: only Beta; the address says so; the page is the same.
+	runT(t, agent, js(`document.getElementById("q").value = "Beta"`), chromedp.Click(chromedp.CSS(`[data-action=search]`)))
+	waitJS(t, agent, "only Beta found", rowOrder+fmt.Sprintf(` === '%d'`, beta), 10*time.Second)
+	waitJS(t, agent, "the search in the address", `location.pathname === '/inbox' && location.search === '?q=Beta'`, 5*time.Second)
+
+	// The open thread stays open across list switches; its address keeps the list's.
+	runT(t, agent, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#conversations li[data-id="%d"] a`, beta))))
+	waitJS(t, agent, "Beta's thread", threadHas("Beta question"), 10*time.Second)
+	runT(t, agent, js(`document.getElementById("q").value = ""`), chromedp.Click(chromedp.CSS(`[data-action=search]`)))
+	waitJS(t, agent, "the search cleared: both", rowOrder+fmt.Sprintf(` === '%d,%d'`, beta, alpha), 10*time.Second)
+	waitJS(t, agent, "the thread's address without the search", fmt.Sprintf(`location.pathname === '/inbox/conversations/%d' && location.search === ''`, beta), 5*time.Second)
+	if code, body := liveREST(t, s, "POST", fmt.Sprintf("/api/v1/conversations/%d/close", alpha), nil); code != 200 {
+		t.Fatalf("close: %d %s", code, body)
+	}
+	waitJS(t, agent, "Alpha leaves the open view live", rowOrder+fmt.Sprintf(` === '%d'`, beta), 10*time.Second)
+	runT(t, agent, chromedp.Click(chromedp.CSS(`nav.views a[data-view="closed"]`)))
+	waitJS(t, agent, "the closed view: Alpha", rowOrder+fmt.Sprintf(` === '%d'`, alpha), 10*time.Second)
+	waitJS(t, agent, "the thread kept, the view in its address", fmt.Sprintf(`location.pathname === '/inbox/conversations/%d' && location.search === '?view=closed' && document.getElementById('thread').dataset.conversationId === '%d'`, beta, beta), 5*time.Second)
+	waitJS(t, agent, "the tab marked", `document.querySelector('nav.views a[aria-current]')?.dataset.view === 'closed'`, 5*time.Second)
+
+	// Back: the open view, then the search with its box filled; forward: the closed view.
+	runT(t, agent, js(`history.back()`))
+	waitJS(t, agent, "back to the open view", rowOrder+fmt.Sprintf(` === '%d' && document.querySelector('nav.views a[aria-current]')?.dataset.view === 'open'`, beta), 10*time.Second)
+	runT(t, agent, js(`history.back()`))
+	waitJS(t, agent, "back to the search", `location.search === '?q=Beta' && document.getElementById('q').value === 'Beta'`, 10*time.Second)
+	runT(t, agent, js(`history.forward()`), js(`history.forward()`))
+	waitJS(t, agent, "forward to the closed view", rowOrder+fmt.Sprintf(` === '%d' && location.search === '?view=closed'`, alpha), 10*time.Second)
+
+	// Live in the new view: a new chat joins it at once.
+	runT(t, agent, chromedp.Click(chromedp.CSS(`nav.views a[data-view="open"]`)))
+	waitJS(t, agent, "the open view: Beta", rowOrder+fmt.Sprintf(` === '%d'`, beta), 10*time.Second)
+	_, gamma := chatFromHostPage(t, s, "Gamma question")
+	waitJS(t, agent, "a new chat arrives live in the switched view", rowOrder+fmt.Sprintf(` === '%d,%d'`, gamma, beta), 15*time.Second)
+	if v := evalString(t, agent, `String(window.__onePage)`); v != "true" {
+		t.Fatal("the agent's page was loaded again")
+	}
+}

@@ -10,9 +10,9 @@
   if (!csrf) return; // the sign-in pages: nothing live
   const me = Number(document.querySelector('meta[name="parley-user"]')?.content) || 0;
   const statusEl = document.getElementById("live-status");
-  const list = document.getElementById("conversations");
+  const list = document.getElementById("conversations"); // kept across view switches
   const pane = document.getElementById("pane");
-  const listEmpty = document.getElementById("list-empty");
+  let listEmpty = document.getElementById("list-empty");
   let ws = null; // the live socket while open
 
   const el = (tag, cls, text) => {
@@ -651,7 +651,65 @@
     updateTitle();
   }
 
+  // ---- switching views (tabs, search, label) without a page load ----
+
+  // The list element itself stays: the socket's rows and the click
+  // handlers use it; the rest of the list's section is the server's partial.
+  let shownSearch = listSearch();
+  let listing = 0;
+  async function switchList(search, push) {
+    const fallback = () => { location.href = "/inbox" + search; };
+    const sec = list?.closest(".ws-list");
+    if (!sec) return fallback();
+    const mine = ++listing;
+    let res;
+    try {
+      res = await fetch("/inbox" + search, { credentials: "same-origin", redirect: "manual", headers: { "X-Parley-Partial": "list" } });
+    } catch {
+      return fallback();
+    }
+    if (mine !== listing) return;
+    if (res.status === 401) return toLogin();
+    if (!res.ok || !(res.headers.get("Content-Type") || "").startsWith("text/html")) return fallback();
+    const html = await res.text();
+    if (mine !== listing) return;
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    const next = t.content.querySelector(".ws-list");
+    const ul = next?.querySelector("#conversations");
+    if (!ul) return fallback();
+    for (const a of ["data-view", "data-inbox", "data-q", "data-label"]) list.setAttribute(a, ul.getAttribute(a) || "");
+    list.replaceChildren(...ul.childNodes);
+    ul.replaceWith(list);
+    sec.replaceWith(next);
+    listEmpty = document.getElementById("list-empty");
+    localTimes(next);
+    shownSearch = search;
+    if (push) history.pushState({ conversation: thread ? thread.id : 0 }, "", (thread ? "/inbox/conversations/" + thread.id : "/inbox") + search);
+    if (!thread) titleBase = (document.getElementById("view-heading")?.textContent.trim() || "Conversations") + " · Parley inbox";
+    markCurrent();
+    updateTitle();
+    send({ type: "list", view: list.dataset.view || "open", inbox: Number(list.dataset.inbox) || 0, q: list.dataset.q || "", label: Number(list.dataset.label) || 0 });
+  }
+
   if (pane && list) {
+    document.addEventListener("click", (e) => {
+      const a = e.target.closest(".ws-list nav.views a[href]");
+      if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+      const u = new URL(a.href, location.href);
+      if (u.origin !== location.origin || u.pathname !== "/inbox") return;
+      e.preventDefault();
+      switchList(u.search, true);
+    });
+    document.addEventListener("submit", (e) => {
+      const f = e.target.closest(".ws-list form.search");
+      if (!f) return;
+      e.preventDefault();
+      const p = new URLSearchParams(new FormData(f));
+      for (const k of [...p.keys()]) if (!p.get(k)) p.delete(k);
+      const q = p.toString();
+      switchList(q ? "?" + q : "", true);
+    });
     list.addEventListener("click", (e) => {
       const a = e.target.closest("a[data-conversation]");
       if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
@@ -664,9 +722,10 @@
     history.replaceState({ conversation: thread ? thread.id : 0 }, "", location.href);
     window.addEventListener("popstate", () => {
       const m = location.pathname.match(/^\/inbox\/conversations\/(\d+)$/);
-      if (m) open(Number(m[1]), false);
-      else if (location.pathname === "/inbox") showList();
-      else location.reload();
+      if (m) { if (!thread || thread.id !== Number(m[1])) open(Number(m[1]), false); }
+      else if (location.pathname === "/inbox") { if (thread) showList(); }
+      else return location.reload();
+      if (listSearch() !== shownSearch) switchList(listSearch(), false);
     });
   }
 

@@ -125,8 +125,9 @@ func (h *Handler) thread(c *gin.Context) {
 }
 
 // PartialHeader asks GET /inbox/conversations/:id for the thread alone
-// (value "thread"): the workspace's script swaps it in when the agent
-// switches conversation, so a switch costs the thread's reads, not the list's.
+// (value "thread"), and GET /inbox for the list alone (value "list"): the
+// workspace's script swaps it in when the agent switches conversation or
+// view, so a switch costs the reads of what changes, not the whole page's.
 const PartialHeader = "X-Parley-Partial"
 
 // renderThread answers a thread: the partial a switch fetches, or the

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -142,6 +143,17 @@ func (h *Handler) list(c *gin.Context) {
 			items = append(items, item(cv, user(c).ID))
 		}
 		c.JSON(http.StatusOK, gin.H{"items": items, "older": d.Older})
+		return
+	}
+	c.Header("Vary", PartialHeader)
+	if c.GetHeader(PartialHeader) == "list" {
+		var buf bytes.Buffer
+		if err := h.pages["workspace.html"].ExecuteTemplate(&buf, "convlist", d); err != nil {
+			h.log.Error("inbox: render", "partial", "convlist", "err", err)
+			c.String(http.StatusInternalServerError, "The list could not be shown.")
+			return
+		}
+		c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 		return
 	}
 	d.basePage = h.base(c, d.Heading)
