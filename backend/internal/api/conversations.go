@@ -94,10 +94,10 @@ func idQuery(c *gin.Context, e *problem.Errors, name string) int64 {
 	return n
 }
 
-// listConversations: GET /conversations?status=&inbox_id=&assignee_id=(id|none)&limit=&cursor=
+// listConversations: GET /conversations?status=&inbox_id=&assignee_id=(id|none)&label=(id|name)&limit=&cursor=
 func (a *API) listConversations(c *gin.Context) {
 	var e problem.Errors
-	limit, cursor := listQuery(c, &e, "status", "inbox_id", "assignee_id")
+	limit, cursor := listQuery(c, &e, "status", "inbox_id", "assignee_id", "label")
 	f := store.ConversationFilter{Status: c.Query("status"), InboxID: idQuery(c, &e, "inbox_id"), Before: cursor, Limit: limit + 1}
 	if f.Status != "" && f.Status != store.StatusOpen && f.Status != store.StatusClosed {
 		e.Add("status", `must be "open" or "closed"`)
@@ -113,8 +113,13 @@ func (a *API) listConversations(c *gin.Context) {
 		}
 		f.AssigneeID = n
 	}
+	label := parseLabelQuery(c, &e)
 	if err := e.Err(); err != nil {
 		a.fail(c, err)
+		return
+	}
+	var ok bool
+	if f.LabelID, ok = a.resolveLabel(c, label); !ok {
 		return
 	}
 	cs, err := a.st.ConversationViews(c, account(c).ID, f)

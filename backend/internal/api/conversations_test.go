@@ -398,3 +398,95 @@ func TestSiteConfigShowsAvailability(t *testing.T) {
 		t.Fatalf("available: %v", p)
 	}
 }
+
+// The list filtered by a label, named by id or by name in any case: only
+// the account's conversations with that label, paged as the rest; another
+// account's label is unknown (404), even when it has the same name; a value
+// that is neither an id nor a possible name is a 400 naming label.
+func TestConversationListByLabel(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	cf := e.create("/api/v1/chatflows", `{"name":"Web","inbox_id":`+itoa(e.inbox)+`}`)
+	c1, c2, c3, c4 := e.conversation(cf, "one"), e.conversation(cf, "two"), e.conversation(cf, "three"), e.conversation(cf, "four")
+	vip := e.create("/api/v1/labels", `{"name":"VIP","color":"#aa00ff"}`)
+	billing := e.create("/api/v1/labels", `{"name":"Billing & refunds","color":"#2f80ed"}`)
+	unused := e.create("/api/v1/labels", `{"name":"Unused","color":"#000000"}`)
+	for conv, label := range map[int64]int64{c1: vip, c3: vip, c2: billing} {
+		if code, p := e.do("PUT", "/api/v1/conversations/"+itoa(conv)+"/labels/"+itoa(label), ""); code != 200 {
+			t.Fatalf("label %d: %d %v", conv, code, p)
+		}
+	}
+	e.do("PUT", "/api/v1/conversations/"+itoa(c3)+"/labels/"+itoa(billing), "")
+	if code, _ := e.do("POST", "/api/v1/conversations/"+itoa(c1)+"/close", ""); code != 200 {
+		t.Fatal("close")
+	}
+
+	// The other account has a VIP label of its own on a conversation of its own.
+	other, err := e.st.AccountByAPIKey(ctx, e.other)
+	must(t, err)
+	otherInbox := e.createWith(e.other, "/api/v1/inboxes", `{"name":"Theirs"}`)
+	otherCf := e.createWith(e.other, "/api/v1/chatflows", `{"name":"Theirs","inbox_id":`+itoa(otherInbox)+`}`)
+	_, v, err := e.st.CreateVisitor(ctx, other.ID)
+	must(t, err)
+	theirs, _, err := e.st.CreateConversation(ctx, store.NewConversation{AccountID: other.ID, ChatflowID: otherCf, InboxID: otherInbox, VisitorID: v.ID})
+	must(t, err)
+	theirVIP := e.createWith(e.other, "/api/v1/labels", `{"name":"vip","color":"#000000"}`)
+	if code, p := e.doKey(e.other, "PUT", "/api/v1/conversations/"+itoa(theirs.ID)+"/labels/"+itoa(theirVIP), ""); code != 200 {
+		t.Fatalf("their label: %d %v", code, p)
+	}
+
+	list := func(key, q string) []int64 {
+		t.Helper()
+		code, p := e.doKey(key, "GET", "/api/v1/conversations"+q, "")
+		if code != 200 {
+			t.Fatalf("%s: %d %v", q, code, p)
+		}
+		return ids(p["conversations"])
+	}
+	for q, want := range map[string][]int64{
+		"?label=" + itoa(vip):                  {c3, c1},
+		"?label=vip":                           {c3, c1},
+		"?label=%20VIP%20":                     {c3, c1},
+		"?label=" + itoa(billing):              {c3, c2},
+		"?label=billing+%26+REFUNDS":           {c3, c2},
+		"?label=" + itoa(vip) + "&status=open": {c3},
+		"?label=" + itoa(unused):               nil,
+		"":                                     {c4, c3, c2, c1},
+	} {
+		if got := list(e.key, q); !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %v, want %v", q, got, want)
+		}
+	}
+	if got := list(e.other, "?label=VIP"); !reflect.DeepEqual(got, []int64{theirs.ID}) {
+		t.Errorf("the other account's VIP: %v, want only %d", got, theirs.ID)
+	}
+	// Paging keeps the filter.
+	code, p := e.do("GET", "/api/v1/conversations?label=VIP&limit=1", "")
+	cursor, _ := p["next_cursor"].(string)
+	if code != 200 || !reflect.DeepEqual(ids(p["conversations"]), []int64{c3}) || cursor == "" {
+		t.Fatalf("page 1: %d %v", code, p)
+	}
+	code, p = e.do("GET", "/api/v1/conversations?label=VIP&limit=1&cursor="+cursor, "")
+	if code != 200 || !reflect.DeepEqual(ids(p["conversations"]), []int64{c1}) || p["next_cursor"] != nil {
+		t.Fatalf("page 2: %d %v", code, p)
+	}
+
+	// Unknown labels, another account's included, are a 404 saying so.
+	for _, q := range []string{itoa(theirVIP), "999999", "Nobody", "9223372036854775807"} {
+		code, p := e.do("GET", "/api/v1/conversations?label="+q, "")
+		if code != http.StatusNotFound || !strings.Contains(p["detail"].(string), "label") {
+			t.Errorf("label=%s: %d %v, want 404 about the label", q, code, p)
+		}
+	}
+	// Hostile or impossible values are a 400 naming label (and every other bad filter).
+	for _, q := range []string{"", "0", "-3", "%20%20", strings.Repeat("x", 51), "a%0Ab", "%00", "%FF%FE", "99999999999999999999999"} {
+		code, p := e.do("GET", "/api/v1/conversations?label="+q, "")
+		if code != http.StatusBadRequest || !reflect.DeepEqual(fields(p), []string{"label"}) {
+			t.Errorf("label=%q: %d %v, want 400 naming label", q, code, p)
+		}
+	}
+	code, p = e.do("GET", "/api/v1/conversations?label=-1&status=pending", "")
+	if code != http.StatusBadRequest || !reflect.DeepEqual(fields(p), []string{"label", "status"}) {
+		t.Errorf("two bad filters: %d %v", code, fields(p))
+	}
+}

@@ -47,13 +47,8 @@ func (in *labelInput) check(creating bool) problem.Errors {
 		if in.Name != nil {
 			name = strings.TrimSpace(*in.Name)
 		}
-		switch n := utf8.RuneCountInString(name); {
-		case n == 0:
-			e.Add("name", "must not be empty")
-		case n > MaxLabelName:
-			e.Add("name", "must be at most "+strconv.Itoa(MaxLabelName)+" characters")
-		case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
-			e.Add("name", "must not contain line breaks or control characters")
+		if msg := labelNameError(name); msg != "" {
+			e.Add("name", msg)
 		}
 		in.Name = &name
 	}
@@ -66,6 +61,73 @@ func (in *labelInput) check(creating bool) problem.Errors {
 		}
 	}
 	return e
+}
+
+// labelNameError says what is wrong with a (trimmed) label name, "" when nothing.
+func labelNameError(name string) string {
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		return "must not be empty"
+	case n > MaxLabelName:
+		return "must be at most " + strconv.Itoa(MaxLabelName) + " characters"
+	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return "must not contain line breaks or control characters"
+	}
+	return ""
+}
+
+// labelQuery is a list's ?label= : a label id, or else a label's name.
+type labelQuery struct {
+	id   int64
+	name string
+}
+
+// parseLabelQuery reads ?label= : a number is a label id (so a label named
+// "42" is found by its id only), anything else a label's name, any case; a
+// value that can be neither is named in e.
+func parseLabelQuery(c *gin.Context, e *problem.Errors) labelQuery {
+	v, given := c.GetQuery("label")
+	if !given {
+		return labelQuery{}
+	}
+	if digits := strings.TrimPrefix(v, "-"); digits != "" && strings.Trim(digits, "0123456789") == "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			e.Add("label", "must be a label id or name (GET /labels lists them)")
+		}
+		return labelQuery{id: n}
+	}
+	name := strings.TrimSpace(v)
+	if !utf8.ValidString(name) {
+		e.Add("label", "must be a label id or name (GET /labels lists them)")
+	} else if msg := labelNameError(name); msg != "" {
+		e.Add("label", "is not a label id, and as a label name it "+msg)
+	}
+	return labelQuery{name: name}
+}
+
+// resolveLabel returns the id of the account's label q names (0 when q is
+// empty); false when it answered: 404 for a label the account does not have.
+func (a *API) resolveLabel(c *gin.Context, q labelQuery) (int64, bool) {
+	if q.id == 0 && q.name == "" {
+		return 0, true
+	}
+	var l *store.Label
+	var err error
+	if q.id > 0 {
+		l, err = a.st.Label(c, account(c).ID, q.id)
+	} else {
+		l, err = a.st.LabelByName(c, account(c).ID, q.name)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		problem.Status(c.Writer, http.StatusNotFound, "No such label in this account.")
+		return 0, false
+	}
+	if err != nil {
+		a.fail(c, err)
+		return 0, false
+	}
+	return l.ID, true
 }
 
 func (a *API) listLabels(c *gin.Context) {

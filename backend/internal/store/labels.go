@@ -37,6 +37,16 @@ func (s *Store) Label(ctx context.Context, accountID, id int64) (*Label, error) 
 	return &l, nil
 }
 
+// LabelByName returns the account's label called name, whatever the case
+// (names are unique per account whatever the case).
+func (s *Store) LabelByName(ctx context.Context, accountID int64, name string) (*Label, error) {
+	var l Label
+	if err := s.db.GetContext(ctx, &l, `SELECT `+labelColumns+` FROM labels WHERE account_id = $1 AND lower(name) = lower($2)`, accountID, name); err != nil {
+		return nil, notFound(err)
+	}
+	return &l, nil
+}
+
 // CreateLabel inserts l; a name the account already uses (in any case) is ErrConflict.
 func (s *Store) CreateLabel(ctx context.Context, l *Label) error {
 	err := s.db.QueryRowxContext(ctx, `INSERT INTO labels (account_id, name, color) VALUES ($1, $2, $3)

@@ -75,6 +75,7 @@ type ConversationFilter struct {
 	InboxID    int64
 	AssigneeID int64
 	Unassigned bool  // only conversations without an assignee
+	LabelID    int64 // only conversations with this label (the caller checks it is the account's)
 	Before     int64 // paging: only ids below this (0: from the newest)
 	Limit      int
 }
@@ -89,7 +90,8 @@ func (s *Store) ConversationViews(ctx context.Context, accountID int64, f Conver
 	err := s.db.SelectContext(ctx, &cs, viewSelect+` WHERE c.account_id = $1
 		AND ($2::text = '' OR c.status = $2) AND ($3::bigint = 0 OR c.inbox_id = $3) AND ($4::bigint = 0 OR c.assignee_id = $4)
 		AND (NOT $5::boolean OR c.assignee_id IS NULL) AND ($6::bigint = 0 OR c.id < $6)
-		ORDER BY c.id DESC LIMIT $7`, accountID, f.Status, f.InboxID, f.AssigneeID, f.Unassigned, f.Before, f.Limit)
+		AND ($8::bigint = 0 OR c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = $8))
+		ORDER BY c.id DESC LIMIT $7`, accountID, f.Status, f.InboxID, f.AssigneeID, f.Unassigned, f.Before, f.Limit, f.LabelID)
 	return cs, err
 }
 
