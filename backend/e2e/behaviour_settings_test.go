@@ -297,6 +297,40 @@ func TestGermanBrowserSeesTheGermanWelcome(t *testing.T) {
 	waitJS(t, plain, "the default welcome", `window.Parley && `+prompt+`.textContent.includes('How can we help you?')`, 20*time.Second)
 }
 
+// The presence line speaks the widget's language too: a German browser on
+// a chatflow with a German translation is told it is offline (a closed
+// day) in German, then, when the chatflow opens, the reply time in German,
+// while an English browser on the same chatflow reads both in English.
+func TestGermanBrowserSeesTheGermanPresence(t *testing.T) {
+	s := StartSystem(t)
+	cfID, _ := demoIDs(t, s)
+	loc, err := time.LoadLocation("Europe/Amsterdam") // the demo account's zone
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().In(loc).Format(time.DateOnly)
+	before := publishedETag(t, s)
+	patchChatflow(t, s, cfID, map[string]any{"welcome": map[string]any{"messages": map[string]any{"de": "Hallo! Fragen Sie uns alles."}},
+		"options": map[string]any{"language_choice": "visitor"},
+		"availability": map[string]any{"mode": "office_hours", "office_hours": everyDay(), "reply_time": "few_minutes",
+			"exceptions": []map[string]any{{"date": today, "name": "Feiertag", "closed": true}}, "offline": map[string]any{"behaviour": "back_at"}}})
+	waitPublished(t, s, before)
+
+	de := germanTab(t)
+	runT(t, de, chromedp.Navigate(s.Host()+"/demo/"))
+	waitJS(t, de, "the German widget", `window.Parley && Parley.status() === 'ready' && `+
+		shadow+`.querySelector('[data-parley=launcher]').getAttribute('aria-label') === 'Chat öffnen'`, 20*time.Second)
+	runT(t, de, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('[data-parley=launcher]')`)))
+	en := openChat(t, s, "/demo/?en")
+	waitJS(t, de, "the German offline line", widgetShows("presence", "Wir sind morgen um 00:00")+` && `+widgetShows("presence", "wieder da."), 20*time.Second)
+	waitJS(t, en, "the English offline line", widgetShows("presence", "We're back tomorrow at 00:00"), 20*time.Second)
+
+	// Open around the clock now: both open widgets are told at once, each in its language.
+	patchChatflow(t, s, cfID, map[string]any{"availability": map[string]any{"mode": "always", "exceptions": []map[string]any{}}})
+	waitJS(t, de, "the German reply time", widgetShows("presence", "Wir antworten in der Regel innerhalb weniger Minuten"), 20*time.Second)
+	waitJS(t, en, "the English reply time", widgetShows("presence", "We typically reply in a few minutes"), 20*time.Second)
+}
+
 // The Help tab's front page lists 25 titles a category; "and N more"
 // pages through the rest, 25 at a time, in order, until none is left.
 func TestHelpTabPagesPastTwentyFiveTitles(t *testing.T) {

@@ -33,8 +33,9 @@ import (
 // Texts by state: available shows the typical reply time (if set); away the
 // away message; offline, by behaviour, "back at" (BackAt is the next opening
 // as RFC 3339, Text a sentence in lang; a custom message may place the time
-// with "{time}"), the away message, or Hide; at capacity the wait message,
-// Hide, or nothing. Empty custom messages use the defaults of the language.
+// with "{time}", said in the chatflow's language as the message is), the
+// away message, or Hide; at capacity the wait message, Hide, or nothing.
+// Custom messages are shown as written; empty ones use lang's defaults.
 func Compute(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, lang string, now time.Time) (widget.Presence, error) {
 	lang = language(lang, cf.Language)
 	a := cf.Availability
@@ -45,7 +46,7 @@ func Compute(ctx context.Context, st *store.Store, acct *store.Account, cf *chat
 	if a.Mode == chatflow.ModeOfficeHours {
 		loc := Location(acct.Timezone)
 		if open, next := OfficeHours(a.OfficeHours, loc, now, a.Exceptions...); !open {
-			return offline(a, lang, next, now, loc), nil
+			return offline(a, lang, language(cf.Language, "en"), next, now, loc), nil
 		}
 	}
 	targets, err := routing.Targets(ctx, st, acct.ID, cf)
@@ -123,7 +124,10 @@ func available(a chatflow.Availability, lang string) widget.Presence {
 	return p
 }
 
-func offline(a chatflow.Availability, lang string, next, now time.Time, loc *time.Location) widget.Presence {
+// offline is the presence outside office hours. own is the chatflow's
+// language, the one its custom message is written in: the time placed in
+// that message is said in it too.
+func offline(a chatflow.Availability, lang, own string, next, now time.Time, loc *time.Location) widget.Presence {
 	p := widget.Presence{State: widget.StateOffline}
 	if !next.IsZero() {
 		p.BackAt = next.In(loc).Format(time.RFC3339)
@@ -141,7 +145,7 @@ func offline(a chatflow.Availability, lang string, next, now time.Time, loc *tim
 		case next.IsZero():
 			p.Text = orDefault(a.Offline.Message, lang, "offline")
 		case a.Offline.Message != "":
-			p.Text = strings.ReplaceAll(a.Offline.Message, "{time}", BackText(lang, next, now, loc))
+			p.Text = strings.ReplaceAll(a.Offline.Message, "{time}", BackText(own, next, now, loc))
 		default:
 			p.Text = strings.ReplaceAll(text(lang, "back"), "{time}", BackText(lang, next, now, loc))
 		}

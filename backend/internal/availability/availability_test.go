@@ -333,6 +333,19 @@ func TestOfficeHoursStates(t *testing.T) {
 		if p.Text != "Open again on Monday at 09:00 CEST!" {
 			t.Fatalf("custom: %q", p.Text)
 		}
+		// A widget speaking a translation: the default sentence in its
+		// language, the chatflow's own English sentence whole in English.
+		p = f.compute(flow(chatflow.ModeOfficeHours, hours), "de", friEvening)
+		if p.Text != "Wir sind am Montag um 09:00 CEST wieder da." {
+			t.Fatalf("de: %q", p.Text)
+		}
+		p = f.compute(flow(chatflow.ModeOfficeHours, func(a *chatflow.Availability) {
+			hours(a)
+			a.Offline.Message = "Open again {time}!"
+		}), "de", friEvening)
+		if p.Text != "Open again on Monday at 09:00 CEST!" {
+			t.Fatalf("custom, widget in de: %q", p.Text)
+		}
 	})
 	t.Run("offline with an away message", func(t *testing.T) {
 		p := f.compute(flow(chatflow.ModeOfficeHours, func(a *chatflow.Availability) {

@@ -27,11 +27,11 @@ func Preview(acct *store.Account, cf *chatflow.Chatflow, state string, now time.
 			for h := 0; h < 8*24; h++ {
 				t := now.Add(time.Duration(h) * time.Hour)
 				if open, next := OfficeHours(a.OfficeHours, loc, t, a.Exceptions...); !open {
-					return offline(a, lang, next, t, loc)
+					return offline(a, lang, lang, next, t, loc)
 				}
 			}
 		}
-		return offline(a, lang, time.Time{}, now, loc)
+		return offline(a, lang, lang, time.Time{}, now, loc)
 	}
 	return available(a, lang)
 }

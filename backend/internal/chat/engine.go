@@ -48,8 +48,8 @@ type Config struct {
 	// (office hours starting or ending). Changes of agents' status come at
 	// once as events.KindPresence notices.
 	PresenceEvery time.Duration
-	// Presence computes a chatflow's availability (default
-	// availability.Compute in the chatflow's language).
+	// Presence computes a chatflow's availability in a language it speaks
+	// (default availability.Compute).
 	Presence PresenceFunc
 	// Mailer sends the chat's email (reopen links, transcripts, offline
 	// confirmations); nil: none.
@@ -201,8 +201,9 @@ type hub struct {
 }
 
 // join makes s a member of account's hub, starting the hub with its first
-// session. flow is the session's chatflow, whose presence it is told.
-func (e *Engine) join(s *session, account, flow int64) {
+// session. flow is the session's chatflow, whose presence it is told in
+// lang (the hello's language, as far as the chatflow speaks it).
+func (e *Engine) join(s *session, account, flow int64, lang string) {
 	if e.bus == nil {
 		return
 	}
@@ -217,7 +218,7 @@ func (e *Engine) join(s *session, account, flow int64) {
 		go e.runHub(h)
 	}
 	h.all[s] = struct{}{}
-	s.hubAccount, s.flowID = account, flow
+	s.hubAccount, s.flowID, s.helloLang = account, flow, lang
 }
 
 // follow makes s receive the notices of conversation conv (s has joined

@@ -2,10 +2,13 @@ package chat_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/backend/internal/availability"
 	"github.com/parleychat/parley/backend/internal/chat"
 	"github.com/parleychat/parley/backend/internal/chatflow"
 	"github.com/parleychat/parley/backend/internal/events"
@@ -145,7 +148,7 @@ func TestReadReceiptsArePersistedAndRelayedBothWays(t *testing.T) {
 
 // presenceByStatus is a stand-in availability: available while any agent
 // of the account is, away otherwise.
-func presenceByStatus(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, now time.Time) (widget.Presence, error) {
+func presenceByStatus(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, lang string, now time.Time) (widget.Presence, error) {
 	var n int
 	if err := st.DB().GetContext(ctx, &n, `SELECT count(*) FROM users WHERE account_id = $1 AND status = 'available'`, acct.ID); err != nil {
 		return widget.Presence{}, err
@@ -205,6 +208,79 @@ func TestPresenceIsRecomputedOnATimerWithoutNotices(t *testing.T) {
 	if p := s.next(t, widget.FramePresence); p.State != widget.StateAway {
 		t.Fatalf("presence %+v", p)
 	}
+}
+
+// A widget that speaks one of the chatflow's translations (its hello's
+// language) is told the presence in that language: the away line, then the
+// reply time after a change. Each refresh computes once per language, not
+// per session; a language the chatflow does not speak, or a translation
+// taken away, gets the chatflow's own.
+func TestPresenceSpeaksTheSessionsLanguage(t *testing.T) {
+	var mu sync.Mutex
+	var computed []string
+	w := newWorld(t, func(c *chat.Config) {
+		c.PresenceEvery = time.Hour
+		c.Presence = func(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, lang string, now time.Time) (widget.Presence, error) {
+			mu.Lock()
+			computed = append(computed, lang)
+			mu.Unlock()
+			return availability.Compute(ctx, st, acct, cf, lang, now)
+		}
+	})
+	settings := func(mode, welcome string) {
+		t.Helper()
+		_, err := w.db.Exec(`UPDATE chatflows SET settings = jsonb_build_object('availability', jsonb_build_object('mode', $1::text, 'reply_time', 'few_minutes'),
+			'welcome', jsonb_build_object('messages', $2::jsonb), 'options', '{"language_choice":"visitor"}'::jsonb) WHERE id = $3`, mode, welcome, w.cfID)
+		must(t, err)
+	}
+	settings(chatflow.ModeUserAvailability, `{"en":"Hi!","de":"Hallo!"}`) // nobody available: away
+	l := w.link(t)
+	open := func(lang string) *testSession {
+		s := l.open()
+		h := hello("", "", 0)
+		h.Language = lang
+		s.send(h)
+		s.next(t, widget.FrameWelcome)
+		return s
+	}
+	const (
+		awayEN  = "We're away right now. Leave a message and we'll get back to you."
+		awayDE  = "Wir sind gerade nicht da. Hinterlassen Sie eine Nachricht, wir melden uns bei Ihnen."
+		replyEN = "We typically reply in a few minutes"
+		replyDE = "Wir antworten in der Regel innerhalb weniger Minuten"
+	)
+	sessions := map[string]*testSession{"de": open("de"), "de2": open("de"), "en": open("en"), "fr": open("fr"), "none": open("")}
+	want := func(step string, de, en string) {
+		t.Helper()
+		for name, s := range sessions {
+			text := en
+			if name == "de" || name == "de2" {
+				text = de
+			}
+			if p := s.next(t, widget.FramePresence); p.Text != text {
+				t.Errorf("%s: %s session told %+v, want %q", step, name, p, text)
+			}
+		}
+	}
+	want("welcome", awayDE, awayEN)
+
+	mu.Lock()
+	computed = nil
+	mu.Unlock()
+	settings(chatflow.ModeAlways, `{"en":"Hi!","de":"Hallo!"}`)
+	must(t, events.Notify(context.Background(), w.db, events.Notice{Account: w.account.ID, Kind: events.KindPresence}))
+	want("available", replyDE, replyEN)
+	mu.Lock()
+	got := slices.Sorted(slices.Values(computed))
+	mu.Unlock()
+	if !slices.Equal(got, []string{"de", "en"}) {
+		t.Errorf("one refresh of five sessions computed %v, want once in de and once in en", got)
+	}
+
+	// Without its German welcome the chatflow speaks English only.
+	settings(chatflow.ModeUserAvailability, `{"en":"Hi!"}`)
+	must(t, events.Notify(context.Background(), w.db, events.Notice{Account: w.account.ID, Kind: events.KindPresence}))
+	want("translation gone", awayEN, awayEN)
 }
 
 // An address left in the chat is each visitor's own unverified claim: it

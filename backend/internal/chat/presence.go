@@ -10,31 +10,38 @@ import (
 	"github.com/parleychat/parley/widget"
 )
 
-// PresenceFunc computes the availability of chatflow cf of account acct at now.
-type PresenceFunc func(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, now time.Time) (widget.Presence, error)
+// PresenceFunc computes the availability of chatflow cf of account acct at
+// now, its texts in lang (a language the chatflow speaks, cf.Speaks).
+type PresenceFunc func(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, lang string, now time.Time) (widget.Presence, error)
 
-// computePresence is the default PresenceFunc: availability.Compute in the
-// chatflow's own language.
-func computePresence(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, now time.Time) (widget.Presence, error) {
-	return availability.Compute(ctx, st, acct, cf, "", now)
+// computePresence is the default PresenceFunc: availability.Compute.
+func computePresence(ctx context.Context, st *store.Store, acct *store.Account, cf *chatflow.Chatflow, lang string, now time.Time) (widget.Presence, error) {
+	return availability.Compute(ctx, st, acct, cf, lang, now)
 }
 
-func (e *Engine) presence(ctx context.Context, acct *store.Account, cf *chatflow.Chatflow) (widget.Presence, error) {
+func (e *Engine) presence(ctx context.Context, acct *store.Account, cf *chatflow.Chatflow, lang string) (widget.Presence, error) {
 	f := e.cfg.Presence
 	if f == nil {
 		f = computePresence
 	}
-	return f(ctx, e.st, acct, cf, time.Now())
+	return f(ctx, e.st, acct, cf, lang, time.Now())
+}
+
+// presenceListener is a session of a hub with the language its hello asked for.
+type presenceListener struct {
+	s    *session
+	lang string
 }
 
 // refreshPresence recomputes the presence of every chatflow h's sessions
-// show, once per chatflow (never per session), and offers it to them; each
-// session sends it only if it differs from what its visitor was last told.
+// show, once per chatflow and language its widgets speak (never per
+// session), and offers it to them; each session sends it only if it
+// differs from what its visitor was last told.
 func (e *Engine) refreshPresence(h *hub) {
 	e.mu.Lock()
-	byFlow := map[int64][]*session{}
+	byFlow := map[int64][]presenceListener{}
 	for s := range h.all {
-		byFlow[s.flowID] = append(byFlow[s.flowID], s)
+		byFlow[s.flowID] = append(byFlow[s.flowID], presenceListener{s, s.helloLang})
 	}
 	e.mu.Unlock()
 	if len(byFlow) == 0 {
@@ -57,13 +64,22 @@ func (e *Engine) refreshPresence(h *hub) {
 		if err != nil {
 			continue
 		}
-		p, err := e.presence(ctx, acct, cf)
-		if err != nil {
-			e.log.Warn("chat: presence", "chatflow", id, "err", err)
-			continue
+		// The chatflow as it is now decides which language each session
+		// speaks: a translation taken away falls back to its own.
+		byLang := map[string][]*session{}
+		for _, l := range ss {
+			lang := cf.Speaks(l.lang)
+			byLang[lang] = append(byLang[lang], l.s)
 		}
-		for _, s := range ss {
-			s.offerPresence(p)
+		for lang, ss := range byLang {
+			p, err := e.presence(ctx, acct, cf, lang)
+			if err != nil {
+				e.log.Warn("chat: presence", "chatflow", id, "language", lang, "err", err)
+				continue
+			}
+			for _, s := range ss {
+				s.offerPresence(p)
+			}
 		}
 	}
 }

@@ -67,6 +67,7 @@ type session struct {
 
 	// Guarded by Engine.mu.
 	hubAccount, flowID, followConv int64
+	helloLang                      string // the hello's language, for presence
 }
 
 func newSession(l *linkConn, id uint64, meta *link.Meta) *session {
@@ -303,8 +304,8 @@ func (s *session) onHello(f *widget.Frame) {
 	}
 	// Join the account's hub before computing presence: a change from now
 	// on reaches this session, so the first value cannot go stale unseen.
-	s.e.join(s, account.ID, cf.ID)
-	presence, perr := s.e.presence(ctx, account, flow)
+	s.e.join(s, account.ID, cf.ID, f.Language)
+	presence, perr := s.e.presence(ctx, account, flow, flow.Speaks(f.Language))
 	if perr != nil {
 		s.e.log.Warn("chat: presence", "chatflow", cf.ID, "err", perr)
 	}
