@@ -189,8 +189,13 @@ func TestCookieRefusalHasNoVisitorAndCommunicationReachesTheContact(t *testing.T
 	if wel := s.next(t, widget.FrameWelcome); !wel.Identified {
 		t.Fatalf("identified welcome %+v", wel)
 	}
-	subs, err := w.st.ContactSubscriptions(ctx, w.account.ID, tok.ContactID)
-	must(t, err)
+	// The session applies the choice after the welcome is on its way.
+	var subs []store.ContactSubscription
+	waitUntil(t, "a subscription on the identified contact", 5*time.Second, func() bool {
+		subs, err = w.st.ContactSubscriptions(ctx, w.account.ID, tok.ContactID)
+		must(t, err)
+		return len(subs) > 0
+	})
 	if len(subs) != 1 || subs[0].Status != store.Subscribed || subs[0].Name != "Newsletter" {
 		t.Fatalf("subscriptions %+v", subs)
 	}
@@ -212,6 +217,19 @@ func TestCookieRefusalHasNoVisitorAndCommunicationReachesTheContact(t *testing.T
 	subs, _ = w.st.ContactSubscriptions(ctx, w.account.ID, tok.ContactID)
 	if len(subs) != 1 || subs[0].Status != store.Unsubscribed {
 		t.Fatalf("after refusing: %+v", subs)
+	}
+}
+
+// waitUntil polls ok until it holds, failing the test after within: for
+// what a session does after the frame a test waits on.
+func waitUntil(t *testing.T, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
