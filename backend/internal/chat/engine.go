@@ -201,9 +201,9 @@ type hub struct {
 }
 
 // join makes s a member of account's hub, starting the hub with its first
-// session. flow is the session's chatflow, whose presence it is told in
-// lang (the hello's language, as far as the chatflow speaks it).
-func (e *Engine) join(s *session, account, flow int64, lang string) {
+// session. flow is the public id of the session's chatflow, whose presence
+// it is told in lang (the hello's language, as far as the chatflow speaks it).
+func (e *Engine) join(s *session, account int64, flow, lang string) {
 	if e.bus == nil {
 		return
 	}
@@ -218,7 +218,7 @@ func (e *Engine) join(s *session, account, flow int64, lang string) {
 		go e.runHub(h)
 	}
 	h.all[s] = struct{}{}
-	s.hubAccount, s.flowID, s.helloLang = account, flow, lang
+	s.hubAccount, s.flowPublicID, s.helloLang = account, flow, lang
 }
 
 // follow makes s receive the notices of conversation conv (s has joined
@@ -271,7 +271,7 @@ func (e *Engine) leave(s *session) {
 func (e *Engine) leaveLocked(s *session) {
 	e.unfollowLocked(s)
 	h := e.hubs[s.hubAccount]
-	s.hubAccount, s.flowID = 0, 0
+	s.hubAccount, s.flowPublicID = 0, ""
 	if h == nil {
 		return
 	}

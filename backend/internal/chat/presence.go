@@ -39,9 +39,9 @@ type presenceListener struct {
 // differs from what its visitor was last told.
 func (e *Engine) refreshPresence(h *hub) {
 	e.mu.Lock()
-	byFlow := map[int64][]presenceListener{}
+	byFlow := map[string][]presenceListener{}
 	for s := range h.all {
-		byFlow[s.flowID] = append(byFlow[s.flowID], presenceListener{s, s.helloLang})
+		byFlow[s.flowPublicID] = append(byFlow[s.flowPublicID], presenceListener{s, s.helloLang})
 	}
 	e.mu.Unlock()
 	if len(byFlow) == 0 {
@@ -55,10 +55,13 @@ func (e *Engine) refreshPresence(h *hub) {
 		return
 	}
 	for id, ss := range byFlow {
-		row, err := e.st.Chatflow(ctx, h.account, id)
+		row, err := e.st.ChatflowByPublicID(ctx, id)
 		if err != nil {
 			e.log.Warn("chat: presence: chatflow", "chatflow", id, "err", err)
 			continue
+		}
+		if row.AccountID != h.account {
+			continue // a hello naming another account's chatflow, about to be refused
 		}
 		cf, err := chatflow.FromRow(row)
 		if err != nil {

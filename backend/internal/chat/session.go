@@ -66,8 +66,8 @@ type session struct {
 	readStale    bool            // notices were lost: re-read the read position
 
 	// Guarded by Engine.mu.
-	hubAccount, flowID, followConv int64
-	helloLang                      string // the hello's language, for presence
+	hubAccount, followConv  int64
+	flowPublicID, helloLang string // the hello's chatflow (public id) and language, for presence
 }
 
 func newSession(l *linkConn, id uint64, meta *link.Meta) *session {
@@ -216,6 +216,16 @@ func (s *session) onHello(f *widget.Frame) {
 	if !s.originAllowed(ctx, account) {
 		return
 	}
+	// Join the account's hub before reading the chatflow: a change
+	// committed after the read is announced after the join and reaches this
+	// session, so its first presence cannot go stale unseen. A hello that
+	// fails leaves again.
+	s.e.join(s, account.ID, f.Chatflow, f.Language)
+	defer func() {
+		if s.hello == nil {
+			s.e.leave(s)
+		}
+	}()
 	cf, err := s.e.st.ChatflowByPublicID(ctx, f.Chatflow)
 	if err == nil && (cf.AccountID != account.ID || !cf.Enabled) {
 		err = store.ErrNotFound // another account's or unpublished: the visitor cannot tell the difference
@@ -302,9 +312,6 @@ func (s *session) onHello(f *widget.Frame) {
 	case conv != nil:
 		email = conv.ClaimedEmail // typed in this conversation (reopened from its email, say)
 	}
-	// Join the account's hub before computing presence: a change from now
-	// on reaches this session, so the first value cannot go stale unseen.
-	s.e.join(s, account.ID, cf.ID, f.Language)
 	presence, perr := s.e.presence(ctx, account, flow, flow.Speaks(f.Language))
 	if perr != nil {
 		s.e.log.Warn("chat: presence", "chatflow", cf.ID, "err", perr)
