@@ -101,7 +101,7 @@ func (a *API) report(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	rep, err := a.st.Report(c, store.ReportFilter{AccountID: acct.ID, From: from, To: to, TimeZone: tz.String(), InboxID: inbox})
+	rep, err := a.st.Report(c, store.ReportFilter{AccountID: acct.ID, From: from, To: to, InboxID: inbox})
 	if err != nil {
 		a.fail(c, err)
 		return
