@@ -109,35 +109,109 @@ func TestReportFiguresMatchDirectSQL(t *testing.T) {
 		}
 		total += perDay[d.Date]
 	}
-	if rep.Conversations != total || total < 300 {
-		t.Fatalf("total %d, seeded %d in the month", rep.Conversations, total)
+	if rep.Conversations != total || total < 300 || len(rep.Agents) != 4 || rep.TimeZone != "Europe/Amsterdam" {
+		t.Fatalf("total %d, seeded %d in the month; %d agents; zone %q", rep.Conversations, total, len(rep.Agents), rep.TimeZone)
+	}
+	matchDirect(t, db, st, f.account.ID, other.ID, "seeded")
+
+	// Changes after the fact move the figures as they move the direct
+	// computation: conversations reassigned, reopened, closed again later
+	// (at a time with microseconds), deleted; surveys answered later or
+	// changed, a survey deleted with its answers; an agent deleted (their
+	// conversations become nobody's); an answer to one never answered.
+	var convs []int64
+	check(t, db.Select(&convs, `SELECT id FROM conversations WHERE account_id = $1 ORDER BY id`, f.account.ID))
+	var survey2 int64
+	check(t, db.Get(&survey2, `INSERT INTO surveys (account_id, name, question) VALUES ($1, 'Later', 'And now?') RETURNING id`, f.account.ID))
+	tx := db.MustBegin()
+	for i, id := range convs {
+		switch i % 11 {
+		case 0:
+			tx.MustExec(`UPDATE conversations SET assignee_id = $2 WHERE id = $1`, id, agents[i%len(agents)])
+		case 1:
+			tx.MustExec(`UPDATE conversations SET status = 'open', closed_at = NULL WHERE id = $1`, id)
+		case 2:
+			tx.MustExec(`UPDATE conversations SET status = 'closed', closed_at = created_at + interval '1234.567891 seconds' WHERE id = $1`, id)
+		case 3:
+			tx.MustExec(`DELETE FROM conversations WHERE id = $1`, id)
+		case 4:
+			tx.MustExec(`INSERT INTO survey_responses (survey_id, conversation_id, score) VALUES ($1, $2, 4)
+				ON CONFLICT (conversation_id) DO UPDATE SET score = 1 + survey_responses.score % 5`, survey2, id)
+		case 5:
+			tx.MustExec(`INSERT INTO messages (conversation_id, seq, author_type, internal, body, created_at)
+				SELECT id, last_seq + 100, 'agent', false, 'late', created_at + interval '3 hours 0.25 seconds' FROM conversations WHERE id = $1`, id)
+		case 6:
+			tx.MustExec(`UPDATE conversations SET assignee_id = NULL WHERE id = $1`, id)
+		}
+	}
+	check(t, tx.Commit())
+	db.MustExec(`DELETE FROM surveys WHERE id = (SELECT min(id) FROM surveys WHERE account_id = $1)`, f.account.ID)
+	db.MustExec(`DELETE FROM users WHERE id = $1`, agents[0])
+	// Read while the changes are still pending (another compaction holds
+	// the lock), and after they are folded in.
+	conn, err := db.Connx(ctx)
+	check(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_lock(7442, $1::int)`, f.account.ID)
+	check(t, err)
+	var pending int
+	check(t, db.Get(&pending, `SELECT count(*) FROM report_deltas WHERE account_id = $1`, f.account.ID))
+	if pending == 0 {
+		t.Fatal("the changes left nothing pending")
+	}
+	matchDirect(t, db, st, f.account.ID, other.ID, "changes pending")
+	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_unlock(7442, $1::int)`, f.account.ID)
+	check(t, err)
+	matchDirect(t, db, st, f.account.ID, other.ID, "changes folded in")
+	check(t, db.Get(&pending, `SELECT count(*) FROM report_deltas WHERE account_id = $1`, f.account.ID))
+	if pending != 0 {
+		t.Errorf("%d changes still pending after a report", pending)
 	}
 
-	// The direct computation: each conversation of the month with its
-	// first answer found in its messages.
-	const direct = `WITH m AS (
+	// Another time zone (half an hour off UTC) moves hours and days.
+	db.MustExec(`UPDATE accounts SET timezone = 'Asia/Kolkata' WHERE id = $1`, f.account.ID)
+	matchDirect(t, db, st, f.account.ID, other.ID, "Kolkata")
+	db.MustExec(`UPDATE accounts SET timezone = 'America/New_York' WHERE id = $1`, f.account.ID)
+	matchDirect(t, db, st, f.account.ID, other.ID, "New York")
+}
+
+// matchDirect compares the account's November report (all inboxes, and
+// inbox alone) with the same figures computed by hand: each conversation
+// of the month with its first answer found in its messages and its score
+// in the survey answers (not the columns the report's totals come from),
+// in the account's time zone.
+func matchDirect(t *testing.T, db *sqlx.DB, st *store.Store, account, inbox int64, when string) {
+	t.Helper()
+	ctx := context.Background()
+	from, to := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	for _, in := range []int64{0, inbox} {
+		rep, err := st.Report(ctx, store.ReportFilter{AccountID: account, From: from, To: to, InboxID: in})
+		check(t, err)
+		what := fmt.Sprintf("%s, inbox %d: ", when, in)
+		direct := `WITH m AS (
 		SELECT c.id, c.assignee_id, c.status, c.created_at, c.closed_at,
 			(SELECT min(x.created_at) FROM messages x WHERE x.conversation_id = c.id AND x.author_type = 'agent' AND x.internal = false) AS answered,
 			(SELECT r.score FROM survey_responses r WHERE r.conversation_id = c.id) AS score,
-			date_trunc('day', c.created_at AT TIME ZONE 'Europe/Amsterdam') AS day
-		FROM conversations c
-		WHERE c.account_id = $1 AND (c.created_at AT TIME ZONE 'Europe/Amsterdam') >= '2026-11-01'
-			AND (c.created_at AT TIME ZONE 'Europe/Amsterdam') < '2026-12-01')`
-	type row struct {
-		Key    string   `db:"key"`
-		N      int      `db:"n"`
-		Closed int      `db:"closed"`
-		FRN    int      `db:"fr_n"`
-		FRMed  *float64 `db:"fr_med"`
-		FRP90  *float64 `db:"fr_p90"`
-		ResN   int      `db:"res_n"`
-		ResMed *float64 `db:"res_med"`
-		ResP90 *float64 `db:"res_p90"`
-		CN     int      `db:"c_n"`
-		CAvg   *float64 `db:"c_avg"`
-	}
-	agg := func(key string) string {
-		return `SELECT ` + key + ` AS key, count(*) AS n, count(*) FILTER (WHERE status = 'closed') AS closed,
+			date_trunc('day', c.created_at AT TIME ZONE a.timezone) AS day,
+			c.created_at AT TIME ZONE a.timezone AS local
+		FROM conversations c JOIN accounts a ON a.id = c.account_id
+		WHERE c.account_id = $1 AND ($2 = 0 OR c.inbox_id = $2) AND (c.created_at AT TIME ZONE a.timezone) >= '2026-11-01'
+			AND (c.created_at AT TIME ZONE a.timezone) < '2026-12-01')`
+		type row struct {
+			Key    string   `db:"key"`
+			N      int      `db:"n"`
+			Closed int      `db:"closed"`
+			FRN    int      `db:"fr_n"`
+			FRMed  *float64 `db:"fr_med"`
+			FRP90  *float64 `db:"fr_p90"`
+			ResN   int      `db:"res_n"`
+			ResMed *float64 `db:"res_med"`
+			ResP90 *float64 `db:"res_p90"`
+			CN     int      `db:"c_n"`
+			CAvg   *float64 `db:"c_avg"`
+		}
+		agg := func(key string) string {
+			return `SELECT ` + key + ` AS key, count(*) AS n, count(*) FILTER (WHERE status = 'closed') AS closed,
 			count(answered) AS fr_n,
 			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM answered - created_at)) AS fr_med,
 			percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM answered - created_at)) AS fr_p90,
@@ -145,76 +219,74 @@ func TestReportFiguresMatchDirectSQL(t *testing.T) {
 			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) FILTER (WHERE status = 'closed') AS res_med,
 			percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) FILTER (WHERE status = 'closed') AS res_p90,
 			count(score) AS c_n, avg(score)::float8 AS c_avg FROM m`
-	}
-	var all row
-	check(t, db.Get(&all, direct+agg("'all'"), f.account.ID))
-	if rep.Conversations != all.N || rep.Closed != all.Closed {
-		t.Errorf("totals: report %d/%d closed, direct %d/%d", rep.Conversations, rep.Closed, all.N, all.Closed)
-	}
-	same(t, "first response", rep.FirstResponse, all.FRN, all.FRMed, all.FRP90)
-	same(t, "resolution", rep.Resolution, all.ResN, all.ResMed, all.ResP90)
-	sameCSAT(t, "CSAT", rep.CSAT, all.CN, all.CAvg)
+		}
+		var all row
+		check(t, db.Get(&all, direct+agg("'all'"), account, in))
+		if rep.Conversations != all.N || rep.Closed != all.Closed || all.N < 100 {
+			t.Errorf("%stotals: report %d/%d closed, direct %d/%d", what, rep.Conversations, rep.Closed, all.N, all.Closed)
+		}
+		same(t, what+"first response", rep.FirstResponse, all.FRN, all.FRMed, all.FRP90)
+		same(t, what+"resolution", rep.Resolution, all.ResN, all.ResMed, all.ResP90)
+		sameCSAT(t, what+"CSAT", rep.CSAT, all.CN, all.CAvg)
 
-	var days []row
-	check(t, db.Select(&days, direct+agg("to_char(day, 'YYYY-MM-DD')")+` GROUP BY day ORDER BY day`, f.account.ID))
-	byDay := map[string]row{}
-	for _, d := range days {
-		byDay[d.Key] = d
-	}
-	for _, d := range rep.Days {
-		want := byDay[d.Date]
-		same(t, d.Date+" first response", d.FirstResponse, want.FRN, want.FRMed, want.FRP90)
-		same(t, d.Date+" resolution", d.Resolution, want.ResN, want.ResMed, want.ResP90)
-		sameCSAT(t, d.Date+" CSAT", d.CSAT, want.CN, want.CAvg)
-	}
+		var days []row
+		check(t, db.Select(&days, direct+agg("to_char(day, 'YYYY-MM-DD')")+` GROUP BY day ORDER BY day`, account, in))
+		byDay := map[string]row{}
+		for _, d := range days {
+			byDay[d.Key] = d
+		}
+		if len(rep.Days) != 30 {
+			t.Fatalf("%s%d days", what, len(rep.Days))
+		}
+		for _, d := range rep.Days {
+			want := byDay[d.Date]
+			if d.Conversations != want.N {
+				t.Errorf("%s%s: %d conversations, direct %d", what, d.Date, d.Conversations, want.N)
+			}
+			same(t, what+d.Date+" first response", d.FirstResponse, want.FRN, want.FRMed, want.FRP90)
+			same(t, what+d.Date+" resolution", d.Resolution, want.ResN, want.ResMed, want.ResP90)
+			sameCSAT(t, what+d.Date+" CSAT", d.CSAT, want.CN, want.CAvg)
+		}
 
-	var agentRows []row
-	check(t, db.Select(&agentRows, direct+agg("COALESCE(assignee_id, 0)::text")+` GROUP BY assignee_id`, f.account.ID))
-	if len(rep.Agents) != len(agentRows) || len(rep.Agents) != 4 {
-		t.Fatalf("agents: report %d rows, direct %d", len(rep.Agents), len(agentRows))
-	}
-	for _, want := range agentRows {
-		var got *store.ReportAgent
-		for i := range rep.Agents {
-			if fmt.Sprint(rep.Agents[i].UserID) == want.Key {
-				got = &rep.Agents[i]
+		var agentRows []row
+		check(t, db.Select(&agentRows, direct+agg("COALESCE(assignee_id, 0)::text")+` GROUP BY assignee_id`, account, in))
+		if len(rep.Agents) != len(agentRows) {
+			t.Fatalf("%sagents: report %d rows, direct %d", what, len(rep.Agents), len(agentRows))
+		}
+		for _, want := range agentRows {
+			var got *store.ReportAgent
+			for i := range rep.Agents {
+				if fmt.Sprint(rep.Agents[i].UserID) == want.Key {
+					got = &rep.Agents[i]
+				}
+			}
+			if got == nil || got.Conversations != want.N {
+				t.Fatalf("%sagent %s: report %+v, direct %d conversations", what, want.Key, got, want.N)
+			}
+			same(t, what+"agent "+got.Name+" first response", got.FirstResponse, want.FRN, want.FRMed, want.FRP90)
+			sameCSAT(t, what+"agent "+got.Name+" CSAT", got.CSAT, want.CN, want.CAvg)
+		}
+		for i := 1; i < len(rep.Agents); i++ {
+			if rep.Agents[i].Conversations > rep.Agents[i-1].Conversations {
+				t.Errorf("%sagents not by conversations: %+v", what, rep.Agents)
 			}
 		}
-		if got == nil || got.Conversations != want.N {
-			t.Fatalf("agent %s: report %+v, direct %d conversations", want.Key, got, want.N)
-		}
-		same(t, "agent "+got.Name+" first response", got.FirstResponse, want.FRN, want.FRMed, want.FRP90)
-		sameCSAT(t, "agent "+got.Name+" CSAT", got.CSAT, want.CN, want.CAvg)
-	}
-	for i := 1; i < len(rep.Agents); i++ {
-		if rep.Agents[i].Conversations > rep.Agents[i-1].Conversations {
-			t.Errorf("agents not by conversations: %+v", rep.Agents)
-		}
-	}
 
-	// The week's hours, by Amsterdam weekday (Monday first) and hour.
-	var hours []struct {
-		Dow  int `db:"dow"`
-		Hour int `db:"hour"`
-		N    int `db:"n"`
-	}
-	check(t, db.Select(&hours, direct+` SELECT (extract(dow FROM created_at AT TIME ZONE 'Europe/Amsterdam')::int + 6) % 7 AS dow,
-		extract(hour FROM created_at AT TIME ZONE 'Europe/Amsterdam')::int AS hour, count(*) AS n FROM m GROUP BY 1, 2`, f.account.ID))
-	var want [7][24]int
-	for _, h := range hours {
-		want[h.Dow][h.Hour] = h.N
-	}
-	if rep.Hours != want {
-		t.Errorf("hours of the week:\n report %v\n direct %v", rep.Hours, want)
-	}
-
-	// One inbox: only its conversations.
-	one, err := st.Report(ctx, store.ReportFilter{AccountID: f.account.ID, From: from, To: to, InboxID: other.ID})
-	check(t, err)
-	var n int
-	check(t, db.Get(&n, direct+` SELECT count(*) FROM m JOIN conversations c USING (id) WHERE c.inbox_id = $2`, f.account.ID, other.ID))
-	if one.Conversations != n || n == 0 || n == rep.Conversations {
-		t.Errorf("inbox %d: %d conversations, direct %d of %d", other.ID, one.Conversations, n, rep.Conversations)
+		// The week's hours, by local weekday (Monday first) and hour.
+		var hours []struct {
+			Dow  int `db:"dow"`
+			Hour int `db:"hour"`
+			N    int `db:"n"`
+		}
+		check(t, db.Select(&hours, direct+` SELECT (extract(dow FROM local)::int + 6) % 7 AS dow,
+		extract(hour FROM local)::int AS hour, count(*) AS n FROM m GROUP BY 1, 2`, account, in))
+		var want [7][24]int
+		for _, h := range hours {
+			want[h.Dow][h.Hour] = h.N
+		}
+		if rep.Hours != want {
+			t.Errorf("%shours of the week:\n report %v\n direct %v", what, rep.Hours, want)
+		}
 	}
 }
 
