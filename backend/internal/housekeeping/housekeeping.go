@@ -1,6 +1,7 @@
 // Package housekeeping deletes rows that are dead by their own expiry:
 // identification tokens and agent sessions past expires_at, and failed
-// sign-ins older than the throttling window. Every backend runs the job;
+// sign-ins older than the throttling window; and it folds the reports'
+// pending changes into their totals. Every backend runs the job;
 // a database-wide advisory lock lets one of them do each round's work.
 package housekeeping
 
@@ -83,6 +84,8 @@ type Result struct {
 	Skipped bool
 	// Removed counts the deleted rows by table.
 	Removed map[string]int64
+	// Folded counts the report changes folded into the reports' totals.
+	Folded int64
 }
 
 // Total is the number of rows the round deleted.
@@ -138,6 +141,11 @@ func (j *Job) RunOnce(ctx context.Context) (Result, error) {
 			}
 		}
 	}
+	n, err := sw.FoldReportChanges(ctx)
+	res.Folded = n
+	if err != nil {
+		errs = append(errs, fmt.Errorf("housekeeping: report changes: %w", err))
+	}
 	return res, errors.Join(errs...)
 }
 
@@ -189,8 +197,8 @@ func (j *Job) round(ctx context.Context) {
 		log.Warn("housekeeping: round failed; retrying next round", append(attrs, "err", err)...)
 	case res.Skipped:
 		log.Debug("housekeeping: another backend holds the lock; skipped")
-	case res.Total() > 0:
-		log.Info("housekeeping: removed expired rows", attrs...)
+	case res.Total() > 0 || res.Folded > 0:
+		log.Info("housekeeping: removed expired rows", append(attrs, "report_changes_folded", res.Folded)...)
 	default:
 		log.Debug("housekeeping: nothing expired")
 	}

@@ -91,16 +91,54 @@ var errReportDrift = errors.New("store: report totals disagree with the conversa
 // what is still pending as well.
 func (s *Store) CompactReport(ctx context.Context, accountID int64) error {
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
-		var got bool
-		if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock($1, ($2 % 2147483647)::int)`,
-			reportLockClass, accountID); err != nil || !got {
-			return err
+		_, err := compactReport(ctx, tx, accountID)
+		return err
+	})
+}
+
+// FoldReportChanges folds every account's pending report changes into its
+// totals, as CompactReport does, so that they do not pile up between
+// reports, and says how many changes it folded.
+func (w *Sweep) FoldReportChanges(ctx context.Context) (int64, error) {
+	var accounts []int64
+	if err := w.conn.SelectContext(ctx, &accounts, `SELECT DISTINCT account_id FROM report_deltas`); err != nil {
+		return 0, err
+	}
+	var folded int64
+	for _, a := range accounts {
+		tx, err := w.conn.BeginTxx(ctx, nil)
+		if err != nil {
+			return folded, err
 		}
-		// The account's time zone decides the hour and day a change counts
-		// in; an account gone takes its changes with it.
-		_, err := tx.ExecContext(ctx, `WITH d AS (
-				DELETE FROM report_deltas WHERE account_id = $1
-				RETURNING created_at, kind, inbox_id, assignee_id, bucket, n, total)
+		n, err := compactReport(ctx, tx, a)
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			tx.Rollback()
+		}
+		if err != nil {
+			return folded, err
+		}
+		folded += n
+	}
+	return folded, nil
+}
+
+// compactReport folds the account's changes in tx unless another
+// transaction is folding them, and says how many it folded.
+func compactReport(ctx context.Context, tx *sqlx.Tx, accountID int64) (int64, error) {
+	var got bool
+	if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock($1, ($2 % 2147483647)::int)`,
+		reportLockClass, accountID); err != nil || !got {
+		return 0, err
+	}
+	// The account's time zone decides the hour and day a change counts
+	// in; an account gone takes its changes with it.
+	var n int64
+	err := tx.GetContext(ctx, &n, `WITH d AS (
+			DELETE FROM report_deltas WHERE account_id = $1
+			RETURNING created_at, kind, inbox_id, assignee_id, bucket, n, total),
+		folded AS (
 			INSERT INTO report_totals (account_id, at, kind, inbox_id, assignee_id, bucket, n, total)
 			SELECT $1, date_trunc(CASE WHEN d.kind = 'c' THEN 'hour' ELSE 'day' END, d.created_at AT TIME ZONE a.timezone),
 				d.kind, d.inbox_id, d.assignee_id, d.bucket, sum(d.n), sum(d.total)
@@ -108,9 +146,9 @@ func (s *Store) CompactReport(ctx context.Context, accountID int64) error {
 			GROUP BY 2, 3, 4, 5, 6
 			ORDER BY 2, 3, 4, 5, 6
 			ON CONFLICT (account_id, at, kind, inbox_id, assignee_id, bucket)
-				DO UPDATE SET n = report_totals.n + EXCLUDED.n, total = report_totals.total + EXCLUDED.total`, accountID)
-		return err
-	})
+				DO UPDATE SET n = report_totals.n + EXCLUDED.n, total = report_totals.total + EXCLUDED.total)
+		SELECT count(*) FROM d`, accountID)
+	return n, err
 }
 
 // reportBuild gathers a report's figures before they are put in order.

@@ -168,6 +168,19 @@ func TestReportFiguresMatchDirectSQL(t *testing.T) {
 		t.Errorf("%d changes still pending after a report", pending)
 	}
 
+	// Housekeeping folds changes in without a report.
+	db.MustExec(`UPDATE conversations SET assignee_id = $2 WHERE account_id = $1 AND id % 7 = 0`, f.account.ID, agents[1])
+	sw, err := st.BeginSweep(ctx)
+	check(t, err)
+	folded, err := sw.FoldReportChanges(ctx)
+	sw.Close()
+	check(t, err)
+	check(t, db.Get(&pending, `SELECT count(*) FROM report_deltas`))
+	if folded == 0 || pending != 0 {
+		t.Errorf("housekeeping folded %d changes, left %d", folded, pending)
+	}
+	matchDirect(t, db, st, f.account.ID, other.ID, "folded by housekeeping")
+
 	// Another time zone (half an hour off UTC) moves hours and days.
 	db.MustExec(`UPDATE accounts SET timezone = 'Asia/Kolkata' WHERE id = $1`, f.account.ID)
 	matchDirect(t, db, st, f.account.ID, other.ID, "Kolkata")
