@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleychat/parley/backend/internal/dbtest"
 	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/migrations"
 )
 
 // seedReportMonth writes conversations started from a little before to a
@@ -329,4 +330,47 @@ func deref(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// Migration 0042 fills the totals of the conversations already there: its
+// objects are taken away, a month is seeded as before it, and the
+// migration's own text runs again.
+func TestReportMigrationFillsTotals(t *testing.T) {
+	db := dbtest.New(t)
+	st := store.New(db)
+	ctx := context.Background()
+	f := newFixture(t, st, "reports-migration")
+	db.MustExec(`UPDATE accounts SET timezone = 'Europe/Amsterdam' WHERE id = $1`, f.account.ID)
+	other := &store.Inbox{AccountID: f.account.ID, Name: "Sales", HasChatChannel: true}
+	check(t, st.CreateInbox(ctx, other))
+	var agents []int64
+	for _, name := range []string{"Ana", "Ben"} {
+		u := &store.User{AccountID: f.account.ID, Email: name + "@example.com", Name: name}
+		check(t, st.CreateUser(ctx, u))
+		agents = append(agents, u.ID)
+	}
+	db.MustExec(`DROP TABLE report_totals, report_deltas;
+		DROP FUNCTION report_conversations_added, report_conversations_removed, report_conversation_changed,
+			report_survey_answers, report_timezone_changed CASCADE;
+		DROP FUNCTION report_rebuild, report_facts;
+		DROP INDEX conversations_report_first_response, conversations_report_resolution;
+		DROP FUNCTION report_bucket;
+		ALTER TABLE conversations DROP COLUMN csat_score`)
+	seedReportMonth(t, db, f, agents, []int64{f.inbox.ID, other.ID})
+	all, err := migrations.All()
+	check(t, err)
+	var ran bool
+	for _, m := range all {
+		if m.Version == 42 {
+			db.MustExec(m.SQL)
+			ran = true
+		}
+	}
+	var pending, totals int
+	check(t, db.Get(&pending, `SELECT count(*) FROM report_deltas`))
+	check(t, db.Get(&totals, `SELECT count(*) FROM report_totals WHERE account_id = $1`, f.account.ID))
+	if !ran || pending != 0 || totals == 0 {
+		t.Fatalf("migration ran %v: %d changes pending, %d totals", ran, pending, totals)
+	}
+	matchDirect(t, db, st, f.account.ID, other.ID, "migrated")
 }
