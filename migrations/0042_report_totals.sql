@@ -20,11 +20,12 @@
 ALTER TABLE conversations ADD COLUMN csat_score smallint;
 UPDATE conversations c SET csat_score = r.score FROM survey_responses r WHERE r.conversation_id = c.id;
 
--- Duration buckets: whole seconds under 64 s, then 32 per doubling (each
--- about 2.2 % wide). Only the order matters: a bucket's durations all lie
--- between its neighbours'.
+-- Duration buckets: whole seconds under 16 s, then 16 per doubling (each
+-- about 4.4 % wide). Only the order matters: a bucket's durations all lie
+-- between its neighbours'. Wider buckets make fewer totals to read and
+-- more durations to read per percentile.
 CREATE FUNCTION report_bucket(secs float8) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN secs < 64 THEN floor(secs)::integer ELSE 64 + floor(32 * ln(secs / 64) / ln(2))::integer END
+    SELECT CASE WHEN secs < 16 THEN floor(secs)::integer ELSE 16 + floor(16 * ln(secs / 16) / ln(2))::integer END
 $$;
 
 -- What one conversation counts, sign +1 or -1. Kinds: c started (per
@@ -182,10 +183,12 @@ CROSS JOIN LATERAL report_facts(c.account_id, c.created_at, c.inbox_id, c.assign
 GROUP BY 1, 2, 3, 4, 5, 6;
 
 -- A report reads the durations of one bucket of a range, for exact
--- percentiles.
+-- percentiles; from the index alone where the table is vacuumed.
 CREATE INDEX conversations_report_first_response ON conversations
     (account_id, report_bucket(extract(epoch FROM first_response_at - created_at)::float8), created_at)
+    INCLUDE (first_response_at, assignee_id, inbox_id)
     WHERE first_response_at IS NOT NULL;
 CREATE INDEX conversations_report_resolution ON conversations
     (account_id, report_bucket(extract(epoch FROM closed_at - created_at)::float8), created_at)
+    INCLUDE (closed_at, inbox_id)
     WHERE status = 'closed' AND closed_at IS NOT NULL;

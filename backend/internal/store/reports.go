@@ -134,6 +134,9 @@ func compactReport(ctx context.Context, tx *sqlx.Tx, accountID int64) (int64, er
 	}
 	// The account's time zone decides the hour and day a change counts
 	// in; an account gone takes its changes with it.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
+		return 0, err
+	}
 	var n int64
 	err := tx.GetContext(ctx, &n, `WITH d AS (
 			DELETE FROM report_deltas WHERE account_id = $1
@@ -153,10 +156,11 @@ func compactReport(ctx context.Context, tx *sqlx.Tx, accountID int64) (int64, er
 
 // reportBuild gathers a report's figures before they are put in order.
 type reportBuild struct {
-	rep    *Report
-	days   map[string]*ReportDay
-	agents map[int64]*ReportAgent
-	names  map[int64]sql.NullString
+	accountID int64
+	rep       *Report
+	days      map[string]*ReportDay
+	agents    map[int64]*ReportAgent
+	names     map[int64]sql.NullString
 }
 
 func (b *reportBuild) day(d string) *ReportDay {
@@ -186,13 +190,16 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) (*Report, error) {
 	}
 	from, to := f.From.Format(time.DateOnly), f.To.Format(time.DateOnly)
 	rep := &Report{From: from, To: to, InboxID: f.InboxID, Agents: []ReportAgent{}}
-	b := &reportBuild{rep: rep, days: map[string]*ReportDay{}, agents: map[int64]*ReportAgent{}, names: map[int64]sql.NullString{}}
+	b := &reportBuild{accountID: f.AccountID, rep: rep, days: map[string]*ReportDay{}, agents: map[int64]*ReportAgent{}, names: map[int64]sql.NullString{}}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+	// Changes just folded leave dead rows in report_deltas until vacuum:
+	// a plain index scan marks them so the next report skips them (a
+	// bitmap scan would read them again each time).
+	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off; SET LOCAL enable_bitmapscan = off`); err != nil {
 		return nil, err
 	}
 	if err := tx.GetContext(ctx, &rep.TimeZone, `SELECT timezone FROM accounts WHERE id = $1`, f.AccountID); err != nil {
@@ -216,19 +223,23 @@ func (s *Store) Report(ctx context.Context, f ReportFilter) (*Report, error) {
 		FROM report_deltas
 		WHERE account_id = $1 AND created_at >= ($3::date)::timestamp AT TIME ZONE $2
 			AND created_at < ($4::date + 1)::timestamp AT TIME ZONE $2` + inbox + `)`
-	if err := b.readCounts(ctx, tx, rangeCTE, args); err != nil {
+	groups, err := b.readTotals(ctx, tx, rangeCTE, args)
+	if err != nil {
 		return nil, err
 	}
-	if err := b.readDurations(ctx, tx, rangeCTE, args); err != nil {
+	if err := b.percentiles(ctx, tx, groups); err != nil {
 		return nil, err
 	}
 	b.finish(f)
 	return rep, nil
 }
 
-// readCounts reads conversations, closings and survey scores per day, per
-// agent, per hour of the week and in total.
-func (b *reportBuild) readCounts(ctx context.Context, tx *sqlx.Tx, rangeCTE string, args []any) error {
+// readTotals reads the range's totals in one statement: conversations,
+// closings and survey scores per day, per agent, per hour of the week and
+// in total; and of each group of durations (a day's, an agent's, the
+// range's first response or resolution) its count and the buckets that
+// hold the ranks percentile_cont interpolates between.
+func (b *reportBuild) readTotals(ctx context.Context, tx *sqlx.Tx, rangeCTE string, args []any) (map[durGroup][]*durBucket, error) {
 	rows, err := tx.QueryContext(ctx, rangeCTE+`, g AS (
 		SELECT x.kind, GROUPING(x.day) AS g_day, GROUPING(x.assignee_id) AS g_agent, GROUPING(x.how) AS g_how,
 			x.day, x.assignee_id, x.how, sum(x.n) AS n, sum(x.total) AS total
@@ -236,26 +247,60 @@ func (b *reportBuild) readCounts(ctx context.Context, tx *sqlx.Tx, rangeCTE stri
 				CASE WHEN kind = 'c' THEN (extract(isodow FROM at)::int - 1) * 24 + extract(hour FROM at)::int END AS how, n, total
 			FROM t WHERE kind IN ('c', 'x', 's')) x
 		GROUP BY GROUPING SETS ((x.kind, x.day), (x.kind, x.assignee_id), (x.kind, x.how), (x.kind))
-		HAVING sum(x.n) <> 0)
-	SELECT g.kind::text, g.g_day, g.g_agent, g.g_how, COALESCE(to_char(g.day, 'YYYY-MM-DD'), ''), COALESCE(g.assignee_id, 0),
-		COALESCE(g.how, -1), g.n::bigint, g.total::float8, u.name
-	FROM g LEFT JOIN users u ON u.id = g.assignee_id AND g.g_agent = 0`, args...)
+		HAVING sum(x.n) <> 0),
+	h AS (
+		SELECT x.kind, GROUPING(x.day) AS g_day, GROUPING(x.assignee_id) AS g_agent, x.day, x.assignee_id, x.bucket, sum(x.n) AS n
+		FROM (SELECT kind, at::date AS day, assignee_id, bucket, n FROM t WHERE kind IN ('f', 'r')) x
+		GROUP BY GROUPING SETS ((x.kind, x.day, x.bucket), (x.kind, x.assignee_id, x.bucket), (x.kind, x.bucket))
+		HAVING sum(x.n) <> 0 AND (GROUPING(x.assignee_id) = 1 OR x.kind = 'f')),
+	c AS (
+		SELECT h.kind, h.g_day, h.g_agent, h.day, h.assignee_id, h.bucket, h.n,
+			(sum(h.n) OVER (PARTITION BY h.kind, h.g_day, h.g_agent, h.day, h.assignee_id ORDER BY h.bucket) - h.n)::float8 AS before,
+			(sum(h.n) OVER (PARTITION BY h.kind, h.g_day, h.g_agent, h.day, h.assignee_id))::float8 AS cnt
+		FROM h)
+	SELECT false, g.kind::text, g.g_day, g.g_agent, g.g_how, COALESCE(to_char(g.day, 'YYYY-MM-DD'), ''), COALESCE(g.assignee_id, 0),
+		COALESCE(g.how, -1), 0, 0::bigint, g.n::bigint, 0::bigint, g.total::float8, u.name
+	FROM g LEFT JOIN users u ON u.id = g.assignee_id AND g.g_agent = 0
+	UNION ALL
+	SELECT true, c.kind::text, c.g_day, c.g_agent, 1, COALESCE(to_char(c.day, 'YYYY-MM-DD'), ''), COALESCE(c.assignee_id, 0),
+		-1, c.bucket, c.before::bigint, c.n::bigint, c.cnt::bigint, 0, NULL
+	FROM c
+	-- percentile_cont's ranks, computed as it does (float8)
+	WHERE EXISTS (SELECT 1 FROM unnest(ARRAY[floor(0.5::float8 * (c.cnt - 1)), ceil(0.5::float8 * (c.cnt - 1)),
+		floor(0.9::float8 * (c.cnt - 1)), ceil(0.9::float8 * (c.cnt - 1))]) r WHERE r >= c.before AND r < c.before + c.n)`, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
+	groups := map[durGroup][]*durBucket{}
 	rep := b.rep
 	for rows.Next() {
 		var (
+			dur                bool
 			kind               string
 			gDay, gAgent, gHow int
 			day                string
-			agent, how, n      int64
+			agent, how         int64
+			x                  durBucket
 			total              float64
 			name               sql.NullString
 		)
-		if err := rows.Scan(&kind, &gDay, &gAgent, &gHow, &day, &agent, &how, &n, &total, &name); err != nil {
-			return err
+		if err := rows.Scan(&dur, &kind, &gDay, &gAgent, &gHow, &day, &agent, &how, &x.bucket, &x.before, &x.n, &x.cnt,
+			&total, &name); err != nil {
+			return nil, err
+		}
+		n := x.n
+		if dur {
+			k := durGroup{kind: kind, g: 2}
+			switch {
+			case gDay == 0:
+				k.g, k.day = 0, day
+			case gAgent == 0:
+				k.g, k.agent = 1, agent
+			}
+			x.first, x.last = x.n, -1
+			groups[k] = append(groups[k], &x)
+			continue
 		}
 		switch {
 		case gDay == 0:
@@ -293,7 +338,7 @@ func (b *reportBuild) readCounts(ctx context.Context, tx *sqlx.Tx, rangeCTE stri
 			}
 		}
 	}
-	return rows.Err()
+	return groups, rows.Err()
 }
 
 func csat(n int64, sum float64) CSAT {
@@ -321,51 +366,15 @@ type durBucket struct {
 	values         []float64
 }
 
-// readDurations reads, per group, the histogram buckets holding the ranks
-// percentile_cont interpolates between, then those ranks' durations from
-// the conversations (one index range per bucket), and computes median and
-// 90th percentile as percentile_cont does.
-func (b *reportBuild) readDurations(ctx context.Context, tx *sqlx.Tx, rangeCTE string, args []any) error {
-	rows, err := tx.QueryContext(ctx, rangeCTE+`, h AS (
-		SELECT x.kind, GROUPING(x.day) AS g_day, GROUPING(x.assignee_id) AS g_agent, x.day, x.assignee_id, x.bucket, sum(x.n) AS n
-		FROM (SELECT kind, at::date AS day, assignee_id, bucket, n FROM t WHERE kind IN ('f', 'r')) x
-		GROUP BY GROUPING SETS ((x.kind, x.day, x.bucket), (x.kind, x.assignee_id, x.bucket), (x.kind, x.bucket))
-		HAVING sum(x.n) <> 0 AND (GROUPING(x.assignee_id) = 1 OR x.kind = 'f')),
-	c AS (
-		SELECT h.kind, h.g_day, h.g_agent, h.day, h.assignee_id, h.bucket, h.n,
-			(sum(h.n) OVER (PARTITION BY h.kind, h.g_day, h.g_agent, h.day, h.assignee_id ORDER BY h.bucket) - h.n)::float8 AS before,
-			(sum(h.n) OVER (PARTITION BY h.kind, h.g_day, h.g_agent, h.day, h.assignee_id))::float8 AS cnt
-		FROM h)
-	SELECT c.kind::text, CASE WHEN c.g_day = 0 THEN 0 WHEN c.g_agent = 0 THEN 1 ELSE 2 END,
-		COALESCE(to_char(c.day, 'YYYY-MM-DD'), ''), COALESCE(c.assignee_id, 0), c.bucket, c.before::bigint, c.n::bigint, c.cnt::bigint
-	FROM c
-	-- percentile_cont's ranks, computed as it does (float8)
-	WHERE EXISTS (SELECT 1 FROM unnest(ARRAY[floor(0.5::float8 * (c.cnt - 1)), ceil(0.5::float8 * (c.cnt - 1)),
-		floor(0.9::float8 * (c.cnt - 1)), ceil(0.9::float8 * (c.cnt - 1))]) r WHERE r >= c.before AND r < c.before + c.n)`, args...)
-	if err != nil {
-		return err
+// percentiles reads, for each group of durations, the durations of the
+// ranks percentile_cont interpolates between from the conversations (one
+// index range per bucket) and computes median and 90th percentile as
+// percentile_cont does.
+func (b *reportBuild) percentiles(ctx context.Context, tx *sqlx.Tx, groups map[durGroup][]*durBucket) error {
+	order := make([]durGroup, 0, len(groups))
+	for k := range groups {
+		order = append(order, k)
 	}
-	defer rows.Close()
-	groups := map[durGroup][]*durBucket{}
-	var order []durGroup
-	for rows.Next() {
-		var (
-			k durGroup
-			x durBucket
-		)
-		if err := rows.Scan(&k.kind, &k.g, &k.day, &k.agent, &x.bucket, &x.before, &x.n, &x.cnt); err != nil {
-			return err
-		}
-		if groups[k] == nil {
-			order = append(order, k)
-		}
-		x.first, x.last = x.n, -1
-		groups[k] = append(groups[k], &x)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows.Close()
 	// The ranks wanted, by bucket.
 	at := func(k durGroup, rank int64) *durBucket {
 		for _, x := range groups[k] {
@@ -421,12 +430,12 @@ func (b *reportBuild) readDurations(ctx context.Context, tx *sqlx.Tx, rangeCTE s
 	if b.rep.InboxID > 0 {
 		inbox = " AND c.inbox_id = $11"
 	}
-	lookArgs := []any{args[0], pq.Array(ids), pq.Array(kinds), pq.Array(buckets), pq.Array(agents), pq.Array(froms), pq.Array(tos),
+	lookArgs := []any{b.accountID, pq.Array(ids), pq.Array(kinds), pq.Array(buckets), pq.Array(agents), pq.Array(froms), pq.Array(tos),
 		pq.Array(offs), pq.Array(lims), b.rep.TimeZone}
 	if b.rep.InboxID > 0 {
 		lookArgs = append(lookArgs, b.rep.InboxID)
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT l.i, v.x
+	rows, err := tx.QueryContext(ctx, `SELECT l.i, v.x
 		FROM unnest($2::bigint[], $3::text[], $4::int[], $5::bigint[], $6::date[], $7::date[], $8::bigint[], $9::bigint[])
 			AS l(i, kind, bucket, assignee, d_from, d_to, off, lim)
 		CROSS JOIN LATERAL (
