@@ -42,29 +42,40 @@ type ListCursor struct {
 func (c ListCursor) IsZero() bool { return c.ID == 0 }
 
 // ConversationList returns one page of the agent's list for f, newest
-// activity first. The query walks the (inbox_id, status, last_message_at)
-// index and joins the latest message per row shown, so its cost follows
-// the page size, not the number of conversations.
+// activity first. The page's ids are chosen first, from conversations
+// alone, and only its rows are read in full (summaryFrom: the visitor, the
+// latest message, the unread count), so the joins' cost follows the page
+// size, not the number of conversations. The ids come from each of the
+// agent's inboxes in list order (the (inbox_id, status, last_message_at)
+// index, at most a page from each), merged: an open or closed list reads
+// about a page of rows however many conversations the inboxes hold. "Mine"
+// reads the agent's own open chats (their assignee index) instead.
 func (s *Store) ConversationList(ctx context.Context, f ListFilter) ([]ConversationSummary, error) {
-	where := []string{"c.inbox_id IN (SELECT inbox_id FROM inbox_members WHERE user_id = $1)"}
+	inboxes := "SELECT inbox_id FROM inbox_members WHERE user_id = $1"
+	var where []string
 	args := []any{f.UserID}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	perInbox := true
 	switch f.View {
 	case ViewUnassigned:
 		where = append(where, "c.status = 'open'", "c.assignee_id IS NULL")
 	case ViewMine:
 		where = append(where, "c.status = 'open'", "c.assignee_id = $1")
+		perInbox = false
 	case ViewClosed:
 		where = append(where, "c.status = 'closed'")
 	case ViewInbox:
-		where = append(where, "c.status = 'open'", "c.inbox_id = "+arg(f.InboxID))
+		where = append(where, "c.status = 'open'")
+		inboxes += " AND inbox_id = " + arg(f.InboxID)
 	default:
 		where = append(where, "c.status = 'open'")
 	}
+	from := "conversations c"
 	if q := strings.TrimSpace(f.Query); q != "" {
+		from += " JOIN visitors v ON v.id = c.visitor_id" // the search looks at the visitor
 		tq := "websearch_to_tsquery('simple', " + arg(q) + ")"
 		like := arg("%" + likeEscape(q) + "%")
 		where = append(where, `(c.id IN (SELECT m.conversation_id FROM messages m WHERE to_tsvector('simple', m.body) @@ `+tq+`)
@@ -81,9 +92,15 @@ func (s *Store) ConversationList(ctx context.Context, f ListFilter) ([]Conversat
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
+	limit := arg(f.Limit)
+	const order = " ORDER BY c.last_message_at DESC, c.id DESC"
+	page := `SELECT c.id FROM ` + from + ` WHERE c.inbox_id IN (` + inboxes + `) AND ` + strings.Join(where, " AND ") + order + ` LIMIT ` + limit
+	if perInbox {
+		page = `SELECT c.id FROM (` + inboxes + `) im CROSS JOIN LATERAL (SELECT c.id, c.last_message_at FROM ` + from +
+			` WHERE c.inbox_id = im.inbox_id AND ` + strings.Join(where, " AND ") + order + ` LIMIT ` + limit + `) c` + order + ` LIMIT ` + limit
+	}
 	cs := []ConversationSummary{}
-	err := s.db.SelectContext(ctx, &cs, summarySelect+" WHERE "+strings.Join(where, " AND ")+
-		" ORDER BY c.last_message_at DESC, c.id DESC LIMIT "+arg(f.Limit), args...)
+	err := s.db.SelectContext(ctx, &cs, `WITH page AS MATERIALIZED (`+page+`) `+summaryFrom("page AS ids", "")+order, args...)
 	return cs, err
 }
 
