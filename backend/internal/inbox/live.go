@@ -75,6 +75,12 @@ const (
 	// liveViewingEvery repeats "viewing" while a thread is followed: a
 	// page that vanishes without a word stops counting after a few misses.
 	liveViewingEvery = 20 * time.Second
+	// liveResyncEvery spaces the re-reads of a page that keeps missing
+	// notices (a burst of new chats faster than its socket takes them):
+	// one at once, the next after this interval, whatever was missed
+	// meanwhile. Re-reading on every overflow made each re-read the cause
+	// of the next.
+	liveResyncEvery = time.Second
 )
 
 // clientFrame is what the page sends.
@@ -282,6 +288,29 @@ func (h *Handler) live(c *gin.Context) {
 		conn.Close(websocket.StatusInternalError, "try again")
 		return
 	}
+	var (
+		lastResync time.Time
+		resyncDue  *time.Timer // a re-read waiting for liveResyncEvery
+		resyncC    <-chan time.Time
+	)
+	defer func() {
+		if resyncDue != nil {
+			resyncDue.Stop()
+		}
+	}()
+	// missed re-reads what the page shows after lost notices or rows: at
+	// once, or when liveResyncEvery has passed since the last re-read.
+	missed := func() error {
+		if wait := time.Until(lastResync.Add(liveResyncEvery)); wait > 0 {
+			if resyncDue == nil {
+				resyncDue = time.NewTimer(wait)
+				resyncC = resyncDue.C
+			}
+			return nil
+		}
+		lastResync = time.Now()
+		return s.resync(ctx)
+	}
 	for {
 		var err error
 		select {
@@ -292,15 +321,22 @@ func (h *Handler) live(c *gin.Context) {
 			s.narrow()
 		case n := <-notices:
 			if sub.Missed() {
-				err = s.resync(ctx)
+				if err = missed(); err == nil && resyncDue != nil {
+					err = s.notice(ctx, n) // shown now; the re-read follows
+				}
 			} else {
 				err = s.notice(ctx, n)
 			}
+		case <-resyncC:
+			resyncDue, resyncC = nil, nil
+			err = missed()
 		case <-poll:
 			err = s.resync(ctx)
 		case b := <-rows.C:
 			if rows.missed.Swap(false) {
-				err = s.resync(ctx)
+				if err = missed(); err == nil && resyncDue != nil {
+					err = s.sendBatch(ctx, b)
+				}
 			} else {
 				err = s.sendBatch(ctx, b)
 			}
@@ -562,8 +598,12 @@ func (s *liveState) resync(ctx context.Context) error {
 		}
 	}
 	if s.list {
-		if err := s.sendList(ctx); err != nil {
+		cs, err := s.listRows(ctx)
+		if err != nil {
 			return err
+		}
+		if s.alerts && s.listIsOpen() {
+			return s.writeAlerts(ctx, cs) // the same rows: not read twice
 		}
 	}
 	if s.alerts {
@@ -616,23 +656,35 @@ func (s *liveState) sendMessage(ctx context.Context, m store.Message, file *stor
 }
 
 func (s *liveState) sendList(ctx context.Context) error {
+	_, err := s.listRows(ctx)
+	return err
+}
+
+// listRows sends the page's list and returns its rows.
+func (s *liveState) listRows(ctx context.Context) ([]store.ConversationSummary, error) {
 	view, inbox := s.view, s.inbox
 	if view == store.ViewInbox && !s.inboxes[inbox] {
-		return s.write(ctx, serverFrame{Type: liveError, Message: "You are not a member of that inbox."})
+		return nil, s.write(ctx, serverFrame{Type: liveError, Message: "You are not a member of that inbox."})
 	}
 	cs, err := s.h.st.ConversationList(ctx, store.ListFilter{UserID: s.user.ID, View: view, InboxID: inbox, Query: s.query, LabelID: s.label, Limit: s.h.cfg.ListLimit})
 	if err == nil {
 		err = fillLabels(ctx, s.h.st, s.user.AccountID, cs)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	items := make([]listItem, 0, len(cs))
 	for _, c := range cs {
 		items = append(items, item(c, s.user.ID))
 		s.know(c.ID, c.InboxID)
 	}
-	return s.write(ctx, serverFrame{Type: liveList, Items: items})
+	return cs, s.write(ctx, serverFrame{Type: liveList, Items: items})
+}
+
+// listIsOpen reports whether the page's list is what sendAlerts reads:
+// every open chat of the agent's inboxes, unfiltered.
+func (s *liveState) listIsOpen() bool {
+	return (s.view == "" || s.view == store.ViewOpen) && s.query == "" && s.label == 0
 }
 
 // know remembers that the page was sent conversation id's row.
@@ -651,6 +703,11 @@ func (s *liveState) sendAlerts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.writeAlerts(ctx, cs)
+}
+
+// writeAlerts sends the alerts of the open list cs.
+func (s *liveState) writeAlerts(ctx context.Context, cs []store.ConversationSummary) error {
 	items := []listItem{}
 	for _, c := range cs {
 		if it := item(c, s.user.ID); it.Alert && it.UnreadCount > 0 {
