@@ -109,9 +109,7 @@ func (s *session) onLive() {
 		case n.Kind == events.KindRead && n.Author == store.ReadAgent:
 			s.sendAgentRead(n.Seq)
 		case n.Kind == events.KindConversation:
-			s.checkErased() // an erasure deletes the conversation (erasure.go)
-			s.tellClosed()
-			s.offerSurvey()
+			s.conversationChanged()
 		case n.Kind == events.KindTyping && strings.HasPrefix(n.Author, store.ReadAgent+":"):
 			id, _ := strconv.ParseInt(strings.TrimPrefix(n.Author, store.ReadAgent+":"), 10, 64)
 			s.write(widget.Frame{Type: widget.FrameTyping, From: widget.FromAgent, Name: s.agentName(id)})
@@ -120,6 +118,29 @@ func (s *session) onLive() {
 	if stale {
 		s.refreshRead()
 	}
+}
+
+// conversationChanged answers a conversation notice: an erasure deletes
+// the conversation (erasure.go), a close is told with its survey. A new
+// chat's creation and assignment are such notices too, and it is still
+// open after them: one read says so, instead of one for each case.
+func (s *session) conversationChanged() {
+	if s.conv == nil {
+		return
+	}
+	ctx, cancel := s.dbctx()
+	c, err := s.e.st.Conversation(ctx, s.account.ID, s.conv.ID)
+	cancel()
+	if err == nil && c.Status != store.StatusClosed {
+		s.closedTold = 0
+		return
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return // the database is away: the next notice or hello tells
+	}
+	s.checkErased()
+	s.tellClosed()
+	s.offerSurvey()
 }
 
 // sendAgentRead tells the visitor how far the team has read, if it is news.
