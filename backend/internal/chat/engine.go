@@ -283,26 +283,49 @@ func (e *Engine) leaveLocked(s *session) {
 	}
 }
 
+// hubResyncEvery spaces an account's resyncs after dropped notices: one at
+// once, the next when this has passed, whatever was dropped meanwhile. A
+// burst of new chats can overflow the hub's subscription again and again,
+// and each resync has every session of the account re-read.
+const hubResyncEvery = time.Second
+
 func (e *Engine) runHub(h *hub) {
 	tick := time.NewTicker(e.cfg.PresenceEvery)
 	defer tick.Stop()
+	var (
+		lastResync time.Time
+		resyncDue  <-chan time.Time // a resync waiting for hubResyncEvery
+	)
+	// Notices were dropped: every session re-reads; reads are by seq, so
+	// nothing doubles. Presence may have changed too.
+	resync := func() {
+		lastResync, resyncDue = time.Now(), nil
+		e.mu.Lock()
+		for s := range h.all {
+			s.resync()
+		}
+		e.mu.Unlock()
+		e.refreshPresence(h)
+	}
 	for {
 		select {
 		case <-h.done:
 			return
 		case <-tick.C:
 			e.refreshPresence(h)
+		case <-resyncDue:
+			resync()
 		case n := <-h.sub.C:
 			if h.sub.Missed() {
-				// Notices were dropped: every session re-reads; reads are by
-				// seq, so nothing doubles. Presence may have changed too.
-				e.mu.Lock()
-				for s := range h.all {
-					s.resync()
+				wait := time.Until(lastResync.Add(hubResyncEvery))
+				if wait <= 0 {
+					resync()
+					continue
 				}
-				e.mu.Unlock()
-				e.refreshPresence(h)
-				continue
+				if resyncDue == nil {
+					resyncDue = time.After(wait)
+				}
+				// n is handed on below; the resync follows.
 			}
 			switch n.Kind {
 			case events.KindPresence:
