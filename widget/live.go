@@ -146,7 +146,7 @@ func (s *Session) SubmitEmail(addr string) (Update, error) {
 	s.emailFrame = Frame{Type: FrameEmail, ID: s.idPrefix + "-" + strconv.Itoa(s.nextID), Email: addr}
 	var u Update
 	if s.state == ConnConnected {
-		u.Send = []Frame{s.emailFrame}
+		u.Send = append(u.Send, s.emailFrame)
 	}
 	return u, nil
 }

@@ -155,7 +155,7 @@ func (s *Session) Decide(kind, decision string) (Update, bool) {
 	s.consentOut = append(s.consentOut, f)
 	var u Update
 	if s.state == ConnConnected {
-		u.Send = []Frame{f}
+		u.Send = append(u.Send, f)
 	}
 	return u, true
 }

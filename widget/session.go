@@ -232,7 +232,9 @@ func (s *Session) Send(text string) (Update, error) {
 	s.entries = append(s.entries, Entry{Key: "c:" + f.ID, ID: f.ID, From: FromVisitor, Text: text, Pending: true})
 	u := Update{Changed: []int{len(s.entries) - 1}}
 	if s.state == ConnConnected {
-		u.Send = []Frame{f}
+		// append, never []Frame{f}: that literal's [1]Frame type brings
+		// its own equality function into the wasm (5 KB brotli).
+		u.Send = append(u.Send, f)
 	}
 	return u, nil
 }

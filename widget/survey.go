@@ -82,7 +82,7 @@ func (s *Session) AnswerSurvey(score int, comment string) (Update, error) {
 	s.surveyState = SurveySending
 	var u Update
 	if s.state == ConnConnected {
-		u.Send = []Frame{f}
+		u.Send = append(u.Send, f)
 	}
 	return u, nil
 }
