@@ -175,7 +175,10 @@ func emit(name string, kv ...any) {
 
 func main() {
 	a.boot = get(global, "__parleyBoot")
-	a.base = strings.TrimRight(str(a.boot, "base"), "/")
+	a.base = str(a.boot, "base")
+	for strings.HasSuffix(a.base, "/") {
+		a.base = a.base[:len(a.base)-1]
+	}
 	a.site = str(a.boot, "site")
 	widget.Lower = jsLower
 	post(event{kind: evStart}) // first: calls the page queued apply to what start shows
@@ -360,8 +363,8 @@ func countPage(url string) {
 	if v, err := ss.Call("getItem", "parley-visit"); err == nil && v.Type() == safejs.TypeString {
 		s, _ := v.String()
 		c, ref, _ := strings.Cut(s, " ")
-		if n, err := strconv.Atoi(c); err == nil {
-			a.pages, a.visitRef = n+1, ref
+		if n, ok := widget.ParseInt(c); ok {
+			a.pages, a.visitRef = int(n)+1, ref
 		}
 	}
 	try(ss, "setItem", "parley-visit", strconv.Itoa(a.pages)+" "+a.visitRef)

@@ -51,7 +51,12 @@ func ValidEmail(s string) bool {
 			}
 		}
 	}
-	return strings.Trim(l, "0123456789") != "" // an IP-like tail (l is the last label) is not a domain
+	for i := 0; i < len(l); i++ { // an IP-like tail (l is the last label) is not a domain
+		if l[i] < '0' || l[i] > '9' {
+			return true
+		}
+	}
+	return false
 }
 
 // EmailPrompt is the text asking for an email address: the chatflow's own
@@ -98,7 +103,7 @@ func TakeResume(url string) (token, rest string) {
 		return "", url
 	}
 	token = url[i+len(ResumeFragment):]
-	if j := strings.IndexAny(token, "&#?"); j >= 0 {
+	if j := indexAnyByte(token, "&#?"); j >= 0 {
 		token = token[:j]
 	}
 	return token, url[:i]

@@ -83,5 +83,5 @@ func SafeHref(href string) bool {
 	if !ok {
 		rest, ok = strings.CutPrefix(h, "http://")
 	}
-	return ok && rest != "" && rest[0] != '/' && !strings.ContainsAny(href, "\x00\t\n\r \\")
+	return ok && rest != "" && rest[0] != '/' && indexAnyByte(href, "\x00\t\n\r \\") < 0
 }

@@ -69,12 +69,19 @@ func (c StoredChat) String() string {
 // ParseStoredChat reads StoredChat.String's form; ok is false for anything
 // else (another version, a page's own use of the key, a broken value).
 func ParseStoredChat(s string) (c StoredChat, ok bool) {
-	f := strings.Split(s, "\n")
-	if len(f) != 5 || f[0] != storedChatVersion || f[2] == "" {
+	var f [5]string
+	for i := range 4 {
+		var ok bool
+		if f[i], s, ok = strings.Cut(s, "\n"); !ok {
+			return StoredChat{}, false
+		}
+	}
+	f[4] = s
+	if strings.IndexByte(s, '\n') >= 0 || f[0] != storedChatVersion || f[2] == "" {
 		return StoredChat{}, false
 	}
-	seq, err := strconv.ParseInt(f[4], 10, 64)
-	if err != nil || seq < 0 {
+	seq, ok := ParseInt(f[4])
+	if !ok || seq < 0 {
 		return StoredChat{}, false
 	}
 	return StoredChat{Chatflow: f[1], Token: f[2], Conversation: f[3], LastSeq: seq}, true

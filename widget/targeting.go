@@ -94,12 +94,12 @@ func RuleMatches(r Rule, v Visit) bool {
 		}
 		return compare(r.Op, v.Referrer, r.Value, false)
 	case RulePageViews:
-		n, err := strconv.Atoi(r.Value)
+		n, ok := ParseInt(r.Value)
 		switch {
 		case r.Op == OpGreaterThan:
-			return err == nil && v.PageViews > n
+			return ok && int64(v.PageViews) > n
 		case r.Op == OpLessThan:
-			return err == nil && v.PageViews < n
+			return ok && int64(v.PageViews) < n
 		}
 		return compare(r.Op, strconv.Itoa(v.PageViews), r.Value, false)
 	}
@@ -211,7 +211,7 @@ func ParseQuery(u string) map[string][]string {
 }
 
 func unescape(s string) string {
-	if !strings.ContainsAny(s, "+%") {
+	if indexAnyByte(s, "+%") < 0 {
 		return s
 	}
 	b := make([]byte, 0, len(s))
