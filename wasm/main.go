@@ -362,7 +362,10 @@ func countPage(url string) {
 	}
 	if v, err := ss.Call("getItem", "parley-visit"); err == nil && v.Type() == safejs.TypeString {
 		s, _ := v.String()
-		c, ref, _ := strings.Cut(s, " ")
+		c, ref := s, ""
+		if i := strings.IndexByte(s, ' '); i >= 0 {
+			c, ref = s[:i], s[i+1:]
+		}
 		if n, ok := widget.ParseInt(c); ok {
 			a.pages, a.visitRef = int(n)+1, ref
 		}

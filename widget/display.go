@@ -149,8 +149,8 @@ const HideWelcomeSetCookie = HideWelcomeCookie + "=1; max-age=86400; path=/; Sam
 func Minimised(cookies string) bool {
 	for cookies != "" {
 		var c string
-		c, cookies, _ = strings.Cut(cookies, ";")
-		name, _, _ := strings.Cut(strings.TrimSpace(c), "=")
+		c, cookies, _ = cut(cookies, ";")
+		name, _, _ := cut(strings.TrimSpace(c), "=")
 		if name == HideWelcomeCookie {
 			return true
 		}

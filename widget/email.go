@@ -24,20 +24,20 @@ func ValidEmail(s string) bool {
 		return false
 	}
 	local, domain := s[:at], s[at+1:]
-	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+	if local[0] == '.' || local[len(local)-1] == '.' || index(local, "..") >= 0 {
 		return false
 	}
 	for _, r := range local {
-		if r <= ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError || strings.ContainsRune(`"(),:;<>[\]`, r) {
+		if r <= ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError || r < utf8.RuneSelf && strings.IndexByte(`"(),:;<>[\]`, byte(r)) >= 0 {
 			return false
 		}
 	}
-	if !strings.Contains(domain, ".") || len(domain) > 253 {
+	if index(domain, ".") < 0 || len(domain) > 253 {
 		return false
 	}
 	var l string
 	for rest := domain; rest != ""; {
-		l, rest, _ = strings.Cut(rest, ".")
+		l, rest, _ = cut(rest, ".")
 		if rest == "" && strings.HasSuffix(domain, ".") {
 			return false // an empty last label
 		}
@@ -98,7 +98,7 @@ const ResumeFragment = "#parley-resume="
 // TakeResume splits a reopen link's token off a page address: the token
 // ("" when there is none) and the address without it.
 func TakeResume(url string) (token, rest string) {
-	i := strings.Index(url, ResumeFragment)
+	i := index(url, ResumeFragment)
 	if i < 0 {
 		return "", url
 	}

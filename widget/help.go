@@ -21,7 +21,7 @@ func SnippetParts(s string) []SnippetPart {
 		if mark {
 			tag = "</mark>"
 		}
-		i := strings.Index(s, tag)
+		i := index(s, tag)
 		chunk := s
 		if i >= 0 {
 			chunk, s = s[:i], s[i+len(tag):]
@@ -41,7 +41,7 @@ func SnippetParts(s string) []SnippetPart {
 // unescapeHTML undoes html.EscapeString's five entities (the only ones a
 // snippet holds); anything else stays as it is.
 func unescapeHTML(s string) string {
-	if !strings.Contains(s, "&") {
+	if index(s, "&") < 0 {
 		return s
 	}
 	for _, r := range [...][2]string{{"&lt;", "<"}, {"&gt;", ">"}, {"&#34;", `"`}, {"&quot;", `"`}, {"&#39;", "'"}, {"&amp;", "&"}} {
@@ -58,7 +58,7 @@ func ArticlePath(link, site string) bool {
 	if !ok {
 		return false
 	}
-	kb, id, ok := strings.Cut(rest, "/articles/")
+	kb, id, ok := cut(rest, "/articles/")
 	return ok && digits(kb) && digits(id)
 }
 

@@ -1,7 +1,5 @@
 package widget
 
-import "strings"
-
 // Texts is one language's visitor-facing strings, keyed by TextKeys. The
 // five languages live in public/i18n/<lang>.json: the browser fetches only
 // the chatflow's language, so widget.wasm carries none of them (size). The
@@ -47,7 +45,7 @@ func T(key string, args ...string) string {
 func replace(s, old, repl string) string {
 	out := ""
 	for {
-		i := strings.Index(s, old)
+		i := index(s, old)
 		if i < 0 {
 			return out + s
 		}

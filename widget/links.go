@@ -26,7 +26,7 @@ func LinkParts(text string) []TextPart {
 		}
 		start := plain + i
 		end := start
-		for end < len(rest) && !strings.ContainsRune(" \t\r\n<>\"`{}|\\^", rune(rest[end])) && rest[end] >= 0x20 {
+		for end < len(rest) && strings.IndexByte(" \t\r\n<>\"`{}|\\^", rest[end]) < 0 && rest[end] >= 0x20 {
 			end++
 		}
 		addr := trimLink(rest[start:end])
@@ -80,8 +80,8 @@ func trimLink(a string) string {
 		c := a[len(a)-1]
 		switch {
 		case strings.IndexByte(".,;:!?'*", c) >= 0:
-		case c == ')' && strings.Count(a, "(") < strings.Count(a, ")"):
-		case c == ']' && strings.Count(a, "[") < strings.Count(a, "]"):
+		case c == ')' && count(a, '(') < count(a, ')'):
+		case c == ']' && count(a, '[') < count(a, ']'):
 		default:
 			return a
 		}
@@ -92,12 +92,12 @@ func trimLink(a string) string {
 
 // hasHost reports whether the address names a host after its scheme.
 func hasHost(a string) bool {
-	_, after, ok := strings.Cut(a, "://")
+	_, after, ok := cut(a, "://")
 	if !ok {
 		return false
 	}
-	host, _, _ := strings.Cut(after, "/")
-	host, _, _ = strings.Cut(host, "?")
-	host, _, _ = strings.Cut(host, "#")
+	host, _, _ := cut(after, "/")
+	host, _, _ = cut(host, "?")
+	host, _, _ = cut(host, "#")
 	return host != "" && !strings.HasPrefix(host, ":") && !strings.HasPrefix(host, "@")
 }

@@ -36,8 +36,8 @@ func CookieChoiceSetCookie(decision string) string {
 func CookieChoice(cookies string) string {
 	for cookies != "" {
 		var c string
-		c, cookies, _ = strings.Cut(cookies, ";")
-		name, value, _ := strings.Cut(strings.TrimSpace(c), "=")
+		c, cookies, _ = cut(cookies, ";")
+		name, value, _ := cut(strings.TrimSpace(c), "=")
 		if name == CookieChoiceCookie && (value == DecisionGranted || value == DecisionRefused) {
 			return value
 		}
@@ -72,7 +72,7 @@ func ParseStoredChat(s string) (c StoredChat, ok bool) {
 	var f [5]string
 	for i := range 4 {
 		var ok bool
-		if f[i], s, ok = strings.Cut(s, "\n"); !ok {
+		if f[i], s, ok = cut(s, "\n"); !ok {
 			return StoredChat{}, false
 		}
 	}

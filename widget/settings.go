@@ -1,7 +1,5 @@
 package widget
 
-import "strings"
-
 // The chatflow settings the widget acts on. The backend stores them as part
 // of a chatflow (backend/internal/chatflow) and publishes them in Config; the widget
 // evaluates them in the browser. Field names are the REST API's.
@@ -237,7 +235,7 @@ type ChatflowConfig struct {
 // its Translations. It returns the language c speaks now.
 func SpeakVisitorLanguage(c *ChatflowConfig, browser []string) string {
 	for _, tag := range browser {
-		l, _, _ := strings.Cut(Lower(tag), "-")
+		l, _, _ := cut(Lower(tag), "-")
 		if l == c.Language {
 			break
 		}

@@ -44,3 +44,34 @@ func indexAnyByte(s, set string) int {
 	}
 	return -1
 }
+
+// index is strings.Index without its Rabin-Karp and SIMD-sized paths: the
+// widget searches short texts (addresses, cookies, a message) for short
+// separators.
+func index(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+// cut is strings.Cut through index.
+func cut(s, sep string) (before, after string, found bool) {
+	if i := index(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
+}
+
+// count is strings.Count for a one-byte separator.
+func count(s string, c byte) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			n++
+		}
+	}
+	return n
+}

@@ -39,3 +39,25 @@ func TestIndexAnyByteAgreesWithStrings(t *testing.T) {
 		}
 	}
 }
+
+func FuzzIndexAgreesWithStrings(f *testing.F) {
+	f.Add("a..b", "..")
+	f.Add("https://x.example/a?b#c", "://")
+	f.Add("", "")
+	f.Add("abc", "")
+	f.Fuzz(func(t *testing.T, s, sub string) {
+		if got, want := index(s, sub), strings.Index(s, sub); got != want {
+			t.Errorf("index(%q, %q) = %d, want %d", s, sub, got, want)
+		}
+		b, a, ok := cut(s, sub)
+		wb, wa, wok := strings.Cut(s, sub)
+		if b != wb || a != wa || ok != wok {
+			t.Errorf("cut(%q, %q) = %q, %q, %v; want %q, %q, %v", s, sub, b, a, ok, wb, wa, wok)
+		}
+		if sub != "" {
+			if got, want := count(s, sub[0]), strings.Count(s, sub[:1]); got != want {
+				t.Errorf("count(%q, %q) = %d, want %d", s, sub[0], got, want)
+			}
+		}
+	})
+}

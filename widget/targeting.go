@@ -127,9 +127,9 @@ func compare(op, subject, value string, trimSlash bool) bool {
 		}
 		return eq == (op == OpIs)
 	case OpContains:
-		return strings.Contains(s, val)
+		return index(s, val) >= 0
 	case OpNotContains:
-		return !strings.Contains(s, val)
+		return index(s, val) < 0
 	case OpStartsWith:
 		return strings.HasPrefix(s, val)
 	case OpEndsWith:
@@ -170,7 +170,7 @@ func Wildcard(pattern, s string) bool {
 
 // pathOf returns the path, query and fragment of an absolute URL ("/" if none).
 func pathOf(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
+	if i := index(u, "://"); i >= 0 {
 		rest := u[i+3:]
 		for j := 0; j < len(rest); j++ {
 			switch rest[j] {
@@ -199,11 +199,11 @@ func ParseQuery(u string) map[string][]string {
 	}
 	for rest := u[i+1:]; rest != ""; {
 		var part string
-		part, rest, _ = strings.Cut(rest, "&")
+		part, rest, _ = cut(rest, "&")
 		if part == "" {
 			continue
 		}
-		k, v, _ := strings.Cut(part, "=")
+		k, v, _ := cut(part, "=")
 		k = unescape(k)
 		q[k] = append(q[k], unescape(v))
 	}
