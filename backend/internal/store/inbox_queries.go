@@ -69,16 +69,6 @@ const summarySelect = `SELECT c.id, c.public_id, c.account_id, c.inbox_id, i.nam
 	LEFT JOIN LATERAL (SELECT body, author_type, internal FROM messages m
 		WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1) lm ON true`
 
-// OpenConversationsForAgent lists the open conversations of the inboxes
-// userID is a member of, newest activity first, at most limit.
-func (s *Store) OpenConversationsForAgent(ctx context.Context, userID int64, limit int) ([]ConversationSummary, error) {
-	cs := []ConversationSummary{}
-	err := s.db.SelectContext(ctx, &cs, summarySelect+`
-		WHERE c.status = 'open' AND c.inbox_id IN (SELECT inbox_id FROM inbox_members WHERE user_id = $1)
-		ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2`, userID, limit)
-	return cs, err
-}
-
 // ConversationSummary returns conversation id of account, whatever the
 // inbox: callers check membership so they can tell 403 from 404.
 func (s *Store) ConversationSummary(ctx context.Context, accountID, id int64) (*ConversationSummary, error) {
