@@ -14,11 +14,13 @@ import (
 )
 
 type cpuOpts struct {
-	visitors int
-	agents   int
-	rate     int
-	runFor   time.Duration
-	pgbench  time.Duration
+	visitors  int
+	agents    int
+	rate      int
+	runFor    time.Duration
+	pgbench   time.Duration
+	pprof     string
+	edgePprof string
 }
 
 func cpuFlags(fs *flag.FlagSet) *cpuOpts {
@@ -28,6 +30,8 @@ func cpuFlags(fs *flag.FlagSet) *cpuOpts {
 	fs.IntVar(&o.rate, "cpu-rate", 1000, "cpu: the fixed rate, messages/s")
 	fs.DurationVar(&o.runFor, "cpu-for", 10*time.Second, "cpu: how long the fixed rate runs")
 	fs.DurationVar(&o.pgbench, "cpu-pgbench", 10*time.Second, "cpu: how long pgbench's single-row INSERTs run on the same cluster (0: not at all)")
+	fs.StringVar(&o.pprof, "cpu-pprof", "", "cpu: serve the backend's pprof on this address and write its CPU profile of the fixed rate to cpu-backend.pprof")
+	fs.StringVar(&o.edgePprof, "cpu-edge-pprof", "", "cpu: serve the edge's pprof on this address and write its CPU profile of the fixed rate to cpu-edge.pprof")
 	return o
 }
 
@@ -65,11 +69,18 @@ func runCPU(ctx context.Context, d dirs, o *cpuOpts) error {
 	if err != nil {
 		return err
 	}
-	be, err := sys.startBackend(ctx)
+	var benv, eenv []string
+	if o.pprof != "" {
+		benv = append(benv, "BACKEND_PPROF_ADDR="+o.pprof)
+	}
+	if o.edgePprof != "" {
+		eenv = append(eenv, "EDGE_PPROF_ADDR="+o.edgePprof)
+	}
+	be, err := sys.startBackend(ctx, benv...)
 	if err != nil {
 		return err
 	}
-	edge, err := sys.startEdge(ctx, be.url, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")
+	edge, err := sys.startEdge(ctx, be.url, append(eenv, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")...)
 	if err != nil {
 		return err
 	}
@@ -141,6 +152,20 @@ func runCPU(ctx context.Context, d dirs, o *cpuOpts) error {
 
 	run := &latencyRun{}
 	timing.Store(run)
+	var profiles sync.WaitGroup
+	for addr, file := range map[string]string{o.pprof: "cpu-backend.pprof", o.edgePprof: "cpu-edge.pprof"} {
+		if addr == "" {
+			continue
+		}
+		profiles.Add(1)
+		go func() {
+			defer profiles.Done()
+			if err := fetchProfile(ctx, addr, max(1, int(o.runFor.Seconds())-1), file); err != nil {
+				fmt.Printf("   no profile from %s: %v\n", addr, err)
+			}
+		}()
+	}
+	sys.printStatements(ctx) // resets: what follows is the fixed rate's
 	before, load := sys.cpuNow(), loadavg()
 	n := fixedRate(vctx, vs, o.rate, o.runFor, func(id string, at time.Time) {
 		run.sentAt.Store(id, at)
@@ -148,6 +173,7 @@ func runCPU(ctx context.Context, d dirs, o *cpuOpts) error {
 	})
 	after := sys.cpuNow()
 	waitUntil(ctx, 120*time.Second, run.complete) // a backlog drains; what never arrives is lost
+	profiles.Wait()
 	timing.Store(nil)
 	l := run.result()
 	l.offered = float64(n) / o.runFor.Seconds()
@@ -157,6 +183,7 @@ func runCPU(ctx context.Context, d dirs, o *cpuOpts) error {
 	fmt.Printf("     target summed ≤ %d µs: %s; PostgreSQL ≤ %d µs: %s; p99 < %v: %s\n", targetCPUSum, verdict(sum <= targetCPUSum),
 		targetCPUPostgres, verdict(per["postgres"] <= targetCPUPostgres), targetP99, verdict(l.n > 0 && l.p99 < targetP99 && l.missing == 0))
 	fmt.Printf("     messages sent %d, reached an agent %d, lost %d, duplicated %d\n", n, l.n, l.missing, repeated.Load())
+	sys.printStatements(ctx)
 	fmt.Printf("   (cpu step took %s)\n", since(began))
 	return nil
 }
