@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -19,7 +20,14 @@ type pgTransport struct {
 }
 
 func listenPG(b *Bus, dsn string) (*pgTransport, error) {
-	db, err := sql.Open("postgres", dsn)
+	// A notification needs no durability (it is delivered at commit, and a
+	// crash loses the listeners' connections anyway): the sender's commits
+	// do not wait for their WAL to be flushed.
+	sendDSN, err := withParam(dsn, "synchronous_commit", "off")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("postgres", sendDSN)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +76,22 @@ func (t *pgTransport) send(notices []Notice) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// withParam adds a run-time parameter to a connection string (a URL or
+// key=value pairs); lib/pq sends it at connection start.
+func withParam(dsn, name, value string) (string, error) {
+	if !strings.Contains(dsn, "://") {
+		return strings.TrimSpace(dsn) + " " + name + "=" + value, nil
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func (t *pgTransport) watch(int64)   {}

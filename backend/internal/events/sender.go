@@ -15,6 +15,13 @@ const (
 	// sendQueue is how many notices may wait for the sender; past it Send
 	// publishes locally and the remote backends catch up on the next notice.
 	sendQueue = 8192
+	// sendEvery is the least time between two batches. Over LISTEN/NOTIFY
+	// each batch is a transaction of its own, with a commit record, and a
+	// wake-up of every listening backend: at a thousand messages a second,
+	// batches of whatever waited after the last round trip came every few
+	// messages. Under load the other backends hear of a change up to this
+	// much later; this backend's own subscribers hear of it at once.
+	sendEvery = 10 * time.Millisecond
 )
 
 // batch is the NOTIFY payload of a batching sender: notices from one origin.
@@ -52,9 +59,29 @@ func (b *Bus) Send(n Notice) {
 }
 
 func (b *Bus) sendLoop() {
+	var last time.Time // when the last batch went
 	for first := range b.queue {
 		notices := []Notice{first}
 		size := 64
+		// Busy: the batch waits until sendEvery after the last one, taking
+		// what comes meanwhile. Idle: it goes at once.
+		if wait := time.Until(last.Add(sendEvery)); wait > 0 {
+			t := time.NewTimer(wait)
+		gather:
+			for size < MaxPayload {
+				select {
+				case n, ok := <-b.queue:
+					if !ok {
+						break gather
+					}
+					notices = append(notices, n)
+					size += 64
+				case <-t.C:
+					break gather
+				}
+			}
+			t.Stop()
+		}
 	drain: // take whatever else is waiting: batches grow with load, idle adds no delay
 		for size < MaxPayload {
 			select {
@@ -68,6 +95,7 @@ func (b *Bus) sendLoop() {
 				break drain
 			}
 		}
+		last = time.Now()
 		b.remote.send(notices)
 	}
 }
