@@ -72,6 +72,11 @@ const (
 	// conversation costs its row one read per interval, not one per message,
 	// whatever the number of pages.
 	liveItemsEvery = 200 * time.Millisecond
+	// liveBusyEvery is the least time between two reads of one
+	// conversation's row: a chat whose messages come faster has its row
+	// (preview, unread count) sent once a second, the first change after a
+	// quiet spell within liveItemsEvery.
+	liveBusyEvery = time.Second
 	// liveViewingEvery repeats "viewing" while a thread is followed: a
 	// page that vanishes without a word stops counting after a few misses.
 	liveViewingEvery = 20 * time.Second
@@ -281,7 +286,7 @@ func (h *Handler) live(c *gin.Context) {
 	}
 	rows := h.rows.join(u.AccountID)
 	defer h.rows.leave(u.AccountID, rows)
-	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub}
+	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub, rows: rows}
 	defer s.follow(0) // other agents' pages stop showing this one as viewing
 	if err := s.loadInboxes(ctx); err != nil {
 		h.log.Error("inbox: live", "err", err)
@@ -371,6 +376,7 @@ type liveState struct {
 	secret  string // the session's cookie secret, to check it is still live
 	inboxes map[int64]bool
 	sub     *events.Subscription // nil without a bus
+	rows    *rowSub              // the account's row feed (rows.go)
 	thread  int64                // followed conversation; 0 for none
 	inboxOf int64                // the followed conversation's inbox
 	last    int64                // the last seq sent for it
@@ -474,6 +480,7 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 			return err
 		}
 		s.alerts = true
+		s.rows.want.Store(true) // before the read: no change after it is missed
 		return s.sendAlerts(ctx)
 	case liveTyping, liveRead:
 		if f.Conversation != s.thread || s.thread == 0 {
@@ -495,6 +502,7 @@ func (s *liveState) handle(ctx context.Context, f clientFrame) error {
 			return err
 		}
 		s.list, s.view, s.inbox, s.query, s.label = true, f.View, f.Inbox, strings.TrimSpace(f.Query), f.Label
+		s.rows.want.Store(true) // before the read: no change after it is missed
 		if err := s.sendList(ctx); err != nil {
 			return err
 		}

@@ -26,9 +26,12 @@ type rowFeed struct {
 }
 
 type accountFeed struct {
-	subs       map[*rowSub]struct{}
-	pending    map[int64]struct{}
-	scheduled  bool      // a read of pending is due
+	subs    map[*rowSub]struct{}
+	pending map[int64]struct{}
+	// read is when rows were last read, for those read within
+	// liveBusyEvery: a busy conversation's row waits for its turn.
+	read       map[int64]time.Time
+	wakeAt     time.Time // when the next flush is due (wakeBy); zero: none
 	countsDue  bool      // the counts changed since they were last read
 	countsNext time.Time // when the counts may be read again
 }
@@ -44,6 +47,9 @@ type rowBatch struct {
 type rowSub struct {
 	C      chan rowBatch // when full, batches are dropped and missed is set
 	missed atomic.Bool   // the socket re-reads its list
+	// want: the socket shows a list or alerts. A thread page's socket
+	// (most of them) is handed no rows, so it does not wake for them.
+	want atomic.Bool
 }
 
 func newRowFeed(st *store.Store, log *slog.Logger) *rowFeed {
@@ -56,7 +62,7 @@ func (f *rowFeed) join(account int64) *rowSub {
 	defer f.mu.Unlock()
 	a := f.accounts[account]
 	if a == nil {
-		a = &accountFeed{subs: map[*rowSub]struct{}{}, pending: map[int64]struct{}{}}
+		a = &accountFeed{subs: map[*rowSub]struct{}{}, pending: map[int64]struct{}{}, read: map[int64]time.Time{}}
 		f.accounts[account] = a
 	}
 	a.subs[s] = struct{}{}
@@ -85,35 +91,61 @@ func (f *rowFeed) touch(account, id int64) {
 	}
 	a.pending[id] = struct{}{}
 	a.countsDue = true
-	if !a.scheduled {
-		a.scheduled = true
-		time.AfterFunc(liveItemsEvery, func() { f.flush(account) })
+	f.wakeBy(account, a, time.Now().Add(liveItemsEvery))
+}
+
+// wakeBy makes sure a flush of account runs by t; f.mu is held. A later
+// flush already scheduled is superseded (its timer finds itself stale).
+func (f *rowFeed) wakeBy(account int64, a *accountFeed, t time.Time) {
+	if !a.wakeAt.IsZero() && !t.Before(a.wakeAt) {
+		return
 	}
+	a.wakeAt = t
+	time.AfterFunc(time.Until(t), func() { f.flush(account, t) })
 }
 
 // flush reads the pending rows (and the counts when due) and hands them to
 // every socket of the account.
-func (f *rowFeed) flush(account int64) {
+func (f *rowFeed) flush(account int64, due time.Time) {
 	f.mu.Lock()
 	a := f.accounts[account]
-	if a == nil {
+	if a == nil || !a.wakeAt.Equal(due) { // gone, or superseded by an earlier flush
 		f.mu.Unlock()
 		return
 	}
-	ids := make([]int64, 0, len(a.pending))
-	for id := range a.pending {
-		ids = append(ids, id)
+	a.wakeAt = time.Time{}
+	now := time.Now()
+	for id, at := range a.read {
+		if now.Sub(at) >= liveBusyEvery {
+			delete(a.read, id)
+		}
 	}
-	clear(a.pending)
-	a.scheduled = false
-	readCounts := a.countsDue && !time.Now().Before(a.countsNext)
+	// Rows read less than liveBusyEvery ago stay pending until their turn.
+	ids := make([]int64, 0, len(a.pending))
+	var wake time.Time // when the next flush is due; zero: none
+	for id := range a.pending {
+		if at, busy := a.read[id]; busy {
+			if due := at.Add(liveBusyEvery); wake.IsZero() || due.Before(wake) {
+				wake = due
+			}
+			continue
+		}
+		ids = append(ids, id)
+		a.read[id] = now
+		delete(a.pending, id)
+	}
+	readCounts := a.countsDue && !now.Before(a.countsNext)
 	if readCounts {
-		a.countsDue, a.countsNext = false, time.Now().Add(liveCountsEvery)
+		a.countsDue, a.countsNext = false, now.Add(liveCountsEvery)
 	} else if a.countsDue {
 		// Counted a moment ago: count again once the interval is over;
 		// rows changing meanwhile still go out every liveItemsEvery.
-		a.scheduled = true
-		time.AfterFunc(min(liveItemsEvery, time.Until(a.countsNext)), func() { f.flush(account) })
+		if due := now.Add(min(liveItemsEvery, a.countsNext.Sub(now))); wake.IsZero() || due.Before(wake) {
+			wake = due
+		}
+	}
+	if !wake.IsZero() {
+		f.wakeBy(account, a, wake)
 	}
 	f.mu.Unlock()
 
@@ -143,6 +175,9 @@ func (f *rowFeed) flush(account int64) {
 		return
 	}
 	for s := range a.subs {
+		if !s.want.Load() {
+			continue
+		}
 		if err != nil {
 			s.missed.Store(true)
 		}
