@@ -88,7 +88,11 @@ func (s *Store) CollectAgentNews(ctx context.Context, waitingAfter time.Duration
 			told AS (
 				INSERT INTO agent_message_told (conversation_id, told_seq) SELECT id, last_seq FROM due
 				ON CONFLICT (conversation_id) DO UPDATE SET told_seq = EXCLUDED.told_seq)
-			INSERT INTO agent_news (user_id, conversation_id, kind) SELECT assignee_id, id, 'message' FROM due`); err != nil {
+			-- An agent with an inbox page open sees it there: DeliverAgentNews
+			-- would drop their news at once, so none is written.
+			INSERT INTO agent_news (user_id, conversation_id, kind) SELECT assignee_id, id, 'message' FROM due
+			WHERE NOT EXISTS (SELECT 1 FROM inbox_presence p WHERE p.user_id = due.assignee_id AND p.seen_at > now() - $1::interval)`,
+			InboxPresenceFresh.String()); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `WITH waiting AS (
