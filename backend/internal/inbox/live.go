@@ -575,7 +575,7 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 	}
 	if s.list || s.alerts {
 		// Read with every other socket's changes of the account (rowFeed).
-		s.h.rows.touch(s.user.AccountID, n.Conversation)
+		s.h.rows.touch(s.user.AccountID, n.Conversation, n.Kind == events.KindConversation)
 	}
 	return nil
 }

@@ -81,8 +81,10 @@ func (f *rowFeed) leave(account int64, s *rowSub) {
 }
 
 // touch says conversation id of account changed: its row is read with the
-// others of the next interval, and the counts after it.
-func (f *rowFeed) touch(account, id int64) {
+// others of the next interval, and, when counts says the change may move
+// it between views (status, inbox, assignee: not a message or a read),
+// the counts after it.
+func (f *rowFeed) touch(account, id int64, counts bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.accounts[account]
@@ -90,7 +92,7 @@ func (f *rowFeed) touch(account, id int64) {
 		return
 	}
 	a.pending[id] = struct{}{}
-	a.countsDue = true
+	a.countsDue = a.countsDue || counts
 	f.wakeBy(account, a, time.Now().Add(liveItemsEvery))
 }
 
