@@ -91,3 +91,16 @@ func checkSend(f *widget.Frame, cfg *Config) *frameError {
 	}
 	return nil
 }
+
+// encodeFrame marshals a frame for the visitor. Most frames (acks,
+// messages, presence) hold only fields widget.EncodeFrame writes, byte for
+// byte as encoding/json would and without its reflection; the others go
+// through encoding/json.
+func encodeFrame(f *widget.Frame) []byte {
+	if f.Identified || f.Properties != nil || f.Warning != "" || f.Question != "" || f.Scale != "" || f.AllowComment ||
+		f.Attachment != nil || f.QuickReplies != nil || f.Link != "" || f.LinkTitle != "" || f.PushToken != "" || f.Platform != "" {
+		b, _ := json.Marshal(f)
+		return b
+	}
+	return []byte(widget.EncodeFrame(*f))
+}

@@ -121,7 +121,7 @@ func (s *session) run() {
 
 // write sends one frame to the visitor.
 func (s *session) write(f widget.Frame) {
-	b, _ := json.Marshal(f)
+	b := encodeFrame(&f)
 	s.l.send(link.Envelope{Session: s.id, Kind: link.Data, Frame: b})
 }
 
