@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -179,7 +178,6 @@ type Server struct {
 	Metrics *prometheus.Registry
 
 	stopping atomic.Bool // Close has begun: /readyz answers 503
-	appendDB *sql.DB     // the message appends' connections (store.OpenAppendPool)
 
 	stopHousekeeping func()
 	stopMail         func()
@@ -226,13 +224,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	appendDB, err := store.OpenAppendPool(cfg.DatabaseURL)
-	if err != nil {
-		bus.Close()
-		return nil, err
-	}
 	st := store.New(db)
-	st.SetAppendPool(appendDB)
 	st.SetNotifier(bus.Send)
 
 	gin.SetMode(gin.ReleaseMode)
@@ -241,7 +233,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// away, the queries the handler runs with it are cancelled and their
 	// connections go back to the pool instead of waiting out a lock.
 	r.ContextWithFallback = true
-	s := &Server{DB: db, Store: st, Bus: bus, appendDB: appendDB}
+	s := &Server{DB: db, Store: st, Bus: bus}
 	reg, httpMetrics := newRegistry(s)
 	s.Metrics = reg
 	r.Use(observe(httpMetrics), gin.Recovery(), proxies.SecurityHeaders)
@@ -275,7 +267,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		stopHousekeeping()
 		bus.Close()
-		appendDB.Close()
 		db.Close()
 		return nil, err
 	}
@@ -284,7 +275,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if stopMailIn, err = mailin.New(st, mailer, cfg.MailIn).Start(); err != nil {
 			stopHousekeeping()
 			bus.Close()
-			appendDB.Close()
 			db.Close()
 			return nil, err
 		}
@@ -350,7 +340,6 @@ func (s *Server) Close() {
 		s.stopMail()
 	}
 	s.Bus.Close()
-	s.appendDB.Close()
 	s.DB.Close()
 }
 

@@ -4,12 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -78,73 +75,12 @@ type appendRes struct {
 
 // appender queues appends and runs their batches.
 type appender struct {
-	// db, when set (SetAppendPool), holds the connections batches run on;
-	// stmt is the batch statement prepared there (appendStmt).
-	db     *sql.DB
-	stmtMu sync.Mutex
-	stmt   *sql.Stmt
-
 	mu      sync.Mutex
 	pending []*appendReq
 	running int // batches in flight
 	// waited is when an append last found every batch slot writing: the
 	// message path was saturated then (AppendsWaitedWithin).
 	waited time.Time
-}
-
-// OpenAppendPool opens the connections SetAppendPool wants, on the database
-// of dsn (a URL or key=value connection string): at most appendInFlight,
-// each planning statements once for all their executions
-// (plan_cache_mode=force_generic_plan). The batch statement's custom plans
-// cost more CPU to make (about a millisecond: nine CTEs) than to run, and
-// PostgreSQL keeps making them because a custom plan sees the arrays'
-// lengths and so always looks a little cheaper than the generic one. The
-// generic plan probes by index whatever the tables' sizes (the arrays are
-// estimated at ten rows).
-func OpenAppendPool(dsn string) (*sql.DB, error) {
-	const param = "plan_cache_mode"
-	const value = "force_generic_plan"
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return nil, err
-		}
-		q := u.Query()
-		q.Set(param, value)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	} else {
-		dsn = strings.TrimSpace(dsn) + " " + param + "=" + value
-	}
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(appendInFlight)
-	db.SetMaxIdleConns(appendInFlight)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	return db, nil
-}
-
-// SetAppendPool makes message batches run on db (from OpenAppendPool)
-// instead of the store's pool; call it before the first append. The
-// caller closes db after WaitAppends.
-func (s *Store) SetAppendPool(db *sql.DB) { s.appends.db = db }
-
-// appendStmt is the batch statement on the append pool, prepared at its
-// first use (database/sql prepares it again on each connection).
-func (s *Store) appendStmt(ctx context.Context) (*sql.Stmt, error) {
-	a := &s.appends
-	a.stmtMu.Lock()
-	defer a.stmtMu.Unlock()
-	if a.stmt == nil {
-		st, err := a.db.PrepareContext(ctx, appendBatchSQL)
-		if err != nil {
-			return nil, err
-		}
-		a.stmt = st
-	}
-	return a.stmt, nil
 }
 
 // submit queues r and makes sure a batch runner will take it.
@@ -356,23 +292,12 @@ func (s *Store) execBatch(rows []*appendReq) ([]appendRes, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
 	defer cancel()
-	args := []any{pq.Array(convs), pq.Array(clients), pq.Array(authors),
-		pq.Array(authorIDs), pq.Array(internal), pq.Array(bodies), pq.Array(open), pq.Array(offline)}
-	var (
-		q   *sql.Rows
-		err error
-	)
-	if s.appends.db != nil {
-		var stmt *sql.Stmt
-		if stmt, err = s.appendStmt(ctx); err == nil {
-			q, err = stmt.QueryContext(ctx, args...)
-		}
-	} else {
-		var stmt *sqlx.Stmt
-		if stmt, err = s.prepared(ctx, appendBatchSQL); err == nil {
-			q, err = stmt.QueryContext(ctx, args...)
-		}
+	stmt, err := s.prepared(ctx, appendBatchSQL)
+	if err != nil {
+		return nil, err
 	}
+	q, err := stmt.QueryContext(ctx, pq.Array(convs), pq.Array(clients), pq.Array(authors),
+		pq.Array(authorIDs), pq.Array(internal), pq.Array(bodies), pq.Array(open), pq.Array(offline))
 	if err != nil {
 		return nil, err
 	}
