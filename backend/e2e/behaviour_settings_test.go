@@ -40,6 +40,16 @@ func everyDay() []map[string]any {
 	return rs
 }
 
+// demoToday is today's date in the demo account's time zone.
+func demoToday(t *testing.T) string {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Now().In(loc).Format(time.DateOnly)
+}
+
 // openChat loads the demo page in a new tab and opens the chat.
 func openChat(t *testing.T, s *System, path string) context.Context {
 	t.Helper()
@@ -56,11 +66,7 @@ func openChat(t *testing.T, s *System, path string) context.Context {
 func TestHolidayClosesTheChat(t *testing.T) {
 	s := StartSystem(t)
 	cfID, _ := demoIDs(t, s)
-	loc, err := time.LoadLocation("Europe/Amsterdam") // the demo account's zone
-	if err != nil {
-		t.Fatal(err)
-	}
-	today := time.Now().In(loc).Format(time.DateOnly)
+	today := demoToday(t)
 	patchChatflow(t, s, cfID, map[string]any{"availability": map[string]any{"mode": "office_hours", "office_hours": everyDay(),
 		"offline": map[string]any{"behaviour": "away_message", "message": "Closed for the holiday"}}})
 	a := openChat(t, s, "/demo/")
@@ -81,11 +87,7 @@ func TestHolidayClosesTheChat(t *testing.T) {
 func TestBotAvailabilityChoice(t *testing.T) {
 	s := StartSystem(t)
 	cfID, _ := demoIDs(t, s)
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		t.Fatal(err)
-	}
-	today := time.Now().In(loc).Format(time.DateOnly)
+	today := demoToday(t)
 	botID := restID(t, s, "/api/v1/bots", map[string]any{"name": "Leads", "template": "lead_qualification"})
 	patchChatflow(t, s, cfID, map[string]any{"type": "rule_bot", "options": map[string]any{"bot_id": botID},
 		"availability": map[string]any{"mode": "office_hours", "office_hours": everyDay(), "bot": "always",
@@ -304,11 +306,7 @@ func TestGermanBrowserSeesTheGermanWelcome(t *testing.T) {
 func TestGermanBrowserSeesTheGermanPresence(t *testing.T) {
 	s := StartSystem(t)
 	cfID, _ := demoIDs(t, s)
-	loc, err := time.LoadLocation("Europe/Amsterdam") // the demo account's zone
-	if err != nil {
-		t.Fatal(err)
-	}
-	today := time.Now().In(loc).Format(time.DateOnly)
+	today := demoToday(t)
 	before := publishedETag(t, s)
 	patchChatflow(t, s, cfID, map[string]any{"welcome": map[string]any{"messages": map[string]any{"de": "Hallo! Fragen Sie uns alles."}},
 		"options": map[string]any{"language_choice": "visitor"},

@@ -61,40 +61,16 @@ func (b *Bus) Send(n Notice) {
 func (b *Bus) sendLoop() {
 	var last time.Time // when the last batch went
 	for first := range b.queue {
-		notices := []Notice{first}
-		size := 64
+		notices, size := []Notice{first}, 64
 		// Busy: the batch waits until sendEvery after the last one, taking
 		// what comes meanwhile. Idle: it goes at once.
 		if wait := time.Until(last.Add(sendEvery)); wait > 0 {
 			t := time.NewTimer(wait)
-		gather:
-			for size < MaxPayload {
-				select {
-				case n, ok := <-b.queue:
-					if !ok {
-						break gather
-					}
-					notices = append(notices, n)
-					size += 64
-				case <-t.C:
-					break gather
-				}
-			}
+			notices, size = b.gather(notices, size, t.C)
 			t.Stop()
 		}
-	drain: // take whatever else is waiting: batches grow with load, idle adds no delay
-		for size < MaxPayload {
-			select {
-			case n, ok := <-b.queue:
-				if !ok {
-					break drain
-				}
-				notices = append(notices, n)
-				size += 64
-			default:
-				break drain
-			}
-		}
+		// Then whatever else is waiting: batches grow with load, idle adds no delay.
+		notices, _ = b.gather(notices, size, nil)
 		last = time.Now()
 		b.remote.send(notices)
 	}
@@ -125,4 +101,35 @@ func (b *Bus) decode(payload []byte) []Notice {
 		return nil
 	}
 	return []Notice{n}
+}
+
+// gather adds queued notices to notices (of payload size so far) until the
+// payload is full or the queue closes, and until fires; with until nil,
+// until the queue is empty.
+func (b *Bus) gather(notices []Notice, size int, until <-chan time.Time) ([]Notice, int) {
+	for size < MaxPayload {
+		var (
+			n  Notice
+			ok bool
+		)
+		if until == nil {
+			select {
+			case n, ok = <-b.queue:
+			default:
+				return notices, size
+			}
+		} else {
+			select {
+			case n, ok = <-b.queue:
+			case <-until:
+				return notices, size
+			}
+		}
+		if !ok {
+			return notices, size
+		}
+		notices = append(notices, n)
+		size += 64
+	}
+	return notices, size
 }
