@@ -68,7 +68,8 @@ func TestLabelsAndReportsInBrowser(t *testing.T) {
 		t.Errorf("label menu: %q", opts)
 	}
 	runT(t, agent, chromedp.SetValue(chromedp.ID("label-filter"), vipID))
-	press(t, agent, `[data-action=search]`, "the filtered list", row(vip)+" && !"+row(other))
+	runT(t, agent, chromedp.Click(chromedp.CSS(`[data-action=search]`)))
+	waitJS(t, agent, "the filtered list", row(vip)+" && !"+row(other)+` && new URLSearchParams(location.search).get('label') === `+jsString(vipID), 15*time.Second)
 	waitJS(t, agent, "the live socket", `document.querySelector('#live-status[data-state=live]')`, 10*time.Second)
 	stays(t, agent, "the other conversation stays out of the filtered list", "!"+row(other)+" && "+row(vip), 2*time.Second)
 	if chip := evalString(t, agent, `document.querySelector('#conversations .row-labels').textContent`); chip != "VIP" {
