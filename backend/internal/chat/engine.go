@@ -292,14 +292,11 @@ const hubResyncEvery = time.Second
 func (e *Engine) runHub(h *hub) {
 	tick := time.NewTicker(e.cfg.PresenceEvery)
 	defer tick.Stop()
-	var (
-		lastResync time.Time
-		resyncDue  <-chan time.Time // a resync waiting for hubResyncEvery
-	)
+	pace := events.Pacer{Every: hubResyncEvery}
+	defer pace.Stop()
 	// Notices were dropped: every session re-reads; reads are by seq, so
 	// nothing doubles. Presence may have changed too.
 	resync := func() {
-		lastResync, resyncDue = time.Now(), nil
 		e.mu.Lock()
 		for s := range h.all {
 			s.resync()
@@ -313,20 +310,15 @@ func (e *Engine) runHub(h *hub) {
 			return
 		case <-tick.C:
 			e.refreshPresence(h)
-		case <-resyncDue:
+		case <-pace.C():
+			pace.Fired()
 			resync()
 		case n := <-h.sub.C:
-			if h.sub.Missed() {
-				wait := time.Until(lastResync.Add(hubResyncEvery))
-				if wait <= 0 {
-					resync()
-					continue
-				}
-				if resyncDue == nil {
-					resyncDue = time.After(wait)
-				}
-				// n is handed on below; the resync follows.
+			if h.sub.Missed() && pace.Now() {
+				resync()
+				continue
 			}
+			// A re-read to come (pace.C) or none needed: n is handed on.
 			switch n.Kind {
 			case events.KindPresence:
 				e.refreshPresence(h)

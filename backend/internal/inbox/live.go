@@ -293,29 +293,8 @@ func (h *Handler) live(c *gin.Context) {
 		conn.Close(websocket.StatusInternalError, "try again")
 		return
 	}
-	var (
-		lastResync time.Time
-		resyncDue  *time.Timer // a re-read waiting for liveResyncEvery
-		resyncC    <-chan time.Time
-	)
-	defer func() {
-		if resyncDue != nil {
-			resyncDue.Stop()
-		}
-	}()
-	// missed re-reads what the page shows after lost notices or rows: at
-	// once, or when liveResyncEvery has passed since the last re-read.
-	missed := func() error {
-		if wait := time.Until(lastResync.Add(liveResyncEvery)); wait > 0 {
-			if resyncDue == nil {
-				resyncDue = time.NewTimer(wait)
-				resyncC = resyncDue.C
-			}
-			return nil
-		}
-		lastResync = time.Now()
-		return s.resync(ctx)
-	}
+	pace := events.Pacer{Every: liveResyncEvery} // re-reads after lost notices or rows
+	defer pace.Stop()
 	for {
 		var err error
 		select {
@@ -325,23 +304,19 @@ func (h *Handler) live(c *gin.Context) {
 			err = s.handle(ctx, f)
 			s.narrow()
 		case n := <-notices:
-			if sub.Missed() {
-				if err = missed(); err == nil && resyncDue != nil {
-					err = s.notice(ctx, n) // shown now; the re-read follows
-				}
+			if sub.Missed() && pace.Now() {
+				err = s.resync(ctx)
 			} else {
-				err = s.notice(ctx, n)
+				err = s.notice(ctx, n) // shown now; a pending re-read follows
 			}
-		case <-resyncC:
-			resyncDue, resyncC = nil, nil
-			err = missed()
+		case <-pace.C():
+			pace.Fired()
+			err = s.resync(ctx)
 		case <-poll:
 			err = s.resync(ctx)
 		case b := <-rows.C:
-			if rows.missed.Swap(false) {
-				if err = missed(); err == nil && resyncDue != nil {
-					err = s.sendBatch(ctx, b)
-				}
+			if rows.missed.Swap(false) && pace.Now() {
+				err = s.resync(ctx)
 			} else {
 				err = s.sendBatch(ctx, b)
 			}
