@@ -57,6 +57,7 @@ const (
 	evEmail      // the visitor submitted the email form
 	evTranscript // "email me this conversation"
 	evRelive     // a live indicator may have expired: render again
+	evResend     // refused messages are due again (Update.ResendIn)
 	evStart      // Parley.refresh() or the first start: pick the chatflow for this page
 	evRemove     // Parley.remove()
 	evScroll     // the page scrolled
@@ -697,6 +698,8 @@ func handle(e event) {
 		}
 	case evRelive:
 		sh.renderLive()
+	case evResend:
+		sh.apply(sh.sess.Resend())
 	default:
 		sh.handleMore(e)
 	}
@@ -955,5 +958,8 @@ func (sh *shell) apply(u widget.Update) {
 	}
 	if len(u.Changed) > 0 {
 		sh.renderEntries(u.Changed)
+	}
+	if u.ResendIn > 0 {
+		time.AfterFunc(u.ResendIn, func() { post(event{kind: evResend, owner: sh}) })
 	}
 }

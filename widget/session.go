@@ -33,6 +33,10 @@ func (s ConnState) String() string {
 // the server closed the socket for sending too fast.
 const RateLimitedDelay = 5 * time.Second
 
+// ResendDelay is how long a message the server refused as rate_limited
+// (without closing the socket) waits before it is sent again.
+const ResendDelay = 2 * time.Second
+
 // Errors Send returns; their text is shown to the visitor as is.
 var (
 	ErrEmptyMessage error = textError("empty")
@@ -76,6 +80,9 @@ type Entry struct {
 type Update struct {
 	Send    []Frame // frames to send now, in order
 	Changed []int   // indexes into Entries() of added or changed entries, ascending
+	// ResendIn, when not zero: call Resend after this long (a message
+	// was refused for coming too fast and waits in the outbox).
+	ResendIn time.Duration
 }
 
 // Session is the widget's side of one visitor's chat: its identity, the
@@ -375,6 +382,12 @@ func (s *Session) Receive(f Frame) Update {
 					}
 				}
 			}
+		case ErrRateLimited:
+			// The socket stays open: without a resend the message would
+			// wait for the next reconnect.
+			if i >= 0 {
+				u.ResendIn = ResendDelay
+			}
 		case ErrForbidden:
 			s.switchConversation("")
 		case ErrConsentRequired:
@@ -423,6 +436,16 @@ func (s *Session) Receive(f Frame) Update {
 		}
 	}
 	return u
+}
+
+// Resend sends the outbox again (due ResendIn after a refusal). The
+// server stores a message once however often it comes, so the ones
+// already on their way are harmless.
+func (s *Session) Resend() Update {
+	if s.state != ConnConnected {
+		return Update{} // the welcome after the reconnect resends them
+	}
+	return Update{Send: append([]Frame(nil), s.outbox...)}
 }
 
 // Closed records that the socket closed with code and returns how long to

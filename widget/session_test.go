@@ -251,6 +251,36 @@ func TestRefusedMessageIsNotResent(t *testing.T) {
 	}
 }
 
+func TestRateLimitedMessageIsSentAgain(t *testing.T) {
+	s := newTestSession()
+	s.Dial()
+	s.Receive(Frame{Type: FrameWelcome, Token: "t"})
+	a := mustSend(t, s, "a").Send[0]
+	b := mustSend(t, s, "b").Send[0]
+	if u := s.Receive(Frame{Type: FrameError, Code: ErrRateLimited, Message: "slow down"}); u.ResendIn != 0 {
+		t.Fatalf("a refusal naming no message schedules a resend: %+v", u)
+	}
+	u := s.Receive(Frame{Type: FrameError, Code: ErrRateLimited, ID: b.ID, Message: "slow down"})
+	if u.ResendIn != ResendDelay || len(u.Send) != 0 {
+		t.Fatalf("refused message: %+v, want a resend in %v and nothing now", u, ResendDelay)
+	}
+	if view(s) != "visitor:a? visitor:b?" || s.StatusLine() != ErrorText(ErrRateLimited) {
+		t.Fatalf("view %q status %q: the message must stay pending", view(s), s.StatusLine())
+	}
+	s.Receive(Frame{Type: FrameAck, ID: a.ID, Seq: 1, Conversation: "c"})
+	u = s.Resend()
+	if len(u.Send) != 1 || u.Send[0].ID != b.ID || u.Send[0].Text != "b" {
+		t.Fatalf("resend %+v, want only the unacknowledged b", u.Send)
+	}
+	s.Closed(CloseTryAgain)
+	if u := s.Resend(); len(u.Send) != 0 {
+		t.Fatalf("resent on a closed socket: %+v", u.Send)
+	}
+	if u := s.Receive(Frame{Type: FrameWelcome, Token: "t", Conversation: "c"}); len(u.Send) != 1 || u.Send[0].ID != b.ID {
+		t.Fatalf("welcome after reconnect sent %+v, want b", u.Send)
+	}
+}
+
 func TestCloseCodes(t *testing.T) {
 	tests := []struct {
 		code     int
