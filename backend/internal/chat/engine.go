@@ -319,6 +319,9 @@ func (e *Engine) runHub(h *hub) {
 				continue
 			}
 			// A re-read to come (pace.C) or none needed: n is handed on.
+			if n.Internal {
+				continue // nothing the visitor sees: no read for nothing
+			}
 			switch n.Kind {
 			case events.KindPresence:
 				e.refreshPresence(h)

@@ -56,6 +56,11 @@ type Notice struct {
 	Seq          int64  `json:"s,omitempty"`
 	Kind         string `json:"k"`
 	Author       string `json:"w,omitempty"`
+	// Internal marks a change the visitor never sees (an internal note,
+	// an assignment, a conversation's creation): the visitor's chat
+	// session skips it instead of reading for nothing; agents' pages take
+	// it like any other.
+	Internal bool `json:"i,omitempty"`
 	// Local is what the writer already holds (a *store.Message for a new
 	// message), handed to this process's subscribers so they can skip a
 	// read; it never travels to other backends.

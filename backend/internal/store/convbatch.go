@@ -231,7 +231,7 @@ func (s *Store) createBatch(batch []*createReq) {
 				c := convs[k]
 				res[i].c = &c
 				if res[i].created {
-					announce(tx, events.Notice{Account: c.AccountID, Conversation: c.ID, Kind: events.KindConversation})
+					announce(tx, events.Notice{Account: c.AccountID, Conversation: c.ID, Kind: events.KindConversation, Internal: true})
 				}
 			}
 		}

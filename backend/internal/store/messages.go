@@ -96,7 +96,7 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 	}
 	copied := out
 	s.notify(ctx, events.Notice{Account: res.account.Int64, Conversation: m.ConversationID, Seq: out.Seq,
-		Kind: events.KindMessage, Local: &copied})
+		Kind: events.KindMessage, Internal: m.Internal, Local: &copied})
 	return &out, true, nil
 }
 

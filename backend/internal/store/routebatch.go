@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -128,52 +130,137 @@ const assignWriteSQL = `WITH a AS (
 		RETURNING id)
 	SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u), (SELECT count(*) FROM notes)`
 
+// assignReadSQL takes the account's routing lock and reads what a batch
+// decides on, in one round trip (a simple query of several statements,
+// each with its own snapshot, so the reads after the lock see every
+// earlier assignment committed): the conversations, locked; the members
+// of their inboxes; the load of every candidate and member; and a stamp
+// later than every earlier assignment of the account. It takes only
+// integers, formatted here: %[1]d the account, %[2]s the conversations'
+// ids and %[3]s the candidates' (array literals).
+const assignReadSQL = `SELECT pg_advisory_xact_lock(%[4]d, (%[1]d %% 2147483647)::int);
+SELECT id, inbox_id, status, assignee_id, last_seq FROM conversations WHERE id = ANY('%[2]s'::bigint[]) AND account_id = %[1]d
+	ORDER BY id FOR UPDATE;
+SELECT inbox_id, user_id FROM inbox_members
+	WHERE inbox_id IN (SELECT inbox_id FROM conversations WHERE id = ANY('%[2]s'::bigint[]) AND account_id = %[1]d)
+	ORDER BY user_id;
+SELECT u.id, u.name, u.has_seat, u.status, u.max_open_chats, u.last_assigned_at,
+	(SELECT count(*) FROM conversations c WHERE c.assignee_id = u.id AND c.status = 'open') AS open_chats
+	FROM users u WHERE u.account_id = %[1]d AND u.id IN (SELECT unnest('%[3]s'::bigint[])
+		UNION SELECT im.user_id FROM inbox_members im JOIN conversations c ON c.inbox_id = im.inbox_id
+		WHERE c.id = ANY('%[2]s'::bigint[]) AND c.account_id = %[1]d)
+	ORDER BY u.id;
+SELECT greatest(clock_timestamp(), (SELECT max(last_assigned_at) + interval '1 microsecond' FROM users WHERE account_id = %[1]d))`
+
+// int64Literal formats ids as a PostgreSQL array literal.
+func int64Literal(ids []int64) string {
+	b := []byte{'{'}
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, '}'))
+}
+
+// waitingConv is what a batch reads of a conversation it may assign.
+type waitingConv struct {
+	ID, InboxID int64
+	Status      string
+	AssigneeID  *int64
+	LastSeq     int64
+}
+
+// assignRead runs assignReadSQL in tx.
+func assignRead(ctx context.Context, tx *sqlx.Tx, account int64, convIDs, candidates []int64) (convs []waitingConv,
+	members map[int64][]int64, loads []MemberLoad, base time.Time, err error) {
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(assignReadSQL, account, int64Literal(convIDs), int64Literal(candidates), routingLockClass))
+	if err != nil {
+		return nil, nil, nil, base, err
+	}
+	defer rows.Close()
+	// Each result set is read to its end before the next (Next past the
+	// end would read into the next one).
+	next := func() bool { return rows.Err() == nil && rows.NextResultSet() }
+	for rows.Next() { // the lock's row
+	}
+	if !next() {
+		return nil, nil, nil, base, errors.Join(rows.Err(), errors.New("store: assignment read: no conversations"))
+	}
+	for rows.Next() {
+		var c waitingConv
+		var assignee sql.NullInt64
+		if err := rows.Scan(&c.ID, &c.InboxID, &c.Status, &assignee, &c.LastSeq); err != nil {
+			return nil, nil, nil, base, err
+		}
+		if assignee.Valid {
+			c.AssigneeID = &assignee.Int64
+		}
+		convs = append(convs, c)
+	}
+	if !next() {
+		return nil, nil, nil, base, errors.Join(rows.Err(), errors.New("store: assignment read: no members"))
+	}
+	members = map[int64][]int64{}
+	for rows.Next() {
+		var inbox, user int64
+		if err := rows.Scan(&inbox, &user); err != nil {
+			return nil, nil, nil, base, err
+		}
+		members[inbox] = append(members[inbox], user)
+	}
+	if !next() {
+		return nil, nil, nil, base, errors.Join(rows.Err(), errors.New("store: assignment read: no loads"))
+	}
+	for rows.Next() {
+		var m MemberLoad
+		var last sql.NullTime
+		if err := rows.Scan(&m.UserID, &m.Name, &m.HasSeat, &m.Status, &m.MaxOpenChats, &last, &m.OpenChats); err != nil {
+			return nil, nil, nil, base, err
+		}
+		if last.Valid {
+			m.LastAssignedAt = &last.Time
+		}
+		loads = append(loads, m)
+	}
+	if !next() || !rows.Next() {
+		return nil, nil, nil, base, errors.Join(rows.Err(), errors.New("store: assignment read: no stamp"))
+	}
+	if err := rows.Scan(&base); err != nil {
+		return nil, nil, nil, base, err
+	}
+	return convs, members, loads, base, rows.Close()
+}
+
 // assignAccount decides rs, all of account, in tx and fills res.
 func assignAccount(ctx context.Context, tx *sqlx.Tx, account int64, rs []*assignReq, res []assignRes) error {
-	if err := lockRouting(ctx, tx, account); err != nil {
-		return err
-	}
 	convIDs := make([]int64, 0, len(rs))
 	var union []int64
 	for _, r := range rs {
 		convIDs = append(convIDs, r.conv)
 		union = append(union, r.candidates...)
 	}
-	var convs []Conversation
-	if err := tx.SelectContext(ctx, &convs, `SELECT `+conversationColumns+` FROM conversations WHERE id = ANY($1) AND account_id = $2
-		ORDER BY id FOR UPDATE`, pq.Array(convIDs), account); err != nil {
+	slices.Sort(convIDs)
+	slices.Sort(union)
+	union = slices.Compact(union)
+	// The lock makes the loads current: every earlier assignment has committed.
+	convs, members, loads, base, err := assignRead(ctx, tx, account, slices.Compact(convIDs), union)
+	if err != nil {
 		return err
 	}
-	byID := make(map[int64]*Conversation, len(convs))
-	var inboxes []int64
+	byID := make(map[int64]*waitingConv, len(convs))
 	for i := range convs {
 		byID[convs[i].ID] = &convs[i]
-		inboxes = append(inboxes, convs[i].InboxID)
 	}
 	// Only members of the conversation's inbox: anyone else could not
 	// open it (a chatflow's users or a team may reach beyond the inbox).
 	type membership struct{ inbox, user int64 }
-	var ms []struct {
-		Inbox int64 `db:"inbox_id"`
-		User  int64 `db:"user_id"`
-	}
-	if err := tx.SelectContext(ctx, &ms, `SELECT inbox_id, user_id FROM inbox_members WHERE inbox_id = ANY($1) ORDER BY user_id`,
-		pq.Array(inboxes)); err != nil {
-		return err
-	}
-	member := make(map[membership]bool, len(ms))
-	members := map[int64][]int64{} // inbox → its members
-	for _, m := range ms {
-		member[membership{m.Inbox, m.User}] = true
-		members[m.Inbox] = append(members[m.Inbox], m.User)
-		union = append(union, m.User)
-	}
-	slices.Sort(union)
-	union = slices.Compact(union)
-	// The lock makes these counts current: every earlier assignment has committed.
-	var loads []MemberLoad
-	if err := tx.SelectContext(ctx, &loads, loadSelect+` ORDER BY u.id`, account, pq.Array(union)); err != nil {
-		return err
+	member := map[membership]bool{}
+	for inbox, us := range members {
+		for _, u := range us {
+			member[membership{inbox, u}] = true
+		}
 	}
 	users := make(map[int64]*MemberLoad, len(loads))
 	for i := range loads {
@@ -181,11 +268,6 @@ func assignAccount(ctx context.Context, tx *sqlx.Tx, account int64, rs []*assign
 	}
 	// Stamps later than every earlier one of the account, in pick order:
 	// the next batch (after this commit) starts later still.
-	var base time.Time
-	if err := tx.GetContext(ctx, &base, `SELECT greatest(clock_timestamp(),
-		(SELECT max(last_assigned_at) + interval '1 microsecond' FROM users WHERE account_id = $1))`, account); err != nil {
-		return err
-	}
 	var (
 		wConv, wUser, wSeq []int64
 		wNote              []string
@@ -231,10 +313,10 @@ func assignAccount(ctx context.Context, tx *sqlx.Tx, account int64, rs []*assign
 		uid := best.UserID
 		conv.AssigneeID = &uid
 		wConv, wUser, wSeq, wNote = append(wConv, conv.ID), append(wUser, uid), append(wSeq, conv.LastSeq), append(wNote, note)
-		announce(tx, events.Notice{Account: account, Conversation: conv.ID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: account, Conversation: conv.ID, Kind: events.KindConversation, Internal: true})
 		if note != "" {
 			conv.LastSeq++
-			announce(tx, events.Notice{Account: account, Conversation: conv.ID, Seq: conv.LastSeq, Kind: events.KindMessage})
+			announce(tx, events.Notice{Account: account, Conversation: conv.ID, Seq: conv.LastSeq, Kind: events.KindMessage, Internal: true})
 		}
 	}
 	if len(wConv) == 0 {

@@ -171,7 +171,7 @@ func (s *Store) AssignToTeam(ctx context.Context, accountID, convID, teamID int6
 		if err := appendSystemNote(ctx, tx, conv, note); err != nil {
 			return err
 		}
-		announce(tx, events.Notice{Account: accountID, Conversation: conv.ID, Kind: events.KindConversation})
+		announce(tx, events.Notice{Account: accountID, Conversation: conv.ID, Kind: events.KindConversation, Internal: true})
 		return nil
 	})
 }
@@ -210,7 +210,7 @@ func setAssignee(ctx context.Context, tx *sqlx.Tx, conv *Conversation, userID in
 	if err := addAssignedNews(ctx, tx, userID, conv.ID); err != nil {
 		return err
 	}
-	announce(tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Kind: events.KindConversation})
+	announce(tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Kind: events.KindConversation, Internal: true})
 	return nil
 }
 
@@ -230,7 +230,7 @@ func appendSystemNote(ctx context.Context, tx *sqlx.Tx, conv *Conversation, body
 		return err
 	}
 	conv.LastSeq = seq
-	announce(tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Seq: seq, Kind: events.KindMessage})
+	announce(tx, events.Notice{Account: conv.AccountID, Conversation: conv.ID, Seq: seq, Kind: events.KindMessage, Internal: true})
 	return nil
 }
 
