@@ -214,6 +214,7 @@ func (e *Engine) join(s *session, account int64, flow, lang string) {
 	if h == nil {
 		h = &hub{account: account, sub: e.bus.Subscribe(account), done: make(chan struct{}),
 			all: map[*session]struct{}{}, sessions: map[int64]map[*session]struct{}{}}
+		h.sub.SkipInternal()
 		e.hubs[account] = h
 		go e.runHub(h)
 	}
@@ -319,9 +320,6 @@ func (e *Engine) runHub(h *hub) {
 				continue
 			}
 			// A re-read to come (pace.C) or none needed: n is handed on.
-			if n.Internal {
-				continue // nothing the visitor sees: no read for nothing
-			}
 			switch n.Kind {
 			case events.KindPresence:
 				e.refreshPresence(h)
@@ -334,8 +332,8 @@ func (e *Engine) runHub(h *hub) {
 			default:
 				e.mu.Lock()
 				for s := range h.sessions[n.Conversation] {
-					if n.Kind == events.KindMessage && n.Seq != 0 && n.Seq <= s.pushed.Load() {
-						continue // already pushed (the session echoes its own messages)
+					if n.Kind == events.KindMessage && n.Seq != 0 && (n.Seq <= s.pushed.Load() || s.echoes(n)) {
+						continue // already pushed, or about to be (the session echoes its own messages)
 					}
 					s.poke()
 					if n.Kind == events.KindConversation {

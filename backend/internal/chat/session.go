@@ -43,7 +43,11 @@ type session struct {
 	// pushed mirrors lastSent for the hub, which skips pokes for notices the
 	// session has already pushed (its own messages, echoed at once).
 	pushed atomic.Int64
-	retry  *time.Timer
+	// sending is the client id of the message onSend is storing: its
+	// notice comes before the session has pushed it, and the hub skips it
+	// (echoes) instead of waking the session for a read that finds nothing.
+	sending atomic.Pointer[string]
+	retry   *time.Timer
 
 	presenceSent       *widget.Presence // what the visitor was last told
 	typingNoticed      time.Time        // when the visitor's last typing notice went out
@@ -437,6 +441,8 @@ func (s *session) onSend(f *widget.Frame) {
 	// Left while nobody can answer, with an address to confirm it to: the
 	// confirmation email is marked in the message's own commit.
 	confirm := s.confirmsOffline() && (s.visitor.ContactID != nil || s.conv.ClaimedEmail != "")
+	s.sending.Store(&f.ID)
+	defer s.sending.Store(nil)
 	msg, fresh, err := s.e.st.AppendMessage(ctx, store.NewMessage{
 		ConversationID: s.conv.ID,
 		ClientID:       f.ID,
@@ -540,6 +546,14 @@ func (s *session) catchUp() {
 			return
 		}
 	}
+}
+
+// echoes reports whether n announces the message onSend is storing, which
+// it pushes itself once stored (or reads, when something came between).
+func (s *session) echoes(n events.Notice) bool {
+	m, ok := n.Local.(*store.Message)
+	id := s.sending.Load()
+	return ok && id != nil && m.ClientID != nil && *m.ClientID == *id && !m.Internal
 }
 
 func (s *session) setLastSent(seq int64) {

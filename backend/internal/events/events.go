@@ -107,6 +107,7 @@ type Subscription struct {
 	mu      sync.Mutex
 	missed  bool
 	only    atomic.Int64 // see Only
+	visible atomic.Bool  // see SkipInternal
 }
 
 // Only narrows the subscription to notices of one conversation and those
@@ -114,6 +115,11 @@ type Subscription struct {
 // A page that follows one thread then wakes for that thread's events only,
 // and cannot fall behind on the rest of the account's traffic.
 func (s *Subscription) Only(conversation int64) { s.only.Store(conversation) }
+
+// SkipInternal narrows the subscription to notices a visitor may see
+// (not Internal): a visitors' hub never receives, and cannot fall behind
+// on, the notes and assignments of a burst of new chats.
+func (s *Subscription) SkipInternal() { s.visible.Store(true) }
 
 // Missed reports (and clears) whether notices were dropped since the last call;
 // a subscriber that sees true re-reads its state from the database.
@@ -196,6 +202,9 @@ func (b *Bus) Publish(n Notice) {
 	defer b.mu.Unlock()
 	for s := range b.subs[n.Account] {
 		if o := s.only.Load(); o != 0 && n.Conversation != 0 && n.Conversation != o {
+			continue
+		}
+		if n.Internal && s.visible.Load() {
 			continue
 		}
 		select {
