@@ -107,14 +107,30 @@ func (s *Store) assignBatch(batch []*assignReq) {
 // assignWriteSQL writes a batch's assignments: the conversations' assignee
 // (and sequence, for the note), the notes, the users' last assignment, and
 // the agents' email news (backend/mail): the assignment tells of the
-// messages so far, so only later ones are news.
+// messages so far, so only later ones are news. It writes the report
+// deltas of the new assignees too, as the row trigger would (old facts
+// out, new in), with one INSERT: assignReadSQL has told the trigger to
+// stand aside in this transaction (migration 0045).
 const assignWriteSQL = `WITH a AS (
 		SELECT conv, usr, old_seq, note FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS t(conv, usr, old_seq, note)),
+	o AS (
+		SELECT id, assignee_id FROM conversations WHERE id IN (SELECT conv FROM a)),
 	c AS (
 		UPDATE conversations c SET assignee_id = a.usr, updated_at = now(),
 			last_seq = c.last_seq + CASE WHEN a.note <> '' THEN 1 ELSE 0 END
 		FROM a WHERE c.id = a.conv
-		RETURNING c.id),
+		RETURNING c.id, c.account_id, c.created_at, c.inbox_id, c.assignee_id, c.status, c.closed_at, c.first_response_at, c.csat_score),
+	report AS (
+		INSERT INTO report_deltas (account_id, created_at, kind, inbox_id, assignee_id, bucket, n, total)
+		SELECT f.f_account_id, f.f_created_at, f.f_kind, f.f_inbox_id, f.f_assignee_id, f.f_bucket, sum(f.f_n), sum(f.f_total)
+		FROM c JOIN o ON o.id = c.id CROSS JOIN LATERAL (
+			SELECT * FROM report_facts(c.account_id, c.created_at, c.inbox_id, o.assignee_id, c.status, c.closed_at,
+				c.first_response_at, c.csat_score, -1)
+			UNION ALL
+			SELECT * FROM report_facts(c.account_id, c.created_at, c.inbox_id, c.assignee_id, c.status, c.closed_at,
+				c.first_response_at, c.csat_score, 1)) f
+		GROUP BY c.id, f.f_account_id, f.f_created_at, f.f_kind, f.f_inbox_id, f.f_assignee_id, f.f_bucket
+		HAVING sum(f.f_n) <> 0 OR sum(f.f_total) <> 0),
 	u AS (
 		UPDATE users u SET last_assigned_at = x.at
 		FROM unnest($5::bigint[], $6::timestamptz[]) AS x(id, at) WHERE u.id = x.id
@@ -135,7 +151,9 @@ const assignWriteSQL = `WITH a AS (
 // each with its own snapshot, so the reads after the lock see every
 // earlier assignment committed): the conversations, locked; the members
 // of their inboxes; the load of every candidate and member; and a stamp
-// later than every earlier assignment of the account. It takes only
+// later than every earlier assignment of the account. Last, it tells the
+// report trigger that assignWriteSQL writes this transaction's deltas
+// (migration 0045). It takes only
 // integers, formatted here: %[1]d the account, %[2]s the conversations'
 // ids and %[3]s the candidates' (array literals).
 const assignReadSQL = `SELECT pg_advisory_xact_lock(%[4]d, (%[1]d %% 2147483647)::int);
@@ -150,7 +168,8 @@ SELECT u.id, u.name, u.has_seat, u.status, u.max_open_chats, u.last_assigned_at,
 		UNION SELECT im.user_id FROM inbox_members im JOIN conversations c ON c.inbox_id = im.inbox_id
 		WHERE c.id = ANY('%[2]s'::bigint[]) AND c.account_id = %[1]d)
 	ORDER BY u.id;
-SELECT greatest(clock_timestamp(), (SELECT max(last_assigned_at) + interval '1 microsecond' FROM users WHERE account_id = %[1]d))`
+SELECT greatest(clock_timestamp(), (SELECT max(last_assigned_at) + interval '1 microsecond' FROM users WHERE account_id = %[1]d));
+SELECT set_config('parley.report_deltas_written', 'on', true)`
 
 // int64Literal formats ids as a PostgreSQL array literal.
 func int64Literal(ids []int64) string {

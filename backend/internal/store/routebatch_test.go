@@ -59,6 +59,14 @@ func TestAutoAssignBurstThroughTwoStores(t *testing.T) {
 	if len(loads) != 5 || loads[0] != 40 || loads[4] != 40 {
 		t.Fatalf("loads %v, want five agents of 40", loads)
 	}
+	// The reports count them the same: started conversations per assignee,
+	// from the deltas the batches wrote (the row trigger stood aside).
+	var reported []int
+	check(t, st.DB().Select(&reported, `SELECT sum(n) FROM report_deltas WHERE account_id = $1 AND kind = 'c'
+		GROUP BY assignee_id HAVING sum(n) <> 0 ORDER BY assignee_id`, f.account.ID))
+	if fmt.Sprint(reported) != "[40 40 40 40 40]" {
+		t.Fatalf("reported starts per assignee %v, want five of 40 and none unassigned", reported)
+	}
 	// One more finds everybody full and waits.
 	_, v, err := st.CreateVisitor(ctx, f.account.ID)
 	check(t, err)
