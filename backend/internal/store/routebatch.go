@@ -107,7 +107,9 @@ func (s *Store) assignBatch(batch []*assignReq) {
 // assignWriteSQL writes a batch's assignments: the conversations' assignee
 // (and sequence, for the note), the notes, the users' last assignment, and
 // the agents' email news (backend/mail): the assignment tells of the
-// messages so far, so only later ones are news. It writes the report
+// messages so far, so only later ones are news (the note included: told up
+// to the last seq, CollectAgentNews's cheap test passes the conversation
+// by instead of looking for a visitor message after the note). It writes the report
 // deltas of the new assignees too, as the row trigger would (old facts
 // out, new in), with one INSERT: assignReadSQL has told the trigger to
 // stand aside in this transaction (migration 0045).
@@ -138,7 +140,7 @@ const assignWriteSQL = `WITH a AS (
 	news AS (
 		INSERT INTO agent_news (user_id, conversation_id, kind) SELECT usr, conv, 'assigned' FROM a),
 	told AS (
-		INSERT INTO agent_message_told (conversation_id, told_seq) SELECT conv, old_seq FROM a
+		INSERT INTO agent_message_told (conversation_id, told_seq) SELECT conv, old_seq + CASE WHEN note <> '' THEN 1 ELSE 0 END FROM a
 		ON CONFLICT (conversation_id) DO UPDATE SET told_seq = GREATEST(agent_message_told.told_seq, EXCLUDED.told_seq)),
 	notes AS (
 		INSERT INTO messages (conversation_id, seq, author_type, internal, body)

@@ -84,6 +84,13 @@ func TestAutoAssignBurstThroughTwoStores(t *testing.T) {
 	if bad != 0 {
 		t.Fatalf("%d conversations without their note as message 1", bad)
 	}
+	// Told up to the note: the agents' mail has no message to look for.
+	var told int
+	check(t, st.DB().Get(&told, `SELECT count(*) FROM conversations c JOIN agent_message_told t ON t.conversation_id = c.id
+		WHERE c.id = ANY($1) AND t.told_seq = c.last_seq`, pq.Array(convs)))
+	if told != n {
+		t.Fatalf("%d of %d conversations told up to their last message", told, n)
+	}
 }
 
 // Ties go to the agent idle longest, within one batch as across batches:
