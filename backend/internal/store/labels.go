@@ -114,7 +114,7 @@ func (s *Store) AddConversationLabel(ctx context.Context, accountID, convID, lab
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		s.notify(ctx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+		s.notify(ctx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation, Internal: true})
 		return nil
 	}
 	// Nothing inserted: already there, or an id of no such conversation or label.
@@ -135,6 +135,6 @@ func (s *Store) RemoveConversationLabel(ctx context.Context, accountID, convID, 
 	if err := rowsOrNotFound(res, err); err != nil {
 		return err
 	}
-	s.notify(ctx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation})
+	s.notify(ctx, events.Notice{Account: accountID, Conversation: convID, Kind: events.KindConversation, Internal: true})
 	return nil
 }
