@@ -108,6 +108,24 @@ func TestBusCarriesNoticesBetweenBackends(t *testing.T) {
 			silent(t, remote, 300*time.Millisecond)
 			silent(t, local, 10*time.Millisecond)
 			silent(t, other, 10*time.Millisecond)
+
+			// Internal travels with the notice; a visitors' hub
+			// (SkipInternal) never receives such notices, the rest in order.
+			visitors := b.Subscribe(7)
+			defer visitors.Close()
+			visitors.SkipInternal()
+			a.Send(events.Notice{Account: 7, Conversation: 1, Seq: 3, Kind: events.KindMessage, Internal: true})
+			a.Send(events.Notice{Account: 7, Conversation: 1, Seq: 4, Kind: events.KindMessage})
+			if n := next(t, remote, 5*time.Second); n.Seq != 3 || !n.Internal {
+				t.Fatalf("remote got %v, want the internal note 3", n)
+			}
+			if n := next(t, remote, 5*time.Second); n.Seq != 4 || n.Internal {
+				t.Fatalf("remote got %v, want message 4", n)
+			}
+			if n := next(t, visitors, 5*time.Second); n.Seq != 4 {
+				t.Fatalf("visitors' hub got %v, want only message 4", n)
+			}
+			silent(t, visitors, 10*time.Millisecond)
 		})
 	}
 }
