@@ -76,7 +76,7 @@ func (s *system) startDatabase(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_, err = f.WriteString("\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n")
+		_, err = f.WriteString("\nshared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\npg_stat_statements.track_planning = on\n")
 		f.Close()
 		if err != nil {
 			return err
@@ -283,20 +283,20 @@ func (s *system) printStatements(ctx context.Context) {
 	if pgStatements <= 0 {
 		return
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
-		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1`, pgStatements)
+	rows, err := s.db.QueryContext(ctx, `SELECT calls, total_exec_time, total_plan_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
+		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT $1`, pgStatements)
 	if err != nil {
 		fmt.Println("   pg_stat_statements:", err)
 		return
 	}
 	defer rows.Close()
-	fmt.Println("   costliest statements (calls, ms in all, rows, query):")
+	fmt.Println("   costliest statements (calls, ms executing, ms planning, rows, query):")
 	for rows.Next() {
 		var calls, n int64
-		var ms float64
+		var ms, plan float64
 		var q string
-		rows.Scan(&calls, &ms, &n, &q)
-		fmt.Printf("     %7d %9.1f %8d  %s\n", calls, ms, n, q)
+		rows.Scan(&calls, &ms, &plan, &n, &q)
+		fmt.Printf("     %7d %9.1f %8.1f %8d  %s\n", calls, ms, plan, n, q)
 	}
 	s.db.ExecContext(ctx, `SELECT pg_stat_statements_reset()`)
 }

@@ -100,8 +100,11 @@ type appender struct {
 	// waited is when an append last found every batch slot writing: the
 	// message path was saturated then (AppendsWaitedWithin).
 	waited time.Time
-	// ended is when the last batch was written (appendLinger).
-	ended time.Time
+	// ended is when the last batch was written, and lingering is set while
+	// the next waits for company (appendLinger): an append arriving then
+	// did not wait for a busy database.
+	ended     time.Time
+	lingering bool
 }
 
 // submit queues r and makes sure a batch runner will take it.
@@ -115,7 +118,7 @@ func (s *Store) submitAppend(r *appendReq) {
 	start := a.running < appendInFlight
 	if start {
 		a.running++
-	} else {
+	} else if !a.lingering {
 		a.waited = time.Now()
 	}
 	a.mu.Unlock()
@@ -170,9 +173,11 @@ func (s *Store) runAppends() {
 		}
 		if len(a.pending) < appendLingerBelow && !a.ended.IsZero() && time.Since(a.ended) < appendSteady {
 			// Messages are flowing: let the next few join this batch.
+			a.lingering = true
 			a.mu.Unlock()
 			time.Sleep(appendLinger)
 			a.mu.Lock()
+			a.lingering = false
 		}
 		n := min(len(a.pending), appendMaxBatch)
 		batch := make([]*appendReq, n)
