@@ -86,6 +86,9 @@ type Result struct {
 	Removed map[string]int64
 	// Folded counts the report changes folded into the reports' totals.
 	Folded int64
+	// Counted counts the conversation count changes folded into the
+	// counts beside the inbox's views.
+	Counted int64
 }
 
 // Total is the number of rows the round deleted.
@@ -146,6 +149,11 @@ func (j *Job) RunOnce(ctx context.Context) (Result, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("housekeeping: report changes: %w", err))
 	}
+	n, err = sw.FoldConversationCounts(ctx)
+	res.Counted = n
+	if err != nil {
+		errs = append(errs, fmt.Errorf("housekeeping: conversation counts: %w", err))
+	}
 	return res, errors.Join(errs...)
 }
 
@@ -197,8 +205,8 @@ func (j *Job) round(ctx context.Context) {
 		log.Warn("housekeeping: round failed; retrying next round", append(attrs, "err", err)...)
 	case res.Skipped:
 		log.Debug("housekeeping: another backend holds the lock; skipped")
-	case res.Total() > 0 || res.Folded > 0:
-		log.Info("housekeeping: removed expired rows", append(attrs, "report_changes_folded", res.Folded)...)
+	case res.Total() > 0 || res.Folded > 0 || res.Counted > 0:
+		log.Info("housekeeping: removed expired rows", append(attrs, "report_changes_folded", res.Folded, "count_changes_folded", res.Counted)...)
 	default:
 		log.Debug("housekeeping: nothing expired")
 	}

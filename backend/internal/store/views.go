@@ -113,15 +113,17 @@ type ViewCounts struct {
 	ByInbox    map[int64]int // open conversations per inbox
 }
 
-// ViewCounts counts the agent's views in one pass over their inboxes' conversations.
+// ViewCounts counts the agent's views from the counts of their inboxes
+// the database keeps (migration 0043), folding the account's pending
+// changes into them as ConversationCounts does.
 func (s *Store) ViewCounts(ctx context.Context, userID int64) (ViewCounts, error) {
 	vc := ViewCounts{ByInbox: map[int64]int{}}
-	rows, err := s.db.QueryxContext(ctx, `SELECT i.inbox_id,
-		count(c.id) FILTER (WHERE c.status = 'open'),
-		count(c.id) FILTER (WHERE c.status = 'open' AND c.assignee_id IS NULL),
-		count(c.id) FILTER (WHERE c.status = 'open' AND c.assignee_id = $1),
-		count(c.id) FILTER (WHERE c.status = 'closed')
-		FROM inbox_members i LEFT JOIN conversations c ON c.inbox_id = i.inbox_id
+	rows, err := s.db.QueryxContext(ctx, foldCounts(`(SELECT account_id FROM users WHERE id = $1)`)+` SELECT i.inbox_id,
+		COALESCE(sum(c.n) FILTER (WHERE c.status = 'open'), 0),
+		COALESCE(sum(c.n) FILTER (WHERE c.status = 'open' AND c.assignee_id = 0), 0),
+		COALESCE(sum(c.n) FILTER (WHERE c.status = 'open' AND c.assignee_id = $1), 0),
+		COALESCE(sum(c.n) FILTER (WHERE c.status = 'closed'), 0)
+		FROM inbox_members i LEFT JOIN (`+countsOf(`(SELECT id FROM acct)`)+`) c ON c.inbox_id = i.inbox_id
 		WHERE i.user_id = $1 GROUP BY i.inbox_id`, userID)
 	if err != nil {
 		return vc, err
