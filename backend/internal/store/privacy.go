@@ -394,12 +394,32 @@ type ContactExport struct {
 	Subscriptions []ContactSubscription  `json:"subscriptions"`
 }
 
+// contactVisitors selects the ids of the visitors linked to contact $2 of
+// account $1 (index visitors_contact).
+const contactVisitors = `SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2`
+
 // contactConversations selects the ids of the conversations that are the
 // contact's ($1 account, $2 contact): those linked to it, and the anonymous
 // ones (no contact) of the visitors linked to it. A conversation of a shared
-// browser that belongs to another contact is not this contact's.
-const contactConversations = `SELECT id FROM conversations WHERE account_id = $1 AND (contact_id = $2
-	OR (contact_id IS NULL AND visitor_id IN (SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2)))`
+// browser that belongs to another contact is not this contact's. A union,
+// so that each part reads its index (conversations_contact, and
+// visitors_contact then conversations_visitor) instead of every
+// conversation of the account.
+const contactConversations = `SELECT id FROM conversations WHERE account_id = $1 AND contact_id = $2
+	UNION
+	SELECT c.id FROM conversations c WHERE c.account_id = $1 AND c.contact_id IS NULL AND c.visitor_id IN (` + contactVisitors + `)`
+
+// contactConsents selects the ids of the consent records of contact $2 of
+// account $1: its own, its visitors' and those of the conversations
+// convs selects (contactConversations, or an array parameter), each part
+// from its index.
+func contactConsents(convs string) string {
+	return `SELECT id FROM consents WHERE account_id = $1 AND contact_id = $2
+	UNION
+	SELECT id FROM consents WHERE account_id = $1 AND visitor_id IN (` + contactVisitors + `)
+	UNION
+	SELECT id FROM consents WHERE account_id = $1 AND ` + convs
+}
 
 // snapshot reads an export consistently: one repeatable-read, read-only view.
 var snapshot = sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
@@ -418,7 +438,7 @@ func (s *Store) ExportContact(ctx context.Context, accountID, id int64) (*Contac
 	}
 	out.Properties = out.Contact.PropertyMap()
 	out.Visitors = []Visitor{}
-	if err := tx.SelectContext(ctx, &out.Visitors, `SELECT `+visitorColumns+` FROM visitors WHERE account_id = $1 AND contact_id = $2 ORDER BY id`, accountID, id); err != nil {
+	if err := tx.SelectContext(ctx, &out.Visitors, `SELECT `+visitorColumns+` FROM visitors WHERE id IN (`+contactVisitors+`) ORDER BY id`, accountID, id); err != nil {
 		return nil, err
 	}
 	var convs []Conversation
@@ -454,9 +474,8 @@ func (s *Store) ExportContact(ctx context.Context, accountID, id int64) (*Contac
 		out.Conversations = append(out.Conversations, ExportedConversation{Conversation: c, Messages: ms, Ticket: ticketOf[c.ID]})
 	}
 	out.Consents = []Consent{}
-	if err := tx.SelectContext(ctx, &out.Consents, `SELECT `+consentColumns+` FROM consents WHERE account_id = $1 AND (contact_id = $2
-		OR visitor_id IN (SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2)
-		OR conversation_id IN (`+contactConversations+`)) ORDER BY id`, accountID, id); err != nil {
+	if err := tx.SelectContext(ctx, &out.Consents, `SELECT `+consentColumns+` FROM consents WHERE id IN (`+
+		contactConsents(`conversation_id IN (`+contactConversations+`)`)+`) ORDER BY id`, accountID, id); err != nil {
 		return nil, err
 	}
 	if out.Subscriptions, err = contactSubscriptions(ctx, tx, accountID, id); err != nil {
@@ -491,7 +510,7 @@ func (s *Store) EraseContact(ctx context.Context, accountID, id int64) (*Erasure
 		// Visitors can no longer be linked while the contact row is locked
 		// (linking a visitor to it takes a key-share lock on that row).
 		var convIDs []int64
-		if err := tx.SelectContext(ctx, &convIDs, contactConversations+` FOR UPDATE`, accountID, id); err != nil {
+		if err := tx.SelectContext(ctx, &convIDs, `SELECT id FROM conversations WHERE id IN (`+contactConversations+`) FOR UPDATE`, accountID, id); err != nil {
 			return err
 		}
 		convs := pq.Array(convIDs)
@@ -500,9 +519,7 @@ func (s *Store) EraseContact(ctx context.Context, accountID, id int64) (*Erasure
 			sql  string
 			args []any
 		}{
-			{&e.Consents, `DELETE FROM consents WHERE account_id = $1 AND (contact_id = $2
-				OR visitor_id IN (SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2)
-				OR conversation_id = ANY($3))`, []any{accountID, id, convs}},
+			{&e.Consents, `DELETE FROM consents WHERE id IN (` + contactConsents(`conversation_id = ANY($3)`) + `)`, []any{accountID, id, convs}},
 			{&e.Messages, `DELETE FROM messages WHERE conversation_id = ANY($1)`, []any{convs}},
 			{&e.Tickets, `DELETE FROM tickets WHERE account_id = $1 AND conversation_id = ANY($2)`, []any{accountID, convs}},
 			{&e.Conversations, `DELETE FROM conversations WHERE account_id = $1 AND id = ANY($2)`, []any{accountID, convs}},
@@ -524,7 +541,7 @@ func (s *Store) EraseContact(ctx context.Context, accountID, id int64) (*Erasure
 			return err
 		}
 		// A kept visitor's device push token names the person's phone: it goes too.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM push_tokens WHERE visitor_id IN (SELECT id FROM visitors WHERE account_id = $1 AND contact_id = $2)`, accountID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_tokens WHERE visitor_id IN (`+contactVisitors+`)`, accountID, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE visitors SET contact_id = NULL, name = '' WHERE account_id = $1 AND contact_id = $2`, accountID, id); err != nil {
