@@ -1,11 +1,18 @@
 package inbox_test
 
 import (
+	"bytes"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/parleychat/parley/backend/internal/inbox"
+	"github.com/parleychat/parley/backend/internal/store"
 )
 
 // seedMany puts n open conversations (one visitor message each, a quarter
@@ -86,4 +93,94 @@ func BenchmarkSwitch10k(b *testing.B) {
 	b.ReportMetric(ms, "ms/switch")
 	b.ReportMetric(50, "target_ms")
 	b.Logf("switching conversation with 10,000 conversations: %.1f ms per switch (target: under 50 ms)", ms)
+}
+
+// BenchmarkCounts100k measures the reads behind the view counts over
+// 100,000 conversations: the account's counts the live row feed reads
+// (account), one agent's view counts the page reads (agent), the account's
+// counts after 100 changes since the last read (changed), and for
+// comparison the scans of every conversation they replace (scan-*, on a
+// vacuumed table, so at their best). Besides wall time it reports the CPU
+// of the PostgreSQL process serving the reads (from /proc, in ticks of
+// 10 ms, so run enough reads), which a loaded machine disturbs less:
+// go test ./backend/internal/inbox -run '^$' -bench Counts100k -benchtime 500x
+func BenchmarkCounts100k(b *testing.B) {
+	e := setup(b, inbox.Config{})
+	e.seedMany(100000)
+	if _, err := e.db.Exec(`VACUUM (ANALYZE) conversations`); err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	// One connection, so that one PostgreSQL process serves every read.
+	db, err := sqlx.Open("postgres", e.dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	st := store.New(db)
+	var pid int
+	if err := db.Get(&pid, `SELECT pg_backend_pid()`); err != nil {
+		b.Fatal(err)
+	}
+	read := map[string]func() error{
+		"account": func() error { _, err := st.ConversationCounts(ctx, e.account); return err },
+		"agent":   func() error { _, err := st.ViewCounts(ctx, e.alice.ID); return err },
+		"scan-account": func() error {
+			_, err := db.ExecContext(ctx, `SELECT inbox_id, status, COALESCE(assignee_id, 0) AS assignee_id, count(*) AS n
+				FROM conversations WHERE account_id = $1 GROUP BY 1, 2, 3`, e.account)
+			return err
+		},
+		"scan-agent": func() error {
+			_, err := db.ExecContext(ctx, `SELECT i.inbox_id,
+				count(c.id) FILTER (WHERE c.status = 'open'),
+				count(c.id) FILTER (WHERE c.status = 'open' AND c.assignee_id IS NULL),
+				count(c.id) FILTER (WHERE c.status = 'open' AND c.assignee_id = $1),
+				count(c.id) FILTER (WHERE c.status = 'closed')
+				FROM inbox_members i LEFT JOIN conversations c ON c.inbox_id = i.inbox_id
+				WHERE i.user_id = $1 GROUP BY i.inbox_id`, e.alice.ID)
+			return err
+		},
+	}
+	for _, name := range []string{"account", "agent", "changed", "scan-account", "scan-agent"} {
+		b.Run(name, func(b *testing.B) {
+			f := read[name]
+			if name == "changed" {
+				f = read["account"]
+			}
+			var cpu time.Duration
+			i := 0
+			for b.Loop() {
+				if name == "changed" {
+					b.StopTimer()
+					i++
+					if _, err := e.db.ExecContext(ctx, `UPDATE conversations SET assignee_id = CASE WHEN assignee_id IS NULL THEN $2::bigint END
+						WHERE id IN (SELECT id FROM conversations WHERE account_id = $1 AND status = 'open' ORDER BY id OFFSET $3 LIMIT 100)`,
+						e.account, e.alice.ID, (i*100)%80000); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+				before := procCPU(b, pid)
+				if err := f(); err != nil {
+					b.Fatal(err)
+				}
+				cpu += procCPU(b, pid) - before
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/read")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/1000, "pg-cpu-ms/read")
+		})
+	}
+}
+
+// procCPU is the CPU time process pid has used so far (Linux, 100 ticks a second).
+func procCPU(b *testing.B, pid int) time.Duration {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -115,16 +115,14 @@ type ViewCounts struct {
 
 // ViewCounts counts the agent's views from the counts of their inboxes
 // the database keeps (migration 0043), folding the account's pending
-// changes into them as ConversationCounts does.
+// changes into them as ConversationCounts does (prepared, as it is).
 func (s *Store) ViewCounts(ctx context.Context, userID int64) (ViewCounts, error) {
 	vc := ViewCounts{ByInbox: map[int64]int{}}
-	rows, err := s.db.QueryxContext(ctx, foldCounts(`(SELECT account_id FROM users WHERE id = $1)`)+` SELECT i.inbox_id,
-		COALESCE(sum(c.n) FILTER (WHERE c.status = 'open'), 0),
-		COALESCE(sum(c.n) FILTER (WHERE c.status = 'open' AND c.assignee_id = 0), 0),
-		COALESCE(sum(c.n) FILTER (WHERE c.status = 'open' AND c.assignee_id = $1), 0),
-		COALESCE(sum(c.n) FILTER (WHERE c.status = 'closed'), 0)
-		FROM inbox_members i LEFT JOIN (`+countsOf(`(SELECT id FROM acct)`)+`) c ON c.inbox_id = i.inbox_id
-		WHERE i.user_id = $1 GROUP BY i.inbox_id`, userID)
+	st, err := s.prepared(ctx, viewCountsQuery)
+	if err != nil {
+		return vc, err
+	}
+	rows, err := st.QueryxContext(ctx, userID)
 	if err != nil {
 		return vc, err
 	}
@@ -143,6 +141,14 @@ func (s *Store) ViewCounts(ctx context.Context, userID int64) (ViewCounts, error
 	}
 	return vc, rows.Err()
 }
+
+var viewCountsQuery = foldCounts(`(SELECT account_id FROM users WHERE id = $1)`) + ` SELECT i.inbox_id,
+	COALESCE(sum(c.n) FILTER (WHERE c.status = 'open'), 0),
+	COALESCE(sum(c.n) FILTER (WHERE c.status = 'open' AND c.assignee_id = 0), 0),
+	COALESCE(sum(c.n) FILTER (WHERE c.status = 'open' AND c.assignee_id = $1), 0),
+	COALESCE(sum(c.n) FILTER (WHERE c.status = 'closed'), 0)
+	FROM inbox_members i LEFT JOIN (` + countsOf(`(SELECT id FROM acct)`) + `) c ON c.inbox_id = i.inbox_id
+	WHERE i.user_id = $1 GROUP BY i.inbox_id`
 
 // InboxesOf lists the inboxes userID is a member of, by name.
 func (s *Store) InboxesOf(ctx context.Context, userID int64) ([]Inbox, error) {

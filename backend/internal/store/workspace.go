@@ -52,13 +52,21 @@ func countsOf(acct string) string {
 // pages of a backend share one read. It reads the counts the database
 // keeps (migration 0043), a few rows whatever the account's size, folding
 // the changes pending since the last read into them.
+// Prepared, so that PostgreSQL soon plans it once per connection: planning
+// costs more than reading the few rows.
 func (s *Store) ConversationCounts(ctx context.Context, accountID int64) ([]ConversationCount, error) {
 	out := []ConversationCount{}
-	err := s.db.SelectContext(ctx, &out, foldCounts("$1::bigint")+`
-		SELECT t.inbox_id, t.status, t.assignee_id, sum(t.n) AS n FROM (`+countsOf("$1")+`) t
-		GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0`, accountID)
+	st, err := s.prepared(ctx, accountCountsQuery)
+	if err != nil {
+		return nil, err
+	}
+	err = st.SelectContext(ctx, &out, accountID)
 	return out, err
 }
+
+var accountCountsQuery = foldCounts("$1::bigint") + `
+	SELECT t.inbox_id, t.status, t.assignee_id, sum(t.n) AS n FROM (` + countsOf("$1") + `) t
+	GROUP BY 1, 2, 3 HAVING sum(t.n) <> 0`
 
 // FoldConversationCounts folds every account's pending count changes into
 // its counts, as ConversationCounts does, so that they do not pile up
