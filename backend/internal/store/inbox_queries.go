@@ -33,7 +33,8 @@ type ConversationSummary struct {
 	AssigneeID   *int64  `db:"assignee_id"`
 	AgentReadSeq int64   `db:"agent_read_seq"` // how far the team has read
 	Labels       []Label `db:"-"`              // filled by the inbox's list (LabelsOfConversations)
-	// UnreadVisitor counts the visitor's messages after AgentReadSeq.
+	// UnreadVisitor counts the visitor's messages after AgentReadSeq, up
+	// to UnreadCap.
 	UnreadVisitor int `db:"unread_visitor"`
 }
 
@@ -51,13 +52,19 @@ func (c ConversationSummary) UnreadMessages() int {
 	return max(c.UnreadVisitor, 1)
 }
 
+// UnreadCap is the most unread messages a row counts: a page shows "99+"
+// beyond 99, and a conversation the team never reads would otherwise cost
+// every list read a count of all its messages.
+// (summarySelect's LIMIT; TestUnreadCountStopsAtCap keeps them equal.)
+const UnreadCap = 100
+
 // summarySelect reads ConversationSummary rows; callers add WHERE and ORDER.
 const summarySelect = `SELECT c.id, c.public_id, c.account_id, c.inbox_id, i.name AS inbox_name, c.status,
 	c.last_seq, c.page_url, c.created_at, c.last_message_at,
 	COALESCE(a.name, '') AS assignee_name, c.assignee_id,
 	COALESCE(r.agent_read_seq, 0) AS agent_read_seq,
-	(SELECT count(*) FROM messages um WHERE um.conversation_id = c.id AND um.seq > COALESCE(r.agent_read_seq, 0)
-		AND um.author_type = 'visitor') AS unread_visitor,
+	(SELECT count(*) FROM (SELECT FROM messages um WHERE um.conversation_id = c.id AND um.seq > COALESCE(r.agent_read_seq, 0)
+		AND um.author_type = 'visitor' LIMIT 100) um) AS unread_visitor,
 	COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label, c.claimed_email,
 	COALESCE(lm.body, '') AS last_body, COALESCE(lm.author_type, '') AS last_author, COALESCE(lm.internal, false) AS last_internal
 	FROM conversations c

@@ -51,3 +51,29 @@ func TestConversationSummariesByID(t *testing.T) {
 		}
 	}
 }
+
+// A conversation nobody reads counts its unread messages up to UnreadCap,
+// and a read brings the count back to what follows it.
+func TestUnreadCountStopsAtCap(t *testing.T) {
+	st := store.New(dbtest.New(t))
+	ctx := context.Background()
+	f := newFixture(t, st, "uc")
+	_, v, err := st.CreateVisitor(ctx, f.account.ID)
+	check(t, err)
+	c, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID, VisitorID: v.ID})
+	check(t, err)
+	check(t, exec(st, `INSERT INTO messages (conversation_id, seq, author_type, body)
+		SELECT $1, s, 'visitor', 'm' || s FROM generate_series(1, $2::int) s`, c.ID, store.UnreadCap+50))
+	check(t, exec(st, `UPDATE conversations SET last_seq = $2 WHERE id = $1`, c.ID, store.UnreadCap+50))
+	got, err := st.ConversationSummary(ctx, f.account.ID, c.ID)
+	check(t, err)
+	if got.UnreadMessages() != store.UnreadCap {
+		t.Fatalf("unread %d of %d messages, want the cap %d", got.UnreadMessages(), store.UnreadCap+50, store.UnreadCap)
+	}
+	check(t, exec(st, `INSERT INTO conversation_reads (conversation_id, agent_read_seq) VALUES ($1, $2)`, c.ID, 140))
+	got, err = st.ConversationSummary(ctx, f.account.ID, c.ID)
+	check(t, err)
+	if got.UnreadMessages() != 10 {
+		t.Fatalf("unread %d after reading up to 140 of 150, want 10", got.UnreadMessages())
+	}
+}
