@@ -124,7 +124,10 @@ func TestCaddyInFrontOfTheEdge(t *testing.T) {
 	v.Send(ctx, "Hello through Caddy")
 	var item *chatsim.ListItem
 	for item == nil || !strings.Contains(item.Preview, "Hello through Caddy") {
-		item = readLiveFrame(t, ctx, list, "conversation").Item
+		f := readLiveFrame(t, ctx, list, "rows")
+		for i := range f.Items {
+			item = &f.Items[i]
+		}
 	}
 	if _, err := agent.Reply(ctx, item.ID, "r1", "Hello back over HTTPS"); err != nil {
 		t.Fatal(err)

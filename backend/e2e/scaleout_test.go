@@ -66,8 +66,11 @@ func scaleOut(t *testing.T, env []string) {
 	// The conversation is pushed when it opens, then again with its first message.
 	var item *chatsim.ListItem
 	for item == nil || !strings.Contains(item.Preview, "Hello from edge 1") {
-		if item = readLiveFrame(t, ctx, list, "conversation").Item; item == nil || item.PublicID == "" {
-			t.Fatalf("list push without a conversation: %+v", item)
+		f := readLiveFrame(t, ctx, list, "rows")
+		for i := range f.Items {
+			if item = &f.Items[i]; item.PublicID == "" {
+				t.Fatalf("list push without a conversation: %+v", item)
+			}
 		}
 	}
 	t.Logf("new conversation on the agent's list (backend 2) %v after the visitor's send (backend 1)", time.Since(sent).Round(time.Millisecond))

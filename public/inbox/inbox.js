@@ -784,9 +784,11 @@
         case "page": if (here) setPage(f); break;
         case "visitor": if (here) setVisitor(f); break;
         case "list": replaceList(f.items || []); break;
-        case "conversation": if (f.item) { upsert(f.item); alertOf(f.item); } break;
-        case "remove": removeRow(f.public_id); break;
-        case "alert": if (f.item) alertOf(f.item); break;
+        case "rows":
+          (f.items || []).forEach((it) => { upsert(it); alertOf(it); });
+          (f.removed || []).forEach(removeRow);
+          (f.alert_items || []).forEach(alertOf);
+          break;
         case "alerts": alertsBaseline(f.items || []); break;
         case "counts": if (f.counts) setCounts(f.counts); break;
       }

@@ -21,6 +21,9 @@ type visitorsOpts struct {
 	agents  int
 	window  int
 	measure time.Duration
+	// pprof and edgePprof: where the backend's and the edge's pprof are
+	// served; each round's measured phase is profiled into a file.
+	pprof, edgePprof string
 }
 
 func visitorsFlags(fs *flag.FlagSet) *visitorsOpts {
@@ -29,6 +32,8 @@ func visitorsFlags(fs *flag.FlagSet) *visitorsOpts {
 	fs.IntVar(&o.agents, "crowd-agents", 10, "visitors: agents signed in with the inbox page (list and open thread) open each")
 	fs.IntVar(&o.window, "crowd-window", 8, "visitors: unacknowledged messages a visitor may have in flight")
 	fs.DurationVar(&o.measure, "crowd-measure", 10*time.Second, "visitors: how long each saturated rate is measured")
+	fs.StringVar(&o.pprof, "crowd-pprof", "", "visitors: serve the backend's pprof on this address and write its CPU profile of each round's measured phase to visitors-N-backend.pprof")
+	fs.StringVar(&o.edgePprof, "crowd-edge-pprof", "", "visitors: serve the edge's pprof on this address and write its CPU profile of each round's measured phase to visitors-N-edge.pprof")
 	return o
 }
 
@@ -67,11 +72,18 @@ func runVisitors(ctx context.Context, d dirs, o *visitorsOpts) error {
 	if err != nil {
 		return err
 	}
-	be, err := sys.startBackend(ctx)
+	var benv, eenv []string
+	if o.pprof != "" {
+		benv = append(benv, "BACKEND_PPROF_ADDR="+o.pprof)
+	}
+	if o.edgePprof != "" {
+		eenv = append(eenv, "EDGE_PPROF_ADDR="+o.edgePprof)
+	}
+	be, err := sys.startBackend(ctx, benv...)
 	if err != nil {
 		return err
 	}
-	edge, err := sys.startEdge(ctx, be.url, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")
+	edge, err := sys.startEdge(ctx, be.url, append(eenv, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")...)
 	if err != nil {
 		return err
 	}
@@ -169,9 +181,6 @@ func (p *agentPages) page(ctx context.Context, ag *chatsim.Agent, c *websocket.C
 				mu.Lock()
 				for _, it := range f.Items {
 					newest = max(newest, it.ID)
-				}
-				if f.Item != nil {
-					newest = max(newest, f.Item.ID)
 				}
 				mu.Unlock()
 			}
@@ -285,6 +294,20 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 	})
 	time.Sleep(2 * time.Second) // ramp up
 	sys.printStatements(ctx)    // resets: what it prints next is the measured phase's
+	var profiles sync.WaitGroup
+	defer profiles.Wait()
+	for addr, file := range map[string]string{o.pprof: fmt.Sprintf("visitors-%d-backend.pprof", n), o.edgePprof: fmt.Sprintf("visitors-%d-edge.pprof", n)} {
+		if addr == "" {
+			continue
+		}
+		profiles.Add(1)
+		go func() {
+			defer profiles.Done()
+			if err := fetchProfile(ctx, addr, max(1, int(o.measure.Seconds())-1), file); err != nil {
+				fmt.Printf("   no profile from %s: %v\n", addr, err)
+			}
+		}()
+	}
 	a0, f0, c0, t0, load := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now(), loadavg()
 	time.Sleep(o.measure)
 	a1, f1, c1, t1 := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now()

@@ -111,15 +111,20 @@ type Subscription struct {
 }
 
 // Only narrows the subscription to notices of one conversation and those
-// of the whole account (conversation 0); 0 widens it to everything again.
-// A page that follows one thread then wakes for that thread's events only,
-// and cannot fall behind on the rest of the account's traffic.
+// of the whole account (conversation 0); 0 widens it to everything again,
+// OnlyAccount narrows it to the account's own. A page that follows one
+// thread then wakes for that thread's events only, and cannot fall behind
+// on the rest of the account's traffic.
 func (s *Subscription) Only(conversation int64) { s.only.Store(conversation) }
 
 // SkipInternal narrows the subscription to notices a visitor may see
 // (not Internal): a visitors' hub never receives, and cannot fall behind
 // on, the notes and assignments of a burst of new chats.
 func (s *Subscription) SkipInternal() { s.visible.Store(true) }
+
+// OnlyAccount is the Only that keeps the notices of the whole account
+// (conversation 0) and no conversation's.
+const OnlyAccount int64 = -1
 
 // Missed reports (and clears) whether notices were dropped since the last call;
 // a subscriber that sees true re-reads its state from the database.

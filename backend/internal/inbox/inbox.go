@@ -138,7 +138,7 @@ type Handler struct {
 func New(st *store.Store, bus *events.Bus, cfg Config) *Handler {
 	cfg = cfg.withDefaults()
 	h := &Handler{st: st, bus: bus, cfg: cfg, log: cfg.Logger}
-	h.rows = newRowFeed(st, cfg.Logger)
+	h.rows = newRowFeed(st, cfg.Logger, bus)
 	h.assets = loadAssets()
 	h.pages = parsePages(h.assets)
 	return h

@@ -626,23 +626,17 @@ func (b *browser) dialAt(base, origin string, forwardedHost ...string) (*websock
 }
 
 type frame struct {
-	Type         string `json:"type"`
-	Conversation int64  `json:"conversation"`
-	Seq          int64  `json:"seq"`
-	From         string `json:"from"`
-	Name         string `json:"name"`
-	Text         string `json:"text"`
-	Internal     bool   `json:"internal"`
-	At           string `json:"at"`
-	PublicID     string `json:"public_id"`
-	Item         *struct {
-		PublicID string `json:"public_id"`
-		Label    string `json:"label"`
-		Preview  string `json:"preview"`
-	} `json:"item"`
-	Items  []json.RawMessage `json:"items"`
-	Counts map[string]int    `json:"counts"`
-	File   *struct {
+	Type         string            `json:"type"`
+	Conversation int64             `json:"conversation"`
+	Seq          int64             `json:"seq"`
+	From         string            `json:"from"`
+	Name         string            `json:"name"`
+	Text         string            `json:"text"`
+	Internal     bool              `json:"internal"`
+	At           string            `json:"at"`
+	Items        []json.RawMessage `json:"items"`
+	Counts       map[string]int    `json:"counts"`
+	File         *struct {
 		URL  string `json:"url"`
 		Name string `json:"name"`
 	} `json:"file"`
@@ -723,7 +717,12 @@ func TestLiveList(t *testing.T) {
 	conv, pub := e.conversation(e.inboxA, "Vera")
 	e.say(conv, "new chat")
 	f := read(t, c, time.Second)
-	if f.Type != "conversation" || f.Item == nil || f.Item.PublicID != pub || f.Item.Preview != "new chat" || f.Item.Label != "Vera" {
+	var it struct {
+		PublicID string `json:"public_id"`
+		Label    string `json:"label"`
+		Preview  string `json:"preview"`
+	}
+	if f.Type != "rows" || len(f.Items) != 1 || json.Unmarshal(f.Items[0], &it) != nil || it.PublicID != pub || it.Preview != "new chat" || it.Label != "Vera" {
 		t.Fatalf("list push: %+v", f)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,15 +37,13 @@ const (
 
 // Frame types the server sends.
 const (
-	liveMessage      = "message"
-	liveConversation = "conversation"
-	liveRemove       = "remove"
-	liveAlert        = "alert"
-	liveCounts       = "counts"
-	livePage         = "page"
-	liveVisitor      = "visitor"
-	liveViewing      = "viewing"
-	liveError        = "error"
+	liveMessage = "message"
+	liveRows    = "rows"
+	liveCounts  = "counts"
+	livePage    = "page"
+	liveVisitor = "visitor"
+	liveViewing = "viewing"
+	liveError   = "error"
 )
 
 // CloseSessionEnded is the close code when the agent's session expires;
@@ -153,9 +152,9 @@ type serverFrame struct {
 	Text         string         `json:"text,omitempty"`
 	Internal     bool           `json:"internal,omitempty"`
 	At           string         `json:"at,omitempty"`
-	Item         *listItem      `json:"item,omitempty"`
 	Items        []listItem     `json:"items,omitempty"`
-	PublicID     string         `json:"public_id,omitempty"`
+	Removed      []string       `json:"removed,omitempty"`     // rows: public ids that left the list
+	AlertItems   []listItem     `json:"alert_items,omitempty"` // rows: rows off the list, for the alerts
 	Message      string         `json:"message,omitempty"`
 	Counts       map[string]int `json:"counts,omitempty"`
 	File         *fileView      `json:"file,omitempty"`   // message: its attachment
@@ -320,6 +319,8 @@ func (h *Handler) live(c *gin.Context) {
 			} else {
 				err = s.sendBatch(ctx, b)
 			}
+		case id := <-rows.Typing:
+			err = s.rowTyping(ctx, id)
 		case <-viewing.C:
 			s.announceViewing(ctx, false)
 		case <-ping.C:
@@ -359,7 +360,15 @@ type liveState struct {
 	list    bool
 	alerts  bool            // the page rings for the agent's chats (every inbox page)
 	known   map[int64]int64 // conversations the page was sent a row of, to their inbox
-	view    string          // the list's view, inbox and search
+	// shown are the rows of the page's live list (at most ListLimit, as
+	// rendered): a changed row is sent when it is or becomes one of them,
+	// and the row it pushes below the last goes as removed.
+	shown map[int64]shownRow
+	// ringing are the conversations the page counts as alerts (open, the
+	// agent's or nobody's, with unread messages): a row off the list is
+	// sent for the alerts while it is one, and once when it stops.
+	ringing map[int64]bool
+	view    string // the list's view, inbox and search
 	inbox   int64
 	query   string
 	label   int64 // the list's label filter
@@ -504,13 +513,6 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 		}
 		return nil
 	}
-	if n.Kind == events.KindTyping && n.Author == store.ReadVisitor && n.Conversation != s.thread && s.list {
-		// The visitor types in a chat of the list: shown in its row.
-		if in, ok := s.known[n.Conversation]; ok && s.inboxes[in] {
-			return s.write(ctx, serverFrame{Type: liveTyping, Conversation: n.Conversation, From: store.ReadVisitor})
-		}
-		return nil
-	}
 	if n.Conversation != 0 && n.Conversation == s.thread {
 		switch n.Kind {
 		case events.KindViewing:
@@ -530,13 +532,8 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 			}
 		}
 	}
-	// A row changes with a message, a conversation change, or the team
-	// reading it (its unread count).
-	teamRead := n.Kind == events.KindRead && n.Author == store.ReadAgent
-	if n.Conversation == 0 || (n.Kind != events.KindMessage && n.Kind != events.KindConversation && !teamRead) {
-		return nil
-	}
-	if s.thread == n.Conversation && n.Kind == events.KindMessage && n.Seq > s.last {
+	// Rows of the list change with the account's row feed (rows.go).
+	if n.Conversation != 0 && s.thread == n.Conversation && n.Kind == events.KindMessage && n.Seq > s.last {
 		if m, ok := n.Local.(*store.Message); ok && m.Seq == s.last+1 && !m.HasAttachment && m.AuthorType != store.AuthorAgent {
 			// The next message, written by this process: sent as it was
 			// stored, without reading it back (an agent's needs their name,
@@ -548,9 +545,16 @@ func (s *liveState) notice(ctx context.Context, n events.Notice) error {
 			return err
 		}
 	}
-	if s.list || s.alerts {
-		// Read with every other socket's changes of the account (rowFeed).
-		s.h.rows.touch(s.user.AccountID, n.Conversation, n.Kind == events.KindConversation)
+	return nil
+}
+
+// rowTyping shows that the visitor types in a chat of the list, in its row.
+func (s *liveState) rowTyping(ctx context.Context, id int64) error {
+	if !s.list || id == s.thread {
+		return nil // the followed thread's typing comes with its notices
+	}
+	if in, ok := s.known[id]; ok && s.inboxes[in] {
+		return s.write(ctx, serverFrame{Type: liveTyping, Conversation: id, From: store.ReadVisitor})
 	}
 	return nil
 }
@@ -657,9 +661,11 @@ func (s *liveState) listRows(ctx context.Context) ([]store.ConversationSummary, 
 		return nil, err
 	}
 	items := make([]listItem, 0, len(cs))
+	s.shown = map[int64]shownRow{}
 	for _, c := range cs {
 		items = append(items, item(c, s.user.ID))
 		s.know(c.ID, c.InboxID)
+		s.shown[c.ID] = shownRow{at: c.LastMessageAt, publicID: c.PublicID}
 	}
 	return cs, s.write(ctx, serverFrame{Type: liveList, Items: items})
 }
@@ -692,9 +698,11 @@ func (s *liveState) sendAlerts(ctx context.Context) error {
 // writeAlerts sends the alerts of the open list cs.
 func (s *liveState) writeAlerts(ctx context.Context, cs []store.ConversationSummary) error {
 	items := []listItem{}
+	s.ringing = map[int64]bool{}
 	for _, c := range cs {
 		if it := item(c, s.user.ID); it.Alert && it.UnreadCount > 0 {
 			items = append(items, it)
+			s.ringing[c.ID] = true
 		}
 	}
 	return s.write(ctx, serverFrame{Type: liveAlerts, Items: items})
@@ -765,24 +773,85 @@ func (s *liveState) sendVisitor(ctx context.Context) error {
 	return s.write(ctx, serverFrame{Type: liveVisitor, Conversation: s.thread, State: state, Page: conv.VisitorPage(), Start: conv.PageURL})
 }
 
-// narrow limits the bus subscription to what the page shows: a thread page
-// hears only its conversation's notices, a list page all of them.
+// narrow limits the bus subscription to the followed thread's notices
+// and the account's own: the list's rows come from the row feed, which
+// hears the rest of the account once for every page.
 func (s *liveState) narrow() {
 	if s.sub == nil {
 		return
 	}
-	if s.list || s.alerts || s.thread == 0 {
-		s.sub.Only(0)
+	if s.thread == 0 {
+		s.sub.Only(events.OnlyAccount)
 		return
 	}
 	s.sub.Only(s.thread)
 }
 
 // sendBatch pushes what the account's row feed read: the rows of this
-// page among the changed ones, and its view counts.
+// page among the changed ones, in one rows frame, and its view counts.
 func (s *liveState) sendBatch(ctx context.Context, b rowBatch) error {
+	f := serverFrame{Type: liveRows}
+	live := s.list && s.query == "" && s.label == 0 // a search's or a label's rows are not kept live
+	var placed map[int64]int                        // rows of f.Items, by conversation
 	for i := range b.rows {
-		if err := s.sendItem(ctx, &b.rows[i]); err != nil {
+		c := &b.rows[i]
+		if !s.inboxes[c.InboxID] {
+			continue
+		}
+		it := item(*c, s.user.ID)
+		if live && inView(c, s.view, s.inbox, s.user.ID) {
+			if placed == nil {
+				placed = map[int64]int{}
+			}
+			placed[c.ID] = len(f.Items)
+			f.Items = append(f.Items, it)
+			s.know(c.ID, c.InboxID)
+			if s.shown == nil {
+				s.shown = map[int64]shownRow{}
+			}
+			s.shown[c.ID] = shownRow{at: c.LastMessageAt, publicID: c.PublicID}
+			continue
+		}
+		if r, ok := s.shown[c.ID]; ok { // left the view
+			delete(s.shown, c.ID)
+			f.Removed = append(f.Removed, r.publicID)
+		}
+		if s.alerts && (s.ringing[c.ID] || it.Alert && it.UnreadCount > 0) {
+			f.AlertItems = append(f.AlertItems, it)
+		}
+	}
+	// Rows pushed below the list's last are removed, as a page loaded now
+	// would not show them; one changed in this batch is not sent at all
+	// (a row of the page that went below it was already in shown).
+	for _, id := range s.overflow() {
+		r := s.shown[id]
+		delete(s.shown, id)
+		if i, ok := placed[id]; ok {
+			it := f.Items[i]
+			f.Items[i].ID = 0 // dropped below
+			if s.alerts && (s.ringing[id] || it.Alert && it.UnreadCount > 0) {
+				f.AlertItems = append(f.AlertItems, it)
+			}
+		}
+		f.Removed = append(f.Removed, r.publicID)
+	}
+	items := f.Items[:0]
+	for _, it := range f.Items {
+		if it.ID != 0 {
+			items = append(items, it)
+		}
+	}
+	f.Items = items
+	if s.alerts {
+		for _, it := range f.Items {
+			s.ring(it)
+		}
+		for _, it := range f.AlertItems {
+			s.ring(it)
+		}
+	}
+	if len(f.Items)+len(f.Removed)+len(f.AlertItems) > 0 {
+		if err := s.write(ctx, f); err != nil {
 			return err
 		}
 	}
@@ -792,26 +861,49 @@ func (s *liveState) sendBatch(ctx context.Context, b rowBatch) error {
 	return nil
 }
 
-// sendItem pushes one conversation's row, or its removal once it left the view.
-func (s *liveState) sendItem(ctx context.Context, conv *store.ConversationSummary) error {
-	if !s.inboxes[conv.InboxID] {
+// shownRow is one row of the page's live list: where it sorts, and what
+// removes it.
+type shownRow struct {
+	at       time.Time
+	publicID string
+}
+
+// overflow returns the rows of shown below the list's last (ListLimit),
+// in the list's order (newest activity first, then the higher id).
+func (s *liveState) overflow() []int64 {
+	limit := s.h.cfg.ListLimit
+	if len(s.shown) <= limit {
 		return nil
 	}
-	it := item(*conv, s.user.ID)
-	if s.list && s.query == "" && s.label == 0 {
-		if inView(conv, s.view, s.inbox, s.user.ID) {
-			s.know(conv.ID, conv.InboxID)
-			return s.write(ctx, serverFrame{Type: liveConversation, Item: &it})
-		}
-		if err := s.write(ctx, serverFrame{Type: liveRemove, PublicID: conv.PublicID}); err != nil {
-			return err
-		}
+	ids := make([]int64, 0, len(s.shown))
+	for id := range s.shown {
+		ids = append(ids, id)
 	}
-	if !s.alerts {
-		return nil
+	slices.SortFunc(ids, func(a, b int64) int {
+		if c := s.shown[b].at.Compare(s.shown[a].at); c != 0 {
+			return c
+		}
+		switch {
+		case a > b:
+			return -1
+		case a < b:
+			return 1
+		}
+		return 0
+	})
+	return ids[limit:]
+}
+
+// ring records whether the page counts row it as an alert after it was sent.
+func (s *liveState) ring(it listItem) {
+	if it.Alert && it.UnreadCount > 0 {
+		if s.ringing == nil {
+			s.ringing = map[int64]bool{}
+		}
+		s.ringing[it.ID] = true
+	} else {
+		delete(s.ringing, it.ID)
 	}
-	// Not a row of the page's list: its alert alone.
-	return s.write(ctx, serverFrame{Type: liveAlert, Item: &it})
 }
 
 // sendVisitorRead pushes how far the visitor has read the followed thread,

@@ -8,18 +8,23 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parleychat/parley/backend/internal/events"
 	"github.com/parleychat/parley/backend/internal/store"
 )
 
 // rowFeed reads the rows of changed conversations once for every live
-// socket of an account in this process: sockets say what changed (touch),
-// and every liveItemsEvery one read of those rows, and at most every
-// liveCountsEvery one count of the account's conversations, go to all of
-// them. Ten agents' pages cost one read, not ten, and a page is sent the
-// rows that changed, never the list again.
+// socket of an account in this process. It hears the account's notices
+// itself, on one bus subscription, so a page's socket hears only its
+// followed thread's: ten list pages cost one subscription and one read of
+// the changed rows every liveItemsEvery (and at most every
+// liveCountsEvery one count of the account's conversations), not ten, and
+// a page busy writing cannot fall behind on the account's traffic. Each
+// socket then sends its page, in one frame, the rows of its list among
+// them (live.go).
 type rowFeed struct {
 	st  *store.Store
 	log *slog.Logger
+	bus *events.Bus // nil: no notices, the sockets poll
 
 	mu       sync.Mutex
 	accounts map[int64]*accountFeed
@@ -34,6 +39,9 @@ type accountFeed struct {
 	wakeAt     time.Time // when the next flush is due (wakeBy); zero: none
 	countsDue  bool      // the counts changed since they were last read
 	countsNext time.Time // when the counts may be read again
+
+	notices *events.Subscription // the account's notices; nil without a bus
+	stop    chan struct{}        // closed when the last socket leaves
 }
 
 // rowBatch is what a socket receives: changed rows, and the account's
@@ -47,23 +55,31 @@ type rowBatch struct {
 type rowSub struct {
 	C      chan rowBatch // when full, batches are dropped and missed is set
 	missed atomic.Bool   // the socket re-reads its list
-	// want: the socket shows a list or alerts. A thread page's socket
-	// (most of them) is handed no rows, so it does not wake for them.
+	// Typing names conversations whose visitor types, for the rows of
+	// the list; dropped when full (it is shown for a few seconds only).
+	Typing chan int64
+	// want: the socket shows a list or alerts. A page without either is
+	// handed no rows, so it does not wake for them.
 	want atomic.Bool
 }
 
-func newRowFeed(st *store.Store, log *slog.Logger) *rowFeed {
-	return &rowFeed{st: st, log: log, accounts: map[int64]*accountFeed{}}
+func newRowFeed(st *store.Store, log *slog.Logger, bus *events.Bus) *rowFeed {
+	return &rowFeed{st: st, log: log, bus: bus, accounts: map[int64]*accountFeed{}}
 }
 
 func (f *rowFeed) join(account int64) *rowSub {
-	s := &rowSub{C: make(chan rowBatch, 16)}
+	s := &rowSub{C: make(chan rowBatch, 16), Typing: make(chan int64, 16)}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.accounts[account]
 	if a == nil {
-		a = &accountFeed{subs: map[*rowSub]struct{}{}, pending: map[int64]struct{}{}, read: map[int64]time.Time{}}
+		a = &accountFeed{subs: map[*rowSub]struct{}{}, pending: map[int64]struct{}{}, read: map[int64]time.Time{},
+			stop: make(chan struct{})}
 		f.accounts[account] = a
+		if f.bus != nil {
+			a.notices = f.bus.Subscribe(account)
+			go f.listen(account, a)
+		}
 	}
 	a.subs[s] = struct{}{}
 	return s
@@ -76,6 +92,63 @@ func (f *rowFeed) leave(account int64, s *rowSub) {
 		delete(a.subs, s)
 		if len(a.subs) == 0 {
 			delete(f.accounts, account)
+			close(a.stop)
+			if a.notices != nil {
+				a.notices.Close()
+			}
+		}
+	}
+}
+
+// listen hears the account's notices until the last socket leaves: a
+// message, a conversation change or the team reading a chat changes its
+// row; a visitor typing shows in it.
+func (f *rowFeed) listen(account int64, a *accountFeed) {
+	for {
+		var n events.Notice
+		select {
+		case <-a.stop:
+			return
+		case n = <-a.notices.C:
+		}
+		if a.notices.Missed() {
+			f.missed(a)
+		}
+		switch {
+		case n.Conversation == 0:
+		case n.Kind == events.KindTyping && n.Author == store.ReadVisitor:
+			f.typing(a, n.Conversation)
+		case n.Kind == events.KindMessage, n.Kind == events.KindConversation,
+			n.Kind == events.KindRead && n.Author == store.ReadAgent:
+			f.touch(account, n.Conversation, n.Kind == events.KindConversation)
+		}
+	}
+}
+
+// missed tells every socket of a to re-read: notices of the account were lost.
+func (f *rowFeed) missed(a *accountFeed) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range a.subs {
+		s.missed.Store(true)
+		select { // wake it so it looks
+		case s.C <- rowBatch{}:
+		default:
+		}
+	}
+}
+
+// typing hands a visitor's typing in conversation id to the sockets.
+func (f *rowFeed) typing(a *accountFeed, id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range a.subs {
+		if !s.want.Load() {
+			continue
+		}
+		select {
+		case s.Typing <- id:
+		default:
 		}
 	}
 }
@@ -149,7 +222,16 @@ func (f *rowFeed) flush(account int64, due time.Time) {
 	if !wake.IsZero() {
 		f.wakeBy(account, a, wake)
 	}
+	wanted := false
+	for s := range a.subs {
+		wanted = wanted || s.want.Load()
+	}
 	f.mu.Unlock()
+	if !wanted {
+		// No page shows a list or alerts yet: each reads its rows after
+		// saying it wants them, so these changes are in that read.
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -67,23 +67,40 @@ func TestWorkspacePageAndThreadPartial(t *testing.T) {
 
 // liveFrame is a frame of the live socket as this test reads it.
 type liveFrame struct {
-	Type         string `json:"type"`
-	Conversation int64  `json:"conversation"`
-	Seq          int64  `json:"seq"`
-	From         string `json:"from"`
-	Name         string `json:"name"`
-	Text         string `json:"text"`
-	State        string `json:"state"`
-	Item         *struct {
-		ID          int64  `json:"id"`
-		UnreadCount int    `json:"unread_count"`
-		Alert       bool   `json:"alert"`
-		Preview     string `json:"preview"`
-	} `json:"item"`
-	Items []struct {
-		ID          int64 `json:"id"`
-		UnreadCount int   `json:"unread_count"`
-	} `json:"items"`
+	Type         string    `json:"type"`
+	Conversation int64     `json:"conversation"`
+	Seq          int64     `json:"seq"`
+	From         string    `json:"from"`
+	Name         string    `json:"name"`
+	Text         string    `json:"text"`
+	State        string    `json:"state"`
+	Items        []liveRow `json:"items"`
+	AlertItems   []liveRow `json:"alert_items"`
+	Removed      []string  `json:"removed"`
+}
+
+// liveRow is a row of a list, alerts or rows frame.
+type liveRow struct {
+	ID          int64  `json:"id"`
+	UnreadCount int    `json:"unread_count"`
+	Alert       bool   `json:"alert"`
+	Preview     string `json:"preview"`
+}
+
+// row is conversation id's row in a rows frame (items, else alert_items),
+// or nil.
+func (f liveFrame) row(id int64) *liveRow {
+	if f.Type != "rows" {
+		return nil
+	}
+	for _, rs := range [][]liveRow{f.Items, f.AlertItems} {
+		for i := range rs {
+			if rs[i].ID == id {
+				return &rs[i]
+			}
+		}
+	}
+	return nil
 }
 
 // next reads frames until keep says yes (counts and other noise skipped).
@@ -135,7 +152,7 @@ func TestOneSocketCarriesTheWholePage(t *testing.T) {
 	// The other chat: its row, two unread now; not its message.
 	e.say(waiting, "hello??")
 	f = next(t, c, func(f liveFrame) bool { return f.Type != "read" })
-	if f.Type != "conversation" || f.Item.ID != waiting || f.Item.UnreadCount != 2 || !f.Item.Alert || f.Item.Preview != "hello??" {
+	if r := f.row(waiting); r == nil || len(f.Items) != 1 || r.UnreadCount != 2 || !r.Alert || r.Preview != "hello??" {
 		t.Fatalf("row of the other chat: %+v", f)
 	}
 	// The open thread: the message itself, and its row.
@@ -146,8 +163,9 @@ func TestOneSocketCarriesTheWholePage(t *testing.T) {
 	// Read by the page: the row's count falls to 0.
 	wsjson.Write(ctx, c, map[string]any{"type": "read", "conversation": open, "seq": 2})
 	if f := next(t, c, func(f liveFrame) bool {
-		return f.Type == "conversation" && f.Item.ID == open && f.Item.UnreadCount == 0
-	}); f.Item.Alert != true {
+		r := f.row(open)
+		return r != nil && r.UnreadCount == 0
+	}); !f.row(open).Alert {
 		t.Fatalf("read row: %+v", f)
 	}
 
@@ -163,7 +181,7 @@ func TestOneSocketCarriesTheWholePage(t *testing.T) {
 	// A message in the other inbox never reaches this socket: the next row is this inbox's.
 	e.say(foreign, "for bob")
 	e.say(waiting, "third")
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "conversation" || f.Type == "alert" }); f.Item.ID != waiting || f.Item.UnreadCount != 3 {
+	if f := next(t, c, func(f liveFrame) bool { return f.Type == "rows" }); len(f.Items)+len(f.AlertItems) != 1 || f.row(waiting) == nil || f.row(waiting).UnreadCount != 3 {
 		t.Fatalf("after a message in another inbox: %+v", f)
 	}
 }
@@ -187,7 +205,7 @@ func TestAlertsOnlyPage(t *testing.T) {
 	conv, _ := e.conversation(e.inboxA, "Vera")
 	e.say(conv, "new chat")
 	f := next(t, c, func(f liveFrame) bool { return true })
-	if f.Type != "alert" || f.Item.ID != conv || f.Item.UnreadCount != 1 || !f.Item.Alert {
+	if r := f.row(conv); r == nil || len(f.Items) != 0 || len(f.AlertItems) != 1 || r.UnreadCount != 1 || !r.Alert {
 		t.Fatalf("alert: %+v", f)
 	}
 	// Assigned to someone else: still sent, no longer alerting.
@@ -195,7 +213,7 @@ func TestAlertsOnlyPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.st.Announce(context.Background(), events.Notice{Account: e.account, Conversation: conv, Kind: events.KindConversation})
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "alert" }); f.Item.Alert {
+	if f := next(t, c, func(f liveFrame) bool { return f.row(conv) != nil }); f.row(conv).Alert {
 		t.Fatalf("someone else's chat still alerts: %+v", f)
 	}
 }
@@ -233,16 +251,14 @@ func TestPagesShareRowsAndCounts(t *testing.T) {
 		seen := map[int64]bool{}
 		deadline, cancel := context.WithTimeout(ctx, 5*time.Second)
 		for len(seen) < len(convs) {
-			var f struct {
-				Type   string              `json:"type"`
-				Item   *struct{ ID int64 } `json:"item"`
-				Counts map[string]int      `json:"counts"`
-			}
+			var f liveFrame
 			if err := wsjson.Read(deadline, c, &f); err != nil {
 				t.Fatalf("rows seen %v: %v", seen, err)
 			}
-			if f.Type == "conversation" {
-				seen[f.Item.ID] = true
+			for _, it := range f.Items {
+				if f.Type == "rows" {
+					seen[it.ID] = true
+				}
 			}
 		}
 		// The counts once everything settled: the store's own figures.

@@ -135,9 +135,9 @@ type LiveFrame struct {
 	Text         string     `json:"text,omitempty"`
 	Internal     bool       `json:"internal,omitempty"`
 	At           string     `json:"at,omitempty"`
-	Item         *ListItem  `json:"item,omitempty"`
-	Items        []ListItem `json:"items,omitempty"`
-	PublicID     string     `json:"public_id,omitempty"`
+	Items        []ListItem `json:"items,omitempty"`       // list, alerts, rows
+	Removed      []string   `json:"removed,omitempty"`     // rows: public ids
+	AlertItems   []ListItem `json:"alert_items,omitempty"` // rows: off the list
 	Message      string     `json:"message,omitempty"`
 }
 
@@ -243,13 +243,9 @@ func (w *Watcher) list(ctx context.Context) {
 				return err
 			}
 			switch f.Type {
-			case "list":
+			case "list", "rows":
 				for _, it := range f.Items {
 					w.follow(ctx, it)
-				}
-			case "conversation":
-				if f.Item != nil {
-					w.follow(ctx, *f.Item)
 				}
 			}
 		}
