@@ -111,6 +111,9 @@ func runVisitors(ctx context.Context, d dirs, o *visitorsOpts) error {
 		fmt.Printf("   %d visitors against %d: %.0f / %.0f msg/s = %.2f; target ≥ %.1f: %s\n", counts[i], counts[0], rates[i], rates[0], ratio,
 			targetCrowdRatio, verdict(ratio >= targetCrowdRatio))
 	}
+	for _, p := range []*process{be, edge} {
+		printWarnings(p, 8)
+	}
 	fmt.Printf("   (visitors step took %s)\n", since(began))
 	return nil
 }
@@ -338,4 +341,37 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 	fmt.Printf("     %s\n", pages.endedLine())
 	sys.printStatements(ctx)
 	return rate, nil
+}
+
+// printWarnings prints how many warnings and errors p logged, by message
+// (the line without its time and attributes), at most n kinds.
+func printWarnings(p *process, n int) {
+	counts := map[string]int{}
+	var kinds []string
+	for _, l := range strings.Split(p.output(), "\n") {
+		if !strings.Contains(l, " WARN ") && !strings.Contains(l, " ERROR ") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(l, " "); ok { // the date
+			if _, rest, ok = strings.Cut(rest, " "); ok { // the time
+				l = rest
+			}
+		}
+		if i := strings.Index(l, "="); i > 0 {
+			if j := strings.LastIndex(l[:i], " "); j > 0 {
+				l = l[:j]
+			}
+		}
+		if counts[l] == 0 {
+			kinds = append(kinds, l)
+		}
+		counts[l]++
+	}
+	if len(kinds) == 0 {
+		return
+	}
+	fmt.Printf("   %s logged warnings or errors:\n", p.name)
+	for _, k := range kinds[:min(n, len(kinds))] {
+		fmt.Printf("     %d× %.200s\n", counts[k], k)
+	}
 }

@@ -95,6 +95,11 @@ func (s *session) refreshFlow(ctx context.Context, maxAge time.Duration) {
 	if time.Since(s.flowAt) < maxAge {
 		return
 	}
+	if c, ok := s.e.flows.get(s.chatflow.ID, maxAge); ok && c.row.AccountID == s.account.ID {
+		s.chatflow, s.flow, s.account, s.flowAt = c.row, c.flow, c.account, c.at
+		return
+	}
+	at := time.Now()
 	row, err := s.e.st.Chatflow(ctx, s.account.ID, s.chatflow.ID)
 	if err != nil {
 		return
@@ -106,7 +111,8 @@ func (s *session) refreshFlow(ctx context.Context, maxAge time.Duration) {
 	if acct, err := s.e.st.Account(ctx, s.account.ID); err == nil {
 		s.account = acct
 	}
-	s.chatflow, s.flow, s.flowAt = row, flow, time.Now()
+	s.chatflow, s.flow, s.flowAt = row, flow, at
+	s.e.flows.put(row.ID, cachedFlow{row: row, flow: flow, account: s.account, at: at})
 }
 
 // mayProcess reports whether the visitor's messages may be stored

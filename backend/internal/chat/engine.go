@@ -140,6 +140,8 @@ type Engine struct {
 	hubs  map[int64]*hub // by account
 	links sync.WaitGroup // running link handlers; Add under mu
 
+	flows flowCache // chatflow settings the sessions share (flowcache.go)
+
 	rerouteMu sync.Mutex
 	rerouting map[int64]bool // accounts with a routeAgain pass running → one more wanted
 }
@@ -212,7 +214,7 @@ func (e *Engine) join(s *session, account int64, flow, lang string) {
 	e.leaveLocked(s)
 	h := e.hubs[account]
 	if h == nil {
-		h = &hub{account: account, sub: e.bus.Subscribe(account), done: make(chan struct{}),
+		h = &hub{account: account, sub: e.bus.SubscribeBuffered(account, events.WholeAccountBuffer), done: make(chan struct{}),
 			all: map[*session]struct{}{}, sessions: map[int64]map[*session]struct{}{}}
 		h.sub.SkipInternal()
 		e.hubs[account] = h

@@ -252,7 +252,19 @@ func (b *Bus) OnResync(fn func()) {
 
 // Subscribe returns a subscription to account's notices.
 func (b *Bus) Subscribe(account int64) *Subscription {
-	s := &Subscription{C: make(chan Notice, 256), bus: b, account: account}
+	return b.SubscribeBuffered(account, 256)
+}
+
+// WholeAccountBuffer is the buffer for a subscription that hears a whole
+// busy account (the chat hub, the inbox's row feed): several batches of
+// messages, each announced at once (up to 256), fit in it while its
+// goroutine waits for a core, so a loaded machine does not make it miss
+// and re-read everything.
+const WholeAccountBuffer = 2048
+
+// SubscribeBuffered is Subscribe with a buffer of n notices.
+func (b *Bus) SubscribeBuffered(account int64, n int) *Subscription {
+	s := &Subscription{C: make(chan Notice, n), bus: b, account: account}
 	b.mu.Lock()
 	if b.subs[account] == nil {
 		b.subs[account] = map[*Subscription]struct{}{}

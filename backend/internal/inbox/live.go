@@ -71,6 +71,11 @@ const (
 	// conversation costs its row one read per interval, not one per message,
 	// whatever the number of pages.
 	liveItemsEvery = 200 * time.Millisecond
+	// liveRowsPerFlush caps the rows an account's feed reads per
+	// liveItemsEvery (500 a second): when more chats change than that,
+	// each waits its turn, so neither the reads nor a list page's frames
+	// grow with the number of busy chats.
+	liveRowsPerFlush = 100
 	// liveBusyEvery is the least time between two reads of one
 	// conversation's row: a chat whose messages come faster has its row
 	// (preview, unread count) sent once a second, the first change after a
@@ -790,7 +795,7 @@ func (s *liveState) narrow() {
 // sendBatch pushes what the account's row feed read: the rows of this
 // page among the changed ones, in one rows frame, and its view counts.
 func (s *liveState) sendBatch(ctx context.Context, b rowBatch) error {
-	f := serverFrame{Type: liveRows}
+	f := serverFrame{Type: liveRows, Items: make([]listItem, 0, len(b.rows))}
 	live := s.list && s.query == "" && s.label == 0 // a search's or a label's rows are not kept live
 	var placed map[int64]int                        // rows of f.Items, by conversation
 	for i := range b.rows {
@@ -875,23 +880,31 @@ func (s *liveState) overflow() []int64 {
 	if len(s.shown) <= limit {
 		return nil
 	}
-	ids := make([]int64, 0, len(s.shown))
-	for id := range s.shown {
-		ids = append(ids, id)
+	type entry struct {
+		id int64
+		at time.Time
 	}
-	slices.SortFunc(ids, func(a, b int64) int {
-		if c := s.shown[b].at.Compare(s.shown[a].at); c != 0 {
+	es := make([]entry, 0, len(s.shown))
+	for id, r := range s.shown {
+		es = append(es, entry{id, r.at})
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := b.at.Compare(a.at); c != 0 {
 			return c
 		}
 		switch {
-		case a > b:
+		case a.id > b.id:
 			return -1
-		case a < b:
+		case a.id < b.id:
 			return 1
 		}
 		return 0
 	})
-	return ids[limit:]
+	ids := make([]int64, 0, len(es)-limit)
+	for _, e := range es[limit:] {
+		ids = append(ids, e.id)
+	}
+	return ids
 }
 
 // ring records whether the page counts row it as an alert after it was sent.

@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,16 +33,23 @@ type rowFeed struct {
 
 type accountFeed struct {
 	subs    map[*rowSub]struct{}
-	pending map[int64]struct{}
+	pending map[int64]pendingRow
 	// read is when rows were last read, for those read within
 	// liveBusyEvery: a busy conversation's row waits for its turn.
 	read       map[int64]time.Time
 	wakeAt     time.Time // when the next flush is due (wakeBy); zero: none
+	flushed    time.Time // when the last flush ran
 	countsDue  bool      // the counts changed since they were last read
 	countsNext time.Time // when the counts may be read again
 
 	notices *events.Subscription // the account's notices; nil without a bus
 	stop    chan struct{}        // closed when the last socket leaves
+}
+
+// pendingRow is a changed conversation whose row is yet to be read.
+type pendingRow struct {
+	since time.Time // when it first changed since its last read
+	moved bool      // the change may move it between views (status, inbox, assignee)
 }
 
 // rowBatch is what a socket receives: changed rows, and the account's
@@ -73,11 +81,11 @@ func (f *rowFeed) join(account int64) *rowSub {
 	defer f.mu.Unlock()
 	a := f.accounts[account]
 	if a == nil {
-		a = &accountFeed{subs: map[*rowSub]struct{}{}, pending: map[int64]struct{}{}, read: map[int64]time.Time{},
+		a = &accountFeed{subs: map[*rowSub]struct{}{}, pending: map[int64]pendingRow{}, read: map[int64]time.Time{},
 			stop: make(chan struct{})}
 		f.accounts[account] = a
 		if f.bus != nil {
-			a.notices = f.bus.Subscribe(account)
+			a.notices = f.bus.SubscribeBuffered(account, events.WholeAccountBuffer)
 			go f.listen(account, a)
 		}
 	}
@@ -164,7 +172,12 @@ func (f *rowFeed) touch(account, id int64, counts bool) {
 	if a == nil {
 		return
 	}
-	a.pending[id] = struct{}{}
+	p, ok := a.pending[id]
+	if !ok {
+		p.since = time.Now()
+	}
+	p.moved = p.moved || counts
+	a.pending[id] = p
 	a.countsDue = a.countsDue || counts
 	f.wakeBy(account, a, time.Now().Add(liveItemsEvery))
 }
@@ -172,6 +185,11 @@ func (f *rowFeed) touch(account, id int64, counts bool) {
 // wakeBy makes sure a flush of account runs by t; f.mu is held. A later
 // flush already scheduled is superseded (its timer finds itself stale).
 func (f *rowFeed) wakeBy(account int64, a *accountFeed, t time.Time) {
+	// Flushes are liveItemsEvery apart at least: the reads per second are
+	// bounded (liveRowsPerFlush each), however the changes come.
+	if next := a.flushed.Add(liveItemsEvery); t.Before(next) {
+		t = next
+	}
 	if !a.wakeAt.IsZero() && !t.Before(a.wakeAt) {
 		return
 	}
@@ -188,7 +206,7 @@ func (f *rowFeed) flush(account int64, due time.Time) {
 		f.mu.Unlock()
 		return
 	}
-	a.wakeAt = time.Time{}
+	a.wakeAt, a.flushed = time.Time{}, time.Now()
 	now := time.Now()
 	for id, at := range a.read {
 		if now.Sub(at) >= liveBusyEvery {
@@ -196,7 +214,7 @@ func (f *rowFeed) flush(account int64, due time.Time) {
 		}
 	}
 	// Rows read less than liveBusyEvery ago stay pending until their turn.
-	ids := make([]int64, 0, len(a.pending))
+	ids := make([]int64, 0, min(len(a.pending), liveRowsPerFlush))
 	var wake time.Time // when the next flush is due; zero: none
 	for id := range a.pending {
 		if at, busy := a.read[id]; busy {
@@ -206,6 +224,26 @@ func (f *rowFeed) flush(account int64, due time.Time) {
 			continue
 		}
 		ids = append(ids, id)
+	}
+	if len(ids) > liveRowsPerFlush {
+		// More chats changed than a flush reads: moves between views
+		// first, then the longest waiting; the rest at the next flush.
+		slices.SortFunc(ids, func(x, y int64) int {
+			px, py := a.pending[x], a.pending[y]
+			if px.moved != py.moved {
+				if px.moved {
+					return -1
+				}
+				return 1
+			}
+			return px.since.Compare(py.since)
+		})
+		ids = ids[:liveRowsPerFlush]
+		if due := now.Add(liveItemsEvery); wake.IsZero() || due.Before(wake) {
+			wake = due
+		}
+	}
+	for _, id := range ids {
 		a.read[id] = now
 		delete(a.pending, id)
 	}
