@@ -75,6 +75,7 @@ func (s *Service) agentJob(ctx context.Context) {
 	defer refresh.Stop()
 	prune := time.NewTicker(10 * time.Minute)
 	defer prune.Stop()
+	runs := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -90,17 +91,29 @@ func (s *Service) agentJob(ctx context.Context) {
 				s.log.Warn("mail: prune", "err", err)
 			}
 		case <-t.C:
-			if _, err := s.AgentNewsOnce(context.WithoutCancel(ctx)); err != nil {
+			// Chats of agents with a page open are told past every tenth run.
+			runs++
+			if _, err := s.agentNews(context.WithoutCancel(ctx), runs%agentTellPresentEvery == 0); err != nil {
 				s.log.Warn("mail: agent news", "err", err)
 			}
 		}
 	}
 }
 
+// agentTellPresentEvery: every this many runs, the collection also moves
+// what was told of the chats of agents with an inbox page open (10 s with
+// the default PollEvery; presence counts for store.InboxPresenceFresh).
+const agentTellPresentEvery = 10
+
 // AgentNewsOnce collects agents' news and writes the emails due; it
 // returns how many it wrote.
 func (s *Service) AgentNewsOnce(ctx context.Context) (int, error) {
-	if err := s.st.CollectAgentNews(ctx, s.cfg.WaitingAfter); err != nil {
+	return s.agentNews(ctx, true)
+}
+
+// agentNews is AgentNewsOnce; tellPresent as in store.CollectAgentNews.
+func (s *Service) agentNews(ctx context.Context, tellPresent bool) (int, error) {
+	if err := s.st.CollectAgentNews(ctx, s.cfg.WaitingAfter, tellPresent); err != nil {
 		return 0, err
 	}
 	n, err := s.st.DeliverAgentNews(ctx, s.renderAgentNews)

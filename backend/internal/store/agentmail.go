@@ -70,7 +70,12 @@ func addAssignedNews(ctx context.Context, tx *sqlx.Tx, userID, convID int64) err
 // visitor messages in an agent's open chats that they have not read, and
 // unassigned chats that waited longer than waitingAfter (for every member
 // of the inbox with a seat). One backend at a time does it.
-func (s *Store) CollectAgentNews(ctx context.Context, waitingAfter time.Duration) error {
+//
+// A chat whose assignee has an inbox page open is news to nobody (they see
+// it there); what was told of it moves past its messages only when
+// tellPresent, so a busy account's chats are not all written once a
+// second: callers pass it every few runs, well within InboxPresenceFresh.
+func (s *Store) CollectAgentNews(ctx context.Context, waitingAfter time.Duration, tellPresent bool) error {
 	return s.tx(ctx, func(tx *sqlx.Tx) error {
 		var got bool
 		if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(hashtextextended('parley:agent-news', 0))`); err != nil || !got {
@@ -81,6 +86,7 @@ func (s *Store) CollectAgentNews(ctx context.Context, waitingAfter time.Duration
 				LEFT JOIN conversation_reads r ON r.conversation_id = c.id
 				LEFT JOIN agent_message_told t ON t.conversation_id = c.id
 				WHERE c.status = 'open' AND c.assignee_id IS NOT NULL AND c.last_message_at > now() - interval '1 day'
+				AND ($2 OR NOT EXISTS (SELECT 1 FROM inbox_presence p WHERE p.user_id = c.assignee_id AND p.seen_at > now() - $1::interval))
 				-- nothing after what was read or told: no message to look for (the common case)
 				AND c.last_seq > GREATEST(COALESCE(r.agent_read_seq, 0), COALESCE(t.told_seq, 0))
 				AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.author_type = 'visitor'
@@ -92,7 +98,7 @@ func (s *Store) CollectAgentNews(ctx context.Context, waitingAfter time.Duration
 			-- would drop their news at once, so none is written.
 			INSERT INTO agent_news (user_id, conversation_id, kind) SELECT assignee_id, id, 'message' FROM due
 			WHERE NOT EXISTS (SELECT 1 FROM inbox_presence p WHERE p.user_id = due.assignee_id AND p.seen_at > now() - $1::interval)`,
-			InboxPresenceFresh.String()); err != nil {
+			InboxPresenceFresh.String(), tellPresent); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `WITH waiting AS (
