@@ -292,6 +292,19 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 	if err := waitUntil(ctx, 120*time.Second, func() bool { return acked.Load() >= sent.Load() }); err != nil {
 		return 0, fmt.Errorf("visitors: warm-up with %d: %d of %d acknowledged: %w", n, acked.Load(), sent.Load(), err)
 	}
+	// The round measures chatting, not the crowd's arrival: routing's
+	// retries of the burst (the open step's subject) end first.
+	settle := time.Now()
+	waiting := func() int {
+		var n int
+		sys.db.QueryRowContext(ctx, `SELECT count(*) FROM conversations WHERE status = 'open' AND assignee_id IS NULL`).Scan(&n)
+		return n
+	}
+	if err := waitUntil(ctx, 120*time.Second, func() bool { return waiting() == 0 }); err != nil {
+		fmt.Printf("     %d conversations still unassigned after %s; measuring anyway\n", waiting(), since(settle))
+	} else {
+		fmt.Printf("     every conversation assigned %s after the warm-up\n", since(settle))
+	}
 	stop := saturate(vctx, vs, acks, o.window, func(v *chatsim.Visitor, k int) {
 		send(v, "message "+strconv.Itoa(k)+" from a visitor in the crowd")
 	})
@@ -346,12 +359,13 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 // printWarnings prints how many warnings and errors p logged, by message
 // (the line without its time and attributes), at most n kinds.
 func printWarnings(p *process, n int) {
-	counts := map[string]int{}
+	counts, first := map[string]int{}, map[string]string{}
 	var kinds []string
 	for _, l := range strings.Split(p.output(), "\n") {
 		if !strings.Contains(l, " WARN ") && !strings.Contains(l, " ERROR ") {
 			continue
 		}
+		whole := l
 		if _, rest, ok := strings.Cut(l, " "); ok { // the date
 			if _, rest, ok = strings.Cut(rest, " "); ok { // the time
 				l = rest
@@ -364,6 +378,7 @@ func printWarnings(p *process, n int) {
 		}
 		if counts[l] == 0 {
 			kinds = append(kinds, l)
+			first[l] = whole
 		}
 		counts[l]++
 	}
@@ -372,6 +387,6 @@ func printWarnings(p *process, n int) {
 	}
 	fmt.Printf("   %s logged warnings or errors:\n", p.name)
 	for _, k := range kinds[:min(n, len(kinds))] {
-		fmt.Printf("     %d× %.200s\n", counts[k], k)
+		fmt.Printf("     %d×, the first: %.300s\n", counts[k], first[k])
 	}
 }
