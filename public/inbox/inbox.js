@@ -150,7 +150,7 @@
       cl.append(el("em", "unverified", "unverified"));
       label.append(" ", cl);
     }
-    const badge = el("span", "badge", it.unread_count > 0 ? String(it.unread_count) : "");
+    const badge = el("span", "badge", it.unread_count > 99 ? "99+" : it.unread_count > 0 ? String(it.unread_count) : "");
     badge.dataset.badge = "";
     if (!(it.unread_count > 0)) badge.hidden = true;
     const typing = el("span", "row-typing", "typing…");

@@ -223,6 +223,7 @@ func parsePages(as *assets) map[string]*template.Template {
 		"linkify":  linkify,
 		"isImage":  isInlineImage,
 		"initials": initials,
+		"badge":    unreadBadge,
 	}
 	// Partials (templates/_*.html) are shared by every page (the workspace's
 	// "threadpane" is also rendered alone, for a switch); every other

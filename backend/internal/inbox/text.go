@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,4 +65,13 @@ func initials(name string) string {
 		return "?"
 	}
 	return string(out)
+}
+
+// unreadBadge is a row's unread count as shown: rows count up to
+// store.UnreadCap, and a page shows "99+" beyond 99 (as inbox.js does).
+func unreadBadge(n int) string {
+	if n > 99 {
+		return "99+"
+	}
+	return strconv.Itoa(n)
 }

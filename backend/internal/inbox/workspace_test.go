@@ -281,3 +281,17 @@ func TestPagesShareRowsAndCounts(t *testing.T) {
 		t.Fatalf("store counts %+v", vc)
 	}
 }
+
+// A chat nobody reads shows "99+" once it holds more than 99 unread
+// messages (the live rows' inbox.js does the same).
+func TestUnreadBadgeCaps(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	conv, _ := e.conversation(e.inboxA, "Vera")
+	for i := range 101 {
+		e.say(conv, fmt.Sprint("message ", i))
+	}
+	a := e.signedIn(e.alice)
+	if p := a.get("/inbox?view=open"); p.status != 200 || !strings.Contains(p.body, `<span class="badge" data-badge>99&#43;</span>`) { // html/template writes + as &#43;
+		t.Fatalf("list of a chat with 101 unread messages: %d\n%s", p.status, p.body)
+	}
+}
