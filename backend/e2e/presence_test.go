@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/backend/cmd/parley-load/chatsim"
 )
 
 // TestPresenceFollowsTheAgent: on two backends (the agent's inbox page on
@@ -62,16 +66,18 @@ func TestPresenceFollowsTheAgent(t *testing.T) {
 		t.Fatalf("status %q after closing every page", st)
 	}
 
-	// A new chat now waits: nobody available.
+	// A new chat now waits: nobody available. The chat routes a new
+	// conversation after storing its first message and before it takes
+	// the next one, so the second message's acknowledgement comes after
+	// the routing of the first.
 	visitorSays(t, visitor, "Is anyone there?")
 	waitJS(t, visitor, "the visitor's message", widgetHas("visitor", "Is anyone there?"), 10*time.Second)
+	visitorSays(t, visitor, "Hello?")
+	waitJS(t, visitor, "the second message stored", `[...`+shadow+`.querySelectorAll('[data-parley=message][data-from=visitor]')].filter(m => m.dataset.state === 'sent').length === 2`, 10*time.Second)
 	var convID int64
-	deadline := time.Now().Add(10 * time.Second)
-	for convID == 0 && time.Now().Before(deadline) {
-		s.DB.Get(&convID, `SELECT id FROM conversations ORDER BY id DESC LIMIT 1`)
-		time.Sleep(100 * time.Millisecond)
+	if err := s.DB.Get(&convID, `SELECT id FROM conversations ORDER BY id DESC LIMIT 1`); err != nil {
+		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // routing would have happened by now
 	var assigned *int64
 	if err := s.DB.Get(&assigned, `SELECT assignee_id FROM conversations WHERE id = $1`, convID); err != nil || assigned != nil {
 		t.Fatalf("the chat was routed to %v while the agent was away (%v)", assigned, err)
@@ -84,12 +90,11 @@ func TestPresenceFollowsTheAgent(t *testing.T) {
 	if st := status(); st != "available" {
 		t.Fatalf("status %q after returning", st)
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for assigned == nil && time.Now().Before(deadline) {
+	waitFor(t, "the waiting chat assigned", 10*time.Second, func() bool {
 		s.DB.Get(&assigned, `SELECT assignee_id FROM conversations WHERE id = $1`, convID)
-		time.Sleep(100 * time.Millisecond)
-	}
-	if assigned == nil || *assigned != agentID {
+		return assigned != nil
+	})
+	if *assigned != agentID {
 		t.Fatalf("the waiting chat went to %v after the agent returned, want %d", assigned, agentID)
 	}
 
@@ -99,17 +104,35 @@ func TestPresenceFollowsTheAgent(t *testing.T) {
 		t.Fatalf("patch user: %d %s", code, body)
 	}
 	waitJS(t, visitor, "the chosen away", widgetShows("presence", "We are away right now"), 10*time.Second)
+	// A colleague (in no inbox of the chatflow) available on an inbox
+	// socket closes it just after the agent's page closes: once the sweep
+	// has turned the colleague away, it has looked at the agent too.
+	colleague := presenceColleague(t, s, c.Backends[1].URL)
 	runT(t, agent, chromedp.Navigate("about:blank"))
-	time.Sleep(awayAfter + 2*time.Second)
+	waitFor(t, "the agent's page closed", 10*time.Second, func() bool {
+		var n int
+		s.DB.Get(&n, `SELECT count(*) FROM agent_sockets WHERE user_id = $1 AND left_at IS NULL`, agentID)
+		return n == 0
+	})
+	colleague.leave()
+	waitFor(t, "the colleague away", awayAfter+10*time.Second, func() bool { return userStatus(t, s, colleague.id) == "away" })
+	var chosen string
+	if err := s.DB.Get(&chosen, `SELECT coalesce(chosen_status, '') FROM users WHERE id = $1`, agentID); err != nil || status() != "away" || chosen != "" {
+		t.Fatalf("status %q (kept choice %q, %v) with no page open; the agent chose away", status(), chosen, err)
+	}
+	// Back on a page: the backend writes the open socket and, in the same
+	// transaction, any status to put back.
 	runT(t, agent, chromedp.Navigate(agentEdge+"/inbox"))
 	waitJS(t, agent, "the inbox's live socket", `(document.getElementById('live-status')||{dataset:{}}).dataset.state === 'live'`, 10*time.Second)
-	time.Sleep(time.Second)
+	waitFor(t, "the open page written", 10*time.Second, func() bool {
+		var n int
+		s.DB.Get(&n, `SELECT count(*) FROM agent_sockets WHERE user_id = $1 AND left_at IS NULL`, agentID)
+		return n > 0
+	})
 	if st := status(); st != "away" {
 		t.Fatalf("status %q after returning; the agent chose away", st)
 	}
-	if !evalBool(t, visitor, widgetShows("presence", "We are away right now")) {
-		t.Fatal("the widget no longer shows away though the agent chose it")
-	}
+	waitJS(t, visitor, "the widget still away (the agent chose it)", widgetShows("presence", "We are away right now"), 10*time.Second)
 
 	// Available by choice, then signing out: offline.
 	if code, body := liveREST(t, s, "PATCH", fmt.Sprintf("/api/v1/users/%d", agentID), map[string]any{"status": "available"}); code != 200 {
@@ -122,6 +145,51 @@ func TestPresenceFollowsTheAgent(t *testing.T) {
 		t.Fatalf("status %q after signing out", st)
 	}
 	waitJS(t, visitor, "away once signed out", widgetShows("presence", "We are away right now"), 10*time.Second)
+}
+
+// colleague is a second agent with one inbox live socket open.
+type colleague struct {
+	id    int64
+	leave func() // closes the socket
+}
+
+// presenceColleague creates an available agent in no inbox and opens an
+// inbox live socket for them on base (a backend's address).
+func presenceColleague(t *testing.T, s *System, base string) colleague {
+	t.Helper()
+	code, body := liveREST(t, s, "POST", "/api/v1/users", map[string]any{"email": "colleague@demo.example", "name": "Colleague",
+		"password": "colleague-password-1", "has_seat": true, "status": "available"})
+	if code != 201 {
+		t.Fatalf("create colleague: %d %s", code, body)
+	}
+	var u struct{ ID int64 }
+	json.Unmarshal([]byte(body), &u)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a, err := chatsim.SignIn(ctx, base, "colleague@demo.example", "colleague-password-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := a.DialLive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	waitFor(t, "the colleague's socket written", 10*time.Second, func() bool {
+		var n int
+		s.DB.Get(&n, `SELECT count(*) FROM agent_sockets WHERE user_id = $1 AND left_at IS NULL`, u.ID)
+		return n > 0
+	})
+	return colleague{id: u.ID, leave: func() { conn.Close(websocket.StatusNormalClosure, "") }}
+}
+
+// userStatus reads a user's status.
+func userStatus(t *testing.T, s *System, id int64) (st string) {
+	t.Helper()
+	if err := s.DB.Get(&st, `SELECT status FROM users WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // evalBool evaluates a boolean expression in the tab.

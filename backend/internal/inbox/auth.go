@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -273,15 +274,19 @@ func (h *Handler) loginFailed(c *gin.Context, email string) {
 
 func (h *Handler) logout(c *gin.Context) {
 	secret, _ := c.Cookie(SessionCookie)
-	if err := h.st.DeleteSession(c, secret); err != nil {
-		h.fail(c, "logout", err)
-		return
-	}
+	// Offline first: ending the session closes the agent's inbox sockets,
+	// whose pages then leave for the sign-in page, cancelling this request;
+	// by then the status must be written, and neither write may be dropped.
+	ctx := context.WithoutCancel(c)
 	if u := user(c); u != nil {
 		// Signed out is offline; their own choice comes back when they return.
-		if err := h.st.SignedOut(c, u.AccountID, u.ID); err != nil {
+		if err := h.st.SignedOut(ctx, u.AccountID, u.ID); err != nil {
 			h.log.Warn("inbox: offline on sign-out", "user", u.ID, "err", err)
 		}
+	}
+	if err := h.st.DeleteSession(ctx, secret); err != nil {
+		h.fail(c, "logout", err)
+		return
 	}
 	h.clearCookie(c, SessionCookie, cookiePath)
 	c.Redirect(http.StatusSeeOther, "/inbox/login")
