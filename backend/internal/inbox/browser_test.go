@@ -15,7 +15,8 @@ import (
 )
 
 // browserCtx starts a headless Chromium for one test and returns a context
-// for its tab, limited to 30 seconds.
+// for its tab, limited to 60 seconds (a bound for an overloaded machine,
+// not a wait: every step waits for its condition).
 func browserCtx(t *testing.T) context.Context {
 	t.Helper()
 	path := ""
@@ -36,7 +37,7 @@ func browserCtx(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancel)
 	return tctx
 }
@@ -110,14 +111,17 @@ func TestAgentInBrowser(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// Reply: sent by fetch, the box empties, the reply comes back through the socket.
+	// Reply: sent by fetch, the reply comes back through the socket and the
+	// box empties once the fetch is answered (the socket may come first).
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("reply-text"), "Hi Vera, how can I help?"),
 		chromedp.Click(chromedp.CSS(`button[data-action="send"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#thread [data-seq="3"][data-from="agent"]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("reply-text").value === "" && !document.querySelector('button[data-action="send"]').disabled`,
+			chromedp.WithPollingTimeout(10*time.Second)),
 	)
 	if err != nil {
-		t.Fatalf("reply: %v", err)
+		t.Fatalf("reply: %v (box %q)", err, eval[string](ctx, t, `document.getElementById("reply-text").value`))
 	}
 	box := eval[string](ctx, t, `document.getElementById("reply-text").value`)
 	sameLoad := eval[bool](ctx, t, `window.sameLoad === true`)
@@ -143,8 +147,10 @@ func TestAgentInBrowser(t *testing.T) {
 	}
 	conv2, pub2 := e.conversation(e.inboxA, "Nina <b>New</b>")
 	e.say(conv2, "I have a question")
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`a[data-conversation="`+pub2+`"]`))); err != nil {
-		t.Fatalf("live list: %v", err)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`a[data-conversation="`+pub2+`"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#conversations li:first-child a[data-conversation='`+pub2+`']") !== null`,
+			chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("live list, the new conversation on top: %v (top %q)", err, text(ctx, t, `#conversations li:first-child .label`))
 	}
 	if top := text(ctx, t, `#conversations li:first-child .label`); strings.TrimSpace(top) != "Nina <b>New</b>" {
 		t.Fatalf("top of list %q", top)
