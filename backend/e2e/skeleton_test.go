@@ -133,7 +133,7 @@ func TestVisitorAndAgentChat(t *testing.T) {
 	s.KillBackend()
 	waitJS(t, visitor, "the reconnecting notice", shadow+`.querySelector('[data-parley=status]').textContent.includes('Reconnecting')`, 15*time.Second)
 	visitorSays(t, visitor, "are you still there?")
-	time.Sleep(500 * time.Millisecond)
+	waitJS(t, visitor, "the message kept, pending", `[...`+shadow+`.querySelectorAll('[data-parley=message][data-from=visitor][data-state=pending]')].some(m => m.textContent.includes("are you still there?"))`, 10*time.Second)
 	var stored int
 	if err := s.DB.Get(&stored, `SELECT count(*) FROM messages WHERE body = 'are you still there?'`); err != nil || stored != 0 {
 		t.Fatalf("stored %d while the backend was down (%v)", stored, err)

@@ -78,9 +78,15 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	}
 	waitJS(t, tab, "the welcome prompt", promptOpen, 5*time.Second)
 	waitJS(t, tab, "the window still closed", winClosed, time.Second)
-	runT(t, tab, js(`window.scrollTo(0, document.documentElement.scrollHeight * 0.3)`))
-	time.Sleep(300 * time.Millisecond)
-	waitJS(t, tab, "the window closed below the threshold", winClosed, time.Second)
+	// The page's own scroll listener runs after the widget's (added later):
+	// once it has seen the scroll, the widget has queued it.
+	runT(t, tab, js(`window.__scrolled = false; addEventListener('scroll', () => { window.__scrolled = true }, {once: true, passive: true});
+		window.scrollTo(0, document.documentElement.scrollHeight * 0.3)`))
+	waitJS(t, tab, "the scroll dispatched", `window.__scrolled`, 5*time.Second)
+	widgetCaughtUp(t, tab)
+	if !evalBool(t, tab, winClosed) {
+		t.Fatal("the chat opened below the scroll threshold")
+	}
 	runT(t, tab, js(`window.scrollTo(0, document.documentElement.scrollHeight)`))
 	waitJS(t, tab, "the chat opened by scrolling", winOpen, 5*time.Second)
 
@@ -99,8 +105,10 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	waitJS(t, tab, "the widget", ready, 20*time.Second)
 	runT(t, tab, js(`document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: 200, bubbles: true}))`))
-	time.Sleep(300 * time.Millisecond)
-	waitJS(t, tab, "no opening when the pointer leaves sideways", winClosed, time.Second)
+	widgetCaughtUp(t, tab)
+	if !evalBool(t, tab, winClosed) {
+		t.Fatal("the chat opened when the pointer left sideways")
+	}
 	runT(t, tab, js(`document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: -2, bubbles: true}))`))
 	waitJS(t, tab, "the chat opened by exit intent", winOpen, 5*time.Second)
 
@@ -114,8 +122,10 @@ func TestWidgetDisplayAndTriggers(t *testing.T) {
 	runT(t, tab, chromedp.Navigate(s.Host()+"/demo/"))
 	waitJS(t, tab, "the widget on another page", ready, 20*time.Second)
 	runT(t, tab, js(`document.dispatchEvent(new MouseEvent('mouseout', {clientX: 300, clientY: -2, bubbles: true}))`))
-	time.Sleep(500 * time.Millisecond)
-	waitJS(t, tab, "no prompt and no opening after minimising", `!(`+promptOpen+`) && `+winClosed+` && `+launcherShown, time.Second)
+	widgetCaughtUp(t, tab)
+	if !evalBool(t, tab, `!(`+promptOpen+`) && `+winClosed+` && `+launcherShown) {
+		t.Fatal("a prompt or the chat showed after minimising, or the launcher is gone")
+	}
 
 	// Prompt on desktop, launcher only on mobile: a phone-sized touch
 	// viewport gets the mobile behaviour, and the chat fills the screen.
@@ -193,6 +203,17 @@ func TestWidgetTargeting(t *testing.T) {
 	}
 }
 
+// widgetCaughtUp dispatches an input event in the widget's message box
+// and waits for the userInteractedWithWidget it fires: the widget handles
+// the page's events in order, so it has handled every one dispatched
+// before. For a widget the visitor has not touched yet (it fires once).
+func widgetCaughtUp(t *testing.T, tab context.Context) {
+	t.Helper()
+	runT(t, tab, js(`window.__caughtUp = false; Parley.on('userInteractedWithWidget', () => { window.__caughtUp = true });
+		`+shadow+`.querySelector('[data-parley=input]').dispatchEvent(new Event('input'))`))
+	waitJS(t, tab, "the widget past the events before", `window.__caughtUp`, 5*time.Second)
+}
+
 func evalStringFn(expr string) func(*testing.T, context.Context) string {
 	return func(t *testing.T, ctx context.Context) string { t.Helper(); return evalString(t, ctx, expr) }
 }
@@ -209,13 +230,17 @@ func TestWidgetJavaScriptAPIAndEvents(t *testing.T) {
 	// (the host page's own files do not count), calls queue.
 	runT(t, visitor, chromedp.Navigate(s.Host()+"/demo/long.html?manual"))
 	waitJS(t, visitor, "the loader", `window.Parley && Parley.status() === 'not_loaded'`, 10*time.Second)
+	// A load starts at once (the status turns "loading"); once the widget
+	// is up, every fetch of the edge's but the loader's began after load().
 	runT(t, visitor, js(`Parley.open()`))
-	time.Sleep(time.Second)
-	if r := evalString(t, visitor, `performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin) && !n.endsWith('/loader.js')).join(' ')`); r != "" {
+	if st := evalString(t, visitor, `Parley.status()`); st != "not_loaded" {
+		t.Fatalf("status %q after open() before load()", st)
+	}
+	runT(t, visitor, js(`window.__loadAt = performance.now(); Parley.load()`))
+	waitJS(t, visitor, "widgetLoaded and the queued open()", ready+` && `+winOpen+` && __events.some(e => e.name === 'widgetLoaded')`, 20*time.Second)
+	if r := evalString(t, visitor, `performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin) && !e.name.endsWith('/loader.js') && e.startTime < __loadAt).map(e => e.name).join(' ')`); r != "" {
 		t.Fatalf("fetched before Parley.load(): %s", r)
 	}
-	runT(t, visitor, js(`Parley.load()`))
-	waitJS(t, visitor, "widgetLoaded and the queued open()", ready+` && `+winOpen+` && __events.some(e => e.name === 'widgetLoaded')`, 20*time.Second)
 
 	// close() and open() work and closing tells the page.
 	runT(t, visitor, js(`Parley.close()`))
