@@ -178,9 +178,18 @@ func TestWidgetCookieConsentAndStorage(t *testing.T) {
 	}
 	runT(t, other, chromedp.Navigate(s.Host()+"/demo/long.html"))
 	openWidget(t, other)
-	time.Sleep(500 * time.Millisecond)
-	waitJS(t, other, "no banner after declining, and no conversation carried over",
-		banner+`.hidden && !(`+widgetHas("visitor", "Declined but chatting")+`)`, time.Second)
+	// A new message's acknowledgement comes after the widget's welcome,
+	// and so after any history of a conversation carried over.
+	visitorSays(t, other, "A new page, a new chat")
+	waitJS(t, other, "the new page's message stored", `[...`+shadow+`.querySelectorAll('[data-parley=message][data-from=visitor]')].some(m => m.dataset.state === 'sent' && m.textContent.includes('A new page, a new chat'))`, 10*time.Second)
+	if !evalBool(t, other, banner+`.hidden && !(`+widgetHas("visitor", "Declined but chatting")+`)`) {
+		t.Fatal("a banner after declining, or the conversation carried over")
+	}
+	var carried int
+	if err := s.DB.Get(&carried, `SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		WHERE c.public_id = $1 AND m.body = 'A new page, a new chat'`, conv2); err != nil || carried != 0 {
+		t.Fatalf("the new page's message went to the declined page's conversation (%d, %v)", carried, err)
+	}
 	noIdentifiers(t, "on the next page after declining", readJar(t, other), conv2)
 	var refusedAnon int
 	if err := s.DB.Get(&refusedAnon, `SELECT count(*) FROM consents WHERE kind = 'cookie' AND decision = 'refused' AND visitor_id IS NULL`); err != nil || refusedAnon != 1 {
