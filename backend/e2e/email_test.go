@@ -127,13 +127,21 @@ func TestEmailOfflineReplyAndReopenLink(t *testing.T) {
 		!strings.Contains(tr.Text, "Yes, we ship to Belgium.") {
 		t.Fatalf("transcript: %q\n%s", tr.Subject, tr.Text)
 	}
-	// Exactly once each.
-	time.Sleep(1500 * time.Millisecond)
-	if all := mp.WaitTo(t, addr, 3, time.Second); len(all) != 3 {
+	// Exactly once each: once no mark is left to decide on and every email
+	// written is sent, nothing more can come.
+	var written int
+	waitFor(t, "every email decided and sent", 20*time.Second, func() bool {
+		var due, unsent int
+		s.DB.Get(&due, `SELECT count(*) FROM mail_due WHERE conversation_id = $1`, conv.ID)
+		s.DB.Get(&unsent, `SELECT count(*) FROM outbox WHERE recipient = $1 AND sent_at IS NULL AND failed_at IS NULL`, addr)
+		s.DB.Get(&written, `SELECT count(*) FROM outbox WHERE recipient = $1`, addr)
+		return due == 0 && unsent == 0
+	})
+	if all := mp.WaitTo(t, addr, written, 10*time.Second); len(all) != 3 || written != 3 {
 		for _, m := range all {
 			t.Logf("%s", m.Subject)
 		}
-		t.Fatalf("%d emails, want 3", len(all))
+		t.Fatalf("%d emails (%d written), want 3", len(all), written)
 	}
 }
 
