@@ -610,12 +610,18 @@ func mobileConsent(t *testing.T, s *System) {
 	if !c.SendBlocked() || c.Unsent() != 1 {
 		t.Fatalf("blocked=%v unsent=%d, want the message held", c.SendBlocked(), c.Unsent())
 	}
-	time.Sleep(300 * time.Millisecond) // nothing may go out meanwhile
-	s.DB.Get(&visitorMsgs, `SELECT count(*) FROM messages WHERE body = 'Typed before agreeing'`)
-	if visitorMsgs != 0 {
-		t.Fatal("a message went out before the visitor agreed")
+	// The cookie answer goes out after anything sent before it on the same
+	// socket: once it is recorded, a held message that went out would be
+	// stored or refused by now.
+	if err := c.Agree(client.ConsentCookie); err != nil {
+		t.Fatal(err)
 	}
-	for _, kind := range []string{client.ConsentCookie, client.ConsentDataProcessing, client.ConsentCommunication} {
+	ev.wait(t, "consent cookie granted")
+	s.DB.Get(&visitorMsgs, `SELECT count(*) FROM messages WHERE body = 'Typed before agreeing'`)
+	if visitorMsgs != 0 || ev.heard("error ") != 0 || c.Unsent() != 1 {
+		t.Fatalf("a message went out before the visitor agreed (stored %d, refusals %d, unsent %d)", visitorMsgs, ev.heard("error "), c.Unsent())
+	}
+	for _, kind := range []string{client.ConsentDataProcessing, client.ConsentCommunication} {
 		if err := c.Agree(kind); err != nil {
 			t.Fatal(err)
 		}
