@@ -159,25 +159,38 @@ func runChaos(t *testing.T, c *Cluster, watchers []int, events []chaosEvent) {
 	sending.Wait()
 	t.Logf("%5.1fs every visitor has sent its %d messages", time.Since(start).Seconds(), perVisitor)
 	const total = visitors * perVisitor
-	settled := func() bool {
+	settled := func(want int) bool {
 		for _, v := range vs {
 			if v.Unsent() > 0 {
 				return false
 			}
 		}
 		for _, w := range ws {
-			if deliveredCount(w) < total {
+			if deliveredCount(w) < want {
 				return false
 			}
 		}
 		return true
 	}
 	deadline := time.Now().Add(90 * time.Second)
-	for !settled() && time.Now().Before(deadline) {
+	for !settled(total) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	// A moment more, so a late duplicate would show.
-	time.Sleep(300 * time.Millisecond)
+	// Then one more message from each visitor: each agent socket gets it
+	// after everything before it in its conversation, so a late duplicate
+	// would have shown by the time every one has arrived.
+	for i, v := range vs {
+		id, err := v.Send(vctx, fmt.Sprintf("visitor %d last message", i))
+		if err != nil {
+			t.Errorf("visitor %d: %v", i, err)
+			continue
+		}
+		sent[i] = append(sent[i], id)
+	}
+	const fenced = total + visitors
+	for !settled(fenced) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
 	for i, w := range ws {
 		t.Logf("%5.1fs settled: %d delivered to the agent on backend %d", time.Since(start).Seconds(), deliveredCount(w), watchers[i]+1)
 	}
@@ -241,8 +254,8 @@ func runChaos(t *testing.T, c *Cluster, watchers []int, events []chaosEvent) {
 			prev = r
 		}
 	}
-	if sentTotal != total {
-		t.Errorf("the visitors sent %d messages, want %d", sentTotal, total)
+	if sentTotal != fenced {
+		t.Errorf("the visitors sent %d messages, want %d", sentTotal, fenced)
 	}
 
 	// What reached each agent socket: every stored message once, in seq order.
