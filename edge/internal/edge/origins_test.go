@@ -20,7 +20,7 @@ import (
 func TestEdgeReportsPageOrigins(t *testing.T) {
 	var mu sync.Mutex
 	var reports [][]map[string]any
-	down := true
+	down, refused := true, 0
 	mux := http.NewServeMux()
 	mux.HandleFunc("/internal/sites/{site}/config", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"site": r.PathValue("site"), "chatflows": []widget.ChatflowConfig{{ID: "cf1", Channel: "website"}},
@@ -30,6 +30,7 @@ func TestEdgeReportsPageOrigins(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if r.Header.Get("Authorization") != "Bearer s3cret" || down {
+			refused++
 			http.Error(w, "no", http.StatusServiceUnavailable)
 			return
 		}
@@ -68,9 +69,11 @@ func TestEdgeReportsPageOrigins(t *testing.T) {
 	if code := fetch("https://evil.example"); code != 403 {
 		t.Fatalf("refused origin: %d", code)
 	}
-	fetch("")                          // an app
-	fetch(edge.URL)                    // the edge's own page (the preview)
-	time.Sleep(300 * time.Millisecond) // reports fail meanwhile: kept
+	fetch("")       // an app
+	fetch(edge.URL) // the edge's own page (the preview)
+	// Two reports refused meanwhile (the second sent after the first
+	// failed): what they carried is kept.
+	waitFor(t, "two refused reports", func() bool { mu.Lock(); defer mu.Unlock(); return refused >= 2 })
 	mu.Lock()
 	down = false
 	mu.Unlock()
