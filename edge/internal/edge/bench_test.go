@@ -86,18 +86,61 @@ func BenchmarkStaticAsset(b *testing.B) {
 // linkBackend accepts the edge's links and reads (and drops) every
 // envelope: the edge's side of an idle visitor socket is all there is to see.
 func linkBackend(b *testing.B) *httptest.Server {
+	return countingLinkBackend(b, nil)
+}
+
+// linkCounts is how many sessions a link backend saw open and close.
+type linkCounts struct{ opened, closed atomic.Int64 }
+
+// countingLinkBackend is linkBackend counting the sessions' open and close
+// envelopes in n (when not nil).
+func countingLinkBackend(b *testing.B, n *linkCounts) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return
 		}
 		defer c.CloseNow()
+		c.SetReadLimit(1 << 20)
 		for {
-			if _, _, err := c.Read(context.Background()); err != nil {
+			_, data, err := c.Read(context.Background())
+			if err != nil {
 				return
+			}
+			if n == nil {
+				continue
+			}
+			var envs []link.Envelope
+			if len(data) > 0 && data[0] == '[' { // a batch
+				err = json.Unmarshal(data, &envs)
+			} else {
+				envs = make([]link.Envelope, 1)
+				err = json.Unmarshal(data, &envs[0])
+			}
+			if err != nil {
+				b.Errorf("bad link message %q: %v", data, err)
+				return
+			}
+			for _, env := range envs {
+				switch env.Kind {
+				case link.Open:
+					n.opened.Add(1)
+				case link.Close:
+					n.closed.Add(1)
+				}
 			}
 		}
 	}))
+}
+
+// waitCount waits (up to 30 s) until count() reaches want.
+func waitCount(b *testing.B, what string, want int64, count func() int64) {
+	b.Helper()
+	for deadline := time.Now().Add(30 * time.Second); count() < want; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: %d, want %d", what, count(), want)
+		}
+	}
 }
 
 // BenchmarkIdleVisitorSocket opens idleSockets visitor sockets on an edge
@@ -108,7 +151,8 @@ func linkBackend(b *testing.B) *httptest.Server {
 // stays well under this machine's limit of 20,000.)
 func BenchmarkIdleVisitorSocket(b *testing.B) {
 	const idleSockets = 4000
-	backend := linkBackend(b)
+	var counts linkCounts
+	backend := countingLinkBackend(b, &counts)
 	defer backend.Close()
 	build := b.TempDir()
 	for _, name := range []string{"widget.wasm", "wasm_exec.js"} {
@@ -133,7 +177,8 @@ func BenchmarkIdleVisitorSocket(b *testing.B) {
 		return m.HeapInuse, m.StackInuse
 	}
 	var heapPer, stackPer float64
-	for range b.N {
+	for i := range int64(b.N) {
+		round := i + 1 // sessions opened and closed so far: round*idleSockets
 		b.StopTimer()
 		h0, s0 := measure()
 		b.StartTimer()
@@ -151,14 +196,14 @@ func BenchmarkIdleVisitorSocket(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		time.Sleep(200 * time.Millisecond) // the sessions' open envelopes go out
+		waitCount(b, "sessions opened at the backend", round*idleSockets, counts.opened.Load)
 		h1, s1 := measure()
 		heapPer = (float64(h1) - float64(h0)) / idleSockets
 		stackPer = (float64(s1) - float64(s0)) / idleSockets
 		for _, c := range conns {
 			c.Close()
 		}
-		time.Sleep(300 * time.Millisecond) // the edge notices the closes before the next round
+		waitCount(b, "sessions closed at the backend", round*idleSockets, counts.closed.Load) // the edge noticed every close
 		b.StartTimer()
 	}
 	b.ReportMetric(heapPer, "heap_B/socket")
