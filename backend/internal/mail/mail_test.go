@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/parleychat/parley/backend/internal/chatflow"
 	"github.com/parleychat/parley/backend/internal/dbtest"
 	"github.com/parleychat/parley/backend/internal/mail/mailpittest"
@@ -67,6 +69,21 @@ func newWorld(t *testing.T, lang string, edit func(*chatflow.Chatflow)) *world {
 	return w
 }
 
+// control is w with another visitor's conversation, with its own address,
+// in the same account.
+func (w *world) control(t *testing.T) *world {
+	t.Helper()
+	ctx := context.Background()
+	c := *w
+	_, v, err := w.st.CreateVisitor(ctx, w.acct.ID)
+	check(t, err)
+	c.conv, _, err = w.st.CreateConversation(ctx, store.NewConversation{AccountID: w.acct.ID, ChatflowID: w.flow.ID, InboxID: w.conv.InboxID, VisitorID: v.ID})
+	check(t, err)
+	c.email = fmt.Sprintf("control-%d-%d@example.net", c.conv.ID, time.Now().UnixNano())
+	check(t, w.st.ClaimEmail(ctx, w.acct.ID, v.ID, c.conv.ID, c.email))
+	return &c
+}
+
 func (w *world) say(t *testing.T, author string, body string) *store.Message {
 	t.Helper()
 	m := store.NewMessage{ConversationID: w.conv.ID, AuthorType: author, Body: body, ClientID: store.NewToken()[:12]}
@@ -103,7 +120,7 @@ func TestOutboxOutageDeliversEachOnce(t *testing.T) {
 		check(t, err)
 		ids[strings.Trim(e.MessageID, "<>")] = true
 	}
-	stopA, stopB := a.Start(), b.Start()
+	stopA, stopB := sync.OnceFunc(a.Start()), sync.OnceFunc(b.Start())
 	defer stopA()
 	defer stopB()
 	// Wait until every row has failed at least once.
@@ -140,7 +157,10 @@ func TestOutboxOutageDeliversEachOnce(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // a duplicate would be on its way by now
+	// Stopped, the senders have finished what they were sending: a
+	// duplicate would be in the mailbox now.
+	stopA()
+	stopB()
 	got, err := mp.Messages()
 	check(t, err)
 	if len(got) != n {
@@ -169,11 +189,13 @@ func TestReplyBurstOneEmail(t *testing.T) {
 	w.say(t, store.AuthorVisitor, "Do you ship to Belgium?")
 	w.say(t, store.AuthorAgent, "Yes we do <b>fast</b>")
 	w.say(t, store.AuthorAgent, "Within 2 days.")
-	got := mp.WaitTo(t, w.email, 1, 10*time.Second)
-	time.Sleep(time.Second) // a second email for the same burst would be here by now
-	got = mp.WaitTo(t, w.email, 1, time.Second)
-	if len(got) != 1 {
-		t.Fatalf("%d emails for one burst, want 1", len(got))
+	mp.WaitTo(t, w.email, 1, 10*time.Second)
+	// No mark left to decide on (each goes in the transaction writing its
+	// email): a second email for the same burst would be written by now.
+	waitNoDue(t, w.st)
+	got := mp.WaitTo(t, w.email, 1, time.Second)
+	if n := outboxTo(t, w); len(got) != 1 || n != 1 {
+		t.Fatalf("%d emails (%d written) for one burst, want 1", len(got), n)
 	}
 	m := got[0]
 	if m.Subject != "Nieuw antwoord van Acme Shoes" {
@@ -216,12 +238,17 @@ func TestReplyBurstOneEmail(t *testing.T) {
 	}
 }
 
-func waitNoDue(t *testing.T, st *store.Store) {
+// waitNoDue waits until no mail_due mark is left (of convs, when given).
+func waitNoDue(t *testing.T, st *store.Store, convs ...int64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var n int
-		check(t, st.DB().Get(&n, `SELECT count(*) FROM mail_due`))
+		if len(convs) == 0 {
+			check(t, st.DB().Get(&n, `SELECT count(*) FROM mail_due`))
+		} else {
+			check(t, st.DB().Get(&n, `SELECT count(*) FROM mail_due WHERE conversation_id = ANY($1)`, pq.Array(convs)))
+		}
 		if n == 0 {
 			return
 		}
@@ -286,7 +313,7 @@ func TestVisitorEmails(t *testing.T) {
 		VALUES ($1, $2, $3, $4, 'communication', 'refused', 'News?', 'x')`, r.acct.ID, r.conv.VisitorID, r.flow.ID, r.conv.ID)
 	check(t, err)
 	rs := New(r.st, cfg)
-	stopR := rs.Start()
+	stopR := sync.OnceFunc(rs.Start())
 	defer stopR()
 	r.say(t, store.AuthorVisitor, "hi")
 	r.say(t, store.AuthorAgent, "Hello there")
@@ -296,10 +323,10 @@ func TestVisitorEmails(t *testing.T) {
 	}
 	_, err = r.st.CloseConversation(ctx, r.acct.ID, r.conv.ID, "closed")
 	check(t, err)
-	waitNoDue(t, r.st)
-	time.Sleep(300 * time.Millisecond)
-	if got := mp.WaitTo(t, r.email, 1, time.Second); len(got) != 1 {
-		t.Fatalf("a visitor who refused communication got %d emails, want only the reply", len(got))
+	waitNoDue(t, r.st) // the close's mark decided on
+	stopR()            // and anything written, sent
+	if got, n := mp.WaitTo(t, r.email, 1, time.Second), outboxTo(t, r); len(got) != 1 || n != 1 {
+		t.Fatalf("a visitor who refused communication got %d emails (%d written), want only the reply", len(got), n)
 	}
 }
 
