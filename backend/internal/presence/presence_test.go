@@ -19,6 +19,7 @@ type world struct {
 	st   *store.Store
 	acct *store.Account
 	ada  *store.User
+	bob  *store.User // the control, in an account of his own (see swept)
 	sub  *events.Subscription
 }
 
@@ -46,7 +47,15 @@ func setup(t *testing.T) *world {
 	if err := st.CreateUser(ctx, ada); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{db: db, st: st, acct: acct, ada: ada, sub: bus.Subscribe(acct.ID)}
+	other := &store.Account{Name: "Control"}
+	if err := st.CreateAccount(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	bob := &store.User{AccountID: other.ID, Email: "bob@example.com", Name: "Bob", HasSeat: true, Status: store.UserAvailable, MaxOpenChats: 5}
+	if err := st.CreateUser(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{db: db, st: st, acct: acct, ada: ada, bob: bob, sub: bus.Subscribe(acct.ID)}
 	t.Cleanup(w.sub.Close)
 	return w
 }
@@ -54,24 +63,62 @@ func setup(t *testing.T) *world {
 // status waits until Ada's status and chosen status are as wanted.
 func (w *world) status(t *testing.T, want, chosen string, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		u, err := w.st.User(context.Background(), w.acct.ID, w.ada.ID)
+	w.statusOf(t, w.ada, want, chosen, within)
+}
+
+// swept returns once a sweep has looked at every agent after the away time
+// from now: Bob, available, has a page on tr whose close tr writes now,
+// and the sweep (one UPDATE over every account) turns him away only then.
+func (w *world) swept(t *testing.T, tr *Tracker, after time.Duration) {
+	t.Helper()
+	if err := w.st.SetUserStatus(context.Background(), w.bob.AccountID, w.bob.ID, store.UserAvailable); err != nil {
+		t.Fatal(err)
+	}
+	closed := tr.Opened(w.bob.ID)
+	until(t, "Bob's page written", 3*time.Second, func() bool {
+		var n int
+		if err := w.db.Get(&n, `SELECT count(*) FROM agent_sockets WHERE user_id = $1 AND left_at IS NULL`, w.bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	closed()
+	w.statusOf(t, w.bob, store.UserAway, store.UserAvailable, after+3*time.Second)
+}
+
+// statusOf waits until who's status and chosen status are as wanted.
+func (w *world) statusOf(t *testing.T, who *store.User, want, chosen string, within time.Duration) {
+	t.Helper()
+	var got, gotChosen string
+	ok := func() bool {
+		u, err := w.st.User(context.Background(), who.AccountID, who.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := ""
+		got, gotChosen = u.Status, ""
 		if u.ChosenStatus != nil {
-			got = *u.ChosenStatus
+			gotChosen = *u.ChosenStatus
 		}
-		if u.Status == want && got == chosen {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status %q (chosen %q), want %q (chosen %q)", u.Status, got, want, chosen)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return got == want && gotChosen == chosen
 	}
+	if !until(t, "", within, ok) {
+		t.Fatalf("%s: status %q (chosen %q), want %q (chosen %q)", who.Name, got, gotChosen, want, chosen)
+	}
+}
+
+// until polls cond every 50 ms until it holds (true) or within has passed
+// (false; with what set, that fails the test).
+func until(t *testing.T, what string, within time.Duration, cond func() bool) bool {
+	t.Helper()
+	for deadline := time.Now().Add(within); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			if what != "" {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // presenceNotice waits for a presence notice of the account.
@@ -103,15 +150,15 @@ func TestAwayWithNoPageAndBackOnReturn(t *testing.T) {
 	defer stopB()
 
 	// Never had a page: left alone.
-	time.Sleep(2 * after)
+	w.swept(t, b, after)
 	w.status(t, store.UserAvailable, "", 0)
 
 	closeA := a.Opened(w.ada.ID)
 	closeA2 := a.Opened(w.ada.ID) // a second tab
-	time.Sleep(2 * after)
+	w.swept(t, a, after)
 	w.status(t, store.UserAvailable, "", 0) // pages open: still available
 	closeA()
-	time.Sleep(2 * after)
+	w.swept(t, a, after)
 	w.status(t, store.UserAvailable, "", 0) // one tab is still open
 	left := time.Now()
 	closeA2()
@@ -130,10 +177,10 @@ func TestAwayWithNoPageAndBackOnReturn(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeB()
-	time.Sleep(2 * after)
+	w.swept(t, b, after)
 	w.status(t, store.UserAway, "", 0)
 	closeB = b.Opened(w.ada.ID)
-	time.Sleep(after)
+	w.swept(t, b, after) // b writes her page before Bob's
 	w.status(t, store.UserAway, "", 0)
 
 	// Signing out is offline; returning puts her choice (away) back.
@@ -152,7 +199,7 @@ func TestAwayWithNoPageAndBackOnReturn(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Opened(w.ada.ID)
-	time.Sleep(2 * after)
+	w.swept(t, a, after)
 	w.status(t, store.UserAvailable, "", 0)
 	stopA()
 	w.status(t, store.UserAway, store.UserAvailable, after+3*time.Second)
