@@ -32,7 +32,7 @@ func TestPacerSpacesReReads(t *testing.T) {
 	if p.C() != nil {
 		t.Fatal("pending after Stop")
 	}
-	time.Sleep(60 * time.Millisecond) // Every passes: a quiet spell
+	time.Sleep(60 * time.Millisecond) // Every passes: a quiet spell (left: the pacer reads the clock, the spell is what is tested)
 	if !p.Now() {
 		t.Fatal("after a quiet spell the re-read waits")
 	}

@@ -21,7 +21,7 @@ type configBackend struct {
 
 func (b *configBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.hits.Add(1)
-	time.Sleep(b.delay)
+	time.Sleep(b.delay) // left: a slow backend is the scenario, not a wait
 	if r.Header.Get("Authorization") != "Bearer s3cret" {
 		http.Error(w, "unauthorised", http.StatusUnauthorized)
 		return
