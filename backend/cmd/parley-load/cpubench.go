@@ -69,18 +69,7 @@ func runCPU(ctx context.Context, d dirs, o *cpuOpts) error {
 	if err != nil {
 		return err
 	}
-	var benv, eenv []string
-	if o.pprof != "" {
-		benv = append(benv, "BACKEND_PPROF_ADDR="+o.pprof)
-	}
-	if o.edgePprof != "" {
-		eenv = append(eenv, "EDGE_PPROF_ADDR="+o.edgePprof)
-	}
-	be, err := sys.startBackend(ctx, benv...)
-	if err != nil {
-		return err
-	}
-	edge, err := sys.startEdge(ctx, be.url, append(eenv, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")...)
+	_, edge, err := sys.startPair(ctx, o.pprof, o.edgePprof)
 	if err != nil {
 		return err
 	}

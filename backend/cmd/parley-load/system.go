@@ -149,6 +149,23 @@ func (s *system) startBackend(ctx context.Context, env ...string) (*process, err
 	return s.start(ctx, "parley-backend", addr, env)
 }
 
+// startPair runs a backend and an edge in front of it with the visitor
+// rate limit lifted, serving pprof on pprof and edgePprof when not empty.
+func (s *system) startPair(ctx context.Context, pprof, edgePprof string) (be, edge *process, err error) {
+	var benv, eenv []string
+	if pprof != "" {
+		benv = append(benv, "BACKEND_PPROF_ADDR="+pprof)
+	}
+	if edgePprof != "" {
+		eenv = append(eenv, "EDGE_PPROF_ADDR="+edgePprof)
+	}
+	if be, err = s.startBackend(ctx, benv...); err != nil {
+		return nil, nil, err
+	}
+	edge, err = s.startEdge(ctx, be.url, append(eenv, "EDGE_RATE_BURST=1000000", "EDGE_RATE_PER_SECOND=1000000")...)
+	return be, edge, err
+}
+
 // startEdge runs parley-edge on a free port in front of backendURL.
 func (s *system) startEdge(ctx context.Context, backendURL string, env ...string) (*process, error) {
 	port, err := pgcluster.FreePort()

@@ -110,24 +110,17 @@ func countingLinkBackend(b *testing.B, n *linkCounts) *httptest.Server {
 			if n == nil {
 				continue
 			}
-			var envs []link.Envelope
-			if len(data) > 0 && data[0] == '[' { // a batch
-				err = json.Unmarshal(data, &envs)
-			} else {
-				envs = make([]link.Envelope, 1)
-				err = json.Unmarshal(data, &envs[0])
-			}
-			if err != nil {
-				b.Errorf("bad link message %q: %v", data, err)
-				return
-			}
-			for _, env := range envs {
+			err = link.Decode(data, func(env link.Envelope) {
 				switch env.Kind {
 				case link.Open:
 					n.opened.Add(1)
 				case link.Close:
 					n.closed.Add(1)
 				}
+			})
+			if err != nil {
+				b.Errorf("bad link message %q: %v", data, err)
+				return
 			}
 		}
 	}))
@@ -227,23 +220,19 @@ func echoLinkBackend(b *testing.B) *httptest.Server {
 			if err != nil {
 				return
 			}
-			var envs []link.Envelope
-			if len(data) > 0 && data[0] == '[' { // a batch
-				err = json.Unmarshal(data, &envs)
-			} else {
-				envs = make([]link.Envelope, 1)
-				err = json.Unmarshal(data, &envs[0])
-			}
+			var out [][]byte
+			err = link.Decode(data, func(env link.Envelope) {
+				if env.Kind == link.Data {
+					m, _ := json.Marshal(link.Envelope{Session: env.Session, Kind: link.Data, Frame: env.Frame})
+					out = append(out, m)
+				}
+			})
 			if err != nil {
 				b.Errorf("bad link message %q: %v", data, err)
 				return
 			}
-			for _, env := range envs {
-				if env.Kind != link.Data {
-					continue
-				}
-				out, _ := json.Marshal(link.Envelope{Session: env.Session, Kind: link.Data, Frame: env.Frame})
-				if c.Write(ctx, websocket.MessageText, out) != nil {
+			for _, m := range out {
+				if c.Write(ctx, websocket.MessageText, m) != nil {
 					return
 				}
 			}
