@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -110,5 +112,30 @@ func TestSuiteWithAColumnAddedEverywhere(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the store's tests fail with a column added to every table: %v\n%s", err, out)
+	}
+}
+
+// TestNoSelectStar: no statement of the store reads "every column" (SELECT *
+// or SELECT t.*): a column added by the next version's migration would
+// change what this version reads while both run during a deploy.
+func TestNoSelectStar(t *testing.T) {
+	star := regexp.MustCompile(`(?i)\bselect\s+(distinct\s+)?([a-z_][a-z0-9_]*\.)?\*`)
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if star.MatchString(line) {
+				t.Errorf("%s:%d reads every column: %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
 	}
 }

@@ -126,10 +126,10 @@ const assignWriteSQL = `WITH a AS (
 		INSERT INTO report_deltas (account_id, created_at, kind, inbox_id, assignee_id, bucket, n, total)
 		SELECT f.f_account_id, f.f_created_at, f.f_kind, f.f_inbox_id, f.f_assignee_id, f.f_bucket, sum(f.f_n), sum(f.f_total)
 		FROM c JOIN o ON o.id = c.id CROSS JOIN LATERAL (
-			SELECT * FROM report_facts(c.account_id, c.created_at, c.inbox_id, o.assignee_id, c.status, c.closed_at,
+			SELECT f_account_id, f_created_at, f_kind, f_inbox_id, f_assignee_id, f_bucket, f_n, f_total FROM report_facts(c.account_id, c.created_at, c.inbox_id, o.assignee_id, c.status, c.closed_at,
 				c.first_response_at, c.csat_score, -1)
 			UNION ALL
-			SELECT * FROM report_facts(c.account_id, c.created_at, c.inbox_id, c.assignee_id, c.status, c.closed_at,
+			SELECT f_account_id, f_created_at, f_kind, f_inbox_id, f_assignee_id, f_bucket, f_n, f_total FROM report_facts(c.account_id, c.created_at, c.inbox_id, c.assignee_id, c.status, c.closed_at,
 				c.first_response_at, c.csat_score, 1)) f
 		GROUP BY c.id, f.f_account_id, f.f_created_at, f.f_kind, f.f_inbox_id, f.f_assignee_id, f.f_bucket
 		HAVING sum(f.f_n) <> 0 OR sum(f.f_total) <> 0),
