@@ -625,17 +625,21 @@ func (b *browser) dialAt(base, origin string, forwardedHost ...string) (*websock
 	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/inbox/ws", &websocket.DialOptions{HTTPHeader: h})
 }
 
+// frame is a frame of the live socket as the tests read it.
 type frame struct {
-	Type         string            `json:"type"`
-	Conversation int64             `json:"conversation"`
-	Seq          int64             `json:"seq"`
-	From         string            `json:"from"`
-	Name         string            `json:"name"`
-	Text         string            `json:"text"`
-	Internal     bool              `json:"internal"`
-	At           string            `json:"at"`
-	Items        []json.RawMessage `json:"items"`
-	Counts       map[string]int    `json:"counts"`
+	Type         string         `json:"type"`
+	Conversation int64          `json:"conversation"`
+	Seq          int64          `json:"seq"`
+	From         string         `json:"from"`
+	Name         string         `json:"name"`
+	Text         string         `json:"text"`
+	Internal     bool           `json:"internal"`
+	At           string         `json:"at"`
+	State        string         `json:"state"`
+	Items        []liveRow      `json:"items"`
+	AlertItems   []liveRow      `json:"alert_items"`
+	Removed      []string       `json:"removed"`
+	Counts       map[string]int `json:"counts"`
 	File         *struct {
 		URL  string `json:"url"`
 		Name string `json:"name"`
@@ -717,12 +721,7 @@ func TestLiveList(t *testing.T) {
 	conv, pub := e.conversation(e.inboxA, "Vera")
 	e.say(conv, "new chat")
 	f := read(t, c, time.Second)
-	var it struct {
-		PublicID string `json:"public_id"`
-		Label    string `json:"label"`
-		Preview  string `json:"preview"`
-	}
-	if f.Type != "rows" || len(f.Items) != 1 || json.Unmarshal(f.Items[0], &it) != nil || it.PublicID != pub || it.Preview != "new chat" || it.Label != "Vera" {
+	if f.Type != "rows" || len(f.Items) != 1 || f.Items[0].PublicID != pub || f.Items[0].Preview != "new chat" || f.Items[0].Label != "Vera" {
 		t.Fatalf("list push: %+v", f)
 	}
 }

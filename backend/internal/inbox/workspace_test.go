@@ -65,23 +65,11 @@ func TestWorkspacePageAndThreadPartial(t *testing.T) {
 	}
 }
 
-// liveFrame is a frame of the live socket as this test reads it.
-type liveFrame struct {
-	Type         string    `json:"type"`
-	Conversation int64     `json:"conversation"`
-	Seq          int64     `json:"seq"`
-	From         string    `json:"from"`
-	Name         string    `json:"name"`
-	Text         string    `json:"text"`
-	State        string    `json:"state"`
-	Items        []liveRow `json:"items"`
-	AlertItems   []liveRow `json:"alert_items"`
-	Removed      []string  `json:"removed"`
-}
-
 // liveRow is a row of a list, alerts or rows frame.
 type liveRow struct {
 	ID          int64  `json:"id"`
+	PublicID    string `json:"public_id"`
+	Label       string `json:"label"`
 	UnreadCount int    `json:"unread_count"`
 	Alert       bool   `json:"alert"`
 	Preview     string `json:"preview"`
@@ -89,7 +77,7 @@ type liveRow struct {
 
 // row is conversation id's row in a rows frame (items, else alert_items),
 // or nil.
-func (f liveFrame) row(id int64) *liveRow {
+func (f frame) row(id int64) *liveRow {
 	if f.Type != "rows" {
 		return nil
 	}
@@ -104,12 +92,12 @@ func (f liveFrame) row(id int64) *liveRow {
 }
 
 // next reads frames until keep says yes (counts and other noise skipped).
-func next(t *testing.T, c *websocket.Conn, keep func(liveFrame) bool) liveFrame {
+func next(t *testing.T, c *websocket.Conn, keep func(frame) bool) frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	for {
-		var f liveFrame
+		var f frame
 		if err := wsjson.Read(ctx, c, &f); err != nil {
 			t.Fatalf("no such frame: %v", err)
 		}
@@ -139,30 +127,30 @@ func TestOneSocketCarriesTheWholePage(t *testing.T) {
 	ctx := context.Background()
 
 	wsjson.Write(ctx, c, map[string]any{"type": "alerts"})
-	f := next(t, c, func(f liveFrame) bool { return f.Type == "alerts" })
+	f := next(t, c, func(f frame) bool { return f.Type == "alerts" })
 	if len(f.Items) != 2 || f.Items[0].UnreadCount != 1 {
 		t.Fatalf("alerts: %+v", f)
 	}
 	wsjson.Write(ctx, c, map[string]any{"type": "list"})
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "list" }); len(f.Items) != 2 {
+	if f := next(t, c, func(f frame) bool { return f.Type == "list" }); len(f.Items) != 2 {
 		t.Fatalf("list: %+v", f)
 	}
 	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": open, "last_seq": 1})
 
 	// The other chat: its row, two unread now; not its message.
 	e.say(waiting, "hello??")
-	f = next(t, c, func(f liveFrame) bool { return f.Type != "read" })
+	f = next(t, c, func(f frame) bool { return f.Type != "read" })
 	if r := f.row(waiting); r == nil || len(f.Items) != 1 || r.UnreadCount != 2 || !r.Alert || r.Preview != "hello??" {
 		t.Fatalf("row of the other chat: %+v", f)
 	}
 	// The open thread: the message itself, and its row.
 	e.say(open, "still there")
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "message" }); f.Conversation != open || f.Text != "still there" {
+	if f := next(t, c, func(f frame) bool { return f.Type == "message" }); f.Conversation != open || f.Text != "still there" {
 		t.Fatalf("thread message: %+v", f)
 	}
 	// Read by the page: the row's count falls to 0.
 	wsjson.Write(ctx, c, map[string]any{"type": "read", "conversation": open, "seq": 2})
-	if f := next(t, c, func(f liveFrame) bool {
+	if f := next(t, c, func(f frame) bool {
 		r := f.row(open)
 		return r != nil && r.UnreadCount == 0
 	}); !f.row(open).Alert {
@@ -175,13 +163,13 @@ func TestOneSocketCarriesTheWholePage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "typing" }); f.Conversation != waiting || f.From != "visitor" {
+	if f := next(t, c, func(f frame) bool { return f.Type == "typing" }); f.Conversation != waiting || f.From != "visitor" {
 		t.Fatalf("typing in a row: %+v", f)
 	}
 	// A message in the other inbox never reaches this socket: the next row is this inbox's.
 	e.say(foreign, "for bob")
 	e.say(waiting, "third")
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "rows" }); len(f.Items)+len(f.AlertItems) != 1 || f.row(waiting) == nil || f.row(waiting).UnreadCount != 3 {
+	if f := next(t, c, func(f frame) bool { return f.Type == "rows" }); len(f.Items)+len(f.AlertItems) != 1 || f.row(waiting) == nil || f.row(waiting).UnreadCount != 3 {
 		t.Fatalf("after a message in another inbox: %+v", f)
 	}
 }
@@ -197,14 +185,14 @@ func TestAlertsOnlyPage(t *testing.T) {
 	}
 	defer c.CloseNow()
 	wsjson.Write(context.Background(), c, map[string]any{"type": "alerts"})
-	if f := next(t, c, func(f liveFrame) bool { return f.Type == "alerts" }); len(f.Items) != 0 {
+	if f := next(t, c, func(f frame) bool { return f.Type == "alerts" }); len(f.Items) != 0 {
 		t.Fatalf("alerts: %+v", f)
 	}
 	foreign, _ := e.conversation(e.inboxB, "Bea")
 	e.say(foreign, "not alice's")
 	conv, _ := e.conversation(e.inboxA, "Vera")
 	e.say(conv, "new chat")
-	f := next(t, c, func(f liveFrame) bool { return true })
+	f := next(t, c, func(f frame) bool { return true })
 	if r := f.row(conv); r == nil || len(f.Items) != 0 || len(f.AlertItems) != 1 || r.UnreadCount != 1 || !r.Alert {
 		t.Fatalf("alert: %+v", f)
 	}
@@ -213,7 +201,7 @@ func TestAlertsOnlyPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.st.Announce(context.Background(), events.Notice{Account: e.account, Conversation: conv, Kind: events.KindConversation})
-	if f := next(t, c, func(f liveFrame) bool { return f.row(conv) != nil }); f.row(conv).Alert {
+	if f := next(t, c, func(f frame) bool { return f.row(conv) != nil }); f.row(conv).Alert {
 		t.Fatalf("someone else's chat still alerts: %+v", f)
 	}
 }
@@ -232,7 +220,7 @@ func TestPagesShareRowsAndCounts(t *testing.T) {
 		}
 		defer c.CloseNow()
 		wsjson.Write(ctx, c, map[string]any{"type": "list"})
-		next(t, c, func(f liveFrame) bool { return f.Type == "list" })
+		next(t, c, func(f frame) bool { return f.Type == "list" })
 		socks = append(socks, c)
 	}
 	var convs []int64
@@ -251,7 +239,7 @@ func TestPagesShareRowsAndCounts(t *testing.T) {
 		seen := map[int64]bool{}
 		deadline, cancel := context.WithTimeout(ctx, 5*time.Second)
 		for len(seen) < len(convs) {
-			var f liveFrame
+			var f frame
 			if err := wsjson.Read(deadline, c, &f); err != nil {
 				t.Fatalf("rows seen %v: %v", seen, err)
 			}
