@@ -141,19 +141,7 @@ func runCPU(ctx context.Context, d dirs, o *cpuOpts) error {
 
 	run := &latencyRun{}
 	timing.Store(run)
-	var profiles sync.WaitGroup
-	for addr, file := range map[string]string{o.pprof: "cpu-backend.pprof", o.edgePprof: "cpu-edge.pprof"} {
-		if addr == "" {
-			continue
-		}
-		profiles.Add(1)
-		go func() {
-			defer profiles.Done()
-			if err := fetchProfile(ctx, addr, max(1, int(o.runFor.Seconds())-1), file); err != nil {
-				fmt.Printf("   no profile from %s: %v\n", addr, err)
-			}
-		}()
-	}
+	profiles := fetchProfiles(ctx, o.runFor, map[string]string{o.pprof: "cpu-backend.pprof", o.edgePprof: "cpu-edge.pprof"})
 	sys.printStatements(ctx) // resets: what follows is the fixed rate's
 	before, load := sys.cpuNow(), loadavg()
 	n := fixedRate(vctx, vs, o.rate, o.runFor, func(id string, at time.Time) {

@@ -227,6 +227,26 @@ func openRound(ctx context.Context, sys *system, o *openOpts, n int, agents []be
 	return nil
 }
 
+// fetchProfiles fetches, in the background, a CPU profile of about d from
+// each pprof address of files (empty addresses skipped) into its file;
+// Wait on the result for them to be written.
+func fetchProfiles(ctx context.Context, d time.Duration, files map[string]string) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for addr, file := range files {
+		if addr == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fetchProfile(ctx, addr, max(1, int(d.Seconds())-1), file); err != nil {
+				fmt.Printf("   no profile from %s: %v\n", addr, err)
+			}
+		}()
+	}
+	return &wg
+}
+
 // fetchProfile writes a CPU profile of secs seconds from a pprof address to file.
 func fetchProfile(ctx context.Context, addr string, secs int, file string) error {
 	return fetchURL(ctx, "http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(secs), file)

@@ -299,20 +299,8 @@ func crowdRound(ctx context.Context, sys *system, edge *process, pages *agentPag
 	})
 	time.Sleep(2 * time.Second) // ramp up
 	sys.printStatements(ctx)    // resets: what it prints next is the measured phase's
-	var profiles sync.WaitGroup
+	profiles := fetchProfiles(ctx, o.measure, map[string]string{o.pprof: fmt.Sprintf("visitors-%d-backend.pprof", n), o.edgePprof: fmt.Sprintf("visitors-%d-edge.pprof", n)})
 	defer profiles.Wait()
-	for addr, file := range map[string]string{o.pprof: fmt.Sprintf("visitors-%d-backend.pprof", n), o.edgePprof: fmt.Sprintf("visitors-%d-edge.pprof", n)} {
-		if addr == "" {
-			continue
-		}
-		profiles.Add(1)
-		go func() {
-			defer profiles.Done()
-			if err := fetchProfile(ctx, addr, max(1, int(o.measure.Seconds())-1), file); err != nil {
-				fmt.Printf("   no profile from %s: %v\n", addr, err)
-			}
-		}()
-	}
 	a0, f0, c0, t0, load := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now(), loadavg()
 	time.Sleep(o.measure)
 	a1, f1, c1, t1 := acked.Load(), pages.frames.Load(), sys.cpuNow(), time.Now()
