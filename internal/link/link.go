@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"runtime"
 )
 
@@ -56,8 +57,14 @@ type Batcher struct {
 
 // Add appends one encoded envelope if the batch has room for it (an empty
 // batch always takes it) and reports whether it did.
-func (b *Batcher) Add(env []byte) bool {
-	if b.n > 0 && len(b.buf)+len(env)+2 > MaxBatchBytes {
+func (b *Batcher) Add(env []byte) bool { return b.AddN(env, 1) }
+
+// AddN appends n encoded envelopes, comma-separated in envs, that must
+// travel in the same link message (an ack and the message it
+// acknowledges, say), if the batch has room for them (an empty batch always
+// takes them), and reports whether it did.
+func (b *Batcher) AddN(envs []byte, n int) bool {
+	if b.n > 0 && len(b.buf)+len(envs)+2 > MaxBatchBytes {
 		return false
 	}
 	if b.n == 0 {
@@ -65,8 +72,8 @@ func (b *Batcher) Add(env []byte) bool {
 	} else {
 		b.buf = append(b.buf, ',')
 	}
-	b.buf = append(b.buf, env...)
-	b.n++
+	b.buf = append(b.buf, envs...)
+	b.n += n
 	return true
 }
 
@@ -87,21 +94,38 @@ func (b *Batcher) Message() []byte {
 
 // Pump writes what arrives on out as link messages, each carrying whatever
 // waited when it was made, until ctx ends or write fails (its error is
-// returned). encode turns one queued item into an encoded envelope.
-func Pump[T any](ctx context.Context, out <-chan T, encode func(T) []byte, write func([]byte) error) error {
+// returned). encode turns one queued item into n encoded envelopes,
+// comma-separated, appended to dst (a scratch buffer Pump reuses) or in
+// a slice of the item's own, which must then stay unchanged until the next
+// call.
+func Pump[T any](ctx context.Context, out <-chan T, encode func(dst []byte, v T) (envs []byte, n int), write func([]byte) error) error {
 	var b Batcher
-	var carry []byte // an envelope the last batch had no room for
+	var scratch []byte // where items are encoded, grown to the largest
+	var carry []byte   // envelopes the last batch had no room for (a copy)
+	carryN := 0
+	add := func(v T) bool {
+		enc, n := encode(scratch[:0], v)
+		if cap(enc) > cap(scratch) && cap(scratch) < MaxBatchBytes {
+			scratch = enc[:0] // grown by encode: keep the larger buffer
+		}
+		if !b.AddN(enc, n) {
+			carry, carryN = append(carry[:0], enc...), n
+			return false
+		}
+		return true
+	}
 	for {
-		if carry == nil {
+		if carryN == 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
 			case v := <-out:
-				carry = encode(v)
+				add(v) // an empty batch takes anything
 			}
+		} else {
+			b.AddN(carry, carryN)
+			carryN = 0
 		}
-		b.Add(carry)
-		carry = nil
 		// Let the goroutines that are ready run first: what they queue
 		// meanwhile shares this write.
 		runtime.Gosched()
@@ -109,9 +133,7 @@ func Pump[T any](ctx context.Context, out <-chan T, encode func(T) []byte, write
 		for {
 			select {
 			case v := <-out:
-				enc := encode(v)
-				if !b.Add(enc) {
-					carry = enc
+				if !add(v) {
 					break more
 				}
 			default:
@@ -124,23 +146,146 @@ func Pump[T any](ctx context.Context, out <-chan T, encode func(T) []byte, write
 	}
 }
 
-// Decode calls fn for each envelope of a link message, in order.
+// Decode calls fn for each envelope of a link message, in order. The
+// envelopes' frames may share msg's memory.
 func Decode(msg []byte, fn func(Envelope)) error {
 	msg = bytes.TrimLeft(msg, " \t\r\n")
-	if len(msg) > 0 && msg[0] == '[' {
-		var envs []Envelope
-		if err := json.Unmarshal(msg, &envs); err != nil {
-			return err
-		}
-		for _, e := range envs {
-			fn(e)
+	if len(msg) == 0 || msg[0] != '[' {
+		return decodeOne(msg, fn)
+	}
+	// Each element on its own: the writers' envelopes take a fast path,
+	// anything else goes through encoding/json.
+	rest := skipSpace(msg[1:])
+	if len(rest) > 0 && rest[0] == ']' {
+		if len(skipSpace(rest[1:])) != 0 {
+			return errBadMessage
 		}
 		return nil
 	}
+	for {
+		end := valueEnd(rest)
+		if end < 0 {
+			return errBadMessage
+		}
+		if err := decodeOne(rest[:end], fn); err != nil {
+			return err
+		}
+		rest = skipSpace(rest[end:])
+		if len(rest) == 0 {
+			return errBadMessage
+		}
+		switch rest[0] {
+		case ',':
+			rest = skipSpace(rest[1:])
+		case ']':
+			if len(skipSpace(rest[1:])) != 0 {
+				return errBadMessage
+			}
+			return nil
+		default:
+			return errBadMessage
+		}
+	}
+}
+
+var errBadMessage = errors.New("link: malformed link message")
+
+// decodeOne decodes one envelope object.
+func decodeOne(b []byte, fn func(Envelope)) error {
+	if e, ok := decodeFast(b); ok {
+		fn(e)
+		return nil
+	}
 	var e Envelope
-	if err := json.Unmarshal(msg, &e); err != nil {
+	if err := json.Unmarshal(b, &e); err != nil {
 		return err
 	}
 	fn(e)
 	return nil
+}
+
+// decodeFast decodes the envelopes the writers build by hand,
+// {"s":N,"k":"KIND"} with an optional ,"f":OBJECT, without reflection;
+// false for anything else.
+func decodeFast(b []byte) (Envelope, bool) {
+	var e Envelope
+	rest, ok := bytes.CutPrefix(b, []byte(`{"s":`))
+	if !ok {
+		return e, false
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if i == 0 || i > 19 || (i > 1 && rest[0] == '0') {
+		return e, false
+	}
+	for _, c := range rest[:i] {
+		e.Session = e.Session*10 + uint64(c-'0')
+	}
+	rest = rest[i:]
+	switch {
+	case bytes.HasPrefix(rest, []byte(`,"k":"data"`)):
+		e.Kind, rest = Data, rest[len(`,"k":"data"`):]
+	case bytes.HasPrefix(rest, []byte(`,"k":"close"`)):
+		e.Kind, rest = Close, rest[len(`,"k":"close"`):]
+	default:
+		return e, false
+	}
+	if f, ok := bytes.CutPrefix(rest, []byte(`,"f":`)); ok && len(f) > 1 && f[0] == '{' {
+		end := valueEnd(f)
+		if end < 0 || string(f[end:]) != "}" {
+			return e, false
+		}
+		e.Frame = json.RawMessage(f[:end:end])
+		return e, true
+	}
+	return e, string(rest) == "}"
+}
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
+}
+
+// valueEnd returns where the JSON object, array or string at the start of b
+// ends, or -1. It only balances brackets and skips strings: what lies
+// between is checked by whoever decodes the value.
+func valueEnd(b []byte) int {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i++
+			for i < len(b) && b[i] != '"' {
+				if b[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			if i >= len(b) {
+				return -1
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return -1
+			}
+		default:
+			if depth == 0 {
+				return -1
+			}
+		}
+	}
+	return -1
 }

@@ -68,7 +68,7 @@ func TestPump(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var got []Envelope
 	writes := 0
-	enc := func(e Envelope) []byte { b, _ := json.Marshal(e); return b }
+	enc := func(dst []byte, e Envelope) ([]byte, int) { b, _ := json.Marshal(e); return append(dst, b...), 1 }
 	err := Pump(ctx, out, enc, func(msg []byte) error {
 		writes++
 		if err := Decode(msg, func(e Envelope) { got = append(got, e) }); err != nil {
@@ -94,5 +94,94 @@ func TestPump(t *testing.T) {
 	out <- Envelope{Kind: Close}
 	if err := Pump(context.Background(), out, enc, func([]byte) error { return broken }); err != broken {
 		t.Fatalf("a failed write ended Pump with %v", err)
+	}
+}
+
+// Items of several envelopes travel together, in order, and the scratch
+// buffer an item was encoded in is never overwritten while it waits.
+func TestPumpGroups(t *testing.T) {
+	out := make(chan int, 3000)
+	for i := range 3000 {
+		out <- i
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	// Item i is two envelopes, sessions 2i and 2i+1, with frames big
+	// enough that batches fill up and carry items over.
+	enc := func(dst []byte, i int) ([]byte, int) {
+		for k := range 2 {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			b, _ := json.Marshal(Envelope{Session: uint64(2*i + k), Kind: Data, Frame: json.RawMessage(fmt.Sprintf(`{"n":%q}`, strings.Repeat("z", i%300)))})
+			dst = append(dst, b...)
+		}
+		return dst, 2
+	}
+	var got []Envelope
+	err := Pump(ctx, out, enc, func(msg []byte) error {
+		n := len(got)
+		err := Decode(msg, func(e Envelope) {
+			e.Frame = append(json.RawMessage(nil), e.Frame...) // msg is reused
+			got = append(got, e)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (len(got)-n)%2 != 0 {
+			t.Fatalf("a message split an item: %d envelopes", len(got)-n)
+		}
+		if len(got) == 6000 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Pump ended with %v", err)
+	}
+	for i, e := range got {
+		if e.Session != uint64(i) || string(e.Frame) != fmt.Sprintf(`{"n":%q}`, strings.Repeat("z", (i/2)%300)) {
+			t.Fatalf("envelope %d is session %d with %s", i, e.Session, e.Frame)
+		}
+	}
+}
+
+// Decode gives what encoding/json gives, for the writers' hand-built
+// envelopes (fast path) and anything else a peer may send.
+func TestDecodeLikeJSON(t *testing.T) {
+	for _, msg := range []string{
+		`{"s":1,"k":"data","f":{"type":"send","text":"a \"}\" b","x":[1,{"y":"]"}]}}`,
+		`{"s":18446744073709551615,"k":"data","f":{}}`,
+		`{"s":0,"k":"close"}`,
+		`{"s":2,"k":"close","c":4000,"r":"bye"}`,
+		`{"k":"open","s":3,"m":{"ip":"1.2.3.4","origin":"","ua":"x"}}`,
+		`{"s":4,"k":"data","f":"not an object"}`,
+		`{"s":5,"k":"d\u0061ta","f":{}}`,
+		` [ {"s":1,"k":"data","f":{"a":"}"}} , {"s":2,"k":"close"},{"s":3,"k":"data","f":{"b":"\\"}} ] `,
+		`[]`,
+	} {
+		var want []Envelope
+		var one Envelope
+		if strings.HasPrefix(strings.TrimSpace(msg), "[") {
+			if err := json.Unmarshal([]byte(msg), &want); err != nil {
+				t.Fatal(msg, err)
+			}
+		} else {
+			if err := json.Unmarshal([]byte(msg), &one); err != nil {
+				t.Fatal(msg, err)
+			}
+			want = []Envelope{one}
+		}
+		var got []Envelope
+		if err := Decode([]byte(msg), func(e Envelope) { got = append(got, e) }); err != nil {
+			t.Fatalf("%s: %v", msg, err)
+		}
+		if len(got) != len(want) || (len(want) > 0 && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("%s: got %+v, want %+v", msg, got, want)
+		}
+	}
+	for _, bad := range []string{``, `[`, `[{"s":1,"k":"data"}`, `[{"s":1,"k":"data"}}`, `[{"s":1,"k":"data"} x]`, `{"s":1,"k":"data","f":{"a":1}`, `{"s":1,"k":"data"}]`, `[{"s":1,"k":"data"}] x`} {
+		if err := Decode([]byte(bad), func(Envelope) {}); err == nil {
+			t.Fatalf("%q decoded", bad)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -39,9 +41,13 @@ func (e *Engine) LinkHandler() http.Handler {
 		// A visitor frame is embedded verbatim; allow for the envelope and
 		// escaping around it, after a batch of others (link.MaxBatchBytes).
 		conn.SetReadLimit(int64(e.cfg.MaxFrameBytes)*2 + 4096 + link.MaxBatchBytes)
-		l := &linkConn{e: e, conn: conn, out: make(chan link.Envelope, e.cfg.LinkQueue), sessions: map[uint64]*session{}}
+		l := &linkConn{e: e, conn: conn, out: make(chan outgoing, e.cfg.LinkQueue), sessions: map[uint64]*session{}}
 		l.ctx, l.cancel = context.WithCancel(r.Context())
 		defer context.AfterFunc(e.ctx, l.cancel)()
+		// Reads and writes go without a context (the library would
+		// register one per call, and a timer per write): ending the link's
+		// ends them by closing the connection.
+		defer context.AfterFunc(l.ctx, func() { conn.CloseNow() })()
 		l.run()
 	})
 }
@@ -62,7 +68,11 @@ type linkConn struct {
 	conn   *websocket.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan link.Envelope
+	out    chan outgoing
+
+	// writeSince is when the write under way began (UnixNano), 0 between
+	// writes: watch drops a link stuck in one.
+	writeSince atomic.Int64
 
 	mu       sync.Mutex
 	sessions map[uint64]*session
@@ -72,10 +82,12 @@ type linkConn struct {
 func (l *linkConn) run() {
 	defer l.conn.CloseNow()
 	go l.writer()
+	go l.watch()
 	err := l.read()
+	closing := l.ctx.Err() != nil // ended from this side: the read failed on the closed connection
 	l.cancel()
 	l.wg.Wait() // sessions end with the link; they unfollow on the way out
-	if err != nil && !errors.Is(err, context.Canceled) && websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+	if err != nil && !errors.Is(err, context.Canceled) && !closing && websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		l.e.log.Info("chat: link ended", "err", err)
 	}
 	l.conn.Close(websocket.StatusNormalClosure, "")
@@ -83,7 +95,7 @@ func (l *linkConn) run() {
 
 func (l *linkConn) read() error {
 	for {
-		_, b, err := l.conn.Read(l.ctx)
+		_, b, err := l.conn.Read(context.Background())
 		if err != nil {
 			return err
 		}
@@ -154,11 +166,23 @@ func (l *linkConn) forget(s *session) {
 	l.mu.Unlock()
 }
 
+// outgoing is what one send queues for the writer: n encoded envelopes,
+// comma-separated, that travel in the same link message.
+type outgoing struct {
+	b []byte
+	n int
+}
+
 // send queues env for the writer, waiting while the queue is full (backpressure
 // on the sessions); it reports false once the link is gone.
 func (l *linkConn) send(env link.Envelope) bool {
+	return l.sendEncoded(outgoing{l.encode(nil, env), 1})
+}
+
+// sendEncoded queues encoded envelopes like send.
+func (l *linkConn) sendEncoded(o outgoing) bool {
 	select {
-	case l.out <- env:
+	case l.out <- o:
 		return true
 	case <-l.ctx.Done():
 		return false
@@ -166,33 +190,56 @@ func (l *linkConn) send(env link.Envelope) bool {
 }
 
 func (l *linkConn) writer() {
-	err := link.Pump(l.ctx, l.out, l.encode, func(msg []byte) error {
-		ctx, cancel := context.WithTimeout(l.ctx, l.e.cfg.WriteTimeout)
-		defer cancel()
-		return l.conn.Write(ctx, websocket.MessageText, msg)
+	encoded := func(_ []byte, o outgoing) ([]byte, int) { return o.b, o.n }
+	err := link.Pump(l.ctx, l.out, encoded, func(msg []byte) error {
+		l.writeSince.Store(time.Now().UnixNano())
+		err := l.conn.Write(context.Background(), websocket.MessageText, msg)
+		l.writeSince.Store(0)
+		return err
 	})
 	if err != nil {
 		l.cancel() // a link that cannot take writes is dead; the edge reconnects
 	}
 }
 
-// encode marshals an envelope; it cannot fail for the types it holds.
+// watch ends the link when a write has taken longer than WriteTimeout
+// (noticed within a quarter of it), as a timeout per write would, without
+// a context and timer per write.
+func (l *linkConn) watch() {
+	t := time.NewTicker(max(l.e.cfg.WriteTimeout/4, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-t.C:
+			if since := l.writeSince.Load(); since != 0 && time.Since(time.Unix(0, since)) > l.e.cfg.WriteTimeout {
+				l.cancel() // closes the connection: the write fails, the reader ends
+				return
+			}
+		}
+	}
+}
+
+// encode appends an envelope to dst; it cannot fail for the types it holds.
 // A data envelope (nearly all of them) is built by hand: its frame was
 // marshalled by the session a moment ago, so json.Marshal's check and
 // compaction of it would be a second pass over every frame for nothing.
-func (l *linkConn) encode(env link.Envelope) []byte {
+func (l *linkConn) encode(dst []byte, env link.Envelope) []byte {
 	if env.Kind == link.Data && env.Meta == nil && env.Code == 0 && env.Reason == "" && len(env.Frame) > 0 {
-		b := make([]byte, 0, len(env.Frame)+40)
-		b = append(b, `{"s":`...)
-		b = strconv.AppendUint(b, env.Session, 10)
-		b = append(b, `,"k":"data","f":`...)
-		b = append(b, env.Frame...)
-		return append(b, '}')
+		if dst == nil {
+			dst = make([]byte, 0, len(env.Frame)+40)
+		}
+		dst = append(dst, `{"s":`...)
+		dst = strconv.AppendUint(dst, env.Session, 10)
+		dst = append(dst, `,"k":"data","f":`...)
+		dst = append(dst, env.Frame...)
+		return append(dst, '}')
 	}
 	b, err := json.Marshal(env)
 	if err != nil {
 		l.e.log.Error("chat: encode envelope", "err", err)
 		b, _ = json.Marshal(link.Envelope{Session: env.Session, Kind: link.Close, Code: 1011, Reason: "internal error"})
 	}
-	return b
+	return append(dst, b...)
 }

@@ -129,6 +129,18 @@ func (s *session) write(f widget.Frame) {
 	s.l.send(link.Envelope{Session: s.id, Kind: link.Data, Frame: b})
 }
 
+// writePair sends two frames to the visitor in one link message, which
+// the edge writes to the visitor in one write: an ack and the message it
+// acknowledges.
+func (s *session) writePair(a, b *widget.Frame) {
+	fa, fb := encodeFrame(a), encodeFrame(b)
+	buf := make([]byte, 0, len(fa)+len(fb)+80)
+	buf = s.l.encode(buf, link.Envelope{Session: s.id, Kind: link.Data, Frame: fa})
+	buf = append(buf, ',')
+	buf = s.l.encode(buf, link.Envelope{Session: s.id, Kind: link.Data, Frame: fb})
+	s.l.sendEncoded(outgoing{buf, 2})
+}
+
 // fail sends an error frame; id names the message it concerns, if any.
 func (s *session) fail(code, id, message string) {
 	s.write(widget.Frame{Type: widget.FrameError, Code: code, ID: id, Message: message})
@@ -465,16 +477,19 @@ func (s *session) onSend(f *widget.Frame) {
 		return
 	}
 	// Only now is the message durable.
-	s.write(widget.Frame{Type: widget.FrameAck, ID: f.ID, Seq: msg.Seq, Conversation: s.conv.PublicID})
+	ack := widget.Frame{Type: widget.FrameAck, ID: f.ID, Seq: msg.Seq, Conversation: s.conv.PublicID}
 	if fresh && confirm {
 		s.offlineConfirmed = true
 	}
 	// Echo it at once rather than waiting for the notice: straight from the
-	// stored row when it is the next event, else by reading what came before.
+	// stored row when it is the next event (with the ack, in one link
+	// message and one write to the visitor), else by reading what came before.
 	if msg.Seq == s.lastSent+1 {
-		s.write(s.visitorFrame(*msg, nil))
+		echo := s.visitorFrame(*msg, nil)
+		s.writePair(&ack, &echo)
 		s.setLastSent(msg.Seq)
 	} else {
+		s.write(ack)
 		s.catchUp()
 	}
 	// A bot (bots.go) answers new messages; routing waits for its hand-over.

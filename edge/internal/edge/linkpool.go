@@ -145,7 +145,7 @@ func (p *Pool) dial() (*linkConn, error) {
 	return &linkConn{
 		conn:     c,
 		s:        p.s,
-		out:      make(chan []byte, p.s.LinkQueue),
+		out:      make(chan outEnv, p.s.LinkQueue),
 		done:     make(chan struct{}),
 		sessions: map[uint64]*Session{},
 	}, nil
@@ -178,7 +178,7 @@ func (p *Pool) Open(ctx context.Context, meta link.Meta, notify func(*Session)) 
 		return nil, ErrNoLink
 	}
 	env, _ := json.Marshal(link.Envelope{Session: s.ID, Kind: link.Open, Meta: &meta})
-	if err := l.send(ctx, env); err != nil {
+	if err := l.send(ctx, outEnv{env: env}); err != nil {
 		l.detach(s.ID)
 		return nil, ErrNoLink
 	}
@@ -190,8 +190,18 @@ func (p *Pool) Open(ctx context.Context, meta link.Meta, notify func(*Session)) 
 type linkConn struct {
 	conn *websocket.Conn
 	s    Settings
-	out  chan []byte   // encoded envelopes for the writer
+	out  chan outEnv   // envelopes for the writer
 	done chan struct{} // closed when the link is dead
+
+	// writeSince is when the write under way began (UnixNano), 0 between
+	// writes: the pinger drops a link stuck in one for WriteTimeout, which
+	// costs a write no context and timer of its own.
+	writeSince atomic.Int64
+
+	// Owned by the reader: the sessions a link message gave frames to,
+	// told once the whole message is read, so that frames arriving
+	// together (an ack and its message) reach the visitor in one write.
+	kicks []*Session
 
 	mu       sync.Mutex
 	sessions map[uint64]*Session
@@ -222,9 +232,33 @@ func (l *linkConn) detach(id uint64) *Session {
 	return s
 }
 
-// send queues an encoded envelope for the writer; a full queue holds the
+// outEnv is one envelope queued for a link's writer: a visitor frame in a
+// pooled buffer, wrapped (and the buffer returned) by the writer, or an
+// envelope encoded already.
+type outEnv struct {
+	session uint64
+	frame   *[]byte // a data envelope's frame; the writer puts it back in bufs
+	env     []byte  // else, the encoded envelope
+}
+
+// encode appends e's envelope to dst. A data envelope is built by hand:
+// the frame is JSON already and goes verbatim.
+func (e outEnv) encode(dst []byte) ([]byte, int) {
+	if e.frame == nil {
+		return e.env, 1
+	}
+	dst = append(dst, `{"s":`...)
+	dst = strconv.AppendUint(dst, e.session, 10)
+	dst = append(dst, `,"k":"data","f":`...)
+	dst = append(dst, *e.frame...)
+	dst = append(dst, '}')
+	putBuf(e.frame)
+	return dst, 1
+}
+
+// send queues an envelope for the writer; a full queue holds the
 // caller back (backpressure) until there is room or the link dies.
-func (l *linkConn) send(ctx context.Context, env []byte) error {
+func (l *linkConn) send(ctx context.Context, env outEnv) error {
 	select {
 	case <-l.done:
 		return ErrNoLink
@@ -244,6 +278,10 @@ func (l *linkConn) send(ctx context.Context, env []byte) error {
 // session on it with 1013.
 func (l *linkConn) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
+	// Reads and writes go without a context (the library would register
+	// one per call); ending ctx ends them by closing the connection.
+	stop := context.AfterFunc(ctx, func() { l.conn.CloseNow() })
+	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); l.write(ctx) }()
@@ -266,14 +304,20 @@ func (l *linkConn) run(ctx context.Context) error {
 }
 
 func (l *linkConn) read(ctx context.Context) error {
+	receive := func(env link.Envelope) { l.receive(ctx, env) }
 	for {
-		_, data, err := l.conn.Read(ctx)
+		_, data, err := l.conn.Read(context.Background())
 		if err != nil {
 			return err
 		}
-		if err := link.Decode(data, func(env link.Envelope) { l.receive(ctx, env) }); err != nil {
+		if err := link.Decode(data, receive); err != nil {
 			slog.Warn("edge: bad envelope from backend", "err", err)
 		}
+		for i, s := range l.kicks {
+			s.notify(s)
+			l.kicks[i] = nil
+		}
+		l.kicks = l.kicks[:0]
 	}
 }
 
@@ -287,7 +331,7 @@ func (l *linkConn) receive(ctx context.Context, env link.Envelope) {
 		if s == nil || len(env.Frame) == 0 {
 			return // the visitor already left; its close envelope is on its way
 		}
-		if !s.push([]byte(env.Frame)) {
+		if !s.push(env.Frame) {
 			// The visitor reads slower than the backend writes. Closing
 			// loses nothing: the widget reconnects and replays from its
 			// last seq.
@@ -295,6 +339,10 @@ func (l *linkConn) receive(ctx context.Context, env link.Envelope) {
 				l.sendClose(ctx, s.ID)
 				s.end(widget.CloseTryAgain, "too slow")
 			}
+			return
+		}
+		if n := len(l.kicks); n == 0 || l.kicks[n-1] != s {
+			l.kicks = append(l.kicks, s)
 		}
 	case link.Close:
 		if s := l.detach(env.Session); s != nil {
@@ -314,31 +362,41 @@ func (l *linkConn) sendClose(ctx context.Context, id uint64) {
 	// Never block the reader on a full queue: the backend forgets sessions
 	// of a dropped link anyway, and a stray one ends at its next write.
 	select {
-	case l.out <- env:
+	case l.out <- outEnv{env: env}:
 	default:
-		go l.send(ctx, env)
+		go l.send(ctx, outEnv{env: env})
 	}
 }
 
 func (l *linkConn) write(ctx context.Context) {
-	same := func(env []byte) []byte { return env }
-	err := link.Pump(ctx, l.out, same, func(msg []byte) error {
-		wctx, cancel := context.WithTimeout(ctx, l.s.WriteTimeout)
-		defer cancel()
-		return l.conn.Write(wctx, websocket.MessageText, msg)
+	encode := func(dst []byte, e outEnv) ([]byte, int) { return e.encode(dst) }
+	err := link.Pump(ctx, l.out, encode, func(msg []byte) error {
+		l.writeSince.Store(time.Now().UnixNano())
+		err := l.conn.Write(context.Background(), websocket.MessageText, msg)
+		l.writeSince.Store(0)
+		return err
 	})
 	if err != nil && ctx.Err() == nil {
 		l.conn.CloseNow() // the reader fails and cleans up
 	}
 }
 
+// ping pings the link every LinkPingInterval and drops it when a ping or a
+// write takes too long (a write within 1¼ WriteTimeout).
 func (l *linkConn) ping(ctx context.Context) {
 	t := time.NewTicker(l.s.LinkPingInterval)
 	defer t.Stop()
+	w := time.NewTicker(max(l.s.WriteTimeout/4, time.Millisecond))
+	defer w.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-w.C:
+			if since := l.writeSince.Load(); since != 0 && time.Since(time.Unix(0, since)) > l.s.WriteTimeout {
+				l.conn.CloseNow() // the reader fails and cleans up
+				return
+			}
 		case <-t.C:
 			pctx, cancel := context.WithTimeout(ctx, l.s.LinkPingTimeout)
 			err := l.conn.Ping(pctx)
@@ -380,16 +438,15 @@ func (s *Session) Take() [][]byte {
 	return out
 }
 
-// push queues a frame for the visitor; false when limit frames already wait.
+// push queues a frame for the visitor; false when limit frames already
+// wait. The link's reader calls notify once its message is read.
 func (s *Session) push(f []byte) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(s.pending) >= s.limit {
-		s.mu.Unlock()
 		return false
 	}
 	s.pending = append(s.pending, f)
-	s.mu.Unlock()
-	s.notify(s)
 	return true
 }
 
@@ -409,15 +466,10 @@ func (s *Session) CloseStatus() (int, string) {
 }
 
 // Send relays one visitor frame, which must be valid JSON, to the backend.
-func (s *Session) Send(ctx context.Context, frame []byte) error {
-	// Built by hand: the frame is already JSON and goes verbatim.
-	env := make([]byte, 0, len(frame)+48)
-	env = append(env, `{"s":`...)
-	env = strconv.AppendUint(env, s.ID, 10)
-	env = append(env, `,"k":"data","f":`...)
-	env = append(env, frame...)
-	env = append(env, '}')
-	return s.link.send(ctx, env)
+// The frame is in a buffer of bufs, which Send takes over: the link's
+// writer copies it into its message and puts it back.
+func (s *Session) Send(ctx context.Context, frame *[]byte) error {
+	return s.link.send(ctx, outEnv{session: s.ID, frame: frame})
 }
 
 // Close ends the session from the visitor's side and tells the backend.
@@ -430,7 +482,7 @@ func (s *Session) Close() {
 	env, _ := json.Marshal(link.Envelope{Session: s.ID, Kind: link.Close})
 	ctx, cancel := context.WithTimeout(context.Background(), s.link.s.WriteTimeout)
 	defer cancel()
-	s.link.send(ctx, env)
+	s.link.send(ctx, outEnv{env: env})
 }
 
 func (s *Session) end(code int, reason string) {

@@ -178,17 +178,23 @@ func (v *visitorSocket) read() {
 			// closed this socket with 1009.
 			return
 		}
-		more := v.handle(m.typ, m.b)
-		putBuf(m.buf) // Send has copied the frame
+		more := v.handle(m)
 		if !more {
 			return
 		}
 	}
 }
 
-// handle acts on one frame from the visitor; false ends the socket.
-func (v *visitorSocket) handle(typ websocket.MessageType, data []byte) bool {
-	h, c := v.h, v.c
+// handle acts on one frame from the visitor; false ends the socket. The
+// frame's buffer goes to the link with the frame, or back to bufs.
+func (v *visitorSocket) handle(m message) bool {
+	relayed := false
+	defer func() {
+		if !relayed {
+			putBuf(m.buf)
+		}
+	}()
+	h, c, typ, data := v.h, v.c, m.typ, m.b
 	if metrics.Enabled {
 		h.m.framesIn.Inc()
 	}
@@ -213,7 +219,8 @@ func (v *visitorSocket) handle(typ websocket.MessageType, data []byte) bool {
 		return true
 	}
 	// Background: nothing cancels a send but the link's death.
-	if err := v.sess.Send(context.Background(), data); err != nil {
+	relayed = true
+	if err := v.sess.Send(context.Background(), m.buf); err != nil {
 		// The link died; its cleanup ends the session with 1013. The
 		// widget resends unacknowledged messages after reconnecting.
 		select {
@@ -278,22 +285,33 @@ func (v *visitorSocket) flush(s *Session) {
 	}
 }
 
-// writeAll writes frames in order, several in one write to the socket:
-// an ack and the echo of the message it acknowledges, say.
+// writeAll writes frames in order, in one write to the socket: an ack and
+// the echo of the message it acknowledges, say. The library frames them
+// into the cork without a context (one would cost a timer and a
+// registration per frame); uncork's write carries the timeout.
 func (v *visitorSocket) writeAll(frames [][]byte) bool {
-	if len(frames) > 1 && v.wc != nil {
-		v.wc.corkStart()
-	}
-	ok := true
-	for _, f := range frames {
-		if ok = v.h.writeRaw(v.c, f); !ok {
-			break
-		}
-	}
 	if metrics.Enabled {
 		v.h.m.framesOut.Add(float64(len(frames)))
 	}
-	if v.wc != nil && !v.wc.uncork(v.h.s.WriteTimeout) {
+	if v.wc == nil {
+		for _, f := range frames {
+			if !v.h.writeRaw(v.c, f) {
+				return false
+			}
+		}
+		return true
+	}
+	v.wc.corkStart()
+	ok := true
+	for _, f := range frames {
+		// The write lock may wait for a ping or a close frame under way:
+		// those carry timeouts of their own.
+		if v.c.Write(context.Background(), websocket.MessageText, f) != nil {
+			ok = false
+			break
+		}
+	}
+	if !v.wc.uncork(v.h.s.WriteTimeout) {
 		ok = false
 	}
 	return ok
