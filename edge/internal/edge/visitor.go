@@ -301,6 +301,9 @@ func (v *visitorSocket) writeAll(frames [][]byte) bool {
 		}
 		return true
 	}
+	if ok, done := v.wc.writeTexts(frames, v.h.s.WriteTimeout); done {
+		return ok
+	}
 	v.wc.corkStart()
 	ok := true
 	for _, f := range frames {
@@ -479,10 +482,52 @@ type wsConn struct {
 	left  int64 // bytes of the current frame not seen yet; 0 between frames
 	plain bool  // a write did not start with a whole header: no holding back from then on
 
+	// closeSent: the library has written a close frame; no data frame
+	// may follow.
+	closeSent bool
+
 	// While corked, whole frames collect in cork and go out in one write
-	// at uncork. corkMu also orders that write before any later frame.
+	// at uncork. corkMu also orders that write before any later frame,
+	// and guards frameWriter's state.
 	corkMu sync.Mutex
 	cork   *[]byte
+}
+
+// writeTexts writes frames as text frames, framed here rather than by the
+// library (whose write lock, context and state cost more than the write),
+// in one write within timeout. It does only between two of the library's
+// frames and before its close frame; done is false when it did not write,
+// and the library must.
+func (c *wsConn) writeTexts(frames [][]byte, timeout time.Duration) (ok, done bool) {
+	c.corkMu.Lock()
+	defer c.corkMu.Unlock()
+	if c.plain || c.left != 0 || c.nheld != 0 || c.closeSent || c.cork != nil {
+		return false, false
+	}
+	buf := bufs.Get().(*[]byte)
+	b := (*buf)[:0]
+	for _, f := range frames {
+		b = appendTextHeader(b, len(f))
+		b = append(b, f...)
+	}
+	*buf = b
+	err := c.writeWithin(b, timeout)
+	putBuf(buf)
+	return err == nil, true
+}
+
+// appendTextHeader appends the header of an unmasked, final text frame
+// with n bytes of payload, as a server sends it.
+func appendTextHeader(b []byte, n int) []byte {
+	b = append(b, 0x81) // FIN, text
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
 }
 
 // corkTimeout bounds a write corking could not hold back; the library's
@@ -545,11 +590,16 @@ func (c *wsConn) Read(p []byte) (int, error) {
 type frameWriter wsConn
 
 func (w *frameWriter) Write(p []byte) (int, error) {
+	w.corkMu.Lock()
+	defer w.corkMu.Unlock()
 	n := len(p)
 	for len(p) > 0 {
 		if w.left == 0 && !w.plain {
 			size, ok := frameSize(p)
 			w.left, w.plain = size, !ok
+			if ok && p[0]&0x0f == 0x8 {
+				w.closeSent = true
+			}
 		}
 		if w.plain {
 			// Not how the library writes; never hold bytes back then.
@@ -574,9 +624,8 @@ func (w *frameWriter) Write(p []byte) (int, error) {
 }
 
 // send writes what is held and b, together, or adds them to the cork.
+// corkMu is held.
 func (w *frameWriter) send(b []byte) error {
-	w.corkMu.Lock()
-	defer w.corkMu.Unlock()
 	if w.cork != nil {
 		*w.cork = append(append(*w.cork, w.held[:w.nheld]...), b...)
 		w.nheld = 0
