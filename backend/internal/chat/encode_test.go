@@ -59,3 +59,44 @@ func TestEncodeFrameIsEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeFastIsEncodingJSON: what decodeFast accepts, encoding/json
+// decodes to the same frame; what it refuses, encoding/json decodes.
+func TestDecodeFastIsEncodingJSON(t *testing.T) {
+	for _, raw := range []string{
+		widget.EncodeFrame(widget.Frame{Type: widget.FrameSend, ID: "u1-7", Text: "  hello, é 😀  "}),
+		widget.EncodeFrame(widget.Frame{Type: widget.FrameRead, Seq: 1234567}),
+		widget.EncodeFrame(widget.Frame{Type: widget.FrameTyping}),
+		widget.EncodeFrame(widget.Frame{Type: widget.FramePing}),
+		widget.EncodeFrame(widget.Frame{Type: widget.FrameSend, ID: "q", Text: "say \"hi\"\n"}),
+		`{"type":"read","seq":-3}`,
+		`{"type":"read","seq":0}`,
+		`{"type":"read","seq":007}`,
+		`{"type":"read","seq":1.5}`,
+		`{"type":"read","seq":99999999999999999999}`,
+		`{"type":"send","id":"a","text":"b","type":"read"}`,
+		`{"TYPE":"send","id":"a","text":"b"}`,
+		`{"type":"send", "id":"a","text":"b"}`,
+		`{"type":"send","id":"a","text":null}`,
+		`{"type":"send","id":"a","text":"b","hide":true}`,
+		`{"type":"hello","v":1,"site":"s","chatflow":"c"}`,
+		`{"type":"send","id":"a","text":"b"}x`,
+		`{"type":"send","id":"a","text":"b",}`,
+		`{}`,
+		"{\"type\":\"send\",\"id\":\"a\",\"text\":\"tab\there\"}",
+	} {
+		var fast, slow widget.Frame
+		ok := decodeFast([]byte(raw), &fast)
+		err := json.Unmarshal([]byte(raw), &slow)
+		if ok && (err != nil || !reflect.DeepEqual(fast, slow)) {
+			t.Errorf("%s: fast %+v, encoding/json %+v (%v)", raw, fast, slow, err)
+		}
+	}
+	// The widget's own frames take the fast path.
+	for _, f := range []widget.Frame{{Type: widget.FrameSend, ID: "u-1", Text: "hi"}, {Type: widget.FrameRead, Seq: 9}, {Type: widget.FramePing}} {
+		var got widget.Frame
+		if !decodeFast([]byte(widget.EncodeFrame(f)), &got) || !reflect.DeepEqual(got, f) {
+			t.Errorf("%+v: fast path refused or changed it: %+v", f, got)
+		}
+	}
+}

@@ -34,8 +34,11 @@ func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
 		}
 		return f, &frameError{code: widget.ErrBadFrame, message: what + " is not valid text (invalid UTF-8 or a NUL character).", structural: true}
 	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return widget.Frame{}, &frameError{code: widget.ErrBadFrame, message: "The frame is not a JSON object.", structural: true}
+	if !decodeFast(raw, &f) {
+		f = widget.Frame{}
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return widget.Frame{}, &frameError{code: widget.ErrBadFrame, message: "The frame is not a JSON object.", structural: true}
+		}
 	}
 	switch f.Type {
 	case widget.FrameHello, widget.FramePing, widget.FrameTyping:
@@ -69,6 +72,106 @@ func decodeFrame(raw []byte, cfg *Config) (widget.Frame, *frameError) {
 		return f, nil
 	}
 	return f, &frameError{code: widget.ErrBadFrame, id: f.ID, message: "Unknown frame type."}
+}
+
+// decodeFast decodes the frames a visitor sends most (send, read, typing,
+// ping) as widget.EncodeFrame writes them, without encoding/json's
+// reflection: one object, no spaces, the keys type, id, text, seq in
+// lower case, strings without escapes, plain integers. Anything else, even
+// valid, is false and goes through encoding/json, which gives the same
+// frame for what this accepts (TestDecodeFastIsEncodingJSON). raw is valid
+// UTF-8 (textcheck has seen it).
+func decodeFast(raw []byte, f *widget.Frame) bool {
+	if len(raw) < 2 || raw[0] != '{' || raw[len(raw)-1] != '}' {
+		return false
+	}
+	b := raw[1:]
+	for {
+		key, rest, ok := fastString(b)
+		if !ok || len(rest) == 0 || rest[0] != ':' {
+			return false
+		}
+		b = rest[1:]
+		switch string(key) { // no allocation: the conversion is only compared
+		case "type", "id", "text":
+			v, rest, ok := fastString(b)
+			if !ok {
+				return false
+			}
+			switch string(key) {
+			case "type":
+				f.Type = frameTypeName(v)
+			case "id":
+				f.ID = string(v)
+			default:
+				f.Text = string(v)
+			}
+			b = rest
+		case "seq":
+			i := 0
+			if i < len(b) && b[i] == '-' {
+				i++
+			}
+			start := i
+			for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+				i++
+			}
+			if i == start || i-start > 18 || (b[start] == '0' && i-start > 1) {
+				return false
+			}
+			n, err := strconv.ParseInt(string(b[:i]), 10, 64)
+			if err != nil {
+				return false
+			}
+			f.Seq, b = n, b[i:]
+		default:
+			return false
+		}
+		if len(b) == 0 {
+			return false
+		}
+		switch b[0] {
+		case ',':
+			b = b[1:]
+		case '}':
+			return len(b) == 1
+		default:
+			return false
+		}
+	}
+}
+
+// fastString reads a JSON string without escapes or control characters at
+// the start of b and returns its contents and what follows.
+func fastString(b []byte) (s, rest []byte, ok bool) {
+	if len(b) == 0 || b[0] != '"' {
+		return nil, nil, false
+	}
+	for i := 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return b[1:i], b[i+1:], true
+		case c == '\\' || c < 0x20:
+			return nil, nil, false
+		}
+	}
+	return nil, nil, false
+}
+
+// frameTypeName returns the frame type constant for v without allocating
+// for the common ones.
+func frameTypeName(v []byte) string {
+	switch string(v) {
+	case widget.FrameSend:
+		return widget.FrameSend
+	case widget.FrameRead:
+		return widget.FrameRead
+	case widget.FrameTyping:
+		return widget.FrameTyping
+	case widget.FramePing:
+		return widget.FramePing
+	}
+	return string(v)
 }
 
 func checkSend(f *widget.Frame, cfg *Config) *frameError {

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -32,6 +34,13 @@ func FuzzDecodeFrame(f *testing.F) {
 	cfg := Config{}
 	cfg.defaults()
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// The fast path decodes what it takes as encoding/json does.
+		var fast, slow widget.Frame
+		if utf8.Valid(raw) && decodeFast(raw, &fast) {
+			if err := json.Unmarshal(raw, &slow); err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("%q: fast %+v, encoding/json %+v (%v)", raw, fast, slow, err)
+			}
+		}
 		fr, ferr := decodeFrame(raw, &cfg)
 		if ferr != nil {
 			if ferr.code == "" || ferr.message == "" {
