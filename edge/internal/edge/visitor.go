@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -247,7 +248,94 @@ func (v *visitorSocket) kick(s *Session) {
 	v.flushing = true
 	v.flushers.Add(1)
 	v.mu.Unlock()
+	if v.flushNow(s) {
+		return
+	}
 	go v.flush(s)
+}
+
+// flushNow is kick's try to deliver what waits on its own goroutine (the
+// link's reader, mostly), which it may only do when that cannot block:
+// no other write to the socket under way and room in the socket's buffer.
+// It then spares a goroutine and its scheduling per frame. It reports
+// false, having taken nothing, when the flusher must do it all; true when
+// it wrote everything or left the rest to a goroutine of its own.
+func (v *visitorSocket) flushNow(s *Session) bool {
+	wc := v.wc
+	if wc == nil || wc.rc == nil {
+		return false
+	}
+	select {
+	case <-s.Done():
+		return false // closing is the flusher's
+	default:
+	}
+	if !wc.corkMu.TryLock() {
+		return false
+	}
+	if wc.plain || wc.left != 0 || wc.nheld != 0 || wc.closeSent || wc.cork != nil {
+		wc.corkMu.Unlock()
+		return false
+	}
+	// Holding corkMu, nothing else writes to the connection.
+	v.mu.Lock()
+	if v.gone {
+		v.mu.Unlock()
+		wc.corkMu.Unlock()
+		return false
+	}
+	v.dirty = false
+	v.mu.Unlock()
+	frames := s.Take()
+	if metrics.Enabled {
+		v.h.m.framesOut.Add(float64(len(frames)))
+	}
+	buf := bufs.Get().(*[]byte)
+	b := (*buf)[:0]
+	for _, f := range frames {
+		b = appendTextHeader(b, len(f))
+		b = append(b, f...)
+	}
+	*buf = b
+	n, err := 0, error(nil)
+	if len(b) > 0 {
+		n, err = tryWrite(wc.rc, b)
+	}
+	if err != nil {
+		putBuf(buf)
+		wc.corkMu.Unlock()
+		v.c.CloseNow()
+		v.flushers.Done() // flushing stays set: the socket is done
+		return true
+	}
+	if n < len(b) {
+		// The socket's buffer is full: a goroutine finishes the write,
+		// still holding corkMu so nothing comes between, and flushes on.
+		go func() {
+			err := wc.writeWithin(b[n:], v.h.s.WriteTimeout)
+			putBuf(buf)
+			wc.corkMu.Unlock()
+			if err != nil {
+				v.c.CloseNow()
+				v.flushers.Done()
+				return
+			}
+			v.flush(s)
+		}()
+		return true
+	}
+	putBuf(buf)
+	wc.corkMu.Unlock()
+	v.mu.Lock()
+	if !v.dirty || v.gone {
+		v.flushing = false
+		v.mu.Unlock()
+		v.flushers.Done()
+		return true
+	}
+	v.mu.Unlock()
+	go v.flush(s) // more came meanwhile, or the end
+	return true
 }
 
 // flush delivers the backend's frames to the visitor until none wait, and
@@ -458,7 +546,7 @@ func (w smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		conn.Close()
 		return nil, nil, err
 	}
-	wc := &wsConn{Conn: conn}
+	wc := &wsConn{Conn: conn, rc: rawConnOf(conn)}
 	*w.conn = wc
 	// Bytes the client sent right behind its handshake sit in the server's
 	// reader: keep them, ahead of the socket.
@@ -472,7 +560,8 @@ func (w smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // wsConn is a hijacked visitor connection.
 type wsConn struct {
 	net.Conn
-	early []byte // read before the hijack, served first
+	early []byte          // read before the hijack, served first
+	rc    syscall.RawConn // for writes tried without blocking; nil under TLS
 
 	// frameWriter's state: the start of a frame held back until the rest
 	// of it comes, so a frame goes out in one write (one TCP segment when
