@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"errors"
 	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Path is where a backend accepts links.
@@ -92,58 +94,149 @@ func (b *Batcher) Message() []byte {
 	return b.buf
 }
 
-// Pump writes what arrives on out as link messages, each carrying whatever
-// waited when it was made, until ctx ends or write fails (its error is
-// returned). encode turns one queued item into n encoded envelopes,
-// comma-separated, appended to dst (a scratch buffer Pump reuses) or in
-// a slice of the item's own, which must then stay unchanged until the next
-// call.
-func Pump[T any](ctx context.Context, out <-chan T, encode func(dst []byte, v T) (envs []byte, n int), write func([]byte) error) error {
-	var b Batcher
-	var scratch []byte // where items are encoded, grown to the largest
-	var carry []byte   // envelopes the last batch had no room for (a copy)
-	carryN := 0
-	add := func(v T) bool {
-		enc, n := encode(scratch[:0], v)
-		if cap(enc) > cap(scratch) && cap(scratch) < MaxBatchBytes {
-			scratch = enc[:0] // grown by encode: keep the larger buffer
-		}
-		if !b.AddN(enc, n) {
-			carry, carryN = append(carry[:0], enc...), n
-			return false
-		}
-		return true
+// Sender writes one link's messages for many goroutines. A sender that
+// finds the link idle (nothing queued, no write under way) writes its
+// envelopes at once on its own goroutine (TrySend), sparing a hand-off to
+// the writer and its wake-up; otherwise they queue on Out for Pump, which
+// joins what waits into one message. Envelopes keep the order they were
+// sent in either way.
+type Sender[T any] struct {
+	// Out is the queue; Queue sends on it, Pump drains it.
+	Out chan T
+	// Encode turns one item into n encoded envelopes, comma-separated,
+	// appended to dst (a scratch buffer reused) or in a slice of the
+	// item's own, which must then stay unchanged until the next call.
+	Encode func(dst []byte, v T) (envs []byte, n int)
+	// Write writes one link message.
+	Write func([]byte) error
+
+	queued  atomic.Int64 // items queued or taken by Pump and not yet written
+	mu      sync.Mutex   // held while writing
+	b       Batcher
+	scratch []byte // where items are encoded, grown to the largest
+	carry   []byte // envelopes the last batch had no room for (a copy)
+	carryN  int
+	failed  error // a write failed: the link is dead
+}
+
+// TrySend writes v at once when the link is idle and reports whether it
+// did (with the write's error); false means v must go through Queue.
+func (s *Sender[T]) TrySend(v T) (bool, error) {
+	if s.queued.Load() != 0 || !s.mu.TryLock() {
+		return false, nil
 	}
+	defer s.mu.Unlock()
+	if s.queued.Load() != 0 {
+		return false, nil // queued meanwhile: those go first
+	}
+	if s.failed != nil {
+		return true, s.failed
+	}
+	s.add(v)
+	return true, s.flush()
+}
+
+// Queue queues v for Pump, waiting while Out is full (backpressure) until
+// done or ctx ends, which it reports as false.
+func (s *Sender[T]) Queue(ctx context.Context, done <-chan struct{}, v T) bool {
+	s.queued.Add(1) // before the send: no TrySend may overtake v
+	select {
+	case s.Out <- v:
+		return true
+	case <-done:
+	case <-ctx.Done():
+	}
+	s.queued.Add(-1)
+	return false
+}
+
+// TryQueue queues v if Out has room, without waiting.
+func (s *Sender[T]) TryQueue(v T) bool {
+	s.queued.Add(1)
+	select {
+	case s.Out <- v:
+		return true
+	default:
+		s.queued.Add(-1)
+		return false
+	}
+}
+
+// add encodes v into the batch, or into carry when the batch has no room;
+// mu is held.
+func (s *Sender[T]) add(v T) bool {
+	enc, n := s.Encode(s.scratch[:0], v)
+	if cap(enc) > cap(s.scratch) && cap(s.scratch) < MaxBatchBytes {
+		s.scratch = enc[:0] // grown by Encode: keep the larger buffer
+	}
+	if !s.b.AddN(enc, n) {
+		s.carry, s.carryN = append(s.carry[:0], enc...), n
+		return false
+	}
+	return true
+}
+
+// flush writes the batch; mu is held.
+func (s *Sender[T]) flush() error {
+	err := s.Write(s.b.Message())
+	if err != nil {
+		s.failed = err
+	}
+	return err
+}
+
+// Pump writes what is queued on Out as link messages, each carrying
+// whatever waited when it was made, until ctx ends or a write fails (its
+// error is returned).
+func (s *Sender[T]) Pump(ctx context.Context) error {
 	for {
-		if carryN == 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case v := <-out:
-				add(v) // an empty batch takes anything
-			}
-		} else {
-			b.AddN(carry, carryN)
-			carryN = 0
+		var v T
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case v = <-s.Out:
 		}
 		// Let the goroutines that are ready run first: what they queue
 		// meanwhile shares this write.
 		runtime.Gosched()
-	more:
-		for {
+		s.mu.Lock()
+		if s.failed != nil {
+			s.mu.Unlock()
+			return s.failed
+		}
+		taken := int64(1)
+		full := !s.add(v)
+		for !full {
 			select {
-			case v := <-out:
-				if !add(v) {
-					break more
-				}
+			case v := <-s.Out:
+				taken++
+				full = !s.add(v)
 			default:
-				break more
+				full = true
 			}
 		}
-		if err := write(b.Message()); err != nil {
-			return err
+		for {
+			if err := s.flush(); err != nil {
+				s.mu.Unlock()
+				return err
+			}
+			if s.carryN == 0 {
+				break
+			}
+			s.b.AddN(s.carry, s.carryN)
+			s.carryN = 0
 		}
+		s.queued.Add(-taken)
+		s.mu.Unlock()
 	}
+}
+
+// Pump writes what arrives on out as link messages with a Sender of its
+// own: each carries whatever waited when it was made, until ctx ends or
+// write fails (its error is returned). encode is as Sender.Encode.
+func Pump[T any](ctx context.Context, out chan T, encode func(dst []byte, v T) (envs []byte, n int), write func([]byte) error) error {
+	s := &Sender[T]{Out: out, Encode: encode, Write: write}
+	return s.Pump(ctx)
 }
 
 // Decode calls fn for each envelope of a link message, in order. The

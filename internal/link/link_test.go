@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -183,5 +186,74 @@ func TestDecodeLikeJSON(t *testing.T) {
 		if err := Decode([]byte(bad), func(Envelope) {}); err == nil {
 			t.Fatalf("%q decoded", bad)
 		}
+	}
+}
+
+// Senders that write at once and senders that queue keep each sender's
+// order, lose nothing, and a failed write fails those after it.
+func TestSenderOrder(t *testing.T) {
+	type item struct{ from, n int }
+	var got []Envelope
+	var direct atomic.Int64
+	s := &Sender[item]{
+		Out: make(chan item, 8),
+		Encode: func(dst []byte, v item) ([]byte, int) {
+			b, _ := json.Marshal(Envelope{Session: uint64(v.from), Kind: Data, Code: v.n})
+			return append(dst, b...), 1
+		},
+		Write: func(msg []byte) error {
+			return Decode(msg, func(e Envelope) { got = append(got, e) }) // under the Sender's lock
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pumped := make(chan error)
+	go func() { pumped <- s.Pump(ctx) }()
+	const senders, each = 8, 2000
+	var wg sync.WaitGroup
+	for from := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 1; n <= each; n++ {
+				v := item{from, n}
+				if ok, err := s.TrySend(v); err != nil {
+					t.Error(err)
+					return
+				} else if ok {
+					direct.Add(1)
+					continue
+				}
+				if !s.Queue(ctx, nil, v) {
+					t.Error("queue refused")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for s.queued.Load() != 0 {
+		runtime.Gosched()
+	}
+	cancel()
+	<-pumped
+	last := map[uint64]int{}
+	for _, e := range got {
+		if e.Code != last[e.Session]+1 {
+			t.Fatalf("sender %d: %d after %d", e.Session, e.Code, last[e.Session])
+		}
+		last[e.Session] = e.Code
+	}
+	if len(got) != senders*each {
+		t.Fatalf("%d envelopes of %d", len(got), senders*each)
+	}
+	t.Logf("%d of %d written at once", direct.Load(), len(got))
+
+	broken := errors.New("link down")
+	s2 := &Sender[item]{Out: make(chan item, 1), Encode: s.Encode, Write: func([]byte) error { return broken }}
+	if ok, err := s2.TrySend(item{1, 1}); !ok || err != broken {
+		t.Fatalf("TrySend on an idle link: %v %v", ok, err)
+	}
+	if ok, err := s2.TrySend(item{1, 2}); !ok || err != broken {
+		t.Fatalf("TrySend after a failed write: %v %v", ok, err)
 	}
 }

@@ -41,7 +41,12 @@ func (e *Engine) LinkHandler() http.Handler {
 		// A visitor frame is embedded verbatim; allow for the envelope and
 		// escaping around it, after a batch of others (link.MaxBatchBytes).
 		conn.SetReadLimit(int64(e.cfg.MaxFrameBytes)*2 + 4096 + link.MaxBatchBytes)
-		l := &linkConn{e: e, conn: conn, out: make(chan outgoing, e.cfg.LinkQueue), sessions: map[uint64]*session{}}
+		l := &linkConn{e: e, conn: conn, sessions: map[uint64]*session{}}
+		l.out = &link.Sender[outgoing]{
+			Out:    make(chan outgoing, e.cfg.LinkQueue),
+			Encode: func(_ []byte, o outgoing) ([]byte, int) { return o.b, o.n },
+			Write:  l.writeMessage,
+		}
 		l.ctx, l.cancel = context.WithCancel(r.Context())
 		defer context.AfterFunc(e.ctx, l.cancel)()
 		// Reads and writes go without a context (the library would
@@ -68,7 +73,7 @@ type linkConn struct {
 	conn   *websocket.Conn
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    chan outgoing
+	out    *link.Sender[outgoing]
 
 	// writeSince is when the write under way began (UnixNano), 0 between
 	// writes: watch drops a link stuck in one.
@@ -179,24 +184,34 @@ func (l *linkConn) send(env link.Envelope) bool {
 	return l.sendEncoded(outgoing{l.encode(nil, env), 1})
 }
 
-// sendEncoded queues encoded envelopes like send.
+// sendEncoded sends encoded envelopes like send: at once when the link is
+// idle (on the session's goroutine, sparing the writer's wake-up), else
+// through the writer's queue.
 func (l *linkConn) sendEncoded(o outgoing) bool {
-	select {
-	case l.out <- o:
-		return true
-	case <-l.ctx.Done():
+	if l.ctx.Err() != nil {
 		return false
 	}
+	if ok, err := l.out.TrySend(o); ok {
+		if err != nil {
+			l.cancel() // a link that cannot take writes is dead; the edge reconnects
+			return false
+		}
+		return true
+	}
+	return l.out.Queue(l.ctx, nil, o)
+}
+
+// writeMessage writes one link message, for the writer or a session that
+// found the link idle.
+func (l *linkConn) writeMessage(msg []byte) error {
+	l.writeSince.Store(time.Now().UnixNano())
+	err := l.conn.Write(context.Background(), websocket.MessageText, msg)
+	l.writeSince.Store(0)
+	return err
 }
 
 func (l *linkConn) writer() {
-	encoded := func(_ []byte, o outgoing) ([]byte, int) { return o.b, o.n }
-	err := link.Pump(l.ctx, l.out, encoded, func(msg []byte) error {
-		l.writeSince.Store(time.Now().UnixNano())
-		err := l.conn.Write(context.Background(), websocket.MessageText, msg)
-		l.writeSince.Store(0)
-		return err
-	})
+	err := l.out.Pump(l.ctx)
 	if err != nil {
 		l.cancel() // a link that cannot take writes is dead; the edge reconnects
 	}

@@ -142,13 +142,18 @@ func (p *Pool) dial() (*linkConn, error) {
 		return nil, err
 	}
 	c.SetReadLimit(p.s.LinkReadLimit)
-	return &linkConn{
+	l := &linkConn{
 		conn:     c,
 		s:        p.s,
-		out:      make(chan outEnv, p.s.LinkQueue),
 		done:     make(chan struct{}),
 		sessions: map[uint64]*Session{},
-	}, nil
+	}
+	l.out = &link.Sender[outEnv]{
+		Out:    make(chan outEnv, p.s.LinkQueue),
+		Encode: func(dst []byte, e outEnv) ([]byte, int) { return e.encode(dst) },
+		Write:  l.writeMessage,
+	}
+	return l, nil
 }
 
 // Open starts a session for a new visitor socket on the least-loaded live
@@ -190,7 +195,7 @@ func (p *Pool) Open(ctx context.Context, meta link.Meta, notify func(*Session)) 
 type linkConn struct {
 	conn *websocket.Conn
 	s    Settings
-	out  chan outEnv   // envelopes for the writer
+	out  *link.Sender[outEnv]
 	done chan struct{} // closed when the link is dead
 
 	// writeSince is when the write under way began (UnixNano), 0 between
@@ -256,20 +261,29 @@ func (e outEnv) encode(dst []byte) ([]byte, int) {
 	return dst, 1
 }
 
-// send queues an envelope for the writer; a full queue holds the
-// caller back (backpressure) until there is room or the link dies.
+// send writes an envelope at once when the link is idle, else queues it
+// for the writer; a full queue holds the caller back (backpressure) until
+// there is room or the link dies.
 func (l *linkConn) send(ctx context.Context, env outEnv) error {
 	select {
 	case <-l.done:
 		return ErrNoLink
 	default:
 	}
-	select {
-	case l.out <- env:
+	if ok, err := l.out.TrySend(env); ok {
+		if err != nil {
+			l.conn.CloseNow() // the reader fails and cleans up
+			return ErrNoLink
+		}
 		return nil
+	}
+	if l.out.Queue(ctx, l.done, env) {
+		return nil
+	}
+	select {
 	case <-l.done:
 		return ErrNoLink
-	case <-ctx.Done():
+	default:
 		return ctx.Err()
 	}
 }
@@ -361,21 +375,22 @@ func (l *linkConn) sendClose(ctx context.Context, id uint64) {
 	env, _ := json.Marshal(link.Envelope{Session: id, Kind: link.Close})
 	// Never block the reader on a full queue: the backend forgets sessions
 	// of a dropped link anyway, and a stray one ends at its next write.
-	select {
-	case l.out <- outEnv{env: env}:
-	default:
+	if !l.out.TryQueue(outEnv{env: env}) {
 		go l.send(ctx, outEnv{env: env})
 	}
 }
 
+// writeMessage writes one link message, for the writer or a sender that
+// found the link idle.
+func (l *linkConn) writeMessage(msg []byte) error {
+	l.writeSince.Store(time.Now().UnixNano())
+	err := l.conn.Write(context.Background(), websocket.MessageText, msg)
+	l.writeSince.Store(0)
+	return err
+}
+
 func (l *linkConn) write(ctx context.Context) {
-	encode := func(dst []byte, e outEnv) ([]byte, int) { return e.encode(dst) }
-	err := link.Pump(ctx, l.out, encode, func(msg []byte) error {
-		l.writeSince.Store(time.Now().UnixNano())
-		err := l.conn.Write(context.Background(), websocket.MessageText, msg)
-		l.writeSince.Store(0)
-		return err
-	})
+	err := l.out.Pump(ctx)
 	if err != nil && ctx.Err() == nil {
 		l.conn.CloseNow() // the reader fails and cleans up
 	}

@@ -68,7 +68,7 @@ func (p *Pool) queued() int {
 	defer p.mu.Unlock()
 	n := 0
 	for _, l := range p.links {
-		n += len(l.out)
+		n += len(l.out.Out)
 	}
 	return n
 }
