@@ -103,9 +103,11 @@ func (b *Batcher) Message() []byte {
 type Sender[T any] struct {
 	// Out is the queue; Queue sends on it, Pump drains it.
 	Out chan T
-	// Encode turns one item into n encoded envelopes, comma-separated,
-	// appended to dst (a scratch buffer reused) or in a slice of the
-	// item's own, which must then stay unchanged until the next call.
+	// Encode turns one item into n encoded envelopes, comma-separated:
+	// appended to dst (a scratch buffer the Sender reuses, and replaces
+	// by what Encode returns when that is larger), or always in a slice
+	// of the item's own that nothing else changes (then Encode never
+	// writes to dst).
 	Encode func(dst []byte, v T) (envs []byte, n int)
 	// Write writes one link message.
 	Write func([]byte) error

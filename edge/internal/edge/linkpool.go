@@ -250,7 +250,7 @@ type outEnv struct {
 // the frame is JSON already and goes verbatim.
 func (e outEnv) encode(dst []byte) ([]byte, int) {
 	if e.frame == nil {
-		return e.env, 1
+		return append(dst, e.env...), 1 // into dst: the Sender may keep what Encode returns as its scratch
 	}
 	dst = append(dst, `{"s":`...)
 	dst = strconv.AppendUint(dst, e.session, 10)
