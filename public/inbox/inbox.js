@@ -745,7 +745,7 @@
 
   let failures = 0;
   function connect() {
-    const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/inbox/ws");
+    const sock = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/inbox/ws?batch=1");
     sock.onopen = () => {
       failures = 0;
       ws = sock;
@@ -763,9 +763,13 @@
         }
       }
     };
+    // A message holds one frame, or several as an array (?batch=1).
     sock.onmessage = (ev) => {
-      let f;
-      try { f = JSON.parse(ev.data); } catch { return; }
+      let data;
+      try { data = JSON.parse(ev.data); } catch { return; }
+      for (const f of Array.isArray(data) ? data : [data]) onFrame(f);
+    };
+    function onFrame(f) {
       const here = thread && f.conversation === thread.id;
       switch (f.type) {
         case "message": if (here) addMessage(f); break;
@@ -792,7 +796,7 @@
         case "alerts": alertsBaseline(f.items || []); break;
         case "counts": if (f.counts) setCounts(f.counts); break;
       }
-    };
+    }
     sock.onclose = (ev) => {
       if (ws === sock) ws = null;
       if (ev.code === 4401) return toLogin();

@@ -611,6 +611,11 @@ func (b *browser) dial(t *testing.T, origin string, forwardedHost ...string) (*w
 
 // dialAt is dial to the server at base.
 func (b *browser) dialAt(base, origin string, forwardedHost ...string) (*websocket.Conn, *http.Response, error) {
+	return b.dialPath(base, "/inbox/ws", origin, forwardedHost...)
+}
+
+// dialPath is dialAt with the socket's path and query.
+func (b *browser) dialPath(base, path, origin string, forwardedHost ...string) (*websocket.Conn, *http.Response, error) {
 	u, _ := url.Parse(base + "/inbox")
 	h := http.Header{}
 	h.Set("Origin", origin)
@@ -622,7 +627,7 @@ func (b *browser) dialAt(base, origin string, forwardedHost ...string) (*websock
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/inbox/ws", &websocket.DialOptions{HTTPHeader: h})
+	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+path, &websocket.DialOptions{HTTPHeader: h})
 }
 
 // frame is a frame of the live socket as the tests read it.

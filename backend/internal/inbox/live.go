@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 	"github.com/gin-gonic/gin"
 
 	"github.com/parleychat/parley/backend/internal/events"
@@ -46,6 +46,14 @@ const (
 	liveError   = "error"
 )
 
+// Query parameters of the socket's handshake.
+const (
+	// paramBatch "1": the page reads a message holding several frames as
+	// a JSON array (a page from before it never asks, and gets one frame
+	// per message).
+	paramBatch = "batch"
+)
+
 // CloseSessionEnded is the close code when the agent's session expires;
 // the page then goes to the sign-in form.
 const CloseSessionEnded websocket.StatusCode = 4401
@@ -62,11 +70,16 @@ var errClosed = errors.New("inbox: live socket closed")
 const (
 	liveReadLimit    = 4 << 10
 	liveWriteTimeout = 10 * time.Second
-	livePingEvery    = 30 * time.Second
-	livePollEvery    = time.Second     // only without a bus
-	liveBatch        = 200             // messages read per query when catching up
-	liveTypingEvery  = 2 * time.Second // least time between two typing notices of one socket
-	liveCountsEvery  = 500 * time.Millisecond
+	// liveDrainEvents and liveFlushBytes bound what one write gathers:
+	// the events already waiting after the one that woke the loop, and the
+	// bytes queued (a catch-up flushes as it goes).
+	liveDrainEvents = 64
+	liveFlushBytes  = 64 << 10
+	livePingEvery   = 30 * time.Second
+	livePollEvery   = time.Second     // only without a bus
+	liveBatch       = 200             // messages read per query when catching up
+	liveTypingEvery = 2 * time.Second // least time between two typing notices of one socket
+	liveCountsEvery = 500 * time.Millisecond
 	// liveItemsEvery gathers the account's row updates (rowFeed): a busy
 	// conversation costs its row one read per interval, not one per message,
 	// whatever the number of pages.
@@ -275,12 +288,13 @@ func (h *Handler) live(c *gin.Context) {
 		defer t.Stop()
 		poll = t.C
 	}
-	ping := time.NewTicker(livePingEvery)
-	defer ping.Stop()
-	viewing := time.NewTicker(liveViewingEvery)
-	defer viewing.Stop()
-	expire := time.NewTimer(time.Until(sess.ExpiresAt))
-	defer expire.Stop()
+	// One timer for the ping, the viewing repeat and the session's end: a
+	// parked loop costs the fewer channels, and the timer heap fewer
+	// entries, on every message.
+	now := time.Now()
+	nextPing, nextViewing := now.Add(livePingEvery), now.Add(liveViewingEvery)
+	tick := time.NewTimer(time.Until(earliest(nextPing, nextViewing, sess.ExpiresAt)))
+	defer tick.Stop()
 
 	if h.cfg.Mail != nil {
 		defer h.cfg.Mail.InboxOpened(u.ID)() // no email news while a page is open
@@ -290,7 +304,8 @@ func (h *Handler) live(c *gin.Context) {
 	}
 	rows := h.rows.join(u.AccountID)
 	defer h.rows.leave(u.AccountID, rows)
-	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub, rows: rows}
+	s := newLiveState(h, conn, u, secret, sub, rows, c.Query(paramBatch) == "1")
+	defer s.watchdog.Stop()
 	defer s.follow(0) // other agents' pages stop showing this one as viewing
 	if err := s.loadInboxes(ctx); err != nil {
 		h.log.Error("inbox: live", "err", err)
@@ -299,42 +314,81 @@ func (h *Handler) live(c *gin.Context) {
 	}
 	pace := events.Pacer{Every: liveResyncEvery} // re-reads after lost notices or rows
 	defer pace.Stop()
+	onFrame := func(f clientFrame) error {
+		err := s.handle(ctx, f)
+		s.narrow()
+		return err
+	}
+	onNotice := func(n events.Notice) error {
+		if sub.Missed() && pace.Now() {
+			return s.resync(ctx)
+		}
+		return s.notice(ctx, n) // shown now; a pending re-read follows
+	}
+	onRows := func(b rowBatch) error {
+		if rows.missed.Swap(false) && pace.Now() {
+			return s.resync(ctx)
+		}
+		return s.sendBatch(ctx, b)
+	}
 	for {
 		var err error
 		select {
 		case <-ctx.Done():
 			return
 		case f := <-frames:
-			err = s.handle(ctx, f)
-			s.narrow()
+			err = onFrame(f)
 		case n := <-notices:
-			if sub.Missed() && pace.Now() {
-				err = s.resync(ctx)
-			} else {
-				err = s.notice(ctx, n) // shown now; a pending re-read follows
-			}
+			err = onNotice(n)
 		case <-pace.C():
 			pace.Fired()
 			err = s.resync(ctx)
 		case <-poll:
 			err = s.resync(ctx)
 		case b := <-rows.C:
-			if rows.missed.Swap(false) && pace.Now() {
-				err = s.resync(ctx)
-			} else {
-				err = s.sendBatch(ctx, b)
-			}
+			err = onRows(b)
 		case id := <-rows.Typing:
 			err = s.rowTyping(ctx, id)
-		case <-viewing.C:
-			s.announceViewing(ctx, false)
-		case <-ping.C:
-			pctx, pcancel := context.WithTimeout(ctx, liveWriteTimeout)
-			err = conn.Ping(pctx)
-			pcancel()
-		case <-expire.C:
-			conn.Close(CloseSessionEnded, "session ended")
-			return
+		case <-tick.C:
+			now := time.Now()
+			if !now.Before(sess.ExpiresAt) {
+				conn.Close(CloseSessionEnded, "session ended")
+				return
+			}
+			if !now.Before(nextViewing) {
+				s.announceViewing(ctx, false)
+				nextViewing = now.Add(liveViewingEvery)
+			}
+			if !now.Before(nextPing) {
+				pctx, pcancel := context.WithTimeout(ctx, liveWriteTimeout)
+				err = conn.Ping(pctx)
+				pcancel()
+				nextPing = now.Add(livePingEvery)
+			}
+			tick.Reset(time.Until(earliest(nextPing, nextViewing, sess.ExpiresAt)))
+		}
+		// Whatever else is ready now goes out in the same write: no
+		// waiting, only what is already queued.
+	drain:
+		for range liveDrainEvents {
+			if err != nil || s.out.Len() >= liveFlushBytes {
+				break
+			}
+			select {
+			case f := <-frames:
+				err = onFrame(f)
+			case n := <-notices:
+				err = onNotice(n)
+			case b := <-rows.C:
+				err = onRows(b)
+			case id := <-rows.Typing:
+				err = s.rowTyping(ctx, id)
+			default:
+				break drain
+			}
+		}
+		if err == nil {
+			err = s.flush()
 		}
 		if err != nil {
 			if errors.Is(err, errClosed) {
@@ -346,6 +400,17 @@ func (h *Handler) live(c *gin.Context) {
 			return
 		}
 	}
+}
+
+// earliest is the first of some times.
+func earliest(ts ...time.Time) time.Time {
+	first := ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(first) {
+			first = t
+		}
+	}
+	return first
 }
 
 // liveState is one socket's view: which inboxes its agent sees and what
@@ -382,6 +447,28 @@ type liveState struct {
 	visitorRead   int64                 // the visitor's read position last sent
 	page          string                // the visitor's page the thread page shows
 	agents        map[int64]*store.User // colleagues seen typing, viewing or writing
+
+	// Frames are encoded into out as they are made and written by flush,
+	// once the loop has nothing more ready: several at once go in one
+	// message (a JSON array) when the page asked with ?batch=1, one write
+	// and one read on each hop for all of them.
+	batch    bool
+	out      bytes.Buffer  // out[0] is reserved for a batch's '['; each frame ends with '\n'
+	ends     []int         // where each frame in out ends
+	enc      *json.Encoder // encodes into out
+	watchdog *time.Timer   // closes the socket when a write outlasts liveWriteTimeout
+}
+
+func newLiveState(h *Handler, conn *websocket.Conn, u *store.User, secret string, sub *events.Subscription, rows *rowSub, batch bool) *liveState {
+	s := &liveState{h: h, conn: conn, user: u, secret: secret, sub: sub, rows: rows, batch: batch}
+	s.out.WriteByte('[')
+	s.enc = json.NewEncoder(&s.out)
+	// A write without a deadline (a context with one costs a timer and
+	// two registrations per frame); this timer, armed around each write,
+	// ends one that hangs.
+	s.watchdog = time.AfterFunc(time.Hour, func() { conn.CloseNow() })
+	s.watchdog.Stop()
+	return s
 }
 
 // recheck reads the session, the user and their inboxes again. A session
@@ -398,8 +485,7 @@ func (s *liveState) recheck(ctx context.Context) error {
 		u, err = s.h.st.UserByID(ctx, sess.UserID)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		s.conn.Close(CloseSessionEnded, "session ended")
-		return errClosed
+		return s.close(CloseSessionEnded, "session ended")
 	}
 	if err != nil {
 		return err
@@ -409,8 +495,7 @@ func (s *liveState) recheck(ctx context.Context) error {
 		return err
 	}
 	if s.thread != 0 && !s.inboxes[s.inboxOf] {
-		s.conn.Close(CloseAccessEnded, "no longer a member of the conversation's inbox")
-		return errClosed
+		return s.close(CloseAccessEnded, "no longer a member of the conversation's inbox")
 	}
 	return nil
 }
@@ -427,10 +512,71 @@ func (s *liveState) loadInboxes(ctx context.Context) error {
 	return nil
 }
 
-func (s *liveState) write(ctx context.Context, f serverFrame) error {
-	wctx, cancel := context.WithTimeout(ctx, liveWriteTimeout)
-	defer cancel()
-	return wsjson.Write(wctx, s.conn, f)
+// write queues frame f for the next flush (at once when the queue is
+// past liveFlushBytes).
+func (s *liveState) write(_ context.Context, f serverFrame) error {
+	if err := s.enc.Encode(f); err != nil {
+		return err
+	}
+	s.ends = append(s.ends, s.out.Len())
+	if s.out.Len() >= liveFlushBytes {
+		return s.flush()
+	}
+	return nil
+}
+
+// flush writes the queued frames: one as it is, several as one JSON array
+// for a page that reads batches, else one message each.
+func (s *liveState) flush() error {
+	if len(s.ends) == 0 {
+		return nil
+	}
+	b := s.out.Bytes()
+	var err error
+	switch {
+	case len(s.ends) == 1:
+		err = s.send(b[1:s.ends[0]])
+	case s.batch:
+		for i, end := range s.ends {
+			b[end-1] = ',' // the encoder's newline
+			if i == len(s.ends)-1 {
+				b[end-1] = ']'
+			}
+		}
+		err = s.send(b)
+	default:
+		start := 1
+		for _, end := range s.ends {
+			if err = s.send(b[start:end]); err != nil {
+				break
+			}
+			start = end
+		}
+	}
+	s.out.Truncate(1)
+	s.ends = s.ends[:0]
+	if s.out.Cap() > 4*liveFlushBytes {
+		s.out = bytes.Buffer{} // not kept after a burst of big frames
+		s.out.WriteByte('[')
+	}
+	return err
+}
+
+// send writes one message, within liveWriteTimeout.
+func (s *liveState) send(b []byte) error {
+	s.watchdog.Reset(liveWriteTimeout)
+	err := s.conn.Write(context.Background(), websocket.MessageText, b)
+	if !s.watchdog.Stop() && err == nil {
+		err = errors.New("inbox: live write timed out")
+	}
+	return err
+}
+
+// close sends what is queued, then closes the socket with code.
+func (s *liveState) close(code websocket.StatusCode, reason string) error {
+	s.flush()
+	s.conn.Close(code, reason)
+	return errClosed
 }
 
 func (s *liveState) handle(ctx context.Context, f clientFrame) error {
@@ -947,8 +1093,7 @@ func (s *liveState) sendPage(ctx context.Context, subscribed bool) error {
 		// Moved to another inbox: followed only while the agent is a member.
 		s.inboxOf = conv.InboxID
 		if !s.inboxes[conv.InboxID] {
-			s.conn.Close(CloseAccessEnded, "the conversation moved to an inbox you are not a member of")
-			return errClosed
+			return s.close(CloseAccessEnded, "the conversation moved to an inbox you are not a member of")
 		}
 	}
 	page := conv.VisitorPage()

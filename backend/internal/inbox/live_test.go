@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -265,5 +266,87 @@ func TestLiveThreadFollowsTheVisitorsPage(t *testing.T) {
 	}
 	if p := b.get("/inbox/conversations/" + strconv.FormatInt(other, 10)); p.status != 200 || strings.Contains(p.body, `href="javascript:`) {
 		t.Fatalf("javascript: start page linked: %d\n%s", p.status, p.body)
+	}
+}
+
+// A page that asks for batches gets the frames ready at one moment in one
+// message, a JSON array in order; a frame alone still comes alone, as an
+// object. A page that does not ask (loaded before batches) gets objects.
+func TestLiveBatches(t *testing.T) {
+	e := setup(t, inbox.Config{})
+	conv, _ := e.conversation(e.inboxA, "Vera")
+	for i := range 5 {
+		e.say(conv, "message "+strconv.Itoa(i+1))
+	}
+	b := e.signedIn(e.alice)
+	ctx := context.Background()
+	// raw reads the next message: its frames, and whether it was an array.
+	raw := func(c *websocket.Conn) ([]frame, bool) {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, data, err := c.Read(rctx)
+		if err != nil {
+			t.Fatalf("no message: %v", err)
+		}
+		var fs []frame
+		if strings.HasPrefix(string(data), "[") {
+			if err := json.Unmarshal(data, &fs); err != nil {
+				t.Fatalf("batch %s: %v", data, err)
+			}
+			return fs, true
+		}
+		var f frame
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatalf("frame %s: %v", data, err)
+		}
+		return []frame{f}, false
+	}
+
+	c, _, err := b.dialPath(e.srv.URL, "/inbox/ws?batch=1", e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// The list and its counts: one message.
+	wsjson.Write(ctx, c, map[string]any{"type": "list"})
+	if fs, batch := raw(c); !batch || len(fs) != 2 || fs[0].Type != "list" || len(fs[0].Items) != 1 || fs[1].Type != "counts" || fs[1].Counts["open"] != 1 {
+		t.Fatalf("list: batch %v %+v", batch, fs)
+	}
+	// A catch-up of five: one message, in seq order.
+	wsjson.Write(ctx, c, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": 0})
+	fs, batch := raw(c)
+	if !batch || len(fs) != 5 {
+		t.Fatalf("catch-up: batch %v %+v", batch, fs)
+	}
+	for i, f := range fs {
+		if f.Type != "message" || f.Seq != int64(i+1) || f.Text != "message "+strconv.Itoa(i+1) {
+			t.Fatalf("catch-up frame %d: %+v", i, f)
+		}
+	}
+	// The next message alone comes as it always did: an object.
+	e.say(conv, "<b>six</b>")
+	for {
+		fs, batch := raw(c)
+		if fs[0].Type == "rows" || fs[0].Type == "counts" {
+			continue // the list's row of the same message
+		}
+		if batch || len(fs) != 1 || fs[0].Seq != 6 || fs[0].Text != "<b>six</b>" {
+			t.Fatalf("one message: batch %v %+v", batch, fs)
+		}
+		break
+	}
+
+	// A page from before batches: five objects.
+	old, _, err := b.dial(t, e.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.CloseNow()
+	wsjson.Write(ctx, old, map[string]any{"type": "subscribe", "conversation": conv, "last_seq": 1})
+	for seq := int64(2); seq <= 6; seq++ {
+		if fs, batch := raw(old); batch || len(fs) != 1 || fs[0].Seq != seq {
+			t.Fatalf("old page, seq %d: batch %v %+v", seq, batch, fs)
+		}
 	}
 }

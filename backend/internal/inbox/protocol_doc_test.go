@@ -21,7 +21,7 @@ func TestProtocolDocMatchesCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := string(doc)
-	page, server, closes := liveConsts(t)
+	page, server, closes, params := liveConsts(t)
 
 	same(t, "frames a page sends", column(t, md, "### Frames a page sends"), page)
 	// The server answers some of the page's types in kind (list, alerts,
@@ -52,6 +52,17 @@ func TestProtocolDocMatchesCode(t *testing.T) {
 	same(t, "frame fields", column(t, md, "### Frame fields"), fields)
 	same(t, "row fields", column(t, md, "### Row fields"), jsonFields(listItem{}))
 	same(t, "close codes", column(t, md, "### Close codes"), closes)
+	same(t, "handshake parameters", column(t, md, "### Handshake parameters"), params)
+	// The page asks for every parameter the document names.
+	js, err := os.ReadFile("../../../public/inbox/inbox.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range params {
+		if !strings.Contains(string(js), "/inbox/ws?"+p+"=") {
+			t.Errorf("inbox.js does not open the socket with %q", p)
+		}
+	}
 }
 
 // jsonFields are the JSON names of a struct's exported fields.
@@ -69,8 +80,9 @@ func jsonFields(v any) []string {
 }
 
 // liveConsts reads live.go's frame types, by the doc comment of their
-// const block ("a page sends" / "the server sends"), and its close codes.
-func liveConsts(t *testing.T) (page, server, closes []string) {
+// const block ("a page sends" / "the server sends"), its close codes and
+// its handshake's query parameters (param…).
+func liveConsts(t *testing.T) (page, server, closes, params []string) {
 	t.Helper()
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, "live.go", nil, parser.ParseComments)
@@ -106,14 +118,17 @@ func liveConsts(t *testing.T) (page, server, closes []string) {
 					}
 				case strings.HasPrefix(n, "Close") && lit.Kind == token.INT:
 					closes = append(closes, lit.Value)
+				case strings.HasPrefix(n, "param") && lit.Kind == token.STRING:
+					v, _ := strconv.Unquote(lit.Value)
+					params = append(params, v)
 				}
 			}
 		}
 	}
-	if len(page) == 0 || len(server) == 0 || len(closes) == 0 {
-		t.Fatalf("found no protocol constants: %v %v %v", page, server, closes)
+	if len(page) == 0 || len(server) == 0 || len(closes) == 0 || len(params) == 0 {
+		t.Fatalf("found no protocol constants: %v %v %v %v", page, server, closes, params)
 	}
-	return page, server, closes
+	return page, server, closes, params
 }
 
 // column returns the first column of the first table after heading, with
