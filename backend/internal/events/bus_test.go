@@ -261,3 +261,52 @@ func TestNATSPublisherLosesItsNode(t *testing.T) {
 		}
 	}
 }
+
+// Only: a page following one thread hears that thread and the account's
+// own notices; moved to another thread, only the new one's; OnlyAccount
+// only the account's own; a subscription left wide hears everything.
+func TestOnlyNarrowsToOneConversation(t *testing.T) {
+	bus, err := events.Listen(dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	wide := bus.Subscribe(5)
+	defer wide.Close()
+	page := bus.Subscribe(5)
+	defer page.Close()
+	list := bus.Subscribe(5)
+	defer list.Close()
+	page.Only(1)
+	list.Only(events.OnlyAccount)
+	for _, c := range []int64{1, 2, 0} {
+		bus.Publish(events.Notice{Account: 5, Conversation: c, Kind: events.KindMessage})
+	}
+	expect := func(s *events.Subscription, who string, convs ...int64) {
+		t.Helper()
+		for _, c := range convs {
+			if n := next(t, s, time.Second); n.Conversation != c {
+				t.Fatalf("%s got %v, want conversation %d", who, n, c)
+			}
+		}
+		silent(t, s, 10*time.Millisecond)
+	}
+	expect(wide, "wide", 1, 2, 0)
+	expect(page, "page of 1", 1, 0)
+	expect(list, "list", 0)
+
+	page.Only(2)
+	page.Only(2) // unchanged
+	bus.Publish(events.Notice{Account: 5, Conversation: 1, Kind: events.KindMessage})
+	bus.Publish(events.Notice{Account: 5, Conversation: 2, Kind: events.KindMessage})
+	expect(page, "page of 2", 2)
+	page.Only(0)
+	bus.Publish(events.Notice{Account: 5, Conversation: 1, Kind: events.KindMessage})
+	expect(page, "page widened", 1)
+	// Closed, a narrowed subscription is gone from its conversation.
+	page.Only(3)
+	page.Close()
+	bus.Publish(events.Notice{Account: 5, Conversation: 3, Kind: events.KindMessage})
+	expect(page, "closed page")
+	expect(wide, "wide", 1, 2, 1, 3)
+}

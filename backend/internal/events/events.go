@@ -79,10 +79,15 @@ func Notify(ctx context.Context, ex sqlx.ExecerContext, n Notice) error {
 type Bus struct {
 	remote transport // carries batches between processes
 
-	mu     sync.Mutex
-	subs   map[int64]map[*Subscription]struct{} // by account
-	origin string                               // tells this process's batches apart
-	queue  chan Notice                          // notices waiting for the sender
+	mu   sync.Mutex
+	subs map[int64]map[*Subscription]struct{} // by account
+	// A notice of a conversation visits the subscriptions not narrowed to
+	// one (wide, by account) and that conversation's (narrowed, by account
+	// and conversation), not every page of the account; each is in subs too.
+	wide     map[int64]map[*Subscription]struct{}
+	narrowed map[int64]map[int64]map[*Subscription]struct{}
+	origin   string      // tells this process's batches apart
+	queue    chan Notice // notices waiting for the sender
 	// Resync fires after the transport reconnects, when notices may have been missed.
 	resync []func()
 }
@@ -115,7 +120,62 @@ type Subscription struct {
 // OnlyAccount narrows it to the account's own. A page that follows one
 // thread then wakes for that thread's events only, and cannot fall behind
 // on the rest of the account's traffic.
-func (s *Subscription) Only(conversation int64) { s.only.Store(conversation) }
+func (s *Subscription) Only(conversation int64) {
+	if s.only.Load() == conversation {
+		return
+	}
+	b := s.bus
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, open := b.subs[s.account][s]; open {
+		b.unindex(s)
+		s.only.Store(conversation)
+		b.index(s)
+	} else {
+		s.only.Store(conversation)
+	}
+}
+
+// index puts s among the wide subscriptions or the narrowed ones of its
+// conversation; unindex takes it out. Both with b.mu held.
+func (b *Bus) index(s *Subscription) {
+	o := s.only.Load()
+	if o <= 0 {
+		if b.wide[s.account] == nil {
+			b.wide[s.account] = map[*Subscription]struct{}{}
+		}
+		b.wide[s.account][s] = struct{}{}
+		return
+	}
+	byConv := b.narrowed[s.account]
+	if byConv == nil {
+		byConv = map[int64]map[*Subscription]struct{}{}
+		b.narrowed[s.account] = byConv
+	}
+	if byConv[o] == nil {
+		byConv[o] = map[*Subscription]struct{}{}
+	}
+	byConv[o][s] = struct{}{}
+}
+
+func (b *Bus) unindex(s *Subscription) {
+	o := s.only.Load()
+	if o <= 0 {
+		delete(b.wide[s.account], s)
+		if len(b.wide[s.account]) == 0 {
+			delete(b.wide, s.account)
+		}
+		return
+	}
+	byConv := b.narrowed[s.account]
+	delete(byConv[o], s)
+	if len(byConv[o]) == 0 {
+		delete(byConv, o)
+	}
+	if len(byConv) == 0 {
+		delete(b.narrowed, s.account)
+	}
+}
 
 // SkipInternal narrows the subscription to notices a visitor may see
 // (not Internal): a visitors' hub never receives, and cannot fall behind
@@ -141,6 +201,9 @@ func (s *Subscription) Close() {
 	s.bus.mu.Lock()
 	defer s.bus.mu.Unlock()
 	if m := s.bus.subs[s.account]; m != nil {
+		if _, open := m[s]; open {
+			s.bus.unindex(s)
+		}
 		delete(m, s)
 		if len(m) == 0 {
 			delete(s.bus.subs, s.account)
@@ -160,7 +223,8 @@ func Listen(dsn string) (*Bus, error) {
 // NATS that cannot be reached at start is logged and retried; the backend
 // runs meanwhile, its sockets served from the database.
 func Open(dsn, busURL string) (*Bus, error) {
-	b := &Bus{subs: map[int64]map[*Subscription]struct{}{}, origin: randomOrigin()}
+	b := &Bus{subs: map[int64]map[*Subscription]struct{}{}, wide: map[int64]map[*Subscription]struct{}{},
+		narrowed: map[int64]map[int64]map[*Subscription]struct{}{}, origin: randomOrigin()}
 	var err error
 	if busURL != "" {
 		b.remote, err = dialNATS(b, busURL)
@@ -205,20 +269,33 @@ func (b *Bus) missedAccount(account int64) {
 func (b *Bus) Publish(n Notice) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for s := range b.subs[n.Account] {
-		if o := s.only.Load(); o != 0 && n.Conversation != 0 && n.Conversation != o {
-			continue
+	if n.Conversation == 0 { // the account's own: for everyone
+		for s := range b.subs[n.Account] {
+			s.deliver(n)
 		}
-		if n.Internal && s.visible.Load() {
-			continue
+		return
+	}
+	for s := range b.wide[n.Account] {
+		if s.only.Load() != OnlyAccount {
+			s.deliver(n)
 		}
-		select {
-		case s.C <- n:
-		default:
-			s.mu.Lock()
-			s.missed = true
-			s.mu.Unlock()
-		}
+	}
+	for s := range b.narrowed[n.Account][n.Conversation] {
+		s.deliver(n)
+	}
+}
+
+// deliver hands n to s, or marks it missed when its buffer is full.
+func (s *Subscription) deliver(n Notice) {
+	if n.Internal && s.visible.Load() {
+		return
+	}
+	select {
+	case s.C <- n:
+	default:
+		s.mu.Lock()
+		s.missed = true
+		s.mu.Unlock()
 	}
 }
 
@@ -271,6 +348,7 @@ func (b *Bus) SubscribeBuffered(account int64, n int) *Subscription {
 		b.remote.watch(account)
 	}
 	b.subs[account][s] = struct{}{}
+	b.index(s)
 	b.mu.Unlock()
 	return s
 }
