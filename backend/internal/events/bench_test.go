@@ -95,3 +95,45 @@ func waitRouted(b *testing.B, from, to *events.Bus) {
 	}
 	b.Fatal("subscriptions never routed")
 }
+
+// BenchmarkPublishFollowedThread: one notice of a conversation in an
+// account whose 100 agent pages each follow a thread of their own (Only),
+// beside a list page and the two account-wide subscribers (the chat hub,
+// the inbox's row feed). Reported as ns per Publish:
+//
+//	go test -run='^$' -bench=PublishFollowedThread ./backend/internal/events/
+func BenchmarkPublishFollowedThread(b *testing.B) {
+	bus, err := events.Listen(dbtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bus.Close()
+	var subs []*events.Subscription
+	for i := range 103 {
+		s := bus.Subscribe(1)
+		defer s.Close()
+		switch {
+		case i < 100:
+			s.Only(int64(i + 1))
+		case i == 100:
+			s.Only(events.OnlyAccount)
+		}
+		subs = append(subs, s)
+	}
+	drain := func() {
+		for _, s := range subs {
+			for len(s.C) > 0 {
+				<-s.C
+			}
+		}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		bus.Publish(events.Notice{Account: 1, Conversation: int64(i%100 + 1), Seq: int64(i), Kind: events.KindMessage})
+		if i%64 == 63 {
+			b.StopTimer()
+			drain()
+			b.StartTimer()
+		}
+	}
+}
