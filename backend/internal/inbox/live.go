@@ -515,7 +515,9 @@ func (s *liveState) loadInboxes(ctx context.Context) error {
 // write queues frame f for the next flush (at once when the queue is
 // past liveFlushBytes).
 func (s *liveState) write(_ context.Context, f serverFrame) error {
-	if err := s.enc.Encode(f); err != nil {
+	if b, ok := appendFrame(s.out.AvailableBuffer(), &f); ok {
+		s.out.Write(b)
+	} else if err := s.enc.Encode(f); err != nil {
 		return err
 	}
 	s.ends = append(s.ends, s.out.Len())
