@@ -112,11 +112,22 @@ func (a *Agent) Reply(ctx context.Context, conversation int64, clientID, text st
 	return out.Seq, nil
 }
 
-// DialLive opens the inbox's live socket with the agent's session cookie.
+// DialLive opens the inbox's live socket with the agent's session cookie,
+// one frame per message (ReadLive).
 func (a *Agent) DialLive(ctx context.Context) (*websocket.Conn, error) {
+	return a.dialLive(ctx, "")
+}
+
+// DialLiveBatches opens the live socket as the inbox pages do, reading
+// several frames in one message (ReadLiveBatch).
+func (a *Agent) DialLiveBatches(ctx context.Context) (*websocket.Conn, error) {
+	return a.dialLive(ctx, "?batch=1")
+}
+
+func (a *Agent) dialLive(ctx context.Context, query string) (*websocket.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(a.base, "http")+"/inbox/ws", &websocket.DialOptions{HTTPClient: a.client})
+	c, _, err := websocket.Dial(dctx, "ws"+strings.TrimPrefix(a.base, "http")+"/inbox/ws"+query, &websocket.DialOptions{HTTPClient: a.client})
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +167,22 @@ func ReadLive(ctx context.Context, c *websocket.Conn) (LiveFrame, error) {
 		return f, err
 	}
 	return f, json.Unmarshal(data, &f)
+}
+
+// ReadLiveBatch reads the next message of a socket from DialLiveBatches:
+// its frames, in order (one, or a JSON array of several).
+func ReadLiveBatch(ctx context.Context, c *websocket.Conn) ([]LiveFrame, error) {
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > 0 && data[0] == '[' {
+		var fs []LiveFrame
+		return fs, json.Unmarshal(data, &fs)
+	}
+	var f LiveFrame
+	err = json.Unmarshal(data, &f)
+	return []LiveFrame{f}, err
 }
 
 // WriteLive sends a request on a live socket: {"type":"list"} or
@@ -238,14 +265,16 @@ func (w *Watcher) list(ctx context.Context) {
 			return err
 		}
 		for {
-			f, err := ReadLive(ctx, c)
+			fs, err := ReadLiveBatch(ctx, c)
 			if err != nil {
 				return err
 			}
-			switch f.Type {
-			case "list", "rows":
-				for _, it := range f.Items {
-					w.follow(ctx, it)
+			for _, f := range fs {
+				switch f.Type {
+				case "list", "rows":
+					for _, it := range f.Items {
+						w.follow(ctx, it)
+					}
 				}
 			}
 		}
@@ -260,13 +289,15 @@ func (w *Watcher) thread(ctx context.Context, id int64) {
 			return err
 		}
 		for {
-			f, err := ReadLive(ctx, c)
+			fs, err := ReadLiveBatch(ctx, c)
 			if err != nil {
 				return err
 			}
-			if f.Type == "message" && f.Conversation == id {
-				last = max(last, f.Seq)
-				w.fn(f)
+			for _, f := range fs {
+				if f.Type == "message" && f.Conversation == id {
+					last = max(last, f.Seq)
+					w.fn(f)
+				}
 			}
 		}
 	})
@@ -282,7 +313,7 @@ func (w *Watcher) redial(ctx context.Context, session func(*websocket.Conn) erro
 			w.redials++
 			w.mu.Unlock()
 		}
-		c, err := w.a.DialLive(ctx)
+		c, err := w.a.DialLiveBatches(ctx)
 		if err == nil {
 			start := time.Now()
 			err = session(c)
