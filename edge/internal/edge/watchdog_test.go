@@ -64,7 +64,8 @@ func newStallBackend(t *testing.T) (*stallBackend, *httptest.Server) {
 	mux := http.NewServeMux()
 	mux.HandleFunc(link.Path, fb.serveLink)
 	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener = smallBuffers{srv.Listener}
+	srv.Listener.Close()
+	srv.Listener = smallBuffers{listenSmallSegments(t)}
 	srv.Start()
 	t.Cleanup(func() { close(fb.stop); srv.Close() })
 	return fb, srv
@@ -175,13 +176,19 @@ func TestLinkStuckInAWriteIsDropped(t *testing.T) {
 	// fill the stalled link's buffers and its writer's queue.
 	aClosed := closeWatch(a)
 	frame := []byte(`{"type":"send","id":"a","text":"` + strings.Repeat("a", widget.MaxFrameBytes-1024) + `"}`)
+	var sent atomic.Int64
 	go func() {
 		for a.c.Write(context.Background(), websocket.MessageText, frame) == nil {
+			sent.Add(int64(len(frame)))
 		}
 	}()
 
+	// Meanwhile b's echoes go on the other link, now and then (not in a
+	// tight loop, which would slow a's flood on a busy machine).
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	deadline := time.After(5 * time.Second)
-	for i := 0; ; i++ {
+	for i := 0; ; {
 		select {
 		case code := <-aClosed:
 			took := time.Since(stalledAt)
@@ -191,16 +198,17 @@ func TestLinkStuckInAWriteIsDropped(t *testing.T) {
 			if took < writeTimeout {
 				t.Fatalf("link dropped %v after it stalled, before a write could have taken %v", took, writeTimeout)
 			}
-			t.Logf("stalled link dropped after %v; %d echoes on the other link meanwhile", took, i)
+			t.Logf("stalled link dropped after %v, %d kB sent; %d echoes on the other link meanwhile", took, sent.Load()>>10, i)
 			waitFor(t, "the pool to redial", func() bool { return fb.links.Load() == 3 && srv.Pool.Live() == 2 })
 			b.echo("b after")
 			dialVisitor(t, edge.URL).echo("c after")
 			return
 		case <-deadline:
 			t.Fatal("a link stuck in a write is still up 5s after it stalled")
-		default:
+		case <-tick.C:
+			b.echo("b during")
+			i++
 		}
-		b.echo("b during")
 	}
 }
 
