@@ -192,7 +192,7 @@ func (s *Store) runAppends() {
 }
 
 // appendBatchSQL stores several messages in one statement: the function
-// append_messages (migrations/0046_append_function.sql) keeps its plan for
+// append_messages (migrations 0046 and 0047) keeps its plan for
 // the connection, where a batch statement of its own was planned afresh for
 // each batch (planning a small batch cost more than writing it). Conversation
 // rows are locked in id order, so concurrent batches never deadlock; each
@@ -205,8 +205,10 @@ const appendBatchSQL = `SELECT ord, stored_before, account_id, refused, id, seq,
 // writeBatch writes batch and hands every caller its row. Twins (the same
 // client id for the same conversation twice in one batch) are written once;
 // the later one reads as a resend. A deadlock with some other writer is
-// retried once; any other error fails the whole batch, and each caller's
-// client retries (appends are idempotent).
+// retried once, as is a twin another backend stored while this batch
+// waited for a conversation's lock (the statement's unique violation: the
+// retry finds it stored before); any other error fails the whole batch,
+// and each caller's client retries (appends are idempotent).
 func (s *Store) writeBatch(batch []*appendReq) {
 	type key struct {
 		conv   int64
@@ -230,7 +232,8 @@ func (s *Store) writeBatch(batch []*appendReq) {
 	}
 	res, err := s.execBatch(rows)
 	var pe *pq.Error
-	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001" ||
+		pe.Code == "23505" && pe.Constraint == "messages_conversation_id_client_id_key") {
 		res, err = s.execBatch(rows)
 	}
 	if metrics.Enabled {

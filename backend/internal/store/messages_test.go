@@ -204,6 +204,65 @@ func TestAppendMessageBurst(t *testing.T) {
 	}
 }
 
+// A resend written by another backend while this one's batch waits for the
+// conversation's lock (its snapshot cannot see the twin) is answered as
+// stored before, with the twin's row: the batch is not lost.
+func TestAppendMessageTwinFromAnotherBackend(t *testing.T) {
+	st := store.New(dbtest.New(t))
+	f := newFixture(t, st, "twin")
+	c := newConversation(t, f)
+	other := newConversation(t, f)
+	ctx := context.Background()
+	tx, err := st.DB().BeginTx(ctx, nil)
+	check(t, err)
+	defer tx.Rollback()
+	var seq int64
+	check(t, tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq`, c.ID).Scan(&seq))
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, seq, client_id, author_type, body) VALUES ($1, $2, 'twin', 'visitor', 'first')`, c.ID, seq)
+	check(t, err)
+
+	type result struct {
+		m       *store.Message
+		created bool
+		err     error
+	}
+	done := make(chan result, 2)
+	for _, nm := range []store.NewMessage{
+		{ConversationID: c.ID, ClientID: "twin", AuthorType: store.AuthorVisitor, Body: "first", RequireOpen: true},
+		{ConversationID: other.ID, ClientID: "else", AuthorType: store.AuthorVisitor, Body: "elsewhere", RequireOpen: true},
+	} {
+		go func() {
+			m, created, err := st.AppendMessage(ctx, nm)
+			done <- result{m, created, err}
+		}()
+	}
+	// The batch waits for the row lock the open transaction holds.
+	for waiting := false; !waiting; {
+		check(t, st.DB().GetContext(ctx, &waiting, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%append_messages%')`))
+	}
+	check(t, tx.Commit())
+	for range 2 {
+		r := <-done
+		check(t, r.err)
+		switch r.m.ConversationID {
+		case c.ID:
+			if r.created || r.m.Seq != seq || r.m.Body != "first" {
+				t.Fatalf("the twin: created %v, seq %d, body %q; want the other backend's row (seq %d)", r.created, r.m.Seq, r.m.Body, seq)
+			}
+		case other.ID:
+			if !r.created || r.m.Body != "elsewhere" {
+				t.Fatalf("the batch's other message: created %v, %+v", r.created, r.m)
+			}
+		}
+	}
+	var n int
+	check(t, st.DB().GetContext(ctx, &n, `SELECT count(*) FROM messages WHERE conversation_id = $1`, c.ID))
+	if n != 1 {
+		t.Fatalf("%d rows for one client id", n)
+	}
+}
+
 // A form saved with a user loaded before a password change does not put
 // the old password back.
 func TestUpdateUserLeavesThePasswordAlone(t *testing.T) {
