@@ -17,6 +17,10 @@ type pgTransport struct {
 	bus      *Bus
 	listener *pq.Listener
 	sendDB   *sql.DB // the batching sender's connections
+	// notify is the NOTIFY, prepared (on each of sendDB's connections) by
+	// the first send that reaches the database: parsed and planned anew
+	// for every batch, it cost PostgreSQL more than running it.
+	notify *sql.Stmt
 }
 
 func listenPG(b *Bus, dsn string) (*pgTransport, error) {
@@ -63,7 +67,10 @@ func (t *pgTransport) send(notices []Notice) {
 	payload := string(t.bus.encode(notices))
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := t.sendDB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, payload)
+		err := t.prepare(ctx)
+		if err == nil {
+			_, err = t.notify.ExecContext(ctx, Channel, payload)
+		}
 		cancel()
 		if err == nil {
 			return
@@ -76,6 +83,20 @@ func (t *pgTransport) send(notices []Notice) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// prepare makes notify unless it is made; only the sender's goroutine
+// calls it.
+func (t *pgTransport) prepare(ctx context.Context) error {
+	if t.notify != nil {
+		return nil
+	}
+	st, err := t.sendDB.PrepareContext(ctx, `SELECT pg_notify($1, $2)`)
+	if err != nil {
+		return err
+	}
+	t.notify = st
+	return nil
 }
 
 // withParam adds a run-time parameter to a connection string (a URL or
