@@ -12,6 +12,10 @@
 -- function: the plan probes the indexes whatever the statistics say, and
 -- the stored-before probe is a LATERAL subquery with a LIMIT, one probe
 -- per message, which the planner cannot turn into a scan of the table.
+-- The setting holds for the triggers' statements too, and a sequential
+-- scan that must stay (the triggers' look for an enabled webhook) then
+-- costs enough to be compiled by JIT at every batch (50 ms each): JIT is
+-- off for the function.
 --
 -- Fewer parts: each batch paid for every part of its plan: started, its
 -- CTEs stored and read again, its hash tables built. The client ids
@@ -37,6 +41,7 @@ RETURNS TABLE (ord bigint, stored_before boolean, account_id bigint, refused boo
 LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
+SET jit = off
 AS $$
 #variable_conflict use_column
 BEGIN
