@@ -97,7 +97,9 @@ func TestBotAvailabilityChoice(t *testing.T) {
 	visitorSays(t, a, "Hi")
 	waitJS(t, a, "the bot answering outside the office hours", widgetHas("bot", "What is your name?"), 20*time.Second)
 
+	before := publishedETag(t, s)
 	patchChatflow(t, s, cfID, map[string]any{"availability": map[string]any{"bot": "office_hours"}})
+	waitPublished(t, s, before) // a page loaded at once may still get the cached config
 	b := Tab(t)
 	runT(t, b, chromedp.Navigate(s.Host()+"/demo/?later"))
 	waitJS(t, b, "the chat offline, as the office hours say", `window.Parley && Parley.status() === 'hidden'`, 20*time.Second)
