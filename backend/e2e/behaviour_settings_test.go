@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/parleychat/parley/backend/internal/seed"
 )
 
 // demoIDs are the demo chatflow's and agent's ids.
@@ -40,14 +42,21 @@ func everyDay() []map[string]any {
 	return rs
 }
 
-// demoToday is today's date in the demo account's time zone.
-func demoToday(t *testing.T) string {
+// demoNow is the time in the demo account's zone, whose days its office
+// hours and reports keep.
+func demoNow(t *testing.T) time.Time {
 	t.Helper()
-	loc, err := time.LoadLocation("Europe/Amsterdam")
+	loc, err := time.LoadLocation(seed.Timezone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Now().In(loc).Format(time.DateOnly)
+	return time.Now().In(loc)
+}
+
+// demoToday is today's date in the demo account's time zone.
+func demoToday(t *testing.T) string {
+	t.Helper()
+	return demoNow(t).Format(time.DateOnly)
 }
 
 // openChat loads the demo page in a new tab and opens the chat.

@@ -79,8 +79,9 @@ func TestLabelsAndReportsInBrowser(t *testing.T) {
 		t.Fatal("a label name ran as markup")
 	}
 
-	// Reports: fourteen days, fourteen bars; the week's 168 hours.
-	today := time.Now().UTC()
+	// Reports: fourteen days, fourteen bars; the week's 168 hours. The days
+	// are the account's.
+	today := demoNow(t)
 	from := today.AddDate(0, 0, -13).Format(time.DateOnly)
 	runT(t, agent, chromedp.Navigate(s.Edge+"/inbox/reports?from="+from+"&to="+today.Format(time.DateOnly)),
 		chromedp.WaitVisible(chromedp.CSS(`#chart-conversations svg`)))

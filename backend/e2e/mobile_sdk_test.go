@@ -10,6 +10,7 @@ import (
 	"time"
 
 	pevents "github.com/parleychat/parley/backend/internal/events"
+	"github.com/parleychat/parley/backend/internal/seed"
 	"github.com/parleychat/parley/backend/internal/store"
 	"github.com/parleychat/parley/widget/client"
 )
@@ -275,21 +276,23 @@ func (a *appEvents) waitMessage(t *testing.T, ok func(*client.Message) bool) *cl
 // email capture (when offline) asks with its own prompt; the address is
 // stored once.
 func mobilePresenceAndEmail(t *testing.T, s *System) {
-	// Office hours: all of today (in the account's zone, UTC for now).
-	today := strings.ToLower(time.Now().UTC().Weekday().String())
+	// Office hours: all of today in the account's zone.
+	now := demoNow(t)
+	today := strings.ToLower(now.Weekday().String())
 	cf, _ := mobileFlow(t, s, "app.presence", `,"availability":{"mode":"office_hours","office_hours":[{"day":"`+today+`","start":"00:00","end":"24:00"}],
 		"offline":{"behaviour":"hide_launcher"}},"email_capture":{"when":"when_offline","prompt":{"en":"Where can we email you?"}}`)
 	c, ev := startApp(t, cf, nil)
 	if p := c.Presence(); p.State != "available" || p.Hide || c.AskEmail() {
 		t.Fatalf("presence %+v, ask email %v, want available", p, c.AskEmail())
 	}
-	// The account moves to a zone where it is another day: closed now.
+	// The account moves to a zone where it is another day: closed now
+	// (UTC-12 is yesterday there before noon here, UTC+14 tomorrow after).
 	zone := "Etc/GMT+12"
-	if time.Now().UTC().Hour() >= 12 {
+	if now.Hour() >= 12 {
 		zone = "Pacific/Kiritimati"
 	}
 	mobileAPI(t, s, "PATCH", "/account", `{"timezone":"`+zone+`"}`)
-	defer mobileAPI(t, s, "PATCH", "/account", `{"timezone":"UTC"}`)
+	defer mobileAPI(t, s, "PATCH", "/account", `{"timezone":"`+seed.Timezone+`"}`)
 	line := ev.wait(t, "presence offline")
 	if !strings.Contains(line, "hide=true") || strings.Contains(line, "back_at= ") {
 		t.Fatalf("live presence %q, want offline with back_at and hide", line)

@@ -17,6 +17,10 @@ import (
 // Site is the demo account's site key (the script tag's data-site).
 const Site = "demo"
 
+// Timezone is the demo account's time zone: its office hours and reports
+// keep this zone's days.
+const Timezone = "Europe/Amsterdam"
+
 // Demo holds the demo account's credentials.
 type Demo struct {
 	Site       string `json:"site"`
@@ -45,7 +49,7 @@ func EnsureDemo(ctx context.Context, st *store.Store, credFile string) (*Demo, e
 	}
 
 	d := &Demo{Site: Site, AgentEmail: "agent@demo.parley.test", AgentPass: store.NewToken()[:16]}
-	acct := &store.Account{PublicID: Site, Name: "Parley Demo", CompanyName: "Parley Demo Shop", CompanyDomain: "demo.parley.test", Timezone: "Europe/Amsterdam"}
+	acct := &store.Account{PublicID: Site, Name: "Parley Demo", CompanyName: "Parley Demo Shop", CompanyDomain: "demo.parley.test", Timezone: Timezone}
 	if err := st.CreateAccount(ctx, acct); err != nil {
 		return nil, err
 	}
