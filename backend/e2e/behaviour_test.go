@@ -45,10 +45,14 @@ func TestHiddenLauncherKeepsChatInProgress(t *testing.T) {
 		s.DB.Get(&n, `SELECT count(*) FROM messages WHERE body = 'I need help with my order'`)
 		return n == 1
 	})
-	// The agent takes it (as the inbox's Assign to me would).
+	// The agent takes it (as the inbox's Assign to me would). The config a
+	// new page is given carries the team's presence of when the edge
+	// fetched it: wait until it says the team is full.
+	before := publishedETag(t, s)
 	if _, err := s.DB.Exec(`UPDATE conversations SET assignee_id = $1 WHERE status = 'open'`, agentID); err != nil {
 		t.Fatal(err)
 	}
+	waitPublished(t, s, before)
 
 	// The next page: the chat in progress stays, with its launcher.
 	runT(t, a, chromedp.Navigate(s.Host()+"/demo/?page=2"))
