@@ -42,11 +42,10 @@ const (
 	// much as writing several messages, so a batch should carry many.
 	// Counted from the start, a batch carries a whole cycle's messages
 	// however fast the one before was written: at 1,000 messages a second
-	// about twenty. At a 20 ms cycle against 12 ms, alternating runs of
-	// parley-load cpu measured about a fifth less PostgreSQL CPU and a
-	// tenth less summed over edge, backend and PostgreSQL per message, for
-	// about 5 ms more median latency (p50 15 instead of 10 ms, p99 still
-	// 25–37 ms of the 50 it may take from visitor to agent). A message on a
+	// about twenty. Against a 12 ms cycle, alternating runs of parley-load
+	// cpu measured up to a fifth less PostgreSQL CPU per message (less on
+	// a fast hour) for about 5 ms more median latency; p99 stayed near
+	// 25 ms of the 50 it may take from visitor to agent. A message on a
 	// quiet store never waits. Under heavier load, once appendLingerBelow
 	// messages wait, the batch goes at once.
 	appendCycle       = 20 * time.Millisecond
