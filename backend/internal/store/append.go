@@ -44,8 +44,9 @@ const (
 	// however fast the one before was written: at 1,000 messages a second
 	// about twenty. Against a 12 ms cycle, alternating runs of parley-load
 	// cpu measured up to a fifth less PostgreSQL CPU per message (less on
-	// a fast hour) for about 5 ms more median latency; p99 stayed near
-	// 25 ms of the 50 it may take from visitor to agent. A message on a
+	// a fast hour) for about 5 ms more median latency; p99 stayed at
+	// 24–37 ms, of the 50 it may take from visitor to agent, in all runs
+	// but one (117 ms, on a loaded hour). A message on a
 	// quiet store never waits. Under heavier load, once appendLingerBelow
 	// messages wait, the batch goes at once.
 	appendCycle       = 20 * time.Millisecond
