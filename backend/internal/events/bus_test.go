@@ -154,6 +154,25 @@ func TestBusCarriesNoticesBetweenBackends(t *testing.T) {
 				t.Fatalf("visitors' hub got %v, want only message 4", n)
 			}
 			silent(t, visitors, 10*time.Millisecond)
+			for _, want := range []int64{3, 4} {
+				if n := next(t, local, 5*time.Second); n.Seq != want {
+					t.Fatalf("local got %v, want %d", n, want)
+				}
+			}
+
+			// Several sent together (a batch of messages) arrive together,
+			// in order, once each, here and there.
+			a.Send(events.Notice{Account: 7, Conversation: 1, Seq: 5, Kind: events.KindMessage},
+				events.Notice{Account: 7, Conversation: 2, Seq: 1, Kind: events.KindMessage},
+				events.Notice{Account: 7, Conversation: 1, Seq: 6, Kind: events.KindMessage})
+			for name, s := range map[string]*events.Subscription{"local": local, "remote": remote} {
+				for _, want := range [][2]int64{{1, 5}, {2, 1}, {1, 6}} {
+					if n := next(t, s, 5*time.Second); n.Conversation != want[0] || n.Seq != want[1] {
+						t.Fatalf("%s got %v, want conversation %d seq %d", name, n, want[0], want[1])
+					}
+				}
+				silent(t, s, 50*time.Millisecond)
+			}
 		})
 	}
 }

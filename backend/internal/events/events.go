@@ -241,13 +241,15 @@ func Open(dsn, busURL string) (*Bus, error) {
 
 // receive delivers notices that came from other backends.
 func (b *Bus) receive(notices []Notice) {
-	for _, n := range notices {
+	from := 0 // notices[from:i] are still to publish, together
+	for i, n := range notices {
 		if n.Kind == KindResync {
+			b.publish(notices[from:i])
+			from = i + 1
 			b.missedAccount(n.Account)
-			continue
 		}
-		b.Publish(n)
 	}
+	b.publish(notices[from:])
 }
 
 // missedAccount tells the subscribers of one account to re-read.
@@ -266,22 +268,27 @@ func (b *Bus) missedAccount(account int64) {
 }
 
 // Publish delivers n to this process's subscribers (NOTIFY does this for every process).
-func (b *Bus) Publish(n Notice) {
+func (b *Bus) Publish(n Notice) { b.publish([]Notice{n}) }
+
+// publish delivers ns in order, under one hold of the lock.
+func (b *Bus) publish(ns []Notice) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if n.Conversation == 0 { // the account's own: for everyone
-		for s := range b.subs[n.Account] {
+	for _, n := range ns {
+		if n.Conversation == 0 { // the account's own: for everyone
+			for s := range b.subs[n.Account] {
+				s.deliver(n)
+			}
+			continue
+		}
+		for s := range b.wide[n.Account] {
+			if s.only.Load() != OnlyAccount {
+				s.deliver(n)
+			}
+		}
+		for s := range b.narrowed[n.Account][n.Conversation] {
 			s.deliver(n)
 		}
-		return
-	}
-	for s := range b.wide[n.Account] {
-		if s.only.Load() != OnlyAccount {
-			s.deliver(n)
-		}
-	}
-	for s := range b.narrowed[n.Account][n.Conversation] {
-		s.deliver(n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -49,12 +50,18 @@ var NoticeLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 // writer; batching after commit keeps message writes parallel. A backend that
 // dies between a commit and its batch (a millisecond) delays other backends'
 // view of that event until the conversation's next notice.
-func (b *Bus) Send(n Notice) {
-	b.Publish(n)
-	select {
-	case b.queue <- n:
-	default:
-		slog.Warn("events: send queue full; notice published locally only", "notice", n.String())
+//
+// Several notices sent together (a batch of messages committed at once)
+// reach each subscriber together: its goroutine wakes once for all of them
+// rather than once each.
+func (b *Bus) Send(ns ...Notice) {
+	b.publish(ns)
+	for _, n := range ns {
+		select {
+		case b.queue <- n:
+		default:
+			slog.Warn("events: send queue full; notice published locally only", "notice", n.String())
+		}
 	}
 }
 
@@ -87,6 +94,9 @@ func (b *Bus) encode(notices []Notice) []byte {
 // already and are skipped.
 func (b *Bus) decode(payload []byte) []Notice {
 	if len(payload) > 4 && payload[0] == '{' && payload[2] == 'o' {
+		if bytes.HasPrefix(payload, b.ownPrefix()) {
+			return nil // this process's own, heard back: not worth decoding
+		}
 		var bt batch
 		if err := json.Unmarshal(payload, &bt); err != nil || bt.Origin == b.origin {
 			return nil
@@ -132,4 +142,10 @@ func (b *Bus) gather(notices []Notice, size int, until <-chan time.Time) ([]Noti
 		size += 64
 	}
 	return notices, size
+}
+
+// ownPrefix is how this process's batches begin on the wire (encode: the
+// origin is the first field, hex, never escaped).
+func (b *Bus) ownPrefix() []byte {
+	return []byte(`{"o":"` + b.origin + `"`)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parleychat/parley/backend/internal/events"
 	"github.com/parleychat/parley/internal/metrics"
 )
 
@@ -273,6 +274,21 @@ func (s *Store) writeBatch(batch []*appendReq) {
 		}
 		MessagesStored.Add(float64(stored))
 		AppendBatchSize.Observe(float64(len(rows)))
+	}
+	if err == nil && s.send != nil {
+		// The batch's messages are announced together, before their
+		// callers hear: every subscriber (the chat hub, the inbox's row
+		// feed, each agent page's socket) wakes once for the lot instead
+		// of once per message, as each caller announced its own.
+		var ns []events.Notice
+		for i, r := range rows {
+			if res[i].id.Valid {
+				ns = append(ns, r.notice(res[i]))
+			}
+		}
+		if len(ns) > 0 {
+			s.send(ns...)
+		}
 	}
 	for i, r := range rows {
 		if err != nil {

@@ -86,6 +86,18 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 	case res.refused:
 		return nil, false, ErrConversationClosed
 	}
+	out := r.stored(res)
+	if s.send == nil {
+		// No batching sender: a NOTIFY of its own, from the caller's
+		// goroutine (the batch announced nothing).
+		s.notify(ctx, r.notice(res))
+	}
+	return &out, true, nil
+}
+
+// stored is the message r became, as its batch reported it (res).
+func (r *appendReq) stored(res appendRes) Message {
+	m := &r.m
 	out := Message{ID: res.id.Int64, ConversationID: m.ConversationID, Seq: res.seq.Int64, AuthorType: m.AuthorType,
 		Internal: m.Internal, Body: m.Body, CreatedAt: res.at.Time, HasAttachment: m.withFile}
 	if m.ClientID != "" {
@@ -94,10 +106,15 @@ func (s *Store) AppendMessage(ctx context.Context, m NewMessage) (*Message, bool
 	if m.AuthorID != 0 {
 		out.AuthorID = &m.AuthorID
 	}
-	copied := out
-	s.notify(ctx, events.Notice{Account: res.account.Int64, Conversation: m.ConversationID, Seq: out.Seq,
-		Kind: events.KindMessage, Internal: m.Internal, Local: &copied})
-	return &out, true, nil
+	return out
+}
+
+// notice announces the message r became, carrying a copy of it for this
+// process's subscribers.
+func (r *appendReq) notice(res appendRes) events.Notice {
+	local := r.stored(res)
+	return events.Notice{Account: res.account.Int64, Conversation: r.m.ConversationID, Seq: local.Seq,
+		Kind: events.KindMessage, Internal: r.m.Internal, Local: &local}
 }
 
 // hasAttachment is the select-list column filling Message.HasAttachment

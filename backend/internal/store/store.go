@@ -31,7 +31,7 @@ var ErrStale = errors.New("store: changed since the given version")
 // Store wraps the connection pool.
 type Store struct {
 	db   *sqlx.DB
-	send func(events.Notice)
+	send func(...events.Notice)
 
 	mu    sync.Mutex
 	stmts map[string]*sqlx.Stmt // see prepared
@@ -72,9 +72,7 @@ func (s *Store) tx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 		takeAnnounced(tx)
 		return err
 	}
-	for _, n := range takeAnnounced(tx) {
-		s.notify(ctx, n)
-	}
+	s.notify(ctx, takeAnnounced(tx)...)
 	return nil
 }
 
@@ -162,18 +160,21 @@ func isForeignKey(err error) bool {
 // SetNotifier makes the store hand notices of committed writes on its hot
 // paths to send (the event bus's batching sender) instead of issuing one
 // NOTIFY per write.
-func (s *Store) SetNotifier(send func(events.Notice)) { s.send = send }
+// Notices sent together (a batch of appended messages) go in one call.
+func (s *Store) SetNotifier(send func(...events.Notice)) { s.send = send }
 
-// notify announces a committed change: through the batching sender when one
-// is set, else with a NOTIFY of its own (outside any transaction, so it never
+// notify announces committed changes: through the batching sender when one
+// is set, else with a NOTIFY each (outside any transaction, so it never
 // holds PostgreSQL's notification lock while a commit is flushed).
-func (s *Store) notify(ctx context.Context, n events.Notice) {
+func (s *Store) notify(ctx context.Context, ns ...events.Notice) {
 	if s.send != nil {
-		s.send(n)
+		s.send(ns...)
 		return
 	}
-	if err := events.Notify(ctx, s.db, n); err != nil {
-		slog.Warn("store: notify", "notice", n.String(), "err", err)
+	for _, n := range ns {
+		if err := events.Notify(ctx, s.db, n); err != nil {
+			slog.Warn("store: notify", "notice", n.String(), "err", err)
+		}
 	}
 }
 
