@@ -22,14 +22,16 @@ import (
 
 // TestCaddyInFrontOfTheEdge runs deploy/Caddyfile (its site address and
 // upstream swapped for the test's, with Caddy's internal certificate
-// authority instead of a public one) in front of an edge: a visitor and an
-// agent chat through it over HTTPS and wss://, trusting only that CA.
+// authority instead of a public one) in front of an edge that reaches its
+// backend over a Unix socket, as deploy/parley.env sets one machine up: a
+// visitor and an agent chat through it over HTTPS and wss://, trusting
+// only that CA.
 func TestCaddyInFrontOfTheEdge(t *testing.T) {
 	caddy, err := exec.LookPath("caddy")
 	if err != nil {
 		t.Fatal("caddy is not installed: run `make deps-caddy` (Debian's caddy package)")
 	}
-	c := StartCluster(t, ClusterOptions{Env: []string{"EDGE_TRUSTED_PROXIES=127.0.0.1"}})
+	c := StartCluster(t, ClusterOptions{Env: []string{"EDGE_TRUSTED_PROXIES=127.0.0.1"}, Socket: true})
 	port, _ := pgcluster.FreePort()
 	httpPort, _ := pgcluster.FreePort()
 	dir := t.TempDir()

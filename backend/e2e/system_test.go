@@ -124,6 +124,11 @@ type ClusterOptions struct {
 	// EdgeTLS makes the edges serve HTTPS (and wss://) with a certificate
 	// made for the test (Cluster.Cert); browsers must be told to accept it.
 	EdgeTLS bool
+	// Socket has each backend listen on a Unix socket as well
+	// (BACKEND_SOCKET) and its edges reach it only there, as deploy/
+	// installs one machine: the edges' BACKEND_URL names a port nothing
+	// listens on, so whatever the socket does not carry fails.
+	Socket bool
 }
 
 // Cluster is a running Parley of several backends and edges as real
@@ -150,6 +155,8 @@ type Node struct {
 	Name string // "backend 1", "edge 2"
 	Addr string // 127.0.0.1:port
 	URL  string // http://127.0.0.1:port
+	// Socket is a backend's Unix socket (ClusterOptions.Socket), else "".
+	Socket string
 
 	c    *Cluster
 	path string
@@ -199,11 +206,25 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	for i := range o.Backends {
 		n := c.node(fmt.Sprintf("backend %d", i+1), filepath.Join(bin, "parley-backend"))
 		n.env = append(append(n.env, common...), "BACKEND_ADDR="+n.Addr)
+		if o.Socket {
+			n.Socket = filepath.Join(t.TempDir(), "backend.sock")
+			n.env = append(n.env, "BACKEND_SOCKET="+n.Socket)
+		}
 		c.Backends = append(c.Backends, n)
 	}
 	for i := range o.Edges {
 		n := c.node(fmt.Sprintf("edge %d", i+1), filepath.Join(bin, "parley-edge"))
-		n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_URL="+c.Backends[o.EdgeBackend(i)].URL)
+		backend := c.Backends[o.EdgeBackend(i)]
+		if backend.Socket != "" {
+			port, err := pgcluster.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_SOCKET="+backend.Socket,
+				fmt.Sprintf("BACKEND_URL=http://127.0.0.1:%d", port))
+		} else {
+			n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_URL="+backend.URL)
+		}
 		if o.EdgeTLS {
 			cert := c.TestCert()
 			n.URL = "https://" + n.Addr

@@ -31,6 +31,7 @@ import (
 	"github.com/parleychat/parley/backend/internal/seed"
 	"github.com/parleychat/parley/backend/internal/server"
 	"github.com/parleychat/parley/backend/internal/store"
+	"github.com/parleychat/parley/internal/localsock"
 	"github.com/parleychat/parley/internal/logging"
 	"github.com/parleychat/parley/internal/metrics"
 	"github.com/parleychat/parley/internal/profiling"
@@ -123,9 +124,17 @@ func serve(ctx context.Context, cfg server.Config) error {
 		slog.Warn("first-run setup link", "err", err)
 	}
 	srv := &http.Server{Addr: cfg.Addr, Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
 	slog.Info("backend listening", "addr", cfg.Addr)
+	if cfg.Socket != "" {
+		ln, err := localsock.Listen(cfg.Socket)
+		if err != nil {
+			return err
+		}
+		go func() { errc <- srv.Serve(ln) }()
+		slog.Info("backend listening", "socket", cfg.Socket)
+	}
 	select {
 	case err := <-errc:
 		return err

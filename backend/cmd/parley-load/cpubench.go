@@ -137,7 +137,7 @@ func runCPU(ctx context.Context, d dirs, o *cpuOpts) error {
 	}); err != nil {
 		return fmt.Errorf("cpu: warm-up: %d conversations followed, %d of %d delivered: %w", following(), delivered.Load(), sent.Load(), err)
 	}
-	fmt.Printf("   system: 1 backend, 1 edge, %d agents signed in through the form following %d conversations live\n", len(agents), following())
+	fmt.Printf("   system: 1 backend, 1 edge (%s), %d agents signed in through the form following %d conversations live\n", linkDesc(), len(agents), following())
 
 	run := &latencyRun{}
 	timing.Store(run)

@@ -57,8 +57,13 @@ func main() {
 		flag.PrintDefaults()
 	}
 	pprofAddr := flag.String("pprof", "", "serve this process's net/http/pprof on this address (the servers take BACKEND_PPROF_ADDR and EDGE_PPROF_ADDR)")
+	flag.StringVar(&linkOver, "link", "socket", "how each edge reaches its backend: socket (a Unix socket, BACKEND_SOCKET, as deploy/ sets up one machine) or tcp (loopback TCP)")
 	flag.IntVar(&pgStatements, "pg-statements", 0, "print this many of PostgreSQL's costliest statements after each measured phase (loads pg_stat_statements)")
 	flag.Parse()
+	if linkOver != "socket" && linkOver != "tcp" {
+		fmt.Fprintf(os.Stderr, "parley-load: -link is socket or tcp, not %q\n", linkOver)
+		os.Exit(2)
+	}
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)
 	}

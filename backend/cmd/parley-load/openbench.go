@@ -46,7 +46,7 @@ const targetOpenPerSec = 1000
 // per conversation, for one backend and for two.
 func runOpen(ctx context.Context, d dirs, o *openOpts) error {
 	began := time.Now()
-	fmt.Printf("== open: %d visitors each open a conversation with a first message, at once; routing on (%d agents, auto-assign, least loaded)\n", o.visitors, o.agents)
+	fmt.Printf("== open: %d visitors each open a conversation with a first message, at once; routing on (%d agents, auto-assign, least loaded); %s\n", o.visitors, o.agents, linkDesc())
 	sys, err := startSystem(ctx, d)
 	if err != nil {
 		return err

@@ -38,7 +38,19 @@ type system struct {
 
 	mu      sync.Mutex
 	procs   []*process
-	mailpit *process // the mail step's Mailpit
+	mailpit *process          // the mail step's Mailpit
+	sockets map[string]string // a backend's URL → its Unix socket (-link socket)
+}
+
+// linkOver is how edges reach their backend (the -link flag): "socket" or "tcp".
+var linkOver string
+
+// linkDesc says how edges reach their backend, for the steps' reports.
+func linkDesc() string {
+	if linkOver == "socket" {
+		return "edge → backend over a Unix socket"
+	}
+	return "edge → backend over loopback TCP"
 }
 
 // dirs are where the binaries and the assets are.
@@ -146,7 +158,21 @@ func (s *system) startBackend(ctx context.Context, env ...string) (*process, err
 	// per-address limit on new visitors that exists to stop exactly that.
 	env = append([]string{"DATABASE_URL=" + s.dsn, "LINK_SECRET=" + s.secret, "BACKEND_ADDR=" + addr,
 		"CHAT_NEW_VISITORS_PER_ADDRESS=100000000"}, env...)
-	return s.start(ctx, "parley-backend", addr, env)
+	sock := ""
+	if linkOver == "socket" {
+		sock = filepath.Join(s.root, fmt.Sprintf("backend-%d.sock", port))
+		env = append(env, "BACKEND_SOCKET="+sock)
+	}
+	p, err := s.start(ctx, "parley-backend", addr, env)
+	if err == nil && sock != "" {
+		s.mu.Lock()
+		if s.sockets == nil {
+			s.sockets = map[string]string{}
+		}
+		s.sockets[p.url] = sock
+		s.mu.Unlock()
+	}
+	return p, err
 }
 
 // startPair runs a backend and an edge in front of it with the visitor
@@ -175,6 +201,11 @@ func (s *system) startEdge(ctx context.Context, backendURL string, env ...string
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	env = append([]string{"LINK_SECRET=" + s.secret, "EDGE_ADDR=" + addr, "BACKEND_URL=" + backendURL,
 		"PUBLIC_DIR=" + s.dirs.public, "BUILD_DIR=" + s.dirs.build}, env...)
+	s.mu.Lock()
+	if sock := s.sockets[backendURL]; sock != "" {
+		env = append(env, "BACKEND_SOCKET="+sock)
+	}
+	s.mu.Unlock()
 	p, err := s.start(ctx, "parley-edge", addr, env)
 	if err != nil {
 		return nil, err

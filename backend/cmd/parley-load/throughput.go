@@ -82,7 +82,7 @@ func runThroughput(ctx context.Context, d dirs, o *throughputOpts) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted), %d visitors, agent on the inbox live socket through the edge\n", o.visitors)
+	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted; %s), %d visitors, agent on the inbox live socket through the edge\n", linkDesc(), o.visitors)
 
 	agent, err := chatsim.SignIn(ctx, edge.url, sys.demo.AgentEmail, sys.demo.AgentPass)
 	if err != nil {

@@ -83,7 +83,7 @@ func runVisitors(ctx context.Context, d dirs, o *visitorsOpts) error {
 		return err
 	}
 	defer func() { pstop(); pages.wait() }()
-	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted), %d agents signed in through the form, each with the inbox page open (its live socket: list and open thread)\n", len(agents))
+	fmt.Printf("   system: 1 backend, 1 edge (visitor rate limit lifted; %s), %d agents signed in through the form, each with the inbox page open (its live socket: list and open thread)\n", linkDesc(), len(agents))
 	rates := make([]float64, len(counts))
 	for i, n := range counts {
 		r, err := crowdRound(ctx, sys, edge, pages, o, n, fmt.Sprintf("c%d-", i))

@@ -41,8 +41,11 @@ type Config struct {
 	// BusURL (BUS_URL) carries notices between backends over NATS
 	// ("nats://host:4222", cluster nodes separated by commas); empty uses
 	// PostgreSQL's LISTEN/NOTIFY on the database.
-	BusURL        string
-	Addr          string // BACKEND_ADDR, default 127.0.0.1:8081
+	BusURL string
+	Addr   string // BACKEND_ADDR, default 127.0.0.1:8081
+	// Socket (BACKEND_SOCKET) is a Unix socket the backend listens on as
+	// well, for an edge on the same machine (localsock); empty for none.
+	Socket        string
 	LinkSecret    string // LINK_SECRET: edges and /internal endpoints
 	SecureCookies bool   // SECURE_COOKIES=1: always Secure cookies (HTTPS requests get them anyway)
 	// TrustedProxies (BACKEND_TRUSTED_PROXIES) lists the proxies whose
@@ -94,6 +97,7 @@ func FromEnv() Config {
 		DatabaseURL:    os.Getenv("DATABASE_URL"),
 		BusURL:         os.Getenv("BUS_URL"),
 		Addr:           envOr("BACKEND_ADDR", "127.0.0.1:8081"),
+		Socket:         os.Getenv("BACKEND_SOCKET"),
 		LinkSecret:     os.Getenv("LINK_SECRET"),
 		SecureCookies:  os.Getenv("SECURE_COOKIES") == "1",
 		TrustedProxies: os.Getenv("BACKEND_TRUSTED_PROXIES"),

@@ -103,7 +103,7 @@ func newCache(backendURL, secret string, s Settings, src cacheSource) *ConfigCac
 	return &ConfigCache{
 		backend: strings.TrimRight(backendURL, "/"),
 		secret:  secret,
-		client:  &http.Client{Timeout: s.ConfigFetchTimeout},
+		client:  &http.Client{Timeout: s.ConfigFetchTimeout, Transport: s.transport()},
 		s:       s,
 		now:     time.Now,
 		src:     src,

@@ -65,7 +65,7 @@ type imageEntry struct {
 func NewImageCache(backendURL, secret string, s Settings) *ImageCache {
 	s = s.withDefaults()
 	return &ImageCache{backend: strings.TrimRight(backendURL, "/"), secret: secret,
-		client: &http.Client{Timeout: s.ConfigFetchTimeout}, s: s, now: time.Now, entries: map[string]*imageEntry{}}
+		client: &http.Client{Timeout: s.ConfigFetchTimeout, Transport: s.transport()}, s: s, now: time.Now, entries: map[string]*imageEntry{}}
 }
 
 // Fetches returns how many requests the cache has made to the backend.

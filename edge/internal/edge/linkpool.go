@@ -28,6 +28,7 @@ var ErrNoLink = errors.New("edge: no live link to the backend")
 type Pool struct {
 	url    string // ws(s)://backend/internal/link
 	header http.Header
+	client *http.Client // dials the backend (over BACKEND_SOCKET when set)
 	s      Settings
 
 	ctx    context.Context
@@ -55,6 +56,7 @@ func NewPool(backendURL, secret string, s Settings) *Pool {
 	p := &Pool{
 		url:    u,
 		header: http.Header{"Authorization": {"Bearer " + secret}},
+		client: &http.Client{Transport: s.transport()},
 		s:      s,
 		ctx:    ctx,
 		cancel: cancel,
@@ -134,7 +136,7 @@ func (p *Pool) keep(slot int) {
 func (p *Pool) dial() (*linkConn, error) {
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	c, resp, err := websocket.Dial(ctx, p.url, &websocket.DialOptions{HTTPHeader: p.header})
+	c, resp, err := websocket.Dial(ctx, p.url, &websocket.DialOptions{HTTPHeader: p.header, HTTPClient: p.client})
 	if err != nil {
 		if resp != nil {
 			return nil, errors.New(err.Error() + " (HTTP " + strconv.Itoa(resp.StatusCode) + ")")

@@ -40,7 +40,7 @@ type originLog struct {
 
 func newOriginLog(backendURL, secret string, s Settings) *originLog {
 	return &originLog{backend: strings.TrimRight(backendURL, "/"), secret: secret,
-		client: &http.Client{Timeout: s.ConfigFetchTimeout}, every: s.OriginReportEvery,
+		client: &http.Client{Timeout: s.ConfigFetchTimeout, Transport: s.transport()}, every: s.OriginReportEvery,
 		pending: map[string]map[string]time.Time{}, stop: make(chan struct{}), done: make(chan struct{})}
 }
 

@@ -133,6 +133,7 @@ func (srv *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // newProxy forwards to the backend, WebSocket upgrades included.
 func newProxy(backend *url.URL, s Settings) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
+		Transport: s.transport(),
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(backend)
 			// Rewrite drops client-sent X-Forwarded-* headers, so what the

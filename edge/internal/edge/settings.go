@@ -7,11 +7,13 @@ package edge
 
 import (
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
 	"time"
 
+	"github.com/parleychat/parley/internal/localsock"
 	"github.com/parleychat/parley/widget"
 )
 
@@ -21,6 +23,12 @@ type Settings struct {
 	// BackendURL is where the backend listens (http or https); links dial
 	// its ws/wss equivalent at link.Path.
 	BackendURL string
+	// BackendSocket (BACKEND_SOCKET), when set, is the Unix socket of a
+	// backend on this machine: every connection to the backend is made
+	// there (localsock), BackendURL still naming it in requests.
+	BackendSocket string
+	// backendRT carries every request to the backend (set by withDefaults).
+	backendRT http.RoundTripper
 	// LinkSecret is the bearer secret for the backend's /internal/ endpoints.
 	LinkSecret string
 	// PublicDir holds the static files (loader.js, CSS, demo pages).
@@ -121,7 +129,7 @@ func DefaultSettings() Settings {
 }
 
 // SettingsFromEnv returns DefaultSettings overridden by the environment:
-// BACKEND_URL, LINK_SECRET, PUBLIC_DIR, BUILD_DIR, EDGE_LINKS (link count),
+// BACKEND_URL, BACKEND_SOCKET, LINK_SECRET, PUBLIC_DIR, BUILD_DIR, EDGE_LINKS (link count),
 // EDGE_CONFIG_TTL (a Go duration), EDGE_RATE_BURST and EDGE_RATE_PER_SECOND.
 func SettingsFromEnv() Settings {
 	s := DefaultSettings()
@@ -131,6 +139,7 @@ func SettingsFromEnv() Settings {
 		}
 	}
 	str("BACKEND_URL", &s.BackendURL)
+	str("BACKEND_SOCKET", &s.BackendSocket)
 	str("LINK_SECRET", &s.LinkSecret)
 	str("PUBLIC_DIR", &s.PublicDir)
 	str("BUILD_DIR", &s.BuildDir)
@@ -165,6 +174,7 @@ func (s Settings) withDefaults() Settings {
 		}
 	}
 	def(&s.BackendURL, d.BackendURL)
+	s.backendRT = s.transport() // one pool of connections for the whole edge
 	def(&s.PublicDir, d.PublicDir)
 	def(&s.BuildDir, d.BuildDir)
 	defInt := func(v *int, dv int) {
@@ -206,4 +216,16 @@ func (s Settings) withDefaults() Settings {
 		s.RatePerSecond = d.RatePerSecond
 	}
 	return s
+}
+
+// transport is what carries requests to the backend: over BackendSocket
+// when set, else over TCP to BackendURL's host.
+func (s Settings) transport() http.RoundTripper {
+	switch {
+	case s.backendRT != nil:
+		return s.backendRT
+	case s.BackendSocket != "":
+		return localsock.Transport(s.BackendSocket)
+	}
+	return http.DefaultTransport
 }
