@@ -55,7 +55,7 @@ func (c ConversationSummary) UnreadMessages() int {
 // UnreadCap is the most unread messages a row counts: a page shows "99+"
 // beyond 99, and a conversation the team never reads would otherwise cost
 // every list read a count of all its messages.
-// (summarySelect's LIMIT; TestUnreadCountStopsAtCap keeps them equal.)
+// (summarySelect's LEAST; TestUnreadCountStopsAtCap keeps them equal.)
 const UnreadCap = 100
 
 // summarySelect reads ConversationSummary rows; callers add WHERE and ORDER.
@@ -63,8 +63,7 @@ const summarySelect = `SELECT c.id, c.public_id, c.account_id, c.inbox_id, i.nam
 	c.last_seq, c.page_url, c.created_at, c.last_message_at,
 	COALESCE(a.name, '') AS assignee_name, c.assignee_id,
 	COALESCE(r.agent_read_seq, 0) AS agent_read_seq,
-	(SELECT count(*) FROM (SELECT FROM messages um WHERE um.conversation_id = c.id AND um.seq > COALESCE(r.agent_read_seq, 0)
-		AND um.author_type = 'visitor' LIMIT 100) um) AS unread_visitor,
+	LEAST(GREATEST(c.visitor_messages - COALESCE(r.visitor_messages_read, 0), 0), 100) AS unread_visitor,
 	COALESCE(NULLIF(ct.name, ''), NULLIF(ct.email, ''), NULLIF(v.name, ''), 'Visitor ' || v.id) AS visitor_label, c.claimed_email,
 	COALESCE(lm.body, '') AS last_body, COALESCE(lm.author_type, '') AS last_author, COALESCE(lm.internal, false) AS last_internal
 	FROM conversations c

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 
 	"github.com/parleychat/parley/backend/internal/dbtest"
@@ -53,7 +54,8 @@ func TestConversationSummariesByID(t *testing.T) {
 }
 
 // A conversation nobody reads counts its unread messages up to UnreadCap,
-// and a read brings the count back to what follows it.
+// and a read brings the count back to what follows it: the visitor's
+// messages only, counted as they are appended, whatever the team writes.
 func TestUnreadCountStopsAtCap(t *testing.T) {
 	st := store.New(dbtest.New(t))
 	ctx := context.Background()
@@ -62,18 +64,46 @@ func TestUnreadCountStopsAtCap(t *testing.T) {
 	check(t, err)
 	c, _, err := st.CreateConversation(ctx, store.NewConversation{AccountID: f.account.ID, ChatflowID: f.chatflow, InboxID: f.inbox.ID, VisitorID: v.ID})
 	check(t, err)
-	check(t, exec(st, `INSERT INTO messages (conversation_id, seq, author_type, body)
-		SELECT $1, s, 'visitor', 'm' || s FROM generate_series(1, $2::int) s`, c.ID, store.UnreadCap+50))
-	check(t, exec(st, `UPDATE conversations SET last_seq = $2 WHERE id = $1`, c.ID, store.UnreadCap+50))
-	got, err := st.ConversationSummary(ctx, f.account.ID, c.ID)
-	check(t, err)
-	if got.UnreadMessages() != store.UnreadCap {
-		t.Fatalf("unread %d of %d messages, want the cap %d", got.UnreadMessages(), store.UnreadCap+50, store.UnreadCap)
+	send := func(author string, internal bool, n int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() { // together, so that batches carry several
+				defer wg.Done()
+				m := store.NewMessage{ConversationID: c.ID, ClientID: fmt.Sprintf("%s-%t-%d-%d", author, internal, n, i),
+					AuthorType: author, Internal: internal, Body: "m"}
+				_, _, err := st.AppendMessage(ctx, m)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			check(t, err)
+		}
 	}
-	check(t, exec(st, `INSERT INTO conversation_reads (conversation_id, agent_read_seq) VALUES ($1, $2)`, c.ID, 140))
-	got, err = st.ConversationSummary(ctx, f.account.ID, c.ID)
-	check(t, err)
-	if got.UnreadMessages() != 10 {
-		t.Fatalf("unread %d after reading up to 140 of 150, want 10", got.UnreadMessages())
+	unread := func(want int, when string) {
+		t.Helper()
+		got, err := st.ConversationSummary(ctx, f.account.ID, c.ID)
+		check(t, err)
+		if got.UnreadMessages() != want {
+			t.Fatalf("%s: %d unread, want %d", when, got.UnreadMessages(), want)
+		}
 	}
+	send(store.AuthorVisitor, false, store.UnreadCap+50)
+	unread(store.UnreadCap, "150 visitor messages, none read")
+	_, _, err = st.MarkRead(ctx, c.ID, store.ReadAgent, 140)
+	check(t, err)
+	unread(10, "read up to 140 of 150")
+	send(store.AuthorAgent, false, 2)
+	send(store.AuthorAgent, true, 1)
+	send(store.AuthorVisitor, false, 3)
+	unread(13, "two replies and a note, then three visitor messages")
+	_, _, err = st.MarkRead(ctx, c.ID, store.ReadAgent, 1000) // past the end: clamped to the last
+	check(t, err)
+	unread(0, "everything read")
+	send(store.AuthorVisitor, false, 1)
+	unread(1, "one more")
 }
