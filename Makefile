@@ -125,7 +125,8 @@ fuzz:
 # Figures, not pass/fail: each step prints what it measured against its target.
 # The load steps start their own throwaway PostgreSQL (fsync on) and servers.
 # First the efficiency figures: new conversations/s (open); messages/s at 100
-# and 1,000 visitors with 10 agents' pages open (visitors); CPU per message at
+# and 1,000 visitors with 10 agents' pages open, and 100 again for the run's
+# drift (visitors); CPU per message at
 # a fixed 1,000/s, with pgbench's INSERT rate on the same cluster (cpu).
 bench: deps-postgres deps-mailpit deps-nats build
 	$(GO) build -o $(BIN)/ ./backend/cmd/parley-load
