@@ -215,16 +215,16 @@ func StartCluster(t *testing.T, o ClusterOptions) *Cluster {
 	for i := range o.Edges {
 		n := c.node(fmt.Sprintf("edge %d", i+1), filepath.Join(bin, "parley-edge"))
 		backend := c.Backends[o.EdgeBackend(i)]
+		backendURL := backend.URL
 		if backend.Socket != "" {
 			port, err := pgcluster.FreePort()
 			if err != nil {
 				t.Fatal(err)
 			}
-			n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_SOCKET="+backend.Socket,
-				fmt.Sprintf("BACKEND_URL=http://127.0.0.1:%d", port))
-		} else {
-			n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_URL="+backend.URL)
+			backendURL = fmt.Sprintf("http://127.0.0.1:%d", port)
+			n.env = append(n.env, "BACKEND_SOCKET="+backend.Socket)
 		}
+		n.env = append(append(n.env, common...), "EDGE_ADDR="+n.Addr, "BACKEND_URL="+backendURL)
 		if o.EdgeTLS {
 			cert := c.TestCert()
 			n.URL = "https://" + n.Addr

@@ -55,19 +55,20 @@ func TestListenReplacesOnlyStaleSockets(t *testing.T) {
 	if _, err := localsock.Listen(path); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("a second Listen on a live socket: %v, want it refused as in use", err)
 	}
+	ln.Close()
+
 	// A process that died leaves its socket file behind.
-	ul := ln.(interface{ Close() error })
-	raw, err := net.Listen("unix", path+".2")
+	stale := path + ".stale"
+	raw, err := net.Listen("unix", stale)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw.(*net.UnixListener).SetUnlinkOnClose(false)
 	raw.Close()
-	ul.Close()
-	if _, err := os.Stat(path + ".2"); err != nil {
+	if _, err := os.Stat(stale); err != nil {
 		t.Fatalf("the stale socket file is gone already: %v", err)
 	}
-	ln2, err := localsock.Listen(path + ".2")
+	ln2, err := localsock.Listen(stale)
 	if err != nil {
 		t.Fatalf("Listen over a stale socket file: %v", err)
 	}

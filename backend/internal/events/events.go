@@ -86,8 +86,11 @@ type Bus struct {
 	// and conversation), not every page of the account; each is in subs too.
 	wide     map[int64]map[*Subscription]struct{}
 	narrowed map[int64]map[int64]map[*Subscription]struct{}
-	origin   string      // tells this process's batches apart
-	queue    chan Notice // notices waiting for the sender
+	origin   string // tells this process's batches apart
+	// own is how this process's batches begin on the wire (encode: the
+	// origin is the first field, hex, never escaped).
+	own   []byte
+	queue chan Notice // notices waiting for the sender
 	// Resync fires after the transport reconnects, when notices may have been missed.
 	resync []func()
 }
@@ -225,6 +228,7 @@ func Listen(dsn string) (*Bus, error) {
 func Open(dsn, busURL string) (*Bus, error) {
 	b := &Bus{subs: map[int64]map[*Subscription]struct{}{}, wide: map[int64]map[*Subscription]struct{}{},
 		narrowed: map[int64]map[int64]map[*Subscription]struct{}{}, origin: randomOrigin()}
+	b.own = []byte(`{"o":"` + b.origin + `"`)
 	var err error
 	if busURL != "" {
 		b.remote, err = dialNATS(b, busURL)

@@ -94,7 +94,7 @@ func (b *Bus) encode(notices []Notice) []byte {
 // already and are skipped.
 func (b *Bus) decode(payload []byte) []Notice {
 	if len(payload) > 4 && payload[0] == '{' && payload[2] == 'o' {
-		if bytes.HasPrefix(payload, b.ownPrefix()) {
+		if bytes.HasPrefix(payload, b.own) {
 			return nil // this process's own, heard back: not worth decoding
 		}
 		var bt batch
@@ -142,10 +142,4 @@ func (b *Bus) gather(notices []Notice, size int, until <-chan time.Time) ([]Noti
 		size += 64
 	}
 	return notices, size
-}
-
-// ownPrefix is how this process's batches begin on the wire (encode: the
-// origin is the first field, hex, never escaped).
-func (b *Bus) ownPrefix() []byte {
-	return []byte(`{"o":"` + b.origin + `"`)
 }
